@@ -1,0 +1,50 @@
+# gpt-nano-asic: one target per stage; every stage reads what the previous one wrote.
+# Variables: DESIGN (flow design folder under designs/), PY (the virtualenv's python).
+PY ?= .venv/bin/python
+DESIGN ?= probe
+export PYTHONDONTWRITEBYTECODE=1
+
+.PHONY: setup model rtl dv dft gds signoff report nightly test test-slow lint bench clean
+
+setup:            ## system packages, .venv, Python packages, text corpus
+	bash scripts/setup.sh
+
+model:            ## tokenizer, training, evaluation, compression variants, exports
+	$(PY) -m model.build
+
+rtl:              ## regenerate rtl/ from design/ (Amaranth)
+	$(PY) -m design.generate
+
+dv:               ## full cocotb/pyuvm regression with coverage (Icarus + Verilator)
+	$(PY) -m pytest dv -m "not slow or slow" -v
+
+dft:              ## scan insertion + ATPG with Fault on the synthesized netlist
+	$(PY) -m dft.run --design $(DESIGN)
+
+gds:              ## RTL to signoff-checked GDSII for DESIGN
+	$(PY) siliconcompiler.py --design $(DESIGN)
+
+signoff:          ## signoff checks on an existing run of DESIGN
+	$(PY) -m signoff.check --design $(DESIGN)
+
+report:           ## PPA dashboard from the runs under build/
+	$(PY) -m reports.dashboard
+
+nightly:          ## every regression design, goldens compared, history appended, dashboard
+	$(PY) -m signoff.nightly
+
+bench:            ## benchmarks (training tokens/s, simulator transactions/s)
+	$(PY) -m model.bench
+	$(PY) -m dv.bench
+
+test:             ## the fast test suite (CI)
+	$(PY) -m pytest -m "not slow" -q
+
+test-slow:        ## the slow tests (full flows, gate-level simulation)
+	$(PY) -m pytest -m slow -q
+
+lint:
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf build/runs sim_build reports/out

@@ -1,0 +1,170 @@
+"""The integer arithmetic contract shared by the golden model and the hardware.
+
+Every rounding, width and saturation that the accelerator must reproduce bit for bit is
+specified here, once. The RTL testbenches predict with these functions (no second model), and
+the integer reference transformer is built from them.
+
+Group-wise quantized matrix-vector product (GQMV), after LlamaF, with fixed-point scales:
+
+    x        int8[K]            activations (per-tensor scale s_x, symmetric, may be -128)
+    w        int8[N, K]         weights, K split in groups of G consecutive columns
+    gscale   uint16[N, K // G]  per (row, group) weight-scale multiplier, relative to the row:
+                                s_w[n, g] = row_scale[n] * gscale[n, g] / 65535
+    bias     int32[N]           in units of the group-scaled accumulator (see below)
+    mult     uint16[N]          per-row requantization multiplier
+    shift    int in [0, 62]     requantization right shift (one per matrix)
+
+    acc[n, g]  = sum_{k in group g} w[n, k] * x[k]              exact, |acc| <= G * 2**14
+    total[n]   = sum_g acc[n, g] * gscale[n, g] + bias[n]        exact (ACC_BITS signed)
+    int8 mode:  y[n] = sat8(round_shift(total[n] * mult[n], shift))
+    int32 mode: y[n] = sat32(total[n])
+
+round_shift(v, s) = floor((v + 2**(s-1)) / 2**s) for s > 0 and v for s == 0: an arithmetic
+right shift after adding half an LSB, i.e. round half toward +infinity. It is what the hardware
+does with one adder and a shifter; numpy's >> on int64 is the same floor shift.
+sat8 clips to [-128, 127]; sat32 clips to [-2**31, 2**31 - 1].
+
+Widths: with G = 256 and K <= 4096 (16 groups), |total| < 2**43; ACC_BITS = 48 holds every legal
+input by construction, and ``gqmv`` refuses shapes whose worst case would not fit, rather than
+silently wrapping. The product total * mult needs ACC_BITS + 16 bits (< 2**63 in numpy int64).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+INT8_MIN, INT8_MAX = -128, 127
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+GSCALE_BITS = 16
+MULT_BITS = 16
+ACC_BITS = 48
+MAX_SHIFT = 62
+
+
+def round_shift(value: np.ndarray | int, shift: int) -> np.ndarray:
+    """Arithmetic right shift with round-half-up: floor((v + 2**(s-1)) / 2**s)."""
+    if not 0 <= shift <= MAX_SHIFT:
+        raise ValueError(f"shift {shift} outside [0, {MAX_SHIFT}]")
+    v = np.asarray(value, dtype=np.int64)
+    if shift == 0:
+        return v.copy()
+    return (v + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
+
+
+def saturate(value: np.ndarray, lo: int, hi: int, dtype: type) -> np.ndarray:
+    """Clip to [lo, hi] and cast: the saturation every requantizer in the design uses."""
+    return np.clip(np.asarray(value, dtype=np.int64), lo, hi).astype(dtype)
+
+
+def sat8(value: np.ndarray) -> np.ndarray:
+    return saturate(value, INT8_MIN, INT8_MAX, np.int8)
+
+
+def sat32(value: np.ndarray) -> np.ndarray:
+    return saturate(value, INT32_MIN, INT32_MAX, np.int32)
+
+
+def worst_case_total_bits(k: int, group: int) -> int:
+    """Signed bits needed for |total| in the worst case (all -128 products, max scales and bias)."""
+    groups = k // group
+    worst = groups * group * (2**14) * (2**GSCALE_BITS - 1) + 2**31
+    return int(worst).bit_length() + 1
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """A positive real scale as ``mult / 2**shift`` with ``mult`` in [0, 2**MULT_BITS)."""
+
+    mult: int
+    shift: int
+
+    def value(self) -> float:
+        return self.mult / float(2**self.shift)
+
+
+def quantize_multiplier(real: np.ndarray, max_shift: int = MAX_SHIFT) -> tuple[np.ndarray, int]:
+    """Express positive reals as uint16 multipliers sharing one shift (per-matrix).
+
+    The shift is the largest that keeps the biggest multiplier below 2**16, so the biggest
+    element keeps 16 significant bits; smaller elements lose relative precision, which the
+    quantization tests measure. Returns ``(mult[uint16 as int64], shift)``.
+    """
+    r = np.asarray(real, dtype=np.float64)
+    if np.any(r < 0) or not np.all(np.isfinite(r)):
+        raise ValueError("requantization scales must be finite and non-negative")
+    peak = float(r.max()) if r.size else 0.0
+    if peak == 0.0:
+        return np.zeros(r.shape, dtype=np.int64), 0
+    shift = int(np.floor(np.log2((2**MULT_BITS - 1) / peak)))
+    shift = max(0, min(max_shift, shift))
+    mult = np.rint(r * float(2**shift)).astype(np.int64)
+    if mult.max() >= 2**MULT_BITS:
+        raise ValueError(f"scale {peak} too large for a {MULT_BITS}-bit multiplier")
+    return mult, shift
+
+
+def check_operands(
+    x: np.ndarray, w: np.ndarray, gscale: np.ndarray, bias: np.ndarray, mult: np.ndarray,
+    shift: int, group: int,
+) -> None:
+    """Reject operands outside the contract with a message naming the operand."""
+    n, k = w.shape
+    if x.shape != (k,):
+        raise ValueError(f"x has shape {x.shape}, expected ({k},)")
+    if group <= 0 or k % group:
+        raise ValueError(f"K={k} is not a multiple of the group size {group}")
+    if gscale.shape != (n, k // group):
+        raise ValueError(f"gscale has shape {gscale.shape}, expected ({n}, {k // group})")
+    if bias.shape != (n,) or mult.shape != (n,):
+        raise ValueError(f"bias/mult shapes {bias.shape}/{mult.shape}, expected ({n},)")
+    for name, arr, lo, hi in (
+        ("x", x, INT8_MIN, INT8_MAX),
+        ("w", w, INT8_MIN, INT8_MAX),
+        ("gscale", gscale, 0, 2**GSCALE_BITS - 1),
+        ("bias", bias, INT32_MIN, INT32_MAX),
+        ("mult", mult, 0, 2**MULT_BITS - 1),
+    ):
+        a = np.asarray(arr, dtype=np.int64)
+        if a.size and (a.min() < lo or a.max() > hi):
+            raise ValueError(f"{name} outside [{lo}, {hi}]: [{a.min()}, {a.max()}]")
+    if not 0 <= shift <= MAX_SHIFT:
+        raise ValueError(f"shift {shift} outside [0, {MAX_SHIFT}]")
+    if worst_case_total_bits(k, group) > ACC_BITS:
+        raise ValueError(f"K={k}, G={group} could overflow the {ACC_BITS}-bit accumulator")
+
+
+def group_accumulate(x: np.ndarray, w: np.ndarray, group: int) -> np.ndarray:
+    """acc[n, g]: exact int8 x int8 dot products of each group (int64 array of shape (N, K/G))."""
+    n, k = w.shape
+    prod = w.astype(np.int64) * x.astype(np.int64)[None, :]
+    return prod.reshape(n, k // group, group).sum(axis=2)
+
+
+def gqmv_total(
+    x: np.ndarray, w: np.ndarray, gscale: np.ndarray, bias: np.ndarray, group: int
+) -> np.ndarray:
+    """total[n] = sum_g acc[n, g] * gscale[n, g] + bias[n] (exact, int64)."""
+    acc = group_accumulate(x, w, group)
+    return (acc * gscale.astype(np.int64)).sum(axis=1) + bias.astype(np.int64)
+
+
+def gqmv(
+    x: np.ndarray,
+    w: np.ndarray,
+    gscale: np.ndarray,
+    bias: np.ndarray,
+    mult: np.ndarray,
+    shift: int,
+    group: int,
+    out_int32: bool = False,
+) -> np.ndarray:
+    """The golden group-wise quantized matrix-vector product (see the module docstring)."""
+    x, w = np.asarray(x), np.asarray(w)
+    gscale, bias, mult = np.asarray(gscale), np.asarray(bias), np.asarray(mult)
+    check_operands(x, w, gscale, bias, mult, shift, group)
+    total = gqmv_total(x, w, gscale, bias, group)
+    if out_int32:
+        return sat32(total)
+    return sat8(round_shift(total * mult.astype(np.int64), shift))

@@ -1,0 +1,1 @@
+"""Physical implementation: design configs, the embedded engine, and the SiliconCompiler flow."""

@@ -1,0 +1,50 @@
+"""Design configs are checked once, with errors that name the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pnr.design_config import DesignConfigError, design_names, load_design
+
+
+def write_config(folder: Path, body: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "constraint.sdc").write_text("create_clock -period 10 [get_ports clk]\n")
+    path = folder / "config.yaml"
+    path.write_text(body)
+    return path
+
+
+def test_unknown_design_lists_known_ones() -> None:
+    with pytest.raises(DesignConfigError, match="known designs"):
+        load_design("no_such_design")
+
+
+def test_missing_key_is_named(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "d", "rtl: []\nclock: {port: clk, period_ns: 5}\n")
+    with pytest.raises(DesignConfigError, match="'top'"):
+        load_design(path)
+
+
+def test_missing_rtl_file_is_named(tmp_path: Path) -> None:
+    path = write_config(tmp_path / "d", "top: t\nrtl: [nowhere/x.v]\nclock: {port: clk, period_ns: 5}\n")
+    with pytest.raises(DesignConfigError, match="nowhere/x.v"):
+        load_design(path)
+
+
+def test_bad_period_and_corner(tmp_path: Path) -> None:
+    rtl = tmp_path / "t.v"
+    rtl.write_text("module t(input clk); endmodule\n")
+    base = f"top: t\nrtl: [{rtl}]\n"
+    with pytest.raises(DesignConfigError, match="period_ns"):
+        load_design(write_config(tmp_path / "a", base + "clock: {port: clk, period_ns: -1}\n"))
+    with pytest.raises(DesignConfigError, match="unknown corners"):
+        load_design(write_config(tmp_path / "b", base + "clock: {port: clk, period_ns: 5}\ncorners: [hot]\n"))
+
+
+def test_every_shipped_design_loads() -> None:
+    for name in design_names():
+        cfg = load_design(name)
+        assert cfg.top and cfg.rtl and cfg.clock_period_ns > 0
