@@ -1,0 +1,139 @@
+"""``python -m dft.run --design <name>`` (``make dft``): synthesis + DFT standalone.
+
+Runs, in ``build/<name>/dft/``: synthesis (``pnr.engine.synth`` when the flow provides it, else
+:mod:`dft.synth`), then the steps ``cut``, ``atpg``, ``chain``, ``asm`` (each in its own folder
+with ``inputs/``, ``outputs/``, ``reports/``, fed by the previous step's outputs), and writes the
+summary ``build/<name>/dft.json``: ``scan_flops``, ``chains``, ``chain_lengths``,
+``stuck_at_coverage`` (percent), ``vectors``, ``runtime_s`` and per-step runtimes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from dft import synth
+from dft.steps import asm, atpg, chain, cut
+from dft.steps.common import liberty
+from gptnano.paths import build_root
+from pnr.design_config import DesignConfig, DesignConfigError, load_design
+from pnr.engine.context import StepContext, StepError
+
+STEPS = (("cut", cut), ("atpg", atpg), ("chain", chain), ("asm", asm))
+
+
+def _flow_synth():
+    """The flow's synthesis step module, if that part of the project exists yet."""
+    try:
+        module = importlib.import_module("pnr.engine.synth")
+    except ImportError:
+        return None
+    return module if hasattr(module, "run") else None
+
+
+def synthesize(design: DesignConfig, workdir: Path, use_flow: bool = True) -> tuple[Path, str]:
+    """Gate netlist ``<top>.vg`` (+ SDC) in ``workdir/outputs``; returns it and the tool used.
+    ``use_flow=False`` forces the stand-in :mod:`dft.synth` even when the flow's step exists."""
+    ctx = StepContext.standalone(design, workdir)
+    rtl = ctx.inputs_dir / f"{design.top}.v"
+    rtl.write_text("".join(Path(f).read_text() + "\n" for f in design.rtl))
+    shutil.copyfile(design.sdc, ctx.inputs_dir / f"{design.top}.sdc")
+    flow_synth = _flow_synth() if use_flow else None
+    if flow_synth is not None:
+        flow_synth.run(ctx)
+        used = "pnr.engine.synth"
+    else:
+        from dft import sky130
+
+        lib = liberty(ctx)
+        filtered = ctx.workdir / "sky130hd_tt_dft.lib"
+        sky130.filter_liberty(lib, filtered)
+        synth.synthesize(list(design.rtl), design.top, filtered, ctx.output("vg"),
+                         ctx.reports_dir / "yosys.log")
+        shutil.copyfile(design.sdc, ctx.output("sdc"))
+        used = "dft.synth (yosys fallback)"
+    if not ctx.output("vg").is_file():
+        raise StepError(f"synthesis wrote no netlist {ctx.output('vg')}")
+    return ctx.output("vg"), used
+
+
+def _log(message: str) -> None:
+    print(message, flush=True)
+
+
+def run_dft(design: DesignConfig, root: Path | None = None, log=_log,
+            flow_synth: bool = True) -> dict:
+    """Synthesis + all DFT steps; returns (and writes) the summary."""
+    base = ((root or build_root()) / design.name).resolve()
+    workdir = base / "dft"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    start = time.monotonic()
+    runtimes: dict[str, float] = {}
+    t0 = time.monotonic()
+    _netlist, synth_tool = synthesize(design, workdir / "syn", flow_synth)
+    runtimes["syn"] = round(time.monotonic() - t0, 2)
+    log(f"[dft] syn ({synth_tool}): {runtimes['syn']} s")
+    previous = workdir / "syn" / "outputs"
+    metrics: dict[str, float | int | str] = {}
+    for name, module in STEPS:
+        ctx = StepContext.standalone(design, workdir / name)
+        for f in previous.iterdir():
+            shutil.copyfile(f, ctx.inputs_dir / f.name)
+        t0 = time.monotonic()
+        metrics.update(module.run(ctx))
+        runtimes[name] = round(time.monotonic() - t0, 2)
+        log(f"[dft] {name}: {runtimes[name]} s")
+        previous = ctx.outputs_dir
+    report = json.loads((workdir / "atpg" / "reports" / "atpg.json").read_text())
+    chains = json.loads((workdir / "chain" / "outputs" / f"{design.top}.scan.json").read_text())
+    lengths = [len(c["flops"]) for c in chains["chains"]]
+    summary = {
+        "design": design.name,
+        "top": design.top,
+        "synthesis": synth_tool,
+        "scan_flops": sum(lengths),
+        "chains": len(lengths),
+        "chain_lengths": lengths,
+        "stuck_at_coverage": report["stuck_at_coverage"],
+        "test_coverage": report["test_coverage"],
+        "fault_tool_coverage": report["fault_tool_coverage"],
+        "faults": report["faults"],
+        "untestable_faults": report["untestable"],
+        "aborted_faults": report["aborted"],
+        "vectors": report["vectors"],
+        "test_cycles": metrics["dft_test_cycles"],
+        "runtime_s": round(time.monotonic() - start, 2),
+        "step_runtime_s": runtimes,
+        "netlist": str(workdir / "asm" / "outputs" / f"{design.top}.vg"),
+        "patterns": str(workdir / "asm" / "outputs" / f"{design.top}.patterns.json"),
+    }
+    (base / "dft.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--design", required=True,
+                        help="design name (designs/<name>) or a config.yaml path")
+    parser.add_argument("--build", type=Path, default=None, help="build root (default: build/)")
+    parser.add_argument("--synth", choices=("flow", "yosys"), default="flow",
+                        help="flow: pnr.engine.synth when present (default); yosys: dft.synth")
+    args = parser.parse_args(argv)
+    try:
+        design = load_design(args.design)
+        summary = run_dft(design, args.build, flow_synth=args.synth == "flow")
+    except (DesignConfigError, StepError, ValueError, FileNotFoundError) as exc:
+        print(f"dft: error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Shared plumbing of the DFT steps: the Liberty, the cell table, pass-through views."""
+
+from __future__ import annotations
+
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+from dft import sky130
+from dft.liberty import Cell, read_liberty
+from gptnano.paths import sky130hd_dir
+from pnr.engine.context import StepContext
+
+PASSTHROUGH = ("vg", "sdc", "cut.v", "tv.json", "scan.json")
+
+
+def liberty(ctx: StepContext) -> Path:
+    """The typical-corner Liberty, unpacked once into the step's work folder."""
+    return sky130.unpack_liberty(sky130hd_dir(), ctx.workdir / "sky130hd_tt.lib")
+
+
+@lru_cache(maxsize=4)
+def _cells(path: str, mtime: float) -> dict[str, Cell]:
+    return read_liberty(Path(path))
+
+
+def cells(lib: Path) -> dict[str, Cell]:
+    return _cells(str(lib), lib.stat().st_mtime)
+
+
+def pass_through(ctx: StepContext, produced: tuple[str, ...]) -> list[str]:
+    """Copy input views this step does not produce to outputs; return their extensions."""
+    copied = []
+    for ext in PASSTHROUGH:
+        src = ctx.inputs_dir / f"{ctx.top}.{ext}"
+        if ext not in produced and src.is_file():
+            shutil.copyfile(src, ctx.output(ext))
+            copied.append(ext)
+    return copied

@@ -1,0 +1,1 @@
+create_clock -name clk -period 20 [get_ports clk]
