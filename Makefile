@@ -3,6 +3,8 @@
 PY ?= .venv/bin/python
 DESIGN ?= probe
 export PYTHONDONTWRITEBYTECODE=1
+# torch with OpenMP spin-waiting runs 4-20x slower when another process holds a core.
+export OMP_WAIT_POLICY=PASSIVE
 
 .PHONY: setup model rtl dv dft gds signoff report nightly test test-slow lint bench clean
 

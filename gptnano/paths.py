@@ -47,13 +47,17 @@ def require(path: Path, what: str) -> Path:
 
 
 def lambdapdk_root() -> Path:
-    """The folder SiliconCompiler's ``lambdapdk`` data root points at (holds ``lambdapdk/sky130``)."""
+    """The folder SiliconCompiler's ``lambdapdk`` data root points at.
+
+    It holds ``lambdapdk/sky130``.
+    """
     return require(pdk_root() / "lambdapdk", "lambdapdk data root")
 
 
 def sky130hd_dir() -> Path:
     """The sky130_fd_sc_hd standard-cell library folder (lambdapdk layout)."""
-    return require(lambdapdk_root() / "lambdapdk" / "sky130" / "libs" / "sky130hd", "sky130hd library")
+    hd = lambdapdk_root() / "lambdapdk" / "sky130" / "libs" / "sky130hd"
+    return require(hd, "sky130hd library")
 
 
 def sky130_base_dir() -> Path:

@@ -168,3 +168,147 @@ def gqmv(
     if out_int32:
         return sat32(total)
     return sat8(round_shift(total * mult.astype(np.int64), shift))
+
+
+# ---------------------------------------------------------------------------------------------
+# Batched GQMV and the non-linear integer operators of the reference transformer.
+#
+# Everything below is *added* around the contract above (whose semantics are fixed). The same
+# rounding rule is used throughout: round half toward +infinity, written either as round_shift
+# (power-of-two divisors) or round_div (any positive divisor, floor((2*n + d) / (2*d))).
+# ---------------------------------------------------------------------------------------------
+
+EXP_FRAC_BITS = 8  # exponent argument u of 2**(-u) is in Q8 (steps of 1/256)
+PROB_BITS = 15  # softmax probabilities in Q15 (1.0 = 32768)
+LN_NORM_BITS = 16  # LayerNorm normalized value (x - mean) / std in Q16
+MAX_EXP_INT = 16  # 2**(-u) underflows to 0 in Q15 once u >= 16
+
+# EXP2_LUT[i] = round(2**15 * 2**(-i / 256)): the fractional part of 2**(-u); the integer part
+# of u is a right shift. 256 x 16-bit entries, values in [16406, 32768].
+EXP2_LUT = np.rint(2.0**PROB_BITS * 2.0 ** (-np.arange(2**EXP_FRAC_BITS) / 2**EXP_FRAC_BITS)
+                   ).astype(np.int64)
+
+
+def gqmv_rows(
+    x: np.ndarray, w: np.ndarray, gscale: np.ndarray, bias: np.ndarray, mult: np.ndarray,
+    shift: int, group: int, out_int32: bool = False,
+) -> np.ndarray:
+    """``gqmv`` applied to every row of ``x`` [T, K] at once (identical results, vectorized)."""
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"x must be [T, K], got shape {x.shape}")
+    n, k = w.shape
+    if x.shape[0] == 0:
+        return np.zeros((0, n), dtype=np.int32 if out_int32 else np.int8)
+    check_operands(x[0], w, gscale, bias, mult, shift, group)
+    if x.min() < INT8_MIN or x.max() > INT8_MAX:
+        raise ValueError(f"x outside [{INT8_MIN}, {INT8_MAX}]")
+    t = x.shape[0]
+    xg = x.astype(np.int64).reshape(t, k // group, group)
+    wg = w.astype(np.int64).reshape(n, k // group, group)
+    acc = np.einsum("tgk,ngk->tng", xg, wg)  # exact: |acc| <= G * 2**14
+    total = (acc * gscale.astype(np.int64)[None]).sum(axis=2) + bias.astype(np.int64)[None]
+    if out_int32:
+        return sat32(total)
+    return sat8(round_shift(total * mult.astype(np.int64)[None], shift))
+
+
+def round_div(num: np.ndarray | int, den: np.ndarray | int) -> np.ndarray:
+    """Integer division rounding half toward +infinity: floor((2*num + den) / (2*den)), den > 0."""
+    n = np.asarray(num, dtype=np.int64)
+    d = np.asarray(den, dtype=np.int64)
+    if np.any(d <= 0):
+        raise ValueError("round_div needs a positive divisor")
+    return (2 * n + d) // (2 * d)
+
+
+def isqrt(value: np.ndarray) -> np.ndarray:
+    """Exact floor(sqrt(v)) for int64 v in [0, 2**62] (float estimate, then integer fix-up)."""
+    v = np.asarray(value, dtype=np.int64)
+    if v.size and v.min() < 0:
+        raise ValueError("isqrt of a negative number")
+    r = np.floor(np.sqrt(v.astype(np.float64))).astype(np.int64)
+    for _ in range(2):  # the float estimate is off by at most one near 2**52 and above
+        r = np.where(r * r > v, r - 1, r)
+        r = np.where((r + 1) * (r + 1) <= v, r + 1, r)
+    return r
+
+
+def rescale(value: np.ndarray, mult: np.ndarray | int, shift: int) -> np.ndarray:
+    """round_shift(value * mult, shift) without saturation (int64): change of fixed-point unit."""
+    return round_shift(np.asarray(value, dtype=np.int64) * np.asarray(mult, dtype=np.int64),
+                       shift)
+
+
+def signed_multiplier(real: np.ndarray, bits: int = 15) -> tuple[np.ndarray, int]:
+    """Signed reals as integers ``m`` sharing one shift: real ~= m / 2**shift, |m| < 2**bits."""
+    r = np.asarray(real, dtype=np.float64)
+    if not np.all(np.isfinite(r)):
+        raise ValueError("multipliers must be finite")
+    peak = float(np.abs(r).max()) if r.size else 0.0
+    if peak == 0.0:
+        return np.zeros(r.shape, dtype=np.int64), 0
+    shift = int(np.floor(np.log2((2**bits - 1) / peak)))
+    shift = max(0, min(MAX_SHIFT - LN_NORM_BITS, shift))
+    m = np.rint(r * 2.0**shift).astype(np.int64)
+    if np.abs(m).max() >= 2**bits:
+        raise ValueError(f"multiplier {peak} too large for {bits} bits")
+    return m, shift
+
+
+def layernorm_int8(
+    r: np.ndarray, gmult: np.ndarray, bterm: np.ndarray, gshift: int, eps_q: int
+) -> np.ndarray:
+    """Integer LayerNorm of residual codes ``r`` [..., C] (int32 units s_r) to int8 codes.
+
+    mean = round_div(sum r, C); d = r - mean; var = round_div(sum d**2, C);
+    std = isqrt(var + eps_q) (eps_q = round(eps / s_r**2) >= 1, so std >= 1);
+    n = round_div(d * 2**16, std)                      (Q16, |n| <= sqrt(C) * 2**16)
+    y = sat8(round_shift(n * gmult + bterm, gshift + 16))
+    with gmult / 2**gshift ~= gamma / s_y and bterm = round(beta / s_y * 2**(gshift + 16)),
+    s_y the int8 output scale. All intermediates fit int64 for |r| < 2**31 and C <= 2**12.
+    """
+    r = np.asarray(r, dtype=np.int64)
+    c = r.shape[-1]
+    if eps_q < 1:
+        raise ValueError("eps_q must be >= 1 (it keeps std >= 1)")
+    mean = round_div(r.sum(axis=-1, keepdims=True), c)
+    d = r - mean
+    var = round_div((d * d).sum(axis=-1, keepdims=True), c)
+    std = isqrt(var + eps_q)
+    n = round_div(d << LN_NORM_BITS, std)
+    return sat8(round_shift(n * np.asarray(gmult, dtype=np.int64) + np.asarray(bterm, np.int64),
+                            gshift + LN_NORM_BITS))
+
+
+def exp2_neg_q15(u: np.ndarray) -> np.ndarray:
+    """2**(-u / 256) in Q15 for integer u >= 0: EXP2_LUT[u mod 256] >> (u // 256).
+
+    Zero once u >= 16 * 256 (below one Q15 step).
+    """
+    u = np.asarray(u, dtype=np.int64)
+    if u.size and u.min() < 0:
+        raise ValueError("exp2_neg_q15 needs u >= 0")
+    whole = u >> EXP_FRAC_BITS
+    frac = u & (2**EXP_FRAC_BITS - 1)
+    val = EXP2_LUT[frac] >> np.minimum(whole, 63)
+    return np.where(whole >= MAX_EXP_INT, 0, val)
+
+
+def softmax_q15(scores: np.ndarray, valid: np.ndarray, smult: int, sshift: int) -> np.ndarray:
+    """Integer softmax over the last axis of int scores (q.k dot products) -> Q15 probabilities.
+
+    smult / 2**sshift ~= (real units of one score step) * log2(e) * 256, so
+    u = round_shift((max - s) * smult, sshift) is the exponent in Q8 base 2; e = exp2_neg_q15(u)
+    (0 where not ``valid``); p = round_div(e * 2**15, sum e). The max element has e = 32768, so
+    the sum is never 0 (each row needs at least one valid entry).
+    """
+    s = np.asarray(scores, dtype=np.int64)
+    valid = np.asarray(valid, dtype=bool)
+    if not np.all(valid.any(axis=-1)):
+        raise ValueError("softmax row with no valid entry")
+    low = np.iinfo(np.int64).min // 4
+    m = np.where(valid, s, low).max(axis=-1, keepdims=True)
+    u = rescale(np.where(valid, m - s, 0), smult, sshift)
+    e = np.where(valid, exp2_neg_q15(u), 0)
+    return round_div(e << PROB_BITS, e.sum(axis=-1, keepdims=True))

@@ -69,7 +69,8 @@ def design_names() -> list[str]:
 def load_design(name_or_path: str | Path) -> DesignConfig:
     """Load ``designs/<name>/config.yaml`` (or a config file path) and check it."""
     candidate = Path(name_or_path)
-    path = candidate if candidate.suffix in (".yaml", ".yml") else DESIGNS_DIR / str(name_or_path) / "config.yaml"
+    is_file = candidate.suffix in (".yaml", ".yml")
+    path = candidate if is_file else DESIGNS_DIR / str(name_or_path) / "config.yaml"
     if not path.is_file():
         known = ", ".join(design_names()) or "none"
         raise DesignConfigError(f"no design config at {path} (known designs: {known})")

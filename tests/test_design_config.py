@@ -29,7 +29,8 @@ def test_missing_key_is_named(tmp_path: Path) -> None:
 
 
 def test_missing_rtl_file_is_named(tmp_path: Path) -> None:
-    path = write_config(tmp_path / "d", "top: t\nrtl: [nowhere/x.v]\nclock: {port: clk, period_ns: 5}\n")
+    body = "top: t\nrtl: [nowhere/x.v]\nclock: {port: clk, period_ns: 5}\n"
+    path = write_config(tmp_path / "d", body)
     with pytest.raises(DesignConfigError, match="nowhere/x.v"):
         load_design(path)
 
@@ -41,7 +42,8 @@ def test_bad_period_and_corner(tmp_path: Path) -> None:
     with pytest.raises(DesignConfigError, match="period_ns"):
         load_design(write_config(tmp_path / "a", base + "clock: {port: clk, period_ns: -1}\n"))
     with pytest.raises(DesignConfigError, match="unknown corners"):
-        load_design(write_config(tmp_path / "b", base + "clock: {port: clk, period_ns: 5}\ncorners: [hot]\n"))
+        body = base + "clock: {port: clk, period_ns: 5}\ncorners: [hot]\n"
+        load_design(write_config(tmp_path / "b", body))
 
 
 def test_every_shipped_design_loads() -> None:

@@ -33,8 +33,9 @@ def test_missing_pdk_names_the_path_and_the_setting(
 def test_shared_pdk_is_complete() -> None:
     """The files every stage needs are where the settings say (default ../shared)."""
     hd = paths.sky130hd_dir()
-    for rel in ("lef/sky130_fd_sc_hd_merged.lef", "gds/sky130_fd_sc_hd.gds", "cdl/sky130_fd_sc_hd.cdl",
-                "verilog/sky130_fd_sc_hd.v", "nldm/sky130_fd_sc_hd__tt_025C_1v80.lib.gz"):
+    for rel in ("lef/sky130_fd_sc_hd_merged.lef", "gds/sky130_fd_sc_hd.gds",
+                "cdl/sky130_fd_sc_hd.cdl", "verilog/sky130_fd_sc_hd.v",
+                "nldm/sky130_fd_sc_hd__tt_025C_1v80.lib.gz"):
         assert (hd / rel).is_file(), rel
     assert (paths.sky130_base_dir() / "apr" / "sky130_fd_sc.tlef").is_file()
     assert (paths.open_pdks_dir() / "klayout" / "sky130.lydrc").is_file()

@@ -1,0 +1,1 @@
+"""The GQMV accelerator (group-wise quantized matrix-vector engine) in Amaranth HDL."""

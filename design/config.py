@@ -1,0 +1,137 @@
+"""Generator parameters of the GQMV accelerator and the widths they imply.
+
+Every width in the datapath is derived here from (LANES, GROUP, MAX_LEN) and the arithmetic
+contract in ``model.integer_ops`` so that the hardware is exact by construction: a config whose
+worst case could overflow the contract's 48-bit accumulator is refused when it is created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from model.integer_ops import ACC_BITS, GSCALE_BITS, MAX_SHIFT, MULT_BITS, worst_case_total_bits
+
+#: Deliberate bugs the generator can build in, so the testbench can prove it notices them.
+MUTATIONS = ("none", "round_half_down", "no_saturation", "drop_bias")
+
+
+@dataclass(frozen=True)
+class GqmvConfig:
+    """One accelerator configuration.
+
+    lanes:    rows computed in parallel (each lane has GROUP int8 multipliers).
+    group:    int8 elements per group (= per weight beat and lane; the scale granularity).
+    max_len:  largest activation length K the vector buffer holds (a multiple of group).
+    req_bits: bits of the 16-bit requantization multiplier consumed per cycle by the shared
+              sequential 48x16 multiplier (16 = one cycle, 4 = four cycles, less area).
+    scale_bits: bits of the 16-bit group scale consumed per cycle by each lane's acc x gscale
+              multiplier (16 = one weight beat per cycle; 4 = one beat every 4 cycles, less area).
+    mutation: a deliberate bug for the testbench's mutation check; "none" in real configs.
+    """
+
+    name: str
+    lanes: int
+    group: int
+    max_len: int
+    req_bits: int = MULT_BITS
+    scale_bits: int = GSCALE_BITS
+    mutation: str = "none"
+
+    def __post_init__(self) -> None:
+        for what, v in (("lanes", self.lanes), ("group", self.group)):
+            if v < 1 or v & (v - 1):
+                raise ValueError(f"config {self.name}: {what}={v} must be a power of two")
+        if self.group > 255 or self.lanes > 255 or self.max_groups > 65535:
+            raise ValueError(f"config {self.name}: parameters do not fit the INFO register")
+        if self.max_len < self.group or self.max_len % self.group:
+            raise ValueError(f"config {self.name}: max_len {self.max_len} is not a positive "
+                             f"multiple of group {self.group}")
+        if MULT_BITS % self.req_bits:
+            raise ValueError(f"config {self.name}: req_bits {self.req_bits} must divide "
+                             f"{MULT_BITS}")
+        if GSCALE_BITS % self.scale_bits:
+            raise ValueError(f"config {self.name}: scale_bits {self.scale_bits} must divide "
+                             f"{GSCALE_BITS}")
+        if self.total_bits > ACC_BITS:
+            raise ValueError(f"config {self.name}: worst-case total needs {self.total_bits} bits "
+                             f"> the contract's {ACC_BITS}")
+        if self.mutation not in MUTATIONS:
+            raise ValueError(f"config {self.name}: unknown mutation {self.mutation!r}")
+
+    @property
+    def max_groups(self) -> int:
+        return self.max_len // self.group
+
+    @property
+    def total_bits(self) -> int:
+        """Signed width of the per-row total (worst case of the contract, at most 48)."""
+        return worst_case_total_bits(self.max_len, self.group)
+
+    @property
+    def req_cycles(self) -> int:
+        """Cycles the shared requantization multiplier spends per row."""
+        return MULT_BITS // self.req_bits
+
+    @property
+    def beat_cycles(self) -> int:
+        """Cycles per weight beat of the acc x gscale multiplier (1 = full rate)."""
+        return GSCALE_BITS // self.scale_bits
+
+    def row_block_cycles(self, length: int) -> int:
+        """Steady-state cycles per row block of a length-K job (MAC-bound or requant-bound)."""
+        return max((length // self.group) * self.beat_cycles, self.req_cycles)
+
+    def job_cycles(self, length: int, rows: int) -> int:
+        """Cycles from start to done for an N x K job with streams that never stall.
+
+        K/G activation beats; the first row block's MACs (M = K/G * beat_cycles); every further
+        block costs max(M, req_cycles) because MACs of block b+1 overlap the requantization of
+        block b; the last block's requantization; 3 cycles of fill/drain (start, dot-product
+        register, result register). dv/tests check this against the CYCLES register.
+        """
+        blocks = rows // self.lanes
+        macs = (length // self.group) * self.beat_cycles
+        return (length // self.group + macs + (blocks - 1) * self.row_block_cycles(length)
+                + self.req_cycles + 3)
+
+    @property
+    def top_name(self) -> str:
+        return f"gqmv_{self.name}"
+
+    # Stream payload widths (the flat bit layouts are documented in design/README.md).
+    @property
+    def x_width(self) -> int:
+        return self.group * 8
+
+    @property
+    def w_width(self) -> int:
+        return self.lanes * (self.group * 8 + GSCALE_BITS)
+
+    @property
+    def rowp_width(self) -> int:
+        return self.lanes * (32 + MULT_BITS)
+
+    @property
+    def y_width(self) -> int:
+        return self.lanes * 32
+
+    def params(self) -> dict[str, object]:
+        """Parameters and derived widths, for the manifest and the testbench."""
+        d = asdict(self)
+        d.update(total_bits=self.total_bits, req_cycles=self.req_cycles,
+                 beat_cycles=self.beat_cycles, max_shift=MAX_SHIFT,
+                 x_width=self.x_width, w_width=self.w_width, rowp_width=self.rowp_width,
+                 y_width=self.y_width, top=self.top_name)
+        return d
+
+    @classmethod
+    def from_params(cls, params: dict[str, object]) -> GqmvConfig:
+        keys = ("name", "lanes", "group", "max_len", "req_bits", "scale_bits", "mutation")
+        return cls(**{k: params[k] for k in keys})  # type: ignore[arg-type]
+
+
+#: The shipped configurations: ``small`` fits the sky130 cell budget, ``base`` runs the model.
+CONFIGS: dict[str, GqmvConfig] = {
+    "small": GqmvConfig("small", lanes=1, group=2, max_len=16, req_bits=1, scale_bits=8),
+    "base": GqmvConfig("base", lanes=4, group=64, max_len=512, req_bits=16),
+}

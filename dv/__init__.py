@@ -1,0 +1,1 @@
+"""Verification of the GQMV accelerator: cocotb + pyuvm testbenches against model.integer_ops."""

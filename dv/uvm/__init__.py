@@ -1,0 +1,1 @@
+"""pyuvm components of the GQMV testbench (items, sequences, agents, scoreboard, coverage)."""

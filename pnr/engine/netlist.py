@@ -1,0 +1,85 @@
+"""Reader for the structural gate-level Verilog that synthesis writes (``<top>.vg``).
+
+Yosys' ``write_verilog -noattr -noexpr`` output of a flattened design is a single module of
+port/wire declarations and cell instances with named connections; that is all this accepts.
+Constant or bit-select connections are rejected with the line, since the synthesis script
+(``hilomap``, ``splitnets``) is expected to have removed them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class NetlistError(ValueError):
+    """The gate netlist uses a construct the engine cannot place (file and reason named)."""
+
+
+@dataclass
+class Instance:
+    name: str
+    cell: str
+    conns: dict[str, str]
+
+
+@dataclass
+class Netlist:
+    top: str
+    ports: dict[str, str] = field(default_factory=dict)  # name -> input/output/inout
+    instances: list[Instance] = field(default_factory=list)
+
+    def nets(self) -> dict[str, list[tuple[str, str]]]:
+        """Net name -> [(instance, pin)], with ports as ('PIN', port)."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        for p in self.ports:
+            out.setdefault(p, []).append(("PIN", p))
+        for inst in self.instances:
+            for pin, net in inst.conns.items():
+                out.setdefault(net, []).append((inst.name, pin))
+        return out
+
+
+_ID = r"(\\\S+|[A-Za-z_][A-Za-z0-9_$]*)"
+
+
+def read_netlist(path: Path) -> Netlist:
+    text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+    text = re.sub(r"//[^\n]*", "", text)
+    mod = re.search(r"\bmodule\s+" + _ID + r"\s*\((.*?)\)\s*;(.*?)\bendmodule", text, re.S)
+    if not mod:
+        raise NetlistError(f"{path}: no module found")
+    nl = Netlist(top=mod.group(1))
+    body = mod.group(3)
+    for stmt in body.split(";"):
+        s = " ".join(stmt.split())
+        if not s:
+            continue
+        head = s.split()[0]
+        if head in ("input", "output", "inout"):
+            if "[" in s:
+                raise NetlistError(f"{path}: bus port '{s}' (run splitnets -ports in synthesis)")
+            for name in s.split(None, 1)[1].split(","):
+                nl.ports[name.strip()] = head
+        elif head == "wire":
+            continue
+        elif head == "assign":
+            raise NetlistError(f"{path}: 'assign' statement '{s}' (synthesis must buffer it)")
+        else:
+            m = re.match(_ID + r"\s+" + _ID + r"\s*\((.*)\)$", s)
+            if not m:
+                raise NetlistError(f"{path}: cannot read statement '{s[:80]}'")
+            conns: dict[str, str] = {}
+            for pm in re.finditer(r"\.(\w+)\s*\(\s*([^()]*?)\s*\)", m.group(3)):
+                net = pm.group(2)
+                if not net:
+                    continue
+                if not re.fullmatch(_ID, net):
+                    raise NetlistError(f"{path}: instance {m.group(2)} pin {pm.group(1)} "
+                                       f"connects to '{net}' (only plain nets are supported)")
+                conns[pm.group(1)] = net
+            nl.instances.append(Instance(m.group(2), m.group(1), conns))
+    if not nl.instances:
+        raise NetlistError(f"{path}: module {nl.top} has no cell instances")
+    return nl

@@ -1,0 +1,138 @@
+"""EngineTask: one SiliconCompiler task wrapping one engine step module (``run(ctx) -> metrics``).
+
+Why one generic wrapper: the engine steps already share a contract (``pnr.engine``): views
+``<top>.<ext>`` in ``inputs/`` -> ``outputs/``, reports in ``reports/``, metrics returned as a
+dict. A SiliconCompiler node has exactly that folder layout, so the wrapper only has to
+
+* declare to SiliconCompiler the views the step needs (``NEEDS``) and makes (``MAKES``), plus
+  the views it passes on unchanged (every other view the input nodes provide) -- SiliconCompiler
+  copies only declared inputs and fails a node that leaves undeclared files in ``outputs/``;
+* run the step in the node folder and copy the pass-through views;
+* record the step's metrics in the SiliconCompiler manifest (:mod:`pnr.tasks.metrics`) and in
+  ``reports/metrics.json`` (read by :mod:`signoff.summary`, also when the run failed);
+* fail the node when a signoff criterion is violated (:meth:`EngineTask.violations`): the
+  metrics are recorded first so the failure is visible in ``signoff.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import time
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from pnr.design_config import load_design
+from pnr.engine.context import StepContext
+from pnr.tasks.metrics import record_all
+from siliconcompiler import Task
+
+METRICS_FILE = "metrics.json"
+TOOL = "gptnano"
+
+
+def write_status(reports: Path, status: str, step: str, index: str, metrics: dict[str, Any],
+                 runtime_s: float | None, error: str | None = None) -> None:
+    """``reports/metrics.json``: status is ``running`` until the step ends (a killed node keeps
+    ``running``, which the summary reports as not finished)."""
+    reports.mkdir(parents=True, exist_ok=True)
+    body = {"step": step, "index": index, "status": status, "runtime_s": runtime_s,
+            "metrics": metrics, "error": error}
+    tmp = reports / f".{METRICS_FILE}.tmp"
+    tmp.write_text(json.dumps(body, indent=2, default=str))
+    tmp.replace(reports / METRICS_FILE)
+
+
+class EngineTask(Task):
+    """Base class; subclasses set ``NAME``, ``MODULE`` (dotted), ``NEEDS`` and ``MAKES``."""
+
+    NAME = ""
+    MODULE = ""
+    NEEDS: tuple[str, ...] = ()
+    MAKES: tuple[str, ...] = ()
+    # Views never passed on: SiliconCompiler's own manifest copy.
+    NEVER_PASS = ("pkg.json",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_parameter("design_config", "str",
+                           "path of the design's config.yaml (pnr.design_config)")
+
+    def tool(self) -> str:
+        return TOOL
+
+    def task(self) -> str:
+        return self.NAME
+
+    # -- SiliconCompiler hooks -------------------------------------------------------------
+    def available_views(self) -> set[str]:
+        """Extensions of the ``<top>.<ext>`` files the input nodes provide."""
+        top = self.design_topmodule
+        return {f[len(top) + 1:] for f in self.get_files_from_input_nodes()
+                if f.startswith(top + ".") and f[len(top) + 1:] not in self.NEVER_PASS}
+
+    def passthrough(self) -> list[str]:
+        return sorted(self.available_views() - set(self.MAKES))
+
+    def setup(self) -> None:
+        super().setup()
+        self.set_threads(1)
+        self.add_required_key("var", "design_config")
+        for ext in self.NEEDS:
+            self.add_input_file(ext=ext)
+        for ext in self.passthrough():
+            if ext not in self.NEEDS:
+                self.add_input_file(ext=ext)
+        for ext in sorted(set(self.MAKES) | set(self.passthrough())):
+            self.add_output_file(ext=ext)
+
+    def engine_module(self) -> ModuleType:
+        return importlib.import_module(self.MODULE)
+
+    def call_engine(self, ctx: StepContext) -> dict[str, Any]:
+        """Run the engine step; subclasses override to pass extra arguments (the corner)."""
+        return self.engine_module().run(ctx)
+
+    def violations(self, metrics: dict[str, Any]) -> list[str]:
+        """Signoff criteria this step's metrics violate (empty = pass). Overridden by the
+        checking steps; a violation fails the node."""
+        return []
+
+    def run(self) -> int:
+        workdir = Path(os.getcwd())
+        reports = workdir / "reports"
+        write_status(reports, "running", self.step, self.index, {}, None)
+        design = load_design(self.get("var", "design_config"))
+        ctx = StepContext(design=design, workdir=workdir, threads=1)
+        start = time.monotonic()
+        try:
+            metrics = dict(self.call_engine(ctx))
+        except Exception as exc:  # the step's own error message names tool and log
+            runtime = round(time.monotonic() - start, 2)
+            write_status(reports, "error", self.step, self.index, {}, runtime,
+                         f"{type(exc).__name__}: {exc}")
+            (reports / "traceback.txt").write_text(traceback.format_exc())
+            self.logger.error(f"{self.step}/{self.index}: {exc} "
+                              f"(traceback: {reports / 'traceback.txt'})")
+            return 1
+        runtime = round(time.monotonic() - start, 2)
+        for ext in self.passthrough():
+            src = ctx.inputs_dir / f"{ctx.top}.{ext}"
+            dst = ctx.outputs_dir / f"{ctx.top}.{ext}"
+            if src.is_file() and not dst.exists():
+                shutil.copy2(src, dst)
+        record_all(self, metrics)
+        problems = self.violations(metrics)
+        write_status(reports, "failed" if problems else "ok", self.step, self.index, metrics,
+                     runtime, "; ".join(problems) or None)
+        for key, value in metrics.items():
+            self.logger.info(f"{key}: {value}")
+        if problems:
+            for p in problems:
+                self.logger.error(f"signoff violation in {self.step}/{self.index}: {p}")
+            return 1
+        return 0

@@ -1,0 +1,155 @@
+"""The embedded engine's SiliconCompiler tasks, one class per flow step.
+
+Each class names its engine module and the views it needs/makes (``<top>.<ext>``, see
+``pnr.engine``); :class:`pnr.tasks.base.EngineTask` does the rest. The checking steps override
+``violations`` so the flow fails on a DRC error, an LVS mismatch or a timing violation at any
+corner -- there is no waiver setting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pnr.engine.context import StepContext
+from pnr.tasks.base import EngineTask
+
+
+class SynTask(EngineTask):
+    """RTL -> sky130hd gate netlist (yosys + ABC), plus the SDC view."""
+
+    NAME = "syn"
+    MODULE = "pnr.engine.synth"
+    MAKES = ("vg", "sdc")
+
+
+class FloorplanTask(EngineTask):
+    """Die/core, rows, taps, IO pins, power grid."""
+
+    NAME = "floorplan"
+    MODULE = "pnr.engine.floorplan"
+    NEEDS = ("vg",)
+    MAKES = ("layout.json", "def")
+
+
+class PlaceTask(EngineTask):
+    NAME = "place"
+    MODULE = "pnr.engine.place"
+    NEEDS = ("layout.json",)
+    MAKES = ("layout.json", "def")
+
+
+class RouteTask(EngineTask):
+    """Detailed routing; also writes the estimated parasitics ``spef`` that STA reads."""
+
+    NAME = "route"
+    MODULE = "pnr.engine.route"
+    NEEDS = ("layout.json",)
+    MAKES = ("layout.json", "def", "spef")
+
+    def violations(self, metrics: dict[str, Any]) -> list[str]:
+        failed = metrics.get("failed_nets")
+        if failed is None:
+            return ["route reported no failed_nets count"]
+        return [f"{failed} nets unrouted"] if failed else []
+
+
+class FillTask(EngineTask):
+    NAME = "fill"
+    MODULE = "pnr.engine.fill"
+    NEEDS = ("layout.json",)
+    MAKES = ("layout.json", "def")
+
+
+class GdsTask(EngineTask):
+    NAME = "gds"
+    MODULE = "pnr.engine.gds"
+    NEEDS = ("layout.json",)
+    MAKES = ("gds",)
+
+
+class ExtractTask(EngineTask):
+    """Magic extraction: ``spice`` (LVS netlist) and ``pex.spice`` (lumped capacitances).
+    Magic writes no SPEF; STA uses the route step's estimated ``spef``."""
+
+    NAME = "extract"
+    MODULE = "pnr.engine.extract"
+    NEEDS = ("gds",)
+    MAKES = ("spice", "pex.spice")
+
+
+class StaTask(EngineTask):
+    """OpenSTA at one corner; the node index is the corner (``sta/ss``, ``sta/tt``, ...)."""
+
+    NAME = "sta"
+    MODULE = "signoff.sta"
+    NEEDS = ("vg",)
+    MAKES = ()
+
+    def call_engine(self, ctx: StepContext) -> dict[str, Any]:
+        return self.engine_module().run(ctx, corner=self.index)
+
+    def violations(self, metrics: dict[str, Any]) -> list[str]:
+        out = []
+        for kind in ("setup", "hold"):
+            slack = metrics.get(f"{kind}_slack_ns")
+            if slack is None:
+                out.append(f"no {kind} slack reported")
+            elif slack < 0:
+                out.append(f"{kind} slack {slack} ns < 0 at corner {self.index}")
+        return out
+
+
+class PowerTask(EngineTask):
+    NAME = "power"
+    MODULE = "signoff.power"
+    NEEDS = ("vg",)
+    MAKES = ()
+
+
+class _DrcTask(EngineTask):
+    NEEDS = ("gds",)
+    MAKES = ()
+    COUNT_KEY = ""
+
+    def violations(self, metrics: dict[str, Any]) -> list[str]:
+        count = metrics.get(self.COUNT_KEY)
+        if count is None:
+            return [f"{self.NAME} reported no violation count ({self.COUNT_KEY})"]
+        return [f"{count} DRC violations ({self.NAME})"] if count else []
+
+
+class DrcKlayoutTask(_DrcTask):
+    NAME = "drc_klayout"
+    MODULE = "signoff.drc_klayout"
+    COUNT_KEY = "drc_klayout_total"
+
+
+class DrcMagicTask(_DrcTask):
+    NAME = "drc_magic"
+    MODULE = "signoff.drc_magic"
+    COUNT_KEY = "drc_magic_total"
+
+
+class LvsTask(EngineTask):
+    """Netgen LVS of the extracted layout against the placed netlist (``layout.json``)."""
+
+    NAME = "lvs"
+    MODULE = "signoff.lvs"
+    NEEDS = ("spice", "layout.json")
+    MAKES = ()
+
+    def violations(self, metrics: dict[str, Any]) -> list[str]:
+        match = metrics.get("lvs_match")
+        if match is None:
+            return ["lvs reported no lvs_match result"]
+        if match in (True, 1):
+            return []
+        return [f"LVS mismatch: {metrics.get('lvs_result', '')} (see reports/lvs.rpt)"]
+
+
+# Physical steps in flow order (after syn / DFT), then the checks that read extract's views.
+LAYOUT_TASKS: tuple[type[EngineTask], ...] = (
+    FloorplanTask, PlaceTask, RouteTask, FillTask, GdsTask, ExtractTask)
+CHECK_TASKS: tuple[type[EngineTask], ...] = (DrcKlayoutTask, DrcMagicTask, LvsTask)
+ALL_TASKS: tuple[type[EngineTask], ...] = (
+    SynTask, *LAYOUT_TASKS, StaTask, PowerTask, *CHECK_TASKS)

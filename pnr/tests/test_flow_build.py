@@ -1,0 +1,178 @@
+"""Flow construction (pnr.flow), engine selection and the CLI's error handling -- no tools run
+except in the last test, which runs a real (short) SiliconCompiler flow: syn -> sta x3, power."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gptnano.paths import lambdapdk_root
+from pnr import cli
+from pnr.design_config import load_design
+from pnr.flow import (
+    FlowError,
+    build_embedded_flow,
+    build_project,
+    openroad_available,
+    plan_embedded,
+    select_engine,
+)
+from pnr.tasks.metrics import sc_values
+from pnr.tasks.steps import CHECK_TASKS, LAYOUT_TASKS
+from signoff import check
+
+LAYOUT_MODULES = {cls.MODULE for cls in LAYOUT_TASKS}
+
+
+def everything(_module: str) -> bool:
+    return True
+
+
+def test_select_engine() -> None:
+    yes = lambda: (True, "found")  # noqa: E731
+    no = lambda: (False, "'openroad' not found on PATH")  # noqa: E731
+    assert select_engine("embedded", yes) == ("embedded", "requested")
+    assert select_engine("auto", yes)[0] == "openroad"
+    assert select_engine("auto", no) == ("embedded", "auto: 'openroad' not found on PATH")
+    with pytest.raises(FlowError, match="not available: 'openroad' not found"):
+        select_engine("openroad", no)
+    with pytest.raises(FlowError, match="unknown engine"):
+        select_engine("magic", yes)
+
+
+def test_openroad_available_checks_tools_and_yosys_version() -> None:
+    def which(found: set[str]):
+        return lambda exe: f"/usr/bin/{exe}" if exe in found else None
+
+    all_tools = {"openroad", "yosys", "klayout"}
+    assert openroad_available(which({"yosys", "klayout"}), lambda e: (0, 50))[0] is False
+    ok, why = openroad_available(which(all_tools), lambda e: (0, 23))
+    assert not ok and "0.23 is older than 0.48" in why
+    assert openroad_available(which(all_tools), lambda e: (0, 52, 1))[0] is True
+
+
+def test_auto_is_embedded_on_this_machine() -> None:
+    # No OpenROAD is installable here: auto must choose the embedded engine and say why.
+    engine, why = select_engine("auto")
+    assert engine == "embedded" and why.startswith("auto: ")
+
+
+def test_plan_full_and_truncated() -> None:
+    design = load_design("probe")
+    full = plan_embedded(design, dft=False, exists=everything)
+    assert full.steps == ["syn", "floorplan", "place", "route", "fill", "gds", "extract",
+                          "drc_klayout", "drc_magic", "lvs", "sta", "power"]
+    assert full.complete and ("sta", "ss") in full.nodes() and ("syn", "0") in full.nodes()
+    cut = plan_embedded(design, dft=False, exists=lambda m: m not in LAYOUT_MODULES)
+    assert cut.steps == ["syn", "sta", "power"] and not cut.complete
+    assert "pnr.engine.floorplan" in cut.missing
+
+
+def test_flowgraph_edges_and_corners() -> None:
+    design = load_design("probe")
+    flow = build_embedded_flow(plan_embedded(design, dft=False, exists=everything))
+    assert set(flow.getkeys("sta")) == {"ss", "tt", "ff"}
+    for corner in ("ss", "tt", "ff"):
+        assert flow.get("sta", corner, "input") == [("extract", "0")]
+    assert flow.get("floorplan", "0", "input") == [("syn", "0")]
+    assert flow.get("lvs", "0", "input") == [("extract", "0")]
+    for cls in CHECK_TASKS:
+        assert flow.get(cls.NAME, "0", "input") == [("extract", "0")]
+
+
+def test_dft_nodes_between_syn_and_floorplan() -> None:
+    design = load_design("probe")
+    plan = plan_embedded(design, dft=True, exists=everything)
+    flow = build_embedded_flow(plan)
+    assert flow.get("dft_cut", "0", "input") == [("syn", "0")]
+    assert flow.get("floorplan", "0", "input") == [("dft_asm", "0")]
+    assert [s for s, _ in plan.nodes()][:6] == [
+        "syn", "dft_cut", "dft_atpg", "dft_chain", "dft_asm", "floorplan"]
+
+
+def test_project_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path))
+    design = load_design("probe")
+    project, plan = build_project(design, "embedded", jobname="jx", jobs=3)
+    assert project.option.get_builddir() == str(tmp_path)
+    assert project.option.get_jobname() == "jx"
+    assert project.option.scheduler.get_maxnodes() == 3
+    assert project.get("tool", "gptnano", "task", "syn", "var", "design_config") == \
+        str(design.folder / "config.yaml")
+    lib = project.get_library("sky130hd")
+    assert lib.get("dataroot", "lambdapdk", "path") == str(lambdapdk_root())
+    assert project.constraint.area.get_density() == pytest.approx(40.0)
+    with pytest.raises(FlowError, match="resolved engine"):
+        build_project(design, "auto")
+
+
+def test_openroad_project_uses_the_stock_asic_flow() -> None:
+    project, plan = build_project(load_design("probe"), "openroad")
+    steps = set(project.get_flow().getkeys())
+    assert plan is None and {"synthesis", "floorplan.init", "route.detailed", "write.gds"} <= steps
+
+
+def test_metric_mapping_units() -> None:
+    values = {m: (v, u) for m, v, u in sc_values(
+        {"setup_slack_ns": -0.5, "utilization": 0.4, "fmax_mhz": 80.0, "lvs_match": 1,
+         "abc_mode": "sized", "drc_klayout_total": 0})}
+    assert values["setupslack"] == (-0.5, "ns")
+    assert values["setupwns"] == (-0.5, "ns")
+    assert values["utilization"] == (40.0, "%")
+    assert values["fmax"] == (80.0, "MHz")
+    assert values["errors"] == (0.0, None)
+    assert values["drcs"] == (0, None)
+
+
+def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--design", "no_such_design"]) == cli.EXIT_USAGE
+    assert "no design config" in capsys.readouterr().err
+    assert cli.main([]) == cli.EXIT_USAGE
+    assert "--design is required" in capsys.readouterr().err
+    assert cli.main(["--design", "probe", "--engine", "embedded", "--from", "nowhere"]) == 2
+    assert "unknown step 'nowhere'" in capsys.readouterr().err
+    assert cli.main(["--design", "probe", "--engine", "openroad"]) == 2
+    assert "not available" in capsys.readouterr().err
+    assert cli.main(["--list"]) == 0
+    assert "probe" in capsys.readouterr().out.split()
+    assert cli.main(["--design", "probe", "--engine", "embedded", "--list"]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[0] == "syn/0" and "sta/ss" in out
+
+
+def test_short_flow_runs_in_siliconcompiler(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """syn -> sta/{ss,tt,ff} + power as real SC nodes (the layout modules hidden): checks
+    the task wrapper, pass-through views, metrics in the manifest and signoff.json."""
+    import pnr.flow as flow_mod
+
+    monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path))
+    real = flow_mod.module_exists
+    monkeypatch.setattr(flow_mod, "module_exists",
+                        lambda m: m not in LAYOUT_MODULES and real(m))
+    code = cli.main(["--design", "probe", "--engine", "embedded", "--jobname", "short",
+                     "--quiet"])
+    record = json.loads((tmp_path / "probe" / "signoff.json").read_text())
+    job = tmp_path / "probe" / "short"
+    # Truncated flow: never reported as passed, missing modules named.
+    assert code == cli.EXIT_FAILED and record["passed"] is False
+    assert record["complete"] is False and "pnr.engine.floorplan" in record["missing_steps"]
+    assert record["cells"] == record["cells_synth"] > 100
+    assert set(record["wns_ns"]) == {"ss", "tt", "ff"}
+    assert record["wns_ns"]["ss"] < record["wns_ns"]["tt"] < record["wns_ns"]["ff"]
+    assert record["power_mw"]["total"] > 0
+    assert (tmp_path / "probe" / record["reports"]["wns_ns.tt"]).is_file()
+    assert (job / "sta" / "tt" / "outputs" / "probe_mac.vg").is_file()  # passed through
+    assert set(record["runtime_s"]) >= {"syn", "sta/ss", "sta/tt", "sta/ff", "power"}
+    manifest = json.loads((job / "probe.pkg.json").read_text())
+    assert manifest["metric"]["cells"]["node"]["syn"]["0"]["value"] == record["cells"]
+
+    # make signoff on the existing job: the signoff nodes re-run, synthesis is reused.
+    netlist = job / "syn" / "0" / "outputs" / "probe_mac.vg"
+    sta_log = job / "sta" / "tt" / "reports" / "sta_tt.log"
+    before = (netlist.stat().st_mtime_ns, sta_log.stat().st_mtime_ns)
+    assert check.main(["--design", "probe", "--jobname", "short"]) == cli.EXIT_FAILED
+    assert netlist.stat().st_mtime_ns == before[0]
+    assert sta_log.stat().st_mtime_ns != before[1]

@@ -1,0 +1,267 @@
+"""Render the static PPA dashboard: ``python -m reports.dashboard`` -> ``reports/out/index.html``.
+
+The index shows the current results under ``build/``, the plots, the layout pictures and the
+nightly history from SQLite; each nightly run gets its own page (``runs/<run_id>.html``). Pages
+are plain HTML with relative links and PNG images -- no JavaScript, no server -- so the folder
+opens from disk and can be archived as a CI artifact.
+
+All run data is untrusted (design names and report paths come from files anyone can edit):
+Jinja2 autoescaping is on for every template, links are percent-quoted relative paths, and file
+names derived from design names are reduced to a safe alphabet plus a hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+import pandas as pd
+
+from gptnano.paths import REPO_ROOT, build_root
+from reports import layout, plots
+from reports.collect import (
+    DesignRun,
+    ReportInputError,
+    discover_designs,
+    load_design_run,
+    load_experiments,
+    load_manifest,
+    resolve_report,
+)
+from reports.ppa import COLUMNS, Context, pareto_points, ppa_frame, ppa_rows
+from signoff import history
+
+TEMPLATES = Path(__file__).parent / "templates"
+DEFAULT_OUT = REPO_ROOT / "reports" / "out"
+
+
+@dataclass(frozen=True)
+class Image:
+    path: Path
+    alt: str
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe, collision-free token for an untrusted design name or run id."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:40].lstrip(".") or "x"
+    return f"{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+
+
+def linker(page_dir: Path) -> Any:
+    def link(path: Path | str) -> str:
+        return quote(os.path.relpath(Path(path).resolve(), page_dir.resolve()))
+    return link
+
+
+def render(page: Path, template: str, **values: Any) -> Path:
+    page.parent.mkdir(parents=True, exist_ok=True)
+    html = environment().get_template(template).render(
+        link=linker(page.parent), columns=COLUMNS,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), **values)
+    page.write_text(html)
+    return page
+
+
+def load_context(designs_dir: Path, experiments: Path, manifest: Path,
+                 problems: list[str]) -> Context:
+    frame = data = None
+    try:
+        frame = load_experiments(experiments)
+    except ReportInputError as exc:
+        problems.append(str(exc))
+    try:
+        data = load_manifest(manifest)
+    except ReportInputError as exc:
+        problems.append(str(exc))
+    return Context(frame, experiments, data, manifest, designs_dir)
+
+
+def load_runs(names: list[str], folder: Path, problems: list[str]) -> list[DesignRun]:
+    runs = [load_design_run(name, folder / name) for name in names]
+    for run in runs:
+        problems.extend(run.errors)
+    return runs
+
+
+def runtimes(runs: list[DesignRun]) -> dict[str, dict[str, float]]:
+    """Seconds per step for each design: the flow's ``runtime_s`` plus DFT's total."""
+    out: dict[str, dict[str, float]] = {}
+    for run in runs:
+        steps = {str(k): float(v) for k, v in ((run.signoff or {}).get("runtime_s") or {}).items()
+                 if isinstance(v, int | float)}
+        dft_steps = (run.dft or {}).get("step_runtime_s")
+        if isinstance(dft_steps, dict):
+            steps.update({f"dft.{k}": float(v) for k, v in dft_steps.items()
+                          if isinstance(v, int | float)})
+        elif run.dft and isinstance(run.dft.get("runtime_s"), int | float):
+            steps["dft"] = float(run.dft["runtime_s"])
+        out[run.name] = steps
+    return out
+
+
+def fresh(target: Path, source: Path) -> bool:
+    return target.is_file() and target.stat().st_mtime >= source.stat().st_mtime
+
+
+def find_def(run: DesignRun) -> Path | None:
+    """The placed DEF: signoff.json ``def`` or ``reports.def``, else the newest in the folder."""
+    if run.signoff and run.signoff_path:
+        for entry in (run.signoff.get("def"), (run.signoff.get("reports") or {}).get("def")):
+            if isinstance(entry, str) and (found := resolve_report(entry, run.folder)):
+                return found
+    candidates = sorted(run.folder.rglob("*.def"), key=lambda p: p.stat().st_mtime)
+    return candidates[-1] if candidates else None
+
+
+def layout_images(runs: list[DesignRun], img_dir: Path, notes: list[str],
+                  problems: list[str]) -> list[Image]:
+    """GDS picture and DEF density map per design (cached while the source is unchanged)."""
+    images = []
+    for run in runs:
+        gds_entry = (run.signoff or {}).get("gds")
+        gds = resolve_report(gds_entry, run.folder) if isinstance(gds_entry, str) else None
+        if gds is not None:
+            png = img_dir / f"layout-{safe_name(run.name)}.png"
+            try:
+                if not fresh(png, gds):
+                    stats = layout.render_gds(gds, png, run.name)
+                    notes.append(f"{run.name}: {stats.polygons:,} polygons in {gds.name}, "
+                                 f"{stats.drawn:,} drawn, rendered in {stats.seconds:.2f} s")
+                images.append(Image(png, f"layout of {run.name}"))
+            except layout.LayoutError as exc:
+                problems.append(str(exc))
+        elif isinstance(gds_entry, str):
+            problems.append(f"{run.signoff_path}: gds {gds_entry!r} does not exist")
+        def_path = find_def(run)
+        if def_path is not None:
+            png = img_dir / f"density-{safe_name(run.name)}.png"
+            try:
+                if not fresh(png, def_path):
+                    layout.render_density(def_path, png, run.name)
+                images.append(Image(png, f"cell density of {run.name}"))
+            except layout.LayoutError as exc:
+                problems.append(str(exc))
+    return images
+
+
+def run_plots(runs: list[DesignRun], rows: list, ctx: Context, img_dir: Path) -> list[Image]:
+    frame = ppa_frame(rows)
+    return [
+        Image(plots.plot_pareto(pareto_points(runs, rows, ctx), img_dir / "pareto.png"),
+              "Pareto: perplexity vs area x latency"),
+        Image(plots.plot_area_power(frame, img_dir / "area_power.png"), "area and power"),
+        Image(plots.plot_runtime(runtimes(runs), img_dir / "runtime.png"), "runtime per step"),
+    ]
+
+
+def snapshot_plots(runs: list[DesignRun], rows: list, img_dir: Path) -> list[Image]:
+    """Area/power and runtime plots of a finished nightly run, drawn once.
+
+    A run folder does not change after the run, so its pictures are reused on later rebuilds:
+    the dashboard's cost stays flat as the history grows.
+    """
+    area, runtime = img_dir / "area_power.png", img_dir / "runtime.png"
+    if not area.is_file():
+        plots.plot_area_power(ppa_frame(rows), area)
+    if not runtime.is_file():
+        plots.plot_runtime(runtimes(runs), runtime)
+    return [Image(area, "area and power"), Image(runtime, "runtime per step")]
+
+
+def build_run_page(out: Path, run: dict[str, Any], db: Path, ctx: Context
+                   ) -> tuple[Path, list[dict[str, Any]]]:
+    """``runs/<run_id>.html``: results, golden checks and PPA of one nightly run."""
+    page = out / "runs" / f"{safe_name(run['run_id'])}.html"
+    run_dir = history.run_folder(run["run_dir"])
+    results = history.results_frame(db, run["run_id"]).to_dict("records")
+    problems: list[str] = []
+    names = [r["design"] for r in results]
+    runs = load_runs(names, run_dir, problems) if run_dir.is_dir() else []
+    runs = [r for r in runs if r.signoff is not None or r.dft is not None]
+    rows = ppa_rows(runs, ctx)
+    img_dir = out / "runs" / safe_name(run["run_id"])
+    images = snapshot_plots(runs, rows, img_dir) if runs else []
+    images += layout_images(runs, img_dir, [], problems)  # cached: drawn once per run
+    summary = run_dir / "summary.txt"
+    for r in results:
+        r["flow_s"] = None if pd.isna(r["flow_s"]) else r["flow_s"]
+    checks = history.checks_frame(db, run["run_id"]).to_dict("records")
+    render(page, "run.html.j2", title=f"nightly {run['run_id']}", run=run, results=results,
+           checks=checks, rows=rows, plots=images, problems=problems,
+           summary=summary if summary.is_file() else None, index=out / "index.html")
+    return page, rows
+
+
+def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history.DEFAULT_DB,
+          designs_dir: Path = REPO_ROOT / "designs",
+          experiments: Path = REPO_ROOT / "model" / "experiments.csv",
+          manifest: Path = REPO_ROOT / "rtl" / "manifest.json") -> Path:
+    """Write the whole dashboard into ``out``; return the index page."""
+    build = build or build_root()
+    out.mkdir(parents=True, exist_ok=True)
+    img = out / "img"
+    problems: list[str] = []
+    ctx = load_context(designs_dir, experiments, manifest, problems)
+    runs = load_runs(discover_designs(build, designs_dir), build, problems)
+    rows = ppa_rows(runs, ctx)
+    csv = out / "ppa.csv"
+    ppa_frame(rows).to_csv(csv, index=False)
+    images = run_plots(runs, rows, ctx, img)
+    try:
+        history_runs = history.runs_frame(db)
+        trends = history.metrics_history(db)
+        updates = history.golden_updates_frame(db).to_dict("records")
+    except history.HistoryError as exc:
+        problems.append(str(exc))
+        history_runs, trends, updates = pd.DataFrame(), pd.DataFrame(), []
+    images.append(Image(plots.plot_trends(trends, img / "trends.png"), "nightly trends"))
+    notes: list[str] = []
+    layouts = layout_images(runs, img, notes, problems)
+    run_list, latest_rows = [], []
+    for run in history_runs.to_dict("records"):  # newest first
+        run["page"], rows_of_run = build_run_page(out, run, db, ctx)
+        latest_rows = latest_rows if run_list else rows_of_run
+        run_list.append(run)
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    return render(out / "index.html", "index.html.j2", title="gpt-nano-asic PPA",
+                  build=history.portable(str(build)), db=history.portable(str(db)),
+                  rows=rows, csv=csv, plots=images, layouts=layouts, layout_notes=notes,
+                  runs=run_list, latest_rows=latest_rows, problems=problems,
+                  golden_updates=updates,
+                  experiments=experiments if ctx.experiments is not None else None)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m reports.dashboard", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--build", type=Path, default=None,
+                        help="build tree (default: GPTNANO_BUILD or <repo>/build)")
+    parser.add_argument("--db", type=Path, default=history.DEFAULT_DB)
+    parser.add_argument("--designs-dir", type=Path, default=REPO_ROOT / "designs")
+    parser.add_argument("--experiments", type=Path, default=REPO_ROOT / "model" / "experiments.csv")
+    parser.add_argument("--manifest", type=Path, default=REPO_ROOT / "rtl" / "manifest.json")
+    args = parser.parse_args(argv)
+    index = build(args.out, args.build.resolve() if args.build else None, args.db,
+                  args.designs_dir, args.experiments, args.manifest)
+    print(f"dashboard: {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Dashboard plots drawn with matplotlib (object API, no pyplot: no GUI backend, no global state).
+
+Each function takes plain data, writes one PNG and returns its path. When there is nothing to
+draw yet (a stage has not run), the picture says which input is missing instead of being
+omitted, so the page layout stays the same and the reader sees why it is empty.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+DPI = 110
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    return path
+
+
+def _empty(path: Path, title: str, message: str) -> Path:
+    fig = Figure(figsize=(6, 2.2))
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    ax.set_title(title)
+    ax.text(0.5, 0.45, message, ha="center", va="center", wrap=True, fontsize=10, color="#555")
+    return _save(fig, path)
+
+
+def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Points not dominated on (x, y), both minimised; sorted by x."""
+    ordered = points.sort_values([x, y])
+    best = float("inf")
+    keep = []
+    for index, row in ordered.iterrows():
+        if row[y] < best:
+            keep.append(index)
+            best = row[y]
+    return ordered.loc[keep]
+
+
+def plot_pareto(points: pd.DataFrame, path: Path) -> Path:
+    """Validation perplexity vs area × latency for every (model variant, hardware config)."""
+    title = "Perplexity vs area × latency"
+    if points.empty:
+        return _empty(path, title, "no (model variant, design) pair has perplexity, area and "
+                      "cycles/token yet\n(needs model/experiments.csv, signoff.json and "
+                      "rtl/manifest.json)")
+    fig = Figure(figsize=(6.4, 4.2))
+    ax = fig.add_subplot()
+    for design, group in points.groupby("design"):
+        ax.scatter(group["area_x_latency"], group["val_ppl"], label=str(design), s=36)
+        for _, row in group.iterrows():
+            ax.annotate(str(row["variant"]), (row["area_x_latency"], row["val_ppl"]),
+                        fontsize=7, xytext=(3, 3), textcoords="offset points")
+    front = pareto_front(points, "area_x_latency", "val_ppl")
+    ax.step(front["area_x_latency"], front["val_ppl"], where="post", color="k", lw=1,
+            label="Pareto front")
+    ax.set_xscale("log")
+    ax.set_xlabel("core area × latency (µm² · µs/token)")
+    ax.set_ylabel("validation perplexity")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:
+    """Area breakdown (cells / core whitespace / die margin) and power (dynamic / leakage)."""
+    title = "Area and power breakdown"
+    have_area = frame["core_area_um2"].notna().any() if not frame.empty else False
+    have_power = frame["power_mw"].notna().any() if not frame.empty else False
+    if not have_area and not have_power:
+        return _empty(path, title, "no signoff.json with area or power yet")
+    fig = Figure(figsize=(9, 3.6))
+    ax_area, ax_power = fig.subplots(1, 2)
+    names = frame["design"].astype(str).tolist()
+    core = pd.to_numeric(frame["core_area_um2"], errors="coerce").fillna(0)
+    util = pd.to_numeric(frame["utilization"], errors="coerce")
+    reported = pd.to_numeric(frame["cell_area_um2"], errors="coerce")
+    cell_area = reported.fillna(core * util).fillna(0)
+    whitespace = (core - cell_area).where(reported.notna() | util.notna(), core)
+    die = pd.to_numeric(frame["die_area_um2"], errors="coerce")
+    margin = (die - core).where(die.notna(), 0).clip(lower=0)
+    ax_area.bar(names, cell_area, label="standard cells (cell area, else utilization × core)")
+    ax_area.bar(names, whitespace, bottom=cell_area, label="core whitespace")
+    ax_area.bar(names, margin, bottom=cell_area + whitespace, label="die margin (die − core)")
+    ax_area.set_ylabel("area (µm²)")
+    ax_area.set_title("area")
+    ax_area.legend(fontsize=7)
+    dynamic = pd.to_numeric(frame["power_dynamic_mw"], errors="coerce")
+    leakage = pd.to_numeric(frame["power_leakage_mw"], errors="coerce")
+    total = pd.to_numeric(frame["power_mw"], errors="coerce")
+    unsplit = total.where(dynamic.isna() | leakage.isna(), 0).fillna(0)
+    ax_power.bar(names, dynamic.fillna(0), label="dynamic")
+    ax_power.bar(names, leakage.fillna(0), bottom=dynamic.fillna(0), label="leakage")
+    if unsplit.any():
+        ax_power.bar(names, unsplit, bottom=dynamic.fillna(0) + leakage.fillna(0),
+                     label="total (not split by the flow)")
+    if total.isna().all() and dynamic.isna().all():
+        ax_power.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax_power.transAxes)
+    ax_power.set_ylabel("power (mW)")
+    ax_power.set_title("power")
+    ax_power.legend(fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_runtime(runtimes: dict[str, dict[str, float]], path: Path) -> Path:
+    """Seconds per flow step for each design (stacked horizontal bars)."""
+    title = "Runtime per flow step"
+    runtimes = {d: r for d, r in runtimes.items() if r}
+    if not runtimes:
+        return _empty(path, title, "no runtime_s in any signoff.json / dft.json yet")
+    frame = pd.DataFrame(runtimes).T.fillna(0)
+    fig = Figure(figsize=(7.5, 0.6 * len(frame) + 1.8))
+    ax = fig.add_subplot()
+    left = pd.Series(0.0, index=frame.index)
+    for step in frame.columns:
+        ax.barh(frame.index.astype(str), frame[step], left=left, label=str(step))
+        left = left + frame[step]
+    ax.set_xlabel("seconds")
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    return _save(fig, path)
+
+
+TREND_METRICS = (("cells", "cells"), ("core_area_um2", "core area (µm²)"),
+                 ("wns_ns.tt", "WNS tt (ns)"), ("power_total_mw", "power (mW)"))
+
+
+def plot_trends(history: pd.DataFrame, path: Path) -> Path:
+    """Metrics of each design across nightly runs (from the SQLite history)."""
+    title = "Trends across nightly runs"
+    if history.empty:
+        return _empty(path, title, "no nightly runs in the history database yet")
+    fig = Figure(figsize=(9, 5.2))
+    axes = fig.subplots(2, 2).ravel()
+    for ax, (key, label) in zip(axes, TREND_METRICS, strict=True):
+        data = history[history["key"] == key]
+        for design, group in data.groupby("design"):
+            group = group.sort_values("started_utc")
+            ax.plot(pd.to_datetime(group["started_utc"]), group["value"], marker="o",
+                    label=str(design))
+        ax.set_title(label, fontsize=9)
+        times = pd.to_datetime(data["started_utc"])
+        if not data.empty and times.nunique() == 1:  # one run: a day either side, not years
+            ax.set_xlim(times.iloc[0] - pd.Timedelta(days=1), times.iloc[0] + pd.Timedelta(days=1))
+        ax.tick_params(axis="x", labelsize=7, rotation=30)
+        ax.grid(alpha=0.3)
+        if not data.empty:
+            ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "not recorded", ha="center", va="center", transform=ax.transAxes)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)

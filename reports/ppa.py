@@ -1,0 +1,299 @@
+"""The PPA table: one row per design configuration, every cell linked to its source file.
+
+Values are either read (signoff.json, dft.json, experiments.csv, rtl/manifest.json) or derived
+from read values by a formula stated in the cell's tooltip (fmax per corner from the clock and
+the corner's slack; microseconds per token from cycles and the signoff clock; tokens/s/W). A
+missing input gives "not run" (the stage did not produce its file) or "n/a" (the stage ran but
+does not report that figure) -- never a made-up number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from reports.collect import CORNERS, DesignRun, Sourced, _is_number
+
+NOT_RUN = "not run"
+NA = "n/a"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: what to show, where it came from, how it was obtained."""
+
+    text: str
+    value: float | str | None = None
+    source: Path | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Context:
+    """Inputs shared by all designs of a run (model results, RTL manifest, design configs)."""
+
+    experiments: pd.DataFrame | None
+    experiments_path: Path
+    manifest: dict[str, Any] | None
+    manifest_path: Path
+    designs_dir: Path
+
+
+COLUMNS: tuple[tuple[str, str], ...] = (
+    ("design", "design"),
+    ("engine", "engine"),
+    ("flow", "flow status"),
+    ("variant", "model variant"),
+    ("val_ppl", "val. perplexity"),
+    ("clock_ns", "clock (ns)"),
+    *((f"fmax_{c}", f"fmax {c} (MHz)") for c in CORNERS),
+    ("cycles_per_token", "cycles/token"),
+    ("us_per_token", "µs/token"),
+    ("tokens_per_s", "tokens/s"),
+    ("die_area_um2", "die area (µm²)"),
+    ("core_area_um2", "core area (µm²)"),
+    ("cell_area_um2", "cell area (µm²)"),
+    ("utilization", "utilization"),
+    ("cells", "cells"),
+    ("memory_bits", "memory bits"),
+    ("power_dynamic_mw", "dynamic (mW)"),
+    ("power_leakage_mw", "leakage (mW)"),
+    ("power_mw", "power (mW)"),
+    ("tokens_per_s_per_w", "tokens/s/W"),
+    ("stuck_at_coverage", "stuck-at cov. (%)"),
+    ("drc", "DRC (KLayout / Magic)"),
+    ("lvs", "LVS"),
+)
+
+
+def fmt(value: float | int, digits: int = 4) -> str:
+    """Numbers with enough significant digits to compare runs, integers without decimals."""
+    if isinstance(value, int) or abs(value) >= 10 ** digits:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def _cell(item: Sourced, run_ran: bool, digits: int = 4) -> Cell:
+    if item.value is None:
+        return Cell(NA if run_ran else NOT_RUN)
+    if _is_number(item.value):
+        return Cell(fmt(item.value, digits), float(item.value), item.source, item.note)
+    return Cell(str(item.value), str(item.value), item.source, item.note)
+
+
+def split_power(power: Any) -> tuple[float | None, float | None, float | None]:
+    """(dynamic, leakage, total) in mW from a number or a {dynamic, leakage[, total]} mapping."""
+    if power is None:
+        return None, None, None
+    if _is_number(power):
+        return None, None, float(power)
+    dynamic = power.get("dynamic") if _is_number(power.get("dynamic")) else None
+    leakage = power.get("leakage") if _is_number(power.get("leakage")) else None
+    total = power.get("total")
+    if not _is_number(total):
+        total = dynamic + leakage if dynamic is not None and leakage is not None else None
+    return dynamic, leakage, total
+
+
+def design_setting(designs_dir: Path, name: str, key: str) -> Any:
+    """A top-level key of ``designs/<name>/config.yaml`` (the flow helper's file), if any."""
+    path = designs_dir / name / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return None  # the flow reports a broken config with the file and line; not ours to repeat
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def manifest_entry(ctx: Context, name: str) -> dict[str, Any] | None:
+    """The part of ``rtl/manifest.json`` describing the RTL a design is built from.
+
+    The manifest lists generated configurations (``configs: {name: {top, file, params}}``); the
+    entry whose ``top`` is the design's top (from its config.yaml) applies, its ``params``
+    merged in. A flat manifest (keys at the top level, optional ``top``) is accepted too.
+    """
+    if ctx.manifest is None:
+        return None
+    top = design_setting(ctx.designs_dir, name, "top")
+    configs = ctx.manifest.get("configs")
+    if isinstance(configs, dict):
+        for entry in configs.values():
+            if isinstance(entry, dict) and entry.get("top") is not None and entry["top"] == top:
+                params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
+                return {**params, **entry}
+        return None
+    flat_top = ctx.manifest.get("top")
+    return ctx.manifest if flat_top is None or flat_top == top else None
+
+
+def fmax_cells(run: DesignRun, ran: bool) -> dict[str, Cell]:
+    """fmax per corner: the flow's own figure if per corner, else 1000 / (clock - wns)."""
+    out: dict[str, Cell] = {}
+    reported = run.get("fmax_mhz")
+    by_corner = reported.value if isinstance(reported.value, dict) else \
+        run.get("fmax_mhz_by_corner").value
+    clock = run.get("clock_ns")
+    for corner in CORNERS:
+        if isinstance(by_corner, dict) and _is_number(by_corner.get(corner)):
+            out[f"fmax_{corner}"] = _cell(
+                Sourced(by_corner[corner], run.report_for(f"fmax_mhz.{corner}")), ran)
+            continue
+        wns = run.get(f"wns_ns.{corner}")
+        if _is_number(clock.value) and _is_number(wns.value) and clock.value - wns.value > 0:
+            mhz = 1000.0 / (clock.value - wns.value)
+            out[f"fmax_{corner}"] = _cell(Sourced(
+                mhz, wns.source, f"derived: 1000 / (clock_ns {clock.value} - wns_ns.{corner} "
+                f"{wns.value})"), ran)
+        else:
+            out[f"fmax_{corner}"] = Cell(NA if ran else NOT_RUN)
+    if _is_number(reported.value) and not isinstance(by_corner, dict):
+        # one figure, corner not stated: shown beside the derived ones, not instead
+        for corner in CORNERS:
+            cell = out[f"fmax_{corner}"]
+            note = f"{cell.title}; " if cell.title else ""
+            out[f"fmax_{corner}"] = Cell(cell.text, cell.value, cell.source,
+                                         f"{note}flow reports fmax_mhz = {fmt(reported.value)}")
+    return out
+
+
+def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
+    """All PPA cells of one design."""
+    ran = run.signoff is not None
+    row: dict[str, Cell] = {"design": Cell(run.name, run.name, run.signoff_path)}
+    if run.errors:
+        row["design"] = Cell(run.name, run.name, None, "; ".join(run.errors))
+    row["engine"] = _cell(run.get("engine"), ran)
+    row["flow"] = flow_cell(run, ran)
+
+    manifest = manifest_entry(ctx, run.name) or {}
+    variant = design_setting(ctx.designs_dir, run.name, "variant")
+    variant_src = ctx.designs_dir / run.name / "config.yaml"
+    if variant is None and manifest.get("variant"):
+        variant, variant_src = manifest["variant"], ctx.manifest_path
+    row["variant"] = Cell(str(variant), str(variant), variant_src) if variant else Cell(NA)
+    row["val_ppl"] = Cell(NA if ctx.experiments is not None else NOT_RUN)
+    if variant and ctx.experiments is not None:
+        match = ctx.experiments[ctx.experiments["variant"] == str(variant)]
+        if not match.empty:
+            row["val_ppl"] = Cell(fmt(float(match["val_ppl"].iloc[0])),
+                                  float(match["val_ppl"].iloc[0]), ctx.experiments_path)
+
+    row["clock_ns"] = _cell(run.get("clock_ns"), ran)
+    row.update(fmax_cells(run, ran))
+
+    cycles = run.get("cycles_per_token")
+    if cycles.value is None and manifest:
+        value = manifest.get("cycles_per_token")
+        if isinstance(value, dict):
+            value = value.get(str(variant)) if variant else None
+        cycles = Sourced(value, ctx.manifest_path) if _is_number(value) else Sourced(None)
+    row["cycles_per_token"] = Cell(fmt(cycles.value), float(cycles.value), cycles.source) \
+        if _is_number(cycles.value) else Cell(NA)
+    clock = run.get("clock_ns").value
+    tokens_per_s = None
+    if _is_number(cycles.value) and _is_number(clock):
+        us = cycles.value * clock / 1000.0
+        tokens_per_s = 1e6 / us
+        note = f"derived: cycles/token {fmt(cycles.value)} × clock {clock} ns"
+        row["us_per_token"] = Cell(fmt(us), us, cycles.source, note)
+        row["tokens_per_s"] = Cell(fmt(tokens_per_s), tokens_per_s, cycles.source,
+                                   "derived: 1e6 / µs per token")
+    else:
+        row["us_per_token"] = row["tokens_per_s"] = Cell(NA)
+
+    for key in ("die_area_um2", "core_area_um2", "cell_area_um2", "utilization", "cells"):
+        row[key] = _cell(run.get(key), ran)
+    memory = run.get("memory_bits")
+    if memory.value is None and manifest.get("memory_bits") is not None:
+        memory = Sourced(manifest["memory_bits"], ctx.manifest_path)
+    row["memory_bits"] = _cell(memory, True) if memory.value is not None else Cell(NA)
+
+    power = run.get("power_mw")
+    dynamic, leakage, total = split_power(power.value)
+    for key, value in (("power_dynamic_mw", dynamic), ("power_leakage_mw", leakage),
+                       ("power_mw", total)):
+        row[key] = _cell(Sourced(value, power.source), ran)
+    if tokens_per_s is not None and total:
+        per_watt = tokens_per_s / (total / 1000.0)
+        row["tokens_per_s_per_w"] = Cell(fmt(per_watt), per_watt, power.source,
+                                         "derived: tokens/s / (power_mw / 1000)")
+    else:
+        row["tokens_per_s_per_w"] = Cell(NA if ran else NOT_RUN)
+
+    row["stuck_at_coverage"] = _cell(run.get_dft("stuck_at_coverage"), run.dft is not None)
+    row["drc"] = drc_cell(run, ran)
+    lvs = run.get("lvs_clean")
+    if lvs.value is None:
+        row["lvs"] = Cell(NA if ran else NOT_RUN)
+    else:
+        row["lvs"] = Cell("clean" if lvs.value else "MISMATCH", str(lvs.value), lvs.source)
+    return row
+
+
+def flow_cell(run: DesignRun, ran: bool) -> Cell:
+    """The flow's own verdict (``passed``), with its failures and skipped steps on hover."""
+    passed = run.get("passed")
+    if passed.value is None:
+        return Cell(NA if ran else NOT_RUN)
+    problems = [str(p) for p in (run.signoff or {}).get("failures") or []]
+    skipped = [str(p) for p in (run.signoff or {}).get("not_run") or []]
+    if skipped:
+        problems.append("not run: " + ", ".join(skipped))
+    return Cell("pass" if passed.value else "FAIL", "pass" if passed.value else "violations",
+                run.signoff_path, "; ".join(problems))
+
+
+def drc_cell(run: DesignRun, ran: bool) -> Cell:
+    klayout, magic = run.get("drc_klayout"), run.get("drc_magic")
+    if klayout.value is None and magic.value is None:
+        return Cell(NA if ran else NOT_RUN)
+    parts = [fmt(v.value) if v.value is not None else NA for v in (klayout, magic)]
+    clean = all(v.value in (None, 0) for v in (klayout, magic))
+    return Cell(" / ".join(parts), "clean" if clean else "violations",
+                klayout.source or magic.source, "violation counts: KLayout / Magic")
+
+
+def ppa_rows(runs: list[DesignRun], ctx: Context) -> list[dict[str, Cell]]:
+    return [design_row(run, ctx) for run in runs]
+
+
+def ppa_frame(rows: list[dict[str, Cell]]) -> pd.DataFrame:
+    """The table's values (numbers where numeric) for CSV export and plots."""
+    return pd.DataFrame([{key: row[key].value for key, _ in COLUMNS} for row in rows],
+                        columns=[key for key, _ in COLUMNS])
+
+
+def pareto_points(runs: list[DesignRun], rows: list[dict[str, Cell]], ctx: Context
+                  ) -> pd.DataFrame:
+    """(design, variant, val_ppl, area × µs/token) for every pair measured on both sides.
+
+    A pair needs the variant's perplexity (experiments.csv), the design's core area (signoff)
+    and cycles/token for that variant on that design (manifest mapping variant -> cycles, or the
+    deployed variant's latency in the table). Pairs with any of these missing are left out.
+    """
+    columns = ["design", "variant", "val_ppl", "area_um2", "us_per_token", "area_x_latency"]
+    if ctx.experiments is None:
+        return pd.DataFrame(columns=columns)
+    ppl = dict(zip(ctx.experiments["variant"], ctx.experiments["val_ppl"], strict=True))
+    points = []
+    for run, row in zip(runs, rows, strict=True):
+        area, clock = run.get("core_area_um2").value, run.get("clock_ns").value
+        if not (_is_number(area) and _is_number(clock)):
+            continue
+        per_variant: dict[str, float] = {}
+        cycles = (manifest_entry(ctx, run.name) or {}).get("cycles_per_token")
+        if isinstance(cycles, dict):
+            per_variant = {str(k): float(v) for k, v in cycles.items() if _is_number(v)}
+        elif _is_number(row["cycles_per_token"].value) and row["variant"].value:
+            per_variant = {str(row["variant"].value): float(row["cycles_per_token"].value)}
+        for variant, n in per_variant.items():
+            if variant in ppl and pd.notna(ppl[variant]):
+                us = n * clock / 1000.0
+                points.append((run.name, variant, float(ppl[variant]), float(area), us, area * us))
+    return pd.DataFrame(points, columns=columns)

@@ -1,0 +1,118 @@
+"""Dashboard pages: every link resolves, untrusted names are escaped, bad inputs are shown."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+from reports import dashboard
+from reports.tests.report_fixtures import SIGNOFF, write_design
+from signoff import history
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[str] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.scripts += tag == "script"
+        self.targets += [v for k, v in attrs if k in ("href", "src") and v]
+
+
+def build(ws: dict[str, Path]) -> Path:
+    return dashboard.build(out=ws["out"], build=ws["build"], db=ws["db"],
+                           designs_dir=ws["designs"], experiments=ws["experiments"],
+                           manifest=ws["manifest"])
+
+
+def targets(page: Path) -> Links:
+    parser = Links()
+    parser.feed(page.read_text())
+    return parser
+
+
+def add_run(ws: dict[str, Path], run_id: str, cells: float) -> None:
+    run_dir = ws["build"] / "nightly" / run_id
+    write_design(run_dir, "small", dict(SIGNOFF, cells=cells))
+    (run_dir / "summary.txt").write_text("summary\n")
+    record = history.DesignRecord("small", "fail", "cells = 2 (golden: <= 1)", 0, 9.0,
+                                  {"cells": cells, "core_area_um2": 4100.0},
+                                  [("cells", "<=", 1, cells, False)])
+    history.record_run(ws["db"], history.RunRecord(
+        run_id, f"2026-01-0{run_id[-1]}T00:00:00Z", "2026-01-01T01:00:00Z", "abc", "flow",
+        str(run_dir), [record]))
+
+
+def test_every_link_and_image_resolves(workspace) -> None:
+    add_run(workspace, "r1", 2500)
+    add_run(workspace, "r2", 2600)
+    index = build(workspace)
+    pages = [index, *sorted((workspace["out"] / "runs").glob("*.html"))]
+    assert len(pages) == 3
+    for page in pages:
+        links = targets(page)
+        assert links.targets and links.scripts == 0
+        for target in links.targets:
+            assert (page.parent / unquote(target)).exists(), (page, target)
+    html = index.read_text()
+    for image in ("pareto.png", "area_power.png", "runtime.png", "trends.png"):
+        assert f"img/{image}" in html
+    assert "layout-probe-" in html and "density-small-" in html
+    assert "reports/sta.rpt" in html  # the WNS cells link to the STA report
+    run_page = next(p for p in pages if "r2" in p.name).read_text()
+    assert "cells = 2 (golden: &lt;= 1)" in run_page and "2,600" in run_page
+    csv = (workspace["out"] / "ppa.csv").read_text().splitlines()
+    assert csv[0].startswith("design,engine,flow,variant,val_ppl")
+    assert len(csv) == 3
+
+
+def test_script_in_design_name_is_escaped(workspace) -> None:
+    evil = '<script>alert("x")</script>'
+    # a design folder cannot hold '/', so the hostile text arrives as a name plus report paths
+    name = evil.replace("/", "&#47;")
+    (workspace["designs"] / name).mkdir()
+    (workspace["designs"] / name / "config.yaml").write_text(f"variant: '{evil}'\n")
+    write_design(workspace["build"], name, dict(SIGNOFF, engine=evil))
+    add_run(workspace, "r1", 1)
+    index = build(workspace)
+    html = index.read_text()
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert targets(index).scripts == 0
+    for image in (workspace["out"] / "img").iterdir():
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+", image.name), image.name
+
+
+def test_malformed_input_is_reported_on_the_page(workspace, capsys) -> None:
+    (workspace["build"] / "probe" / "signoff.json").write_text(json.dumps(dict(SIGNOFF,
+                                                                                cells="many")))
+    workspace["experiments"].write_text("variant\nfp32\n")
+    html = build(workspace).read_text()
+    assert "Inputs that could not be used" in html
+    assert "&#39;cells&#39; must be a number" in html and "missing columns" in html
+    assert "signoff.json: &#39;cells&#39;" in html
+    assert "must be a number" in capsys.readouterr().err
+
+
+def test_empty_workspace_renders(tmp_path: Path) -> None:
+    index = dashboard.build(out=tmp_path / "out", build=tmp_path / "build", db=tmp_path / "h.db",
+                            designs_dir=tmp_path, experiments=tmp_path / "e.csv",
+                            manifest=tmp_path / "m.json")
+    html = index.read_text()
+    assert "No design has been run yet" in html and "No nightly run recorded" in html
+    assert "model/experiments.csv: not run" in html
+
+
+def test_run_pictures_are_drawn_once(workspace) -> None:
+    add_run(workspace, "r1", 2500)
+    build(workspace)
+    pictures = sorted((workspace["out"] / "runs").glob("*/*.png"))
+    assert len(pictures) == 4  # area/power, runtime, layout, density
+    stamps = [p.stat().st_mtime_ns for p in pictures]
+    build(workspace)
+    assert [p.stat().st_mtime_ns for p in pictures] == stamps

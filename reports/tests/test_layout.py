@@ -1,0 +1,41 @@
+"""GDS picture and DEF density map: real files in, counted polygons and cells out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reports import layout
+from reports.tests.report_fixtures import DEF, write_gds
+
+
+def test_render_gds_draws_drawing_layers_only(tmp_path: Path) -> None:
+    gds = write_gds(tmp_path / "x.gds", squares=10)
+    stats = layout.render_gds(gds, tmp_path / "x.png")
+    assert stats.polygons == 30 and stats.drawn == 20  # the 10 via cuts are skipped
+    assert stats.top == "top"
+    assert (tmp_path / "x.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unreadable_gds_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gds"
+    bad.write_bytes(b"\x00\x01garbage")
+    with pytest.raises(layout.LayoutError, match="bad.gds"):
+        layout.render_gds(bad, tmp_path / "bad.png")
+
+
+def test_parse_def_skips_physical_cells(tmp_path: Path) -> None:
+    path = tmp_path / "t.def"
+    path.write_text(DEF)
+    placement = layout.parse_def(path)
+    assert placement.die == (0.0, 0.0, 80.0, 80.0)
+    assert placement.points.tolist() == [[10.0, 10.0], [20.0, 12.72], [70.0, 70.0]]
+    assert layout.render_density(path, tmp_path / "d.png") == 3
+
+
+def test_def_without_components_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.def"
+    path.write_text("DIEAREA ( 0 0 ) ( 10 10 ) ;\n")
+    with pytest.raises(layout.LayoutError, match="t.def: no COMPONENTS"):
+        layout.parse_def(path)

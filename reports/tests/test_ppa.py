@@ -1,0 +1,99 @@
+"""PPA cells: read values keep their source, derived ones state their formula, gaps stay gaps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reports.collect import load_design_run, load_experiments, load_manifest
+from reports.ppa import NA, NOT_RUN, Context, design_row, pareto_points, split_power
+from reports.tests.report_fixtures import SIGNOFF, write_design
+
+
+def context(ws) -> Context:
+    return Context(load_experiments(ws["experiments"]), ws["experiments"],
+                   load_manifest(ws["manifest"]), ws["manifest"], ws["designs"])
+
+
+def test_accelerator_row(workspace) -> None:
+    run = load_design_run("small", workspace["build"] / "small")
+    row = design_row(run, context(workspace))
+    assert row["variant"].text == "int8" and row["val_ppl"].value == pytest.approx(11.9)
+    assert row["val_ppl"].source == workspace["experiments"]
+    # fmax per corner from clock and slack: 1000 / (10 - 0.5)
+    assert row["fmax_ss"].value == pytest.approx(1000 / 9.5)
+    assert row["fmax_ss"].title.startswith("derived")
+    assert row["fmax_tt"].title.endswith("flow reports fmax_mhz = 105.3")
+    assert row["cycles_per_token"].value == 20000
+    assert row["cycles_per_token"].source == workspace["manifest"]
+    assert row["us_per_token"].value == pytest.approx(200.0)  # 20000 cycles × 10 ns
+    assert row["tokens_per_s"].value == pytest.approx(5000.0)
+    assert row["power_mw"].value == pytest.approx(1.0)
+    assert row["tokens_per_s_per_w"].value == pytest.approx(5e6)
+    assert row["memory_bits"].value == 65536
+    assert row["stuck_at_coverage"].text == NOT_RUN  # no dft.json for this design
+    assert row["drc"].text == "0 / 0" and row["lvs"].text == "clean"
+
+
+def test_manifest_of_another_top_does_not_apply(workspace) -> None:
+    row = design_row(load_design_run("probe", workspace["build"] / "probe"), context(workspace))
+    assert row["cycles_per_token"].text == NA and row["memory_bits"].text == NA
+    assert row["tokens_per_s_per_w"].text == NA
+    assert row["stuck_at_coverage"].value == pytest.approx(98.5)
+
+
+def test_design_without_run(workspace) -> None:
+    row = design_row(load_design_run("ghost", workspace["build"] / "ghost"), context(workspace))
+    assert row["cells"].text == NOT_RUN and row["fmax_tt"].text == NOT_RUN
+    assert row["lvs"].text == NOT_RUN and row["cells"].source is None
+
+
+def test_violations_and_mismatch_are_flagged(tmp_path, workspace) -> None:
+    bad = dict(SIGNOFF, drc_klayout=3, lvs_clean=False, fmax_mhz={"ss": 90.0, "tt": 120.0},
+               passed=False, failures=["route: 2 nets unrouted"], not_run=["gds", "lvs"])
+    run = load_design_run("bad", write_design(tmp_path, "bad", bad))
+    row = design_row(run, context(workspace))
+    assert row["flow"].text == "FAIL"
+    assert row["flow"].title == "route: 2 nets unrouted; not run: gds, lvs"
+    assert row["drc"].value == "violations" and row["lvs"].text == "MISMATCH"
+    assert row["fmax_ss"].value == 90.0 and not row["fmax_ss"].title  # reported, not derived
+
+
+def test_split_power() -> None:
+    assert split_power(2.0) == (None, None, 2.0)
+    assert split_power({"dynamic": 1.0, "leakage": 0.5}) == (1.0, 0.5, 1.5)
+    assert split_power({"dynamic": 1.0}) == (1.0, None, None)
+
+
+def test_pareto_points_only_for_measured_pairs(workspace) -> None:
+    ctx = context(workspace)
+    runs = [load_design_run(n, workspace["build"] / n) for n in ("probe", "small")]
+    rows = [design_row(r, ctx) for r in runs]
+    points = pareto_points(runs, rows, ctx)
+    assert sorted(points["variant"]) == ["int4", "int8"]  # fp32 has no latency on any design
+    assert set(points["design"]) == {"small"}
+    int4 = points[points["variant"] == "int4"].iloc[0]
+    assert int4["area_x_latency"] == pytest.approx(12000.0 * 120.0)
+
+
+def test_manifest_configs_entry_matching_the_top(workspace) -> None:
+    workspace["manifest"].write_text(json.dumps({"configs": {
+        "base": {"top": "gqmv_base", "params": {"cycles_per_token": 1}},
+        "accel": {"top": "gpt_accel", "params": {"cycles_per_token": 3000, "memory_bits": 8}},
+    }}))
+    ctx = context(workspace)
+    row = design_row(load_design_run("small", workspace["build"] / "small"), ctx)
+    assert row["cycles_per_token"].value == 3000 and row["memory_bits"].value == 8
+    assert row["us_per_token"].value == pytest.approx(30.0)
+    probe = design_row(load_design_run("probe", workspace["build"] / "probe"), ctx)
+    assert probe["cycles_per_token"].text == NA  # probe_mac is in no manifest entry
+
+
+def test_flow_fmax_by_corner_is_used(tmp_path, workspace) -> None:
+    data = dict(SIGNOFF, fmax_mhz=95.0, fmax_mhz_by_corner={"ss": 95.0, "tt": 130.0, "ff": None},
+                reports={"fmax_mhz.ss": "reports/sta.rpt"})
+    row = design_row(load_design_run("d", write_design(tmp_path, "d", data)), context(workspace))
+    assert row["fmax_ss"].value == 95.0 and row["fmax_ss"].source.name == "sta.rpt"
+    assert row["fmax_tt"].value == 130.0 and not row["fmax_tt"].title
+    assert row["fmax_ff"].title.startswith("derived")  # the flow gave no ff figure

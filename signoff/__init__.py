@@ -1,0 +1,1 @@
+"""Signoff checks (DRC, LVS, STA, power) and the nightly regression."""

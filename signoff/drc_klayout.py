@@ -1,0 +1,76 @@
+"""KLayout DRC signoff with open_pdks' sky130 deck (``klayout/sky130.lydrc``).
+
+Reads ``<top>.gds``; writes ``reports/drc_klayout.lyrdb`` (the marker database, viewable in
+KLayout) and ``reports/drc_klayout.json`` (violations per rule).
+
+The deck ships as a KLayout macro (XML with an embedded DSL script, ``&lt;``-escaped);
+:func:`prepare_deck` extracts the script, lowers the thread count to the step's, and can switch
+on the front-end (FEOL) rule group, which the deck leaves off by default.  The deck's
+defaults (BEOL + OFFGRID) are the reference count.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from gptnano.paths import open_pdks_dir, require
+from pnr.engine.context import StepContext, StepError
+
+
+def prepare_deck(dst: Path, threads: int = 2, feol: bool = False) -> Path:
+    src = require(open_pdks_dir() / "klayout" / "sky130.lydrc", "open_pdks KLayout DRC deck")
+    m = re.search(r"<text>(.*)</text>", src.read_text(), flags=re.S)
+    if not m:
+        raise StepError(f"{src}: no <text> script inside the KLayout macro")
+    script = html.unescape(m.group(1))
+    script = re.sub(r"^threads\(\d+\)", f"threads({threads})", script, flags=re.M)
+    if feol:
+        script = re.sub(r"^FEOL\s*=\s*false", "FEOL = true", script, flags=re.M)
+    dst.write_text(script)
+    return dst
+
+
+def count_violations(lyrdb: Path) -> dict[str, int]:
+    """Violations per category name in a KLayout report database."""
+    try:
+        root = ET.parse(lyrdb).getroot()
+    except (OSError, ET.ParseError) as exc:
+        raise StepError(f"{lyrdb}: cannot read the DRC report: {exc}") from exc
+    counts: dict[str, int] = {}
+    for item in root.iter("item"):
+        cat = (item.findtext("category") or "?").strip().strip("'")
+        counts[cat] = counts.get(cat, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def run_klayout_drc(gds: Path, workdir: Path, threads: int = 2, feol: bool = False,
+                    name: str = "drc_klayout") -> dict[str, int]:
+    deck = prepare_deck(workdir / f"{name}.drc", threads, feol)
+    report = workdir / f"{name}.lyrdb"
+    log = workdir / f"{name}.log"
+    with open(log, "w") as fh:
+        proc = subprocess.run(["klayout", "-b", "-r", str(deck), "-rd", f"input={gds}",
+                               "-rd", f"report={report}"], stdout=fh, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL)
+    if proc.returncode != 0 or not report.is_file():
+        raise StepError(f"KLayout DRC failed (exit {proc.returncode}), see {log}")
+    counts = count_violations(report)
+    (workdir / f"{name}.json").write_text(json.dumps(counts, indent=2))
+    return counts
+
+
+def run(ctx: StepContext) -> dict[str, float | int | str]:
+    t0 = time.monotonic()
+    # designs/<name>/config.yaml may say `drc: {feol: true}` to add the deck's front-end rules
+    feol = bool(ctx.design.extra.get("drc", {}).get("feol", False))
+    counts = run_klayout_drc(ctx.input("gds").resolve(), ctx.reports_dir.resolve(), ctx.threads,
+                             feol=feol)
+    return {"drc_klayout_total": sum(counts.values()), "drc_klayout_feol": int(feol),
+            "drc_klayout_by_rule": ",".join(f"{k}:{v}" for k, v in counts.items()) or "none",
+            "runtime_s": round(time.monotonic() - t0, 2)}

@@ -1,0 +1,166 @@
+"""Static timing analysis with OpenSTA, one process per corner (ss / tt / ff).
+
+Each corner is its own SiliconCompiler node, so the three run in parallel and a failing corner is
+named by its node. A corner reads the gate netlist ``<top>.vg`` and, when the extract step wrote
+one, the parasitics ``<top>.spef`` (otherwise the analysis is wire-load free: only pin
+capacitances, which the report states). The numbers come from OpenSTA's Tcl API
+(``sta::worst_slack``, ``sta::total_negative_slack``) printed on tagged lines, not scraped from
+human-readable reports; the full path reports are still written for people.
+
+Metric conventions (what ``signoff.json`` carries):
+
+* ``setup_slack_ns`` / ``hold_slack_ns``: worst slack, signed (positive = met). Hold includes
+  the asynchronous-reset removal checks, which OpenSTA groups with min paths.
+* ``setup_tns_ns`` / ``hold_tns_ns``: total negative slack (0 when met).
+* ``fmax_mhz``: ``1000 / (period - setup_slack)``, the clock the worst constrained path would
+  just meet (IO paths included, with the SDC's input/output delays).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from pnr.engine.context import StepContext, StepError
+from pnr.engine.synth import corner_liberty
+
+TAG = "GPTNANO"
+STA_EXE = "sta"
+
+
+@dataclass(frozen=True)
+class CornerTiming:
+    corner: str
+    setup_slack_ns: float
+    setup_tns_ns: float
+    hold_slack_ns: float
+    hold_tns_ns: float
+    period_ns: float
+    parasitics: str  # "spef" or "none"
+
+    @property
+    def fmax_mhz(self) -> float:
+        critical = self.period_ns - self.setup_slack_ns
+        return 1000.0 / critical if critical > 0 else float("inf")
+
+    @property
+    def passed(self) -> bool:
+        return self.setup_slack_ns >= 0 and self.hold_slack_ns >= 0
+
+    def metrics(self) -> dict[str, float | int | str]:
+        return {
+            "corner": self.corner,
+            "setup_slack_ns": round(self.setup_slack_ns, 4),
+            "setup_tns_ns": round(self.setup_tns_ns, 4),
+            "hold_slack_ns": round(self.hold_slack_ns, 4),
+            "hold_tns_ns": round(self.hold_tns_ns, 4),
+            "fmax_mhz": round(self.fmax_mhz, 2),
+            "parasitics": self.parasitics,
+            "timing_met": int(self.passed),
+        }
+
+
+def load_script(liberty: Path, netlist: Path, top: str, sdc: Path, spef: Path | None) -> str:
+    """The Tcl that loads one corner's design (shared by timing and power)."""
+    lines = [f"read_liberty {liberty}", f"read_verilog {netlist}", f"link_design {top}",
+             f"read_sdc {sdc}",
+             # Signoff timing: the clock is a real (routed, unbuffered) net, so its arrival
+             # at each flop is computed, not assumed ideal.
+             "set_propagated_clock [all_clocks]"]
+    if spef is not None:
+        lines.append(f"read_spef {spef}")
+    return "\n".join(lines) + "\n"
+
+
+def timing_script(load: str, reports_dir: Path) -> str:
+    """Tagged slack lines for the parser plus full path reports for readers."""
+    return load + f"""
+puts "{TAG} setup_slack [sta::worst_slack -max]"
+puts "{TAG} setup_tns [sta::total_negative_slack -max]"
+puts "{TAG} hold_slack [sta::worst_slack -min]"
+puts "{TAG} hold_tns [sta::total_negative_slack -min]"
+report_checks -path_delay max -digits 3 -fields {{slew capacitance}} > {reports_dir}/setup.rpt
+report_checks -path_delay min -digits 3 -fields {{slew capacitance}} > {reports_dir}/hold.rpt
+report_checks -path_delay max -format end -group_count 20 -digits 3 > {reports_dir}/setup_end.rpt
+check_setup -verbose > {reports_dir}/check_setup.rpt
+"""
+
+
+def run_sta(script: str, workdir: Path, name: str) -> str:
+    """Run OpenSTA on ``script`` (written to ``workdir/<name>.tcl``); returns its log text.
+    OpenSTA exits 0 even after Tcl errors in 2019 builds, so ``Error:`` lines also fail."""
+    tcl = workdir / f"{name}.tcl"
+    tcl.write_text(script)
+    log = workdir / f"{name}.log"
+    proc = subprocess.run([STA_EXE, "-no_init", "-no_splash", "-exit", str(tcl)],
+                          capture_output=True, text=True)
+    text = proc.stdout + proc.stderr
+    log.write_text(text)
+    errors = [line for line in text.splitlines() if line.startswith("Error")]
+    if proc.returncode != 0 or errors:
+        raise StepError(f"OpenSTA failed on {tcl} (exit {proc.returncode}): "
+                        f"{'; '.join(errors[:5]) or text[-800:]}; log: {log}")
+    unmatched = [line for line in text.splitlines()
+                 if line.startswith("Warning") and ".spef" in line and "not found" in line]
+    if unmatched:
+        raise StepError(f"OpenSTA: {len(unmatched)} SPEF entries do not match the netlist "
+                        f"(first: {unmatched[0]}); log: {log}")
+    unknown = re.findall(r"module (\S+) not found", text)
+    if unknown:
+        raise StepError(f"OpenSTA: cells missing from the liberty: {sorted(set(unknown))[:8]}; "
+                        f"log: {log}")
+    return text
+
+
+def parse_tagged(text: str) -> dict[str, float]:
+    """``GPTNANO <key> <number>`` lines -> {key: number}. OpenSTA prints a huge value (1e30)
+    for a slack with no constrained path; that is reported as an error, not as timing met."""
+    values: dict[str, float] = {}
+    for key, number in re.findall(rf"^{TAG} (\w+) (\S+)$", text, re.M):
+        try:
+            values[key] = float(number)
+        except ValueError as exc:
+            raise StepError(f"OpenSTA printed a non-number for {key}: {number!r}") from exc
+    for key in ("setup_slack", "hold_slack"):
+        if key not in values:
+            raise StepError(f"OpenSTA output has no {key} line")
+        if abs(values[key]) > 1e20:
+            raise StepError(f"no constrained {key.split('_')[0]} path (slack {values[key]}): "
+                            "check the SDC clock and port names")
+    return values
+
+
+def optional_input(ctx: StepContext, ext: str) -> Path | None:
+    path = ctx.inputs_dir / f"{ctx.top}.{ext}"
+    return path if path.is_file() else None
+
+
+def constraints(ctx: StepContext) -> Path:
+    """The SDC view travelling with the netlist (DFT may have added scan tie-offs), else the
+    design's own SDC (standalone use)."""
+    return optional_input(ctx, "sdc") or ctx.design.sdc
+
+
+def analyse_corner(ctx: StepContext, corner: str) -> CornerTiming:
+    ctx.reports_dir.mkdir(parents=True, exist_ok=True)
+    spef = optional_input(ctx, "spef")
+    load = load_script(corner_liberty(corner), ctx.input("vg"), ctx.top, constraints(ctx), spef)
+    text = run_sta(timing_script(load, ctx.reports_dir), ctx.reports_dir, f"sta_{corner}")
+    v = parse_tagged(text)
+    return CornerTiming(corner=corner, setup_slack_ns=v["setup_slack"],
+                        setup_tns_ns=v.get("setup_tns", 0.0), hold_slack_ns=v["hold_slack"],
+                        hold_tns_ns=v.get("hold_tns", 0.0),
+                        period_ns=ctx.design.clock_period_ns,
+                        parasitics="spef" if spef else "none")
+
+
+def run(ctx: StepContext, corner: str = "tt") -> dict[str, float | int | str]:
+    """Engine-step entry point: timing of ``corner``; metrics as in the module docstring."""
+    start = time.monotonic()
+    timing = analyse_corner(ctx, corner)
+    metrics = timing.metrics()
+    metrics["sta_runtime_s"] = round(time.monotonic() - start, 2)
+    return metrics

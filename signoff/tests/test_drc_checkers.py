@@ -1,0 +1,53 @@
+"""Both DRC checkers count a deliberate violation and pass a clean layout (tiny GDS files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gdstk
+import pytest
+
+from signoff.drc_klayout import count_violations, prepare_deck, run_klayout_drc
+from signoff.drc_magic import run_magic_drc
+
+
+def _gds(path: Path, gap_um: float) -> Path:
+    """Two 2 um x 0.5 um met1 bars `gap_um` apart (met1 spacing rule: 0.14 um)."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    top = gdstk.Cell("t")
+    top.add(gdstk.rectangle((0, 0), (2, 0.5), layer=68, datatype=20))
+    top.add(gdstk.rectangle((0, 0.5 + gap_um), (2, 1.0 + gap_um), layer=68, datatype=20))
+    lib.add(top)
+    lib.write_gds(str(path))
+    return path
+
+
+@pytest.mark.parametrize("gap, bad", [(0.10, True), (0.20, False)])
+def test_klayout_deck_flags_met1_spacing(tmp_path: Path, gap: float, bad: bool) -> None:
+    counts = run_klayout_drc(_gds(tmp_path / "t.gds", gap), tmp_path)
+    assert (counts.get("m1.2", 0) > 0) is bad, counts
+    if not bad:
+        assert counts == {}
+
+
+@pytest.mark.parametrize("gap, bad", [(0.10, True), (0.20, False)])
+def test_magic_flags_met1_spacing(tmp_path: Path, gap: float, bad: bool) -> None:
+    counts = run_magic_drc(_gds(tmp_path / "t.gds", gap), "t", tmp_path)
+    assert (sum(counts.values()) > 0) is bad, counts
+    if bad:
+        assert any("Metal1 spacing" in k or "m1.2" in k for k in counts), counts
+
+
+def test_prepare_deck_unescapes_and_sets_threads(tmp_path: Path) -> None:
+    deck = prepare_deck(tmp_path / "d.drc", threads=1, feol=True).read_text()
+    assert "&lt;" not in deck and "&amp;" not in deck
+    assert "threads(1)" in deck and "FEOL = true" in deck
+
+
+def test_count_violations(tmp_path: Path) -> None:
+    rdb = tmp_path / "r.lyrdb"
+    rdb.write_text("<report-database><items>"
+                   "<item><category>'m1.2'</category></item>"
+                   "<item><category>'m1.2'</category></item>"
+                   "<item><category>'via.2'</category></item></items></report-database>")
+    assert count_violations(rdb) == {"m1.2": 2, "via.2": 1}

@@ -1,0 +1,144 @@
+"""Golden rules: errors name the file, checks give metric/value/threshold, updates log why."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from signoff import goldens
+
+METRICS = {
+    "cells": 1234, "core_area_um2": 5000.0, "utilization": 0.4, "clock_ns": 10.0,
+    "wns_ns": {"ss": -0.25, "tt": 1.5, "ff": 3.0},
+    "hold_wns_ns": {"ss": 0.2, "tt": 0.1, "ff": 0.05},
+    "power_mw": {"dynamic": 1.5, "leakage": 0.01}, "drc_klayout": 0, "drc_magic": 0,
+    "lvs_clean": True, "runtime_s": {"place": 3.0},
+}
+
+
+def write_rules(path: Path, rules: dict) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rules))
+    return path
+
+
+def test_check_reports_exact_metric_value_and_threshold(tmp_path: Path) -> None:
+    path = write_rules(tmp_path / "rules.json", {
+        "cells": {"value": 1000, "compare": "<="},
+        "wns_ns.tt": {"value": 0, "compare": ">="},
+        "lvs_clean": {"value": True, "compare": "=="},
+    })
+    results = goldens.check(goldens.load_rules(path), METRICS)
+    failed = [r for r in results if not r.passed]
+    assert [r.rule.metric for r in failed] == ["cells"]
+    assert failed[0].describe() == "cells = 1234 (golden: <= 1000)"
+
+
+def test_missing_metric_and_type_mismatch_fail(tmp_path: Path) -> None:
+    path = write_rules(tmp_path / "rules.json", {
+        "dft.stuck_at_coverage": {"value": 95, "compare": ">="},
+        "lvs_clean": {"value": 1, "compare": "=="},
+    })
+    results = goldens.check(goldens.load_rules(path), METRICS)
+    assert not any(r.passed for r in results)
+    assert results[0].describe() == "dft.stuck_at_coverage = not reported (golden: >= 95)"
+
+
+@pytest.mark.parametrize(("rules", "fragment"), [
+    ({"cells": {"value": 1}}, "'cells' needs 'value' and 'compare'"),
+    ({"cells": {"value": 1, "compare": "~"}}, "unknown compare '~'"),
+    ({"cells": {"value": "many", "compare": "<="}}, "must be a number or boolean"),
+])
+def test_bad_rules_name_file_and_metric(tmp_path: Path, rules: dict, fragment: str) -> None:
+    path = write_rules(tmp_path / "d" / "rules.json", rules)
+    with pytest.raises(goldens.GoldenError, match=fragment) as info:
+        goldens.load_rules(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_rules_file_says_how_to_create(tmp_path: Path) -> None:
+    with pytest.raises(goldens.GoldenError, match="signoff.goldens update --design d"):
+        goldens.load_rules(tmp_path / "d" / "rules.json")
+
+
+def test_flatten_and_derive() -> None:
+    flat = goldens.flatten(goldens.derive(METRICS))
+    assert flat["wns_ns.ss"] == -0.25 and flat["lvs_clean"] == 1.0
+    assert flat["power_total_mw"] == pytest.approx(1.51)
+    assert "engine" not in flat
+
+
+def test_update_policy_and_reason_log(tmp_path: Path) -> None:
+    path = write_rules(tmp_path / "rules.json", {"cells": {"value": 1, "compare": "<=",
+                                                           "margin": 0.05}})
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    update = goldens.update_rules(path, METRICS, "new multiplier array", "run/x", now=now)
+    data = json.loads(path.read_text())
+    assert data["cells"] == {"value": 1296, "compare": "<=", "margin": 0.05}  # ceil(1234*1.05)
+    assert data["core_area_um2"]["value"] == pytest.approx(5500.0)
+    assert data["wns_ns.ss"]["value"] == -0.25  # not met: must not get worse
+    assert data["wns_ns.tt"]["value"] == 0.0  # met: must stay met
+    assert data["lvs_clean"] == {"value": True, "compare": "=="}
+    assert data["drc_klayout"] == {"value": 0, "compare": "<="}
+    assert data["power_total_mw"]["value"] == pytest.approx(1.661)
+    assert "dft.stuck_at_coverage" not in data  # not measured: no rule invented
+    entry = data["_updates"][-1]
+    assert entry["reason"] == "new multiplier array" and entry["date"] == "2026-01-02T03:04:05Z"
+    assert entry["changes"]["cells"] == {"old": 1, "new": 1296, "measured": 1234}
+    assert update["changes"] == entry["changes"]
+    # the updated goldens accept the run they were made from
+    assert all(r.passed for r in goldens.check(goldens.load_rules(path), goldens.derive(METRICS)))
+
+
+def test_update_needs_a_reason(tmp_path: Path) -> None:
+    with pytest.raises(goldens.GoldenError, match="--reason"):
+        goldens.update_rules(tmp_path / "rules.json", METRICS, "  ", "x")
+    assert not (tmp_path / "rules.json").exists()
+
+
+def test_cli_update_records_file_and_history(tmp_path: Path, capsys) -> None:
+    run_dir = tmp_path / "run" / "d"
+    run_dir.mkdir(parents=True)
+    (run_dir / "signoff.json").write_text(json.dumps(METRICS))
+    (run_dir / "dft.json").write_text(json.dumps({"stuck_at_coverage": 97.25}))
+    db = tmp_path / "h.sqlite"
+    rc = goldens.main(["update", "--design", "d", "--reason", "first measured probe run",
+                       "--run-dir", str(run_dir), "--db", str(db),
+                       "--designs-dir", str(tmp_path / "designs")])
+    assert rc == 0, capsys.readouterr().err
+    data = json.loads((tmp_path / "designs" / "d" / "rules.json").read_text())
+    assert data["dft.stuck_at_coverage"] == {"value": 96.75, "compare": ">="}
+    with sqlite3.connect(db) as con:
+        rows = con.execute("SELECT design, reason, source FROM golden_updates").fetchall()
+    assert rows == [("d", "first measured probe run", str(run_dir))]
+    rc = goldens.main(["check", "--design", "d", "--run-dir", str(run_dir),
+                       "--designs-dir", str(tmp_path / "designs")])
+    assert rc == 0
+
+
+def test_cli_reports_bad_metrics_file(tmp_path: Path, capsys) -> None:
+    run_dir = tmp_path / "d"
+    run_dir.mkdir()
+    (run_dir / "signoff.json").write_text("{not json")
+    rc = goldens.main(["update", "--design", "d", "--reason", "some real reason",
+                       "--run-dir", str(run_dir), "--db", str(tmp_path / "h.sqlite"),
+                       "--designs-dir", str(tmp_path)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "signoff.json: not valid JSON" in err
+
+
+def test_shipped_rules_load() -> None:
+    for path in sorted(goldens.DESIGNS_DIR.glob("*/rules.json")):
+        assert goldens.load_rules(path), path
+
+
+def test_update_refuses_a_run_that_fails_signoff(tmp_path: Path) -> None:
+    with pytest.raises(goldens.GoldenError, match="lvs_clean = false"):
+        goldens.update_rules(tmp_path / "rules.json", dict(METRICS, lvs_clean=False),
+                             "accept whatever came out", "run/x")
+    assert not (tmp_path / "rules.json").exists()

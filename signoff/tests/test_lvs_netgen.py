@@ -1,0 +1,70 @@
+"""LVS: the powered schematic, the black-boxed layout netlist, and netgen's verdict on a
+two-inverter circuit wired correctly and with two pins swapped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pnr.engine import library
+from pnr.engine.layout import Component, Layout, Port
+from signoff.lvs import blackbox_layout, cdl_pins, powered_verilog, run_lvs
+
+INV = "sky130_fd_sc_hd__inv_1"
+NAND = "sky130_fd_sc_hd__nand2_1"
+
+
+def _layout() -> Layout:
+    comps = [Component("u1", INV, placed=True), Component("u2", NAND, placed=True),
+             Component("t1", "sky130_fd_sc_hd__tapvpwrvgnd_1", kind="tap", placed=True)]
+    ports = {n: Port(n, d, "met2", (0, 0, 1, 1), (0, 0))
+             for n, d in (("a", "input"), ("b", "input"), ("y", "output"))}
+    nets = {"a": [("PIN", "a"), ("u1", "A")], "n1": [("u1", "Y"), ("u2", "A")],
+            "b": [("PIN", "b"), ("u2", "B")], "y": [("PIN", "y"), ("u2", "Y")]}
+    return Layout("top", (0, 0, 1, 1), (0, 0, 1, 1), [(0, "N")], comps, ports, nets)
+
+
+def _extracted(path: Path, swap: bool) -> Path:
+    """A netlist shaped like Magic's ext2spice output: cell pins in Magic's order, bodies."""
+    a, b = ("b", "a") if swap else ("a", "b")
+    path.write_text(f"""* extracted
+.subckt {INV} VGND Y VPWR A VPB VNB
+X0 Y A VGND VNB sky130_fd_pr__nfet_01v8 w=650000u l=150000u
+X1 Y A VPWR VPB sky130_fd_pr__pfet_01v8_hvt w=1e+06u l=150000u
+.ends
+.subckt {NAND} VGND Y VPWR A VPB B VNB
+X0 VPWR A Y VPB sky130_fd_pr__pfet_01v8_hvt w=1e+06u l=150000u
+.ends
+.subckt sky130_fd_sc_hd__tapvpwrvgnd_1 VPWR VGND
+.ends
+.subckt top a b y VPWR VGND
+X{INV}_0 VGND n1 VPWR {a} VPWR VGND {INV}
+X{NAND}_0 VGND y VPWR n1 VPWR {b}
++ VGND {NAND}
+Xtap VPWR VGND sky130_fd_sc_hd__tapvpwrvgnd_1
+.ends
+""")
+    return path
+
+
+def test_powered_verilog_ties_supplies_in_cdl_order(tmp_path: Path) -> None:
+    text = powered_verilog(_layout(), tmp_path / "p.v").read_text()
+    assert f"{INV} u1 (.A(a), .VGND(VGND), .VNB(VGND), .VPB(VPWR), .VPWR(VPWR), .Y(n1));" in text
+    assert "module top (a, b, y, VPWR, VGND);" in text
+
+
+def test_blackbox_reorders_instance_pins(tmp_path: Path) -> None:
+    pins = cdl_pins(library.cell_cdl())
+    src = _extracted(tmp_path / "l.spice", False)
+    out = blackbox_layout(src, tmp_path / "bb.spice", "top", pins)
+    text = out.read_text()
+    assert f".subckt {INV} {' '.join(pins[INV])}" in text
+    assert "sky130_fd_pr__nfet_01v8" not in text
+    assert f"X{NAND}_0 n1 b VGND VGND VPWR VPWR y {NAND}" in text
+
+
+@pytest.mark.parametrize("swap, match", [(False, True), (True, False)])
+def test_netgen_verdict(tmp_path: Path, swap: bool, match: bool) -> None:
+    result = run_lvs(_extracted(tmp_path / "l.spice", swap), _layout(), tmp_path)
+    assert result["match"] is match, result

@@ -1,0 +1,90 @@
+"""OpenSTA wrappers (signoff.sta, signoff.power): parsing and a real run on the probe netlist."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from pnr.design_config import load_design
+from pnr.engine import synth
+from pnr.engine.context import StepContext, StepError
+from signoff import power, sta
+
+
+def test_parse_tagged() -> None:
+    text = "junk\nGPTNANO setup_slack -1.25\nGPTNANO hold_slack 0.3\nGPTNANO setup_tns -4\n"
+    assert sta.parse_tagged(text) == {"setup_slack": -1.25, "hold_slack": 0.3, "setup_tns": -4.0}
+
+
+def test_parse_tagged_rejects_unconstrained_design() -> None:
+    with pytest.raises(StepError, match="no constrained setup path"):
+        sta.parse_tagged("GPTNANO setup_slack 1e+30\nGPTNANO hold_slack 0.1\n")
+    with pytest.raises(StepError, match="no hold_slack"):
+        sta.parse_tagged("GPTNANO setup_slack 1\n")
+
+
+def test_fmax_and_pass() -> None:
+    t = sta.CornerTiming("ss", setup_slack_ns=-2.5, setup_tns_ns=-10, hold_slack_ns=0.1,
+                         hold_tns_ns=0, period_ns=10.0, parasitics="none")
+    assert t.fmax_mhz == pytest.approx(1000 / 12.5)
+    assert not t.passed
+    assert t.metrics()["timing_met"] == 0
+
+
+def test_parse_power() -> None:
+    text = ("Group  Internal Switching Leakage Total\n"
+            "Total  1.0e-04 2.0e-04 3.0e-09 3.0e-04 100.0%\n")
+    p = power.parse_power(text)
+    assert p["dynamic_mw"] == pytest.approx(0.3)
+    assert p["leakage_mw"] == pytest.approx(3e-6)
+    assert p["total_mw"] == pytest.approx(0.3)
+
+
+@pytest.fixture(scope="module")
+def probe_ctx(tmp_path_factory) -> StepContext:
+    design = load_design("probe")
+    syn = StepContext.standalone(design, tmp_path_factory.mktemp("syn"))
+    synth.run(syn)
+    ctx = StepContext.standalone(design, tmp_path_factory.mktemp("sta"))
+    shutil.copy(syn.output("vg"), ctx.inputs_dir / f"{design.top}.vg")
+    return ctx
+
+
+def test_corners_are_ordered_and_reported(probe_ctx: StepContext) -> None:
+    by_corner = {c: sta.run(probe_ctx, c) for c in ("ss", "tt", "ff")}
+    # Slow silicon is slower: setup slack ss < tt < ff on the same netlist.
+    assert (by_corner["ss"]["setup_slack_ns"] < by_corner["tt"]["setup_slack_ns"]
+            < by_corner["ff"]["setup_slack_ns"])
+    for m in by_corner.values():
+        assert m["parasitics"] == "none"
+        period = probe_ctx.design.clock_period_ns
+        assert m["fmax_mhz"] == pytest.approx(1000 / (period - m["setup_slack_ns"]), rel=1e-3)
+    report = (probe_ctx.reports_dir / "setup.rpt").read_text()
+    assert "slack" in report
+
+
+def test_power_positive(probe_ctx: StepContext) -> None:
+    m = power.run(probe_ctx)
+    assert m["total_mw"] > 0 and m["leakage_mw"] > 0
+    assert m["total_mw"] == pytest.approx(m["dynamic_mw"] + m["leakage_mw"], rel=1e-3)
+    assert (probe_ctx.reports_dir / "power.rpt").is_file()
+
+
+def test_missing_netlist_is_named(tmp_path) -> None:
+    ctx = StepContext.standalone(load_design("probe"), tmp_path)
+    with pytest.raises(StepError, match="missing input view"):
+        sta.run(ctx, "tt")
+
+
+def test_spef_that_does_not_match_the_netlist_is_an_error(probe_ctx: StepContext,
+                                                           tmp_path) -> None:
+    ctx = StepContext.standalone(probe_ctx.design, tmp_path)
+    shutil.copy(probe_ctx.input("vg"), ctx.inputs_dir)
+    (ctx.inputs_dir / f"{ctx.top}.spef").write_text(
+        '*SPEF "IEEE 1481-1998"\n*DESIGN "probe_mac"\n*DATE "x"\n*VENDOR "x"\n*PROGRAM "x"\n'
+        '*VERSION "1"\n*DESIGN_FLOW "NETLIST_TYPE_VERILOG"\n*DIVIDER /\n*DELIMITER :\n'
+        "*BUS_DELIMITER [ ]\n*T_UNIT 1 NS\n*C_UNIT 1 PF\n*R_UNIT 1 OHM\n*L_UNIT 1 HENRY\n\n"
+        "*D_NET no_such_net 0.01\n*CONN\n*P no_such_net O\n*CAP\n1 no_such_net 0.01\n*END\n")
+    with pytest.raises(StepError, match="SPEF entries do not match"):
+        sta.run(ctx, "tt")
