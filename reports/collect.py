@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,25 +171,27 @@ def lookup(data: dict[str, Any], dotted: str) -> Any:
     return node
 
 
+def _load_checked(
+    path: Path, validate: Callable[[dict[str, Any], Path], None], errors: list[str]
+) -> tuple[dict[str, Any] | None, Path | None]:
+    """Read and validate one optional JSON file; a bad file is recorded in ``errors``."""
+    if not path.is_file():
+        return None, None
+    try:
+        data = read_json_object(path)
+        validate(data, path)
+    except ReportInputError as exc:
+        errors.append(str(exc))
+        return None, None
+    return data, path.resolve()
+
+
 def load_design_run(name: str, folder: Path) -> DesignRun:
     """Load ``signoff.json`` and ``dft.json`` of one design's run folder (either may be absent)."""
     run = DesignRun(name=name, folder=folder)
-    signoff = folder / "signoff.json"
-    if signoff.is_file():
-        try:
-            data = read_json_object(signoff)
-            validate_signoff(data, signoff)
-            run.signoff, run.signoff_path = data, signoff.resolve()
-        except ReportInputError as exc:
-            run.errors.append(str(exc))
-    dft = folder / "dft.json"
-    if dft.is_file():
-        try:
-            data = read_json_object(dft)
-            validate_dft(data, dft)
-            run.dft, run.dft_path = data, dft.resolve()
-        except ReportInputError as exc:
-            run.errors.append(str(exc))
+    run.signoff, run.signoff_path = _load_checked(
+        folder / "signoff.json", validate_signoff, run.errors)
+    run.dft, run.dft_path = _load_checked(folder / "dft.json", validate_dft, run.errors)
     return run
 
 
