@@ -3,8 +3,9 @@
 Runs, in ``build/<name>/dft/``: synthesis (``pnr.engine.synth`` when the flow provides it, else
 :mod:`dft.synth`), then the steps ``cut``, ``atpg``, ``chain``, ``asm`` (each in its own folder
 with ``inputs/``, ``outputs/``, ``reports/``, fed by the previous step's outputs), and writes the
-summary ``build/<name>/dft.json``: ``scan_flops``, ``chains``, ``chain_lengths``,
-``stuck_at_coverage`` (percent), ``vectors``, ``runtime_s`` and per-step runtimes.
+summary ``build/<name>/dft.json`` (:mod:`dft.summary`): ``scan_flops``, ``chains``,
+``chain_lengths``, ``stuck_at_coverage`` (percent), ``vectors``, ``runtime_s`` (the DFT steps)
+and per-step runtimes; ``total_runtime_s`` includes synthesis.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 from dft import synth
 from dft.steps import asm, atpg, chain, cut
 from dft.steps.common import liberty
+from dft.summary import DftSummaryError, summarize, write_step_metrics, write_summary
 from gptnano.paths import build_root
 from pnr.design_config import DesignConfig, DesignConfigError, load_design
 from pnr.engine.context import StepContext, StepError
@@ -68,52 +70,31 @@ def _log(message: str) -> None:
 
 def run_dft(design: DesignConfig, root: Path | None = None, log=_log,
             flow_synth: bool = True) -> dict:
-    """Synthesis + all DFT steps; returns (and writes) the summary."""
+    """Synthesis + all DFT steps; returns (and writes) the summary (:mod:`dft.summary`)."""
     base = ((root or build_root()) / design.name).resolve()
     workdir = base / "dft"
     if workdir.exists():
         shutil.rmtree(workdir)
     start = time.monotonic()
-    runtimes: dict[str, float] = {}
     t0 = time.monotonic()
     _netlist, synth_tool = synthesize(design, workdir / "syn", flow_synth)
-    runtimes["syn"] = round(time.monotonic() - t0, 2)
-    log(f"[dft] syn ({synth_tool}): {runtimes['syn']} s")
+    syn_s = round(time.monotonic() - t0, 2)
+    log(f"[dft] syn ({synth_tool}): {syn_s} s")
     previous = workdir / "syn" / "outputs"
-    metrics: dict[str, float | int | str] = {}
+    step_dirs: dict[str, Path] = {}
     for name, module in STEPS:
         ctx = StepContext.standalone(design, workdir / name)
         for f in previous.iterdir():
             shutil.copyfile(f, ctx.inputs_dir / f.name)
-        t0 = time.monotonic()
-        metrics.update(module.run(ctx))
-        runtimes[name] = round(time.monotonic() - t0, 2)
-        log(f"[dft] {name}: {runtimes[name]} s")
+        metrics = module.run(ctx)
+        write_step_metrics(ctx.workdir, name, metrics)
+        log(f"[dft] {name}: {metrics[f'dft_{name}_runtime_s']} s")
+        step_dirs[name] = ctx.workdir
         previous = ctx.outputs_dir
-    report = json.loads((workdir / "atpg" / "reports" / "atpg.json").read_text())
-    chains = json.loads((workdir / "chain" / "outputs" / f"{design.top}.scan.json").read_text())
-    lengths = [len(c["flops"]) for c in chains["chains"]]
-    summary = {
-        "design": design.name,
-        "top": design.top,
-        "synthesis": synth_tool,
-        "scan_flops": sum(lengths),
-        "chains": len(lengths),
-        "chain_lengths": lengths,
-        "stuck_at_coverage": report["stuck_at_coverage"],
-        "test_coverage": report["test_coverage"],
-        "fault_tool_coverage": report["fault_tool_coverage"],
-        "faults": report["faults"],
-        "untestable_faults": report["untestable"],
-        "aborted_faults": report["aborted"],
-        "vectors": report["vectors"],
-        "test_cycles": metrics["dft_test_cycles"],
-        "runtime_s": round(time.monotonic() - start, 2),
-        "step_runtime_s": runtimes,
-        "netlist": str(workdir / "asm" / "outputs" / f"{design.top}.vg"),
-        "patterns": str(workdir / "asm" / "outputs" / f"{design.top}.patterns.json"),
-    }
-    (base / "dft.json").write_text(json.dumps(summary, indent=1))
+    summary = summarize(design, step_dirs, {"source": "dft.run", "synthesis": synth_tool})
+    summary["step_runtime_s"] = {"syn": syn_s, **summary["step_runtime_s"]}
+    summary["total_runtime_s"] = round(time.monotonic() - start, 2)
+    write_summary(base, summary)
     return summary
 
 
@@ -128,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         design = load_design(args.design)
         summary = run_dft(design, args.build, flow_synth=args.synth == "flow")
-    except (DesignConfigError, StepError, ValueError, FileNotFoundError) as exc:
+    except (DesignConfigError, StepError, DftSummaryError, ValueError, FileNotFoundError) as exc:
         print(f"dft: error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=1))

@@ -15,6 +15,12 @@ cells keep their instance names, so the ATPG vectors (named after flop instances
 Functional mode: the scan enable must be tied low (``scan_en = 0``), then every scan flop loads
 ``D`` and the design behaves as before; the scan-in ports are don't-care and the scan-out ports
 are copies of the last flop of each chain.
+
+Each scan-out port is driven by a buffer cell (:data:`SCAN_OUT_BUFFER`) from the last flop's
+``Q``, never by an ``assign``: the physical flow needs every connection to go through a cell
+(the embedded floorplan step rejects ``assign`` statements, and a port aliased to an internal
+net would give two names to one routed net). The buffer also isolates the scan-out pad load
+from the functional fan-out of that flop.
 """
 
 from __future__ import annotations
@@ -24,6 +30,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from dft.liberty import Cell
+
+SCAN_OUT_BUFFER = "sky130_fd_sc_hd__buf_2"  # same cell synthesis uses for port buffers (insbuf)
+BUFFER_PINS = ("A", "X")
 
 
 class ScanError(ValueError):
@@ -84,12 +93,17 @@ def insert_scan(
     names: ScanNames,
     clock: str,
     out: Path,
+    buffer: str = SCAN_OUT_BUFFER,
 ) -> ChainInfo:
-    """Swap every flop for its scan twin and stitch ``n_chains`` balanced chains."""
+    """Swap every flop for its scan twin and stitch ``n_chains`` balanced chains; each
+    scan-out port is driven through one ``buffer`` cell (input ``A``, output ``X``)."""
     from pyosys import libyosys as ys  # heavy import: only when inserting
 
     if n_chains < 1:
         raise ScanError(f"dft.chains must be >= 1, got {n_chains}")
+    buf = cells.get(buffer)
+    if buf is None or tuple(buf.inputs) != BUFFER_PINS[:1] or BUFFER_PINS[1] not in buf.outputs:
+        raise ScanError(f"{liberty}: scan-out buffer cell '{buffer}' with pins A -> X not found")
     design = ys.Design()
     ys.run_pass(f"tee -q read_liberty -lib {liberty}", design)
     ys.run_pass(f"tee -q read_verilog -noautowire {netlist}", design)
@@ -98,6 +112,7 @@ def insert_scan(
     if module is None:
         raise ScanError(f"{netlist}: top module {top} not found")
     existing = {str(w.name.str()).lstrip("\\") for w in module.wires_.values()}
+    existing_cells = {str(c.name.str()).lstrip("\\") for c in module.cells_.values()}
     for base in (names.scan_in, names.scan_out, names.scan_enable):
         for k in range(n_chains):
             if _port_name(base, k, n_chains) in existing:
@@ -140,7 +155,12 @@ def insert_scan(
             cell.setPort(ys.IdString("\\SCD"), previous)
             cell.setPort(ys.IdString("\\SCE"), ys.SigSpec(scan_en))
             previous = cell.getPort(ys.IdString("\\Q"))
-        module.connect(ys.SigSpec(sout), previous)
+        buf_name = f"dft_{sout_name}_buf"
+        if buf_name in existing_cells:
+            raise ScanError(f"{netlist}: cell instance '{buf_name}' exists")
+        out_buf = module.addCell(ys.IdString("\\" + buf_name), ys.IdString("\\" + buffer))
+        out_buf.setPort(ys.IdString("\\A"), previous)
+        out_buf.setPort(ys.IdString("\\X"), ys.SigSpec(sout))
         chains.append({
             "scan_in": _port_name(names.scan_in, k, n_chains),
             "scan_out": sout_name,

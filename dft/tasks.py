@@ -9,19 +9,47 @@ previous node provides them, so SiliconCompiler finds exactly the declared files
 
 The flow helper inserts them between ``syn`` and ``floorplan`` with :func:`add_dft_nodes` and
 points them at the design with :func:`configure_dft` once the flow is set on the project.
+
+Metrics: SC 0.38's metric schema is a fixed set (``cells``, ``registers``, ``setupwns``, ...)
+with nothing for test. :func:`configure_dft` therefore adds the DFT metrics of
+:data:`SC_DFT_METRICS` to the project's metric schema (per-node parameters like SC's own), and
+each node records its values there, so they sit in the job manifest ``<design>.pkg.json``
+under ``metric/<name>/node/<step>/<index>``, next to SC's ``tasktime``. The chain node also
+fills SC's standard ``registers`` with the scanned flop count. The full step metrics stay in
+``reports/dft_<step>_metrics.json`` (:mod:`dft.summary` reads those).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import ModuleType
 
+from siliconcompiler.schema import EditableSchema, Parameter, PerNode, Scope
+
 from dft.steps import asm, atpg, chain, cut
 from dft.steps.common import PASSTHROUGH
+from dft.summary import write_step_metrics
 from pnr.design_config import load_design
 from pnr.engine.context import StepContext
 from siliconcompiler import Task
+
+# step metric key -> (SC metric name, SC type, unit, help). SC metric names are lower-case
+# words without separators (``setupwns``), hence ``dftcoverage`` etc.
+SC_DFT_METRICS: dict[str, tuple[str, str, str | None, str]] = {
+    "dft_stuck_at_coverage": ("dftcoverage", "float<0.0..>", "%",
+                              "stuck-at fault coverage: detected / all faults"),
+    "dft_test_coverage": ("dfttestcoverage", "float<0.0..>", "%",
+                          "stuck-at test coverage: detected / faults not proven untestable"),
+    "dft_untestable": ("dftuntestable", "int<0..>", None, "faults proven untestable"),
+    "dft_vectors": ("dftvectors", "int<0..>", None, "ATPG test vectors (patterns)"),
+    "dft_scan_flops": ("dftscanflops", "int<0..>", None, "flip-flops on the scan chains"),
+    "dft_chains": ("dftchains", "int<0..>", None, "number of scan chains"),
+    "dft_max_chain_length": ("dftchainlength", "int<0..>", None, "longest scan chain"),
+    "dft_test_cycles": ("dfttestcycles", "int<0..>", None,
+                        "tester clock cycles to apply every pattern"),
+}
+# step metric key -> SC's own metric
+SC_STANDARD_METRICS = {"dft_scan_flops": "registers"}
 
 
 class DftTask(Task):
@@ -62,10 +90,14 @@ class DftTask(Task):
         design = load_design(self.get("var", "design_config"))
         ctx = StepContext(design=design, workdir=Path.cwd())
         metrics = self.STEP.run(ctx)
-        Path("reports").mkdir(exist_ok=True)
-        (Path("reports") / f"dft_{self.NAME}_metrics.json").write_text(json.dumps(metrics))
-        for name, value in metrics.items():
-            self.logger.info(f"{name}: {value}")
+        source = str(write_step_metrics(Path.cwd(), self.NAME, metrics).relative_to(Path.cwd()))
+        known = set(self.schema_metric.getkeys())  # ``registers`` exists for ASIC projects only
+        for key, value in metrics.items():
+            self.logger.info(f"{key}: {value}")
+            for metric in (SC_DFT_METRICS.get(key, ("",))[0], SC_STANDARD_METRICS.get(key)):
+                if metric in known:
+                    unit = self.schema_metric.get(metric, field="unit")
+                    self.record_metric(metric, value, source_file=source, source_unit=unit)
         return 0
 
 
@@ -116,7 +148,22 @@ def add_dft_nodes(flow, after: str, prefix: str = "dft_") -> str:
     return previous
 
 
+def register_dft_metrics(project) -> None:
+    """Add :data:`SC_DFT_METRICS` to the project's metric schema (idempotent)."""
+    schema = project.get("metric", field="schema")
+    known = set(schema.getkeys())
+    editable = EditableSchema(schema)
+    for name, sctype, unit, text in SC_DFT_METRICS.values():
+        if name in known:
+            continue
+        editable.insert(name, Parameter(
+            sctype, unit=unit, scope=Scope.JOB, pernode=PerNode.REQUIRED,
+            shorthelp=f"Metric: {text}", help=f"Metric (gpt-nano-asic DFT): {text}."))
+
+
 def configure_dft(project, design_config: Path | str) -> None:
-    """Point every DFT task of the project's flow at the design configuration file."""
+    """Point every DFT task of the project's flow at the design configuration file and make
+    room for the DFT metrics in the manifest."""
+    register_dft_metrics(project)
     for cls in TASKS:
         cls.find_task(project).set("var", "design_config", str(design_config))

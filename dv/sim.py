@@ -101,23 +101,32 @@ def run(sim: str, cfg: GqmvConfig, testcase: str, run_name: str, netlist: Path |
         runner.build(sources=sources, defines=defines, hdl_toplevel=cfg.top_name,
                      build_dir=build_dir, build_args=build_args, timescale=("1ns", "1ps"),
                      log_file=build_dir / "build.log")
+    tests, failed = run_testcase(runner, cfg.top_name, testcase, build_dir, knobs, out_dir)
+    return RunResult(tests, failed, out_dir)
+
+
+def run_testcase(runner, top: str, testcase: str, build_dir: Path, knobs: Knobs,
+                 out_dir: Path) -> tuple[int, int]:
+    """Run one testcase of ``dv.tb_gqmv`` on an already built simulation; returns (tests,
+    failed) from its results.xml. Used for RTL, gate-level and scan-netlist runs alike."""
     env = knobs.to_env()
     env["PYTHONWARNINGS"] = "ignore::DeprecationWarning"
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])
+    out_dir.mkdir(parents=True, exist_ok=True)
     results = out_dir / "results.xml"
     try:
-        runner.test(test_module="dv.tb_gqmv", hdl_toplevel=cfg.top_name, testcase=testcase,
+        runner.test(test_module="dv.tb_gqmv", hdl_toplevel=top, testcase=testcase,
                     build_dir=build_dir, test_dir=out_dir, extra_env=env,
                     results_xml=str(results), log_file=out_dir / "sim.log",
                     timescale=("1ns", "1ps"))
     except SystemExit:
         # Under pytest the runner exits on a failing testcase; the caller decides from the
-        # counts below (the mutation tests expect failures).
+        # counts (the mutation tests expect failures).
         pass
     if not results.is_file():
         raise RuntimeError(f"the simulation wrote no results; see {out_dir / 'sim.log'}")
-    tests, failed = get_results(results)
-    return RunResult(tests, failed, out_dir)
+    return get_results(results)
+
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -176,7 +176,10 @@ class GqmvForwardTest(GqmvBaseTest):
         hw = await forward(tokens, matvec=resume(hw_matvec))
         ref = golden.integer.forward(tokens)
         fq = golden.fake_quant_logits(tokens)
-        result = {"prompt": self.knobs.prompt, "tokens": tokens.tolist(),
+        # "config" names the RTL configuration, so readers (the dashboard) can attribute the
+        # measured cycles per token to it
+        result = {"config": self.knobs.params["name"], "prompt": self.knobs.prompt,
+                  "tokens": tokens.tolist(),
                   "logits_identical": bool(np.array_equal(hw, ref)),
                   "argmax_rtl": hw.argmax(-1).tolist(),
                   "argmax_fake_quant": fq.argmax(-1).tolist(),

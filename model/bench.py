@@ -64,18 +64,14 @@ def bench_config(name: str, steps: int) -> dict:
 
 
 def bench_integer(reps: int) -> dict | None:
-    from model.build import BASE_CKPT, CALIB_WINDOWS, EXPORT_GROUP
     from model.corpus_tokens import token_ids
-    from model.integer_model import IntegerGPT
-    from model.quant import QuantRecipe, calibrate, calibration_ids
-    from model.train import load_checkpoint
+    from model.deployed import BASE_CKPT, build_deployed
 
     if not BASE_CKPT.is_file():
         return None
-    model, _ = load_checkpoint(BASE_CKPT)
+    deployed = build_deployed()
+    model, ig = deployed.model, deployed.integer
     block = model.config.block_size
-    calib = calibrate(model, calibration_ids(token_ids("train"), block, CALIB_WINDOWS))
-    ig = IntegerGPT(model, calib, QuantRecipe(group=EXPORT_GROUP))
     tokens = np.asarray(token_ids("val")[:block], dtype=np.int64)
     t = _median_time(lambda: ig.forward(tokens), reps)
     return {"config": "base (integer, numpy)", "params": model.num_params(),

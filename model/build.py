@@ -30,14 +30,22 @@ from gptnano.paths import REPO_ROOT, build_root
 from model import compress, export
 from model.corpus_tokens import token_ids
 from model.data import load_split
+from model.deployed import (
+    ARTIFACTS,
+    BASE_CKPT,
+    CALIB_WINDOWS,
+    EXPORT_GROUP,
+    INT8_NPZ,
+    build_deployed,
+    calibration_windows,
+    export_recipe,
+)
 from model.evaluate import Metrics, evaluate, generate_text
 from model.gpt import GPT, load_config
-from model.integer_model import IntegerGPT
 from model.quant import (
     Calibration,
     QuantRecipe,
     calibrate,
-    calibration_ids,
     quant_forward,
     quantized_bytes,
     smooth_quant,
@@ -45,12 +53,7 @@ from model.quant import (
 from model.tokenizer import TOKENIZER_PATH, save_tokenizer, train_tokenizer
 from model.train import NUM_THREADS, TrainSettings, load_checkpoint, train
 
-ARTIFACTS = REPO_ROOT / "model" / "artifacts"
-BASE_CKPT = ARTIFACTS / "base.pt"
-INT8_NPZ = ARTIFACTS / "base_int8.npz"
 EXPERIMENTS_CSV = REPO_ROOT / "model" / "experiments.csv"
-CALIB_WINDOWS = 64
-EXPORT_GROUP = 64  # group size of the exported integer operands (divides 128 and 512)
 INT4_GROUP = 32
 HEADS_REMOVED = 5  # of 20
 PRUNE_SPARSITY = 0.5
@@ -134,9 +137,9 @@ def run(args: argparse.Namespace) -> dict:
         train_base(out / "train" / "base", resume=args.resume)
     model, payload = load_checkpoint(BASE_CKPT)
     base_sha = file_sha(BASE_CKPT)
-    val, train_ids = token_ids("val"), token_ids("train")
+    val = token_ids("val")
     block = model.config.block_size
-    calib_win = calibration_ids(train_ids, block, CALIB_WINDOWS)
+    calib_win = calibration_windows(model)
     n_params = model.num_params()
     rows: list[Row] = []
 
@@ -145,7 +148,7 @@ def run(args: argparse.Namespace) -> dict:
     print(f"fp32: ppl {fp32.ppl:.3f} acc {fp32.accuracy:.4f} over {fp32.count} tokens")
 
     calib = calibrate(model, calib_win)
-    ptq = {"w8a8": QuantRecipe(), "w8a8_group": QuantRecipe(group=EXPORT_GROUP),
+    ptq = {"w8a8": QuantRecipe(), "w8a8_group": export_recipe(),
            "int4_ptq": QuantRecipe(w_bits=4, group=INT4_GROUP)}
     notes = {"w8a8": "PTQ int8 per-channel weights, int8 per-tensor activations",
              "w8a8_group": f"PTQ int8 weights, group size {EXPORT_GROUP}",
@@ -211,7 +214,7 @@ def run(args: argparse.Namespace) -> dict:
     write_csv(rows, EXPERIMENTS_CSV)
 
     # exports
-    ig = IntegerGPT(model, calib, QuantRecipe(group=EXPORT_GROUP))
+    ig = build_deployed(model, calib).integer
     export.save_npz(ig, INT8_NPZ)
     manifest = export.write_hex(ig, out / "hex")
     probe = np.asarray(val[:block], dtype=np.int64)[None]

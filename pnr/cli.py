@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     except DesignConfigError as exc:
         return _fail(str(exc))
 
-    from pnr.flow import FlowError, build_project, select_engine
+    from pnr.flow import FlowError, build_project, input_fingerprint, select_engine
     from signoff.summary import SummaryError, job_dir, write_plan, write_summary
 
     try:
@@ -115,16 +115,31 @@ def main(argv: list[str] | None = None) -> int:
         project.option.scheduler.set_name(args.scheduler)
 
     job = job_dir(design, args.jobname)
-    if plan is not None:
-        write_plan(job, {"engine": engine, "engine_reason": why, "nodes": plan.nodes(),
-                         "corners": list(plan.corners), "missing": plan.missing,
-                         "dft_steps": plan.dft_steps})
+    stamp = job / "gptnano_inputs.sha256"
+    fingerprint = input_fingerprint(design)
+    if stamp.is_file() and stamp.read_text().strip() != fingerprint:
+        if args.from_steps:
+            print(f"warning: design inputs or flow code changed since job '{args.jobname}' "
+                  "last ran; steps before --from keep their old results", file=sys.stderr)
+        else:
+            print(f"design inputs or flow code changed since job '{args.jobname}' last ran: "
+                  "re-running every node")
+            project.option.set_clean(True)
+    record_plan = {} if plan is None else {
+        "engine": engine, "engine_reason": why, "nodes": plan.nodes(),
+        "corners": list(plan.corners), "missing": plan.missing, "dft_steps": plan.dft_steps}
+    if record_plan:  # before the run, so a killed run can still be summarized ...
+        write_plan(job, record_plan)
     start = time.monotonic()
     run_error = None
     try:
         project.run()
     except RuntimeError as exc:
         run_error = str(exc)
+    if record_plan:  # ... and after it: SC empties the job folder when the flowgraph changed
+        write_plan(job, record_plan)
+    if job.is_dir():
+        stamp.write_text(fingerprint + "\n")
     print(f"flow wall time: {time.monotonic() - start:.1f} s")
     if plan is None:
         # SC's stock flow: its own manifest and summary are the record.
@@ -135,6 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     except SummaryError as exc:
         return _fail(str(exc), EXIT_FAILED)
     _print_record(path, record)
+    if plan.dft_steps:
+        from dft.summary import DftSummaryError, write_flow_summary
+
+        try:
+            print(f"dft: {write_flow_summary(design, job)}")
+        except DftSummaryError as exc:
+            print(f"dft: no summary: {exc}", file=sys.stderr)
     if run_error:
         print(f"error: {run_error}", file=sys.stderr)
     if args.to_steps:

@@ -2,7 +2,7 @@
 
 Two engines:
 
-* ``embedded`` -- the tools that install from Debian/PyPI here (yosys 0.23, our placer and
+* ``embedded`` -- the tools that install from Debian/PyPI here (yosys 0.23, our placer, CTS and
   router, KLayout, Magic, Netgen, OpenSTA 2019), each step a :mod:`pnr.tasks` class. SC's own
   stock tasks reject these tool versions, hence our tasks.
 * ``openroad`` -- SC's stock ``asicflow`` (yosys >= 0.48, OpenROAD, KLayout) for the
@@ -20,6 +20,7 @@ pointed at the local copy (:func:`gptnano.paths.lambdapdk_root`) so SC never dow
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 import shutil
@@ -27,7 +28,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gptnano.paths import build_root, lambdapdk_root
+from gptnano.paths import REPO_ROOT, build_root, lambdapdk_root
 from pnr.design_config import DesignConfig
 from pnr.tasks.base import TOOL, EngineTask
 from pnr.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
@@ -149,7 +150,7 @@ def plan_embedded(design: DesignConfig, dft: bool,
 
 
 def build_embedded_flow(plan: FlowPlan) -> Flowgraph:
-    """syn -> [dft] -> floorplan -> place -> route -> fill -> gds -> extract, then the checks
+    """syn -> [dft] -> floorplan -> place -> cts -> route -> fill -> gds -> extract, then the checks
     (sta per corner, power, drc_klayout, drc_magic, lvs) in parallel on extract's views (on
     syn's netlist while the layout steps are missing)."""
     by_name: dict[str, type[EngineTask]] = {
@@ -242,3 +243,24 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
     project.option.set_nodisplay(True)
     project.option.set_quiet(quiet)
     return project, plan
+
+
+def input_fingerprint(design: DesignConfig) -> str:
+    """SHA-256 over everything a run's result depends on that SiliconCompiler cannot see: the
+    design config, SDC and RTL (the embedded tasks read them through the design config, not
+    through SC file parameters) and the flow's own Python code (pnr/, signoff/, dft/).
+
+    SC resumes a job by comparing its own settings, so without this an edited clock period,
+    floorplan or engine fix would silently reuse stale nodes; the CLI re-runs every node of a
+    job whose fingerprint changed."""
+    files = [design.folder / "config.yaml", design.sdc, *design.rtl]
+    for package in ("pnr", "signoff", "dft"):
+        files += sorted((REPO_ROOT / package).rglob("*.py"))
+    digest = hashlib.sha256()
+    for f in files:
+        if f.is_file() and "tests" not in f.parts:
+            digest.update(str(f.relative_to(REPO_ROOT) if f.is_relative_to(REPO_ROOT)
+                              else f).encode())
+            digest.update(f.read_bytes())
+    return digest.hexdigest()
+

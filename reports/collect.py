@@ -17,6 +17,12 @@ Inputs (contracts in the project issues):
   the entry whose ``top`` matches a design's top may give ``cycles_per_token`` (int, or mapping
   variant -> int), ``memory_bits`` and ``variant`` (the deployed model variant), directly or in
   its ``params``. Absent keys show as "n/a".
+* ``designs/<name>/config.yaml`` ``variant:`` -- the model variant (an ``experiments.csv`` row)
+  the design configuration is built for; its ``val_ppl`` is the design's perplexity.
+* ``build/dv/runs/<run>/forward.json`` (+ the run's ``summary.json``) -- a forward pass of the
+  model through the RTL: ``tokens`` and, in summary.json, every job's ``cycles``. It counts as
+  the latency of RTL configuration ``config`` (the manifest's config name) only when
+  forward.json names it; cycles per token = total job cycles / tokens.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from gptnano.paths import REPO_ROOT
 
@@ -229,3 +236,88 @@ def discover_designs(build: Path, designs_dir: Path) -> list[str]:
         names |= {p.parent.name for p in build.glob("*/signoff.json")}
         names |= {p.parent.name for p in build.glob("*/dft.json")}
     return sorted(names)
+
+
+def design_setting(designs_dir: Path, name: str, key: str) -> Any:
+    """A top-level key of ``designs/<name>/config.yaml`` (the flow helper's file), if any."""
+    path = designs_dir / name / "config.yaml"
+    if not path.is_file():
+        return None
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        return None  # the flow reports a broken config with the file and line; not ours to repeat
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def variant_ppl(experiments: pd.DataFrame | None, experiments_path: Path, variant: Any,
+                config_path: Path) -> Sourced:
+    """Validation perplexity of a design's model variant, linked to experiments.csv.
+
+    ``Sourced(None)`` when the design names no variant or the model stage has not run; a
+    variant that experiments.csv does not list is an error naming both files, because a
+    typo would otherwise silently drop the perplexity from the goldens and the table.
+    """
+    if variant is None or experiments is None:
+        return Sourced(None)
+    match = experiments[experiments["variant"] == str(variant)]
+    if match.empty or pd.isna(match["val_ppl"].iloc[0]):
+        raise ReportInputError(f"{config_path}: variant {variant!r} has no val_ppl in "
+                               f"{experiments_path} (known: {', '.join(experiments['variant'])})")
+    return Sourced(float(match["val_ppl"].iloc[0]), experiments_path)
+
+
+def design_model_metrics(designs_dir: Path, name: str, experiments_path: Path
+                         ) -> dict[str, Any]:
+    """``{"val_ppl": x}`` for a design whose config names a variant (else ``{}``)."""
+    variant = design_setting(designs_dir, name, "variant")
+    if variant is None:
+        return {}
+    ppl = variant_ppl(load_experiments(experiments_path), experiments_path, variant,
+                      designs_dir / name / "config.yaml")
+    return {} if ppl.value is None else {"val_ppl": ppl.value}
+
+
+def load_dv_latency(runs_dir: Path, errors: list[str]) -> dict[str, Sourced]:
+    """Measured cycles per token per RTL config, from DV forward passes through the RTL.
+
+    Each ``<runs_dir>/*/forward.json`` that names its ``config`` gives total job cycles
+    (summary.json ``jobs[].cycles``) / ``len(tokens)``. A forward.json without ``config`` is
+    reported in ``errors`` and skipped: without it the figure cannot be tied to a configuration.
+    When several runs measured the same config they must agree (they are cycle-exact
+    simulations of the same RTL); a disagreement is reported rather than averaged away.
+    """
+    found: dict[str, Sourced] = {}
+    if not runs_dir.is_dir():
+        return found
+    for forward in sorted(runs_dir.glob("*/forward.json")):
+        try:
+            data = read_json_object(forward)
+            config = data.get("config")
+            if not isinstance(config, str):
+                errors.append(f"{forward}: no 'config' naming the RTL configuration it ran "
+                              "on, so its cycles are not shown (dv should write it)")
+                continue
+            summary_path = forward.parent / "summary.json"
+            jobs = read_json_object(summary_path).get("jobs")
+            tokens = data.get("tokens")
+            if not isinstance(tokens, list) or not tokens:
+                raise ReportInputError(f"{forward}: 'tokens' must be a non-empty list")
+            if not isinstance(jobs, list) or not jobs or not all(
+                    isinstance(j, dict) and _is_number(j.get("cycles")) for j in jobs):
+                raise ReportInputError(f"{summary_path}: 'jobs' must list jobs with 'cycles'")
+        except ReportInputError as exc:
+            errors.append(str(exc))
+            continue
+        total = sum(j["cycles"] for j in jobs)
+        value = total / len(tokens)
+        item = Sourced(value, forward.resolve(),
+                       f"measured: {total} cycles of {len(jobs)} jobs / {len(tokens)} tokens "
+                       f"({forward.parent.name})")
+        earlier = found.get(config)
+        if earlier is not None and earlier.value != value:
+            errors.append(f"{forward}: {value} cycles/token for {config}, but "
+                          f"{earlier.source} measured {earlier.value}")
+            continue
+        found.setdefault(config, item)
+    return found

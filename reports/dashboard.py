@@ -33,11 +33,19 @@ from reports.collect import (
     ReportInputError,
     discover_designs,
     load_design_run,
+    load_dv_latency,
     load_experiments,
     load_manifest,
     resolve_report,
 )
-from reports.ppa import COLUMNS, Context, pareto_points, ppa_frame, ppa_rows
+from reports.ppa import (
+    COLUMNS,
+    Context,
+    pareto_points,
+    ppa_frame,
+    ppa_rows,
+    rtl_only_configs,
+)
 from signoff import history
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -50,9 +58,17 @@ class Image:
     alt: str
 
 
+def repo_relative(text: Any) -> str:
+    """Messages with repository paths shortened (``build/...``): the page stays readable and a
+    published dashboard or screenshot does not show the machine's folder layout."""
+    return str(text).replace(f"{REPO_ROOT}{os.sep}", "")
+
+
 def environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters["short"] = repo_relative
+    return env
 
 
 def safe_name(name: str) -> str:
@@ -77,7 +93,8 @@ def render(page: Path, template: str, **values: Any) -> Path:
 
 
 def load_context(designs_dir: Path, experiments: Path, manifest: Path,
-                 problems: list[str]) -> Context:
+                 problems: list[str], dv_runs: Path | None = None) -> Context:
+    """Model results, RTL manifest and DV latency shared by every row; bad files -> problems."""
     frame = data = None
     try:
         frame = load_experiments(experiments)
@@ -87,7 +104,8 @@ def load_context(designs_dir: Path, experiments: Path, manifest: Path,
         data = load_manifest(manifest)
     except ReportInputError as exc:
         problems.append(str(exc))
-    return Context(frame, experiments, data, manifest, designs_dir)
+    latency = load_dv_latency(dv_runs, problems) if dv_runs is not None else {}
+    return Context(frame, experiments, data, manifest, designs_dir, latency)
 
 
 def load_runs(names: list[str], folder: Path, problems: list[str]) -> list[DesignRun]:
@@ -183,8 +201,9 @@ def snapshot_plots(runs: list[DesignRun], rows: list, img_dir: Path) -> list[Ima
 
 
 def build_run_page(out: Path, run: dict[str, Any], db: Path, ctx: Context
-                   ) -> tuple[Path, list[dict[str, Any]]]:
-    """``runs/<run_id>.html``: results, golden checks and PPA of one nightly run."""
+                   ) -> tuple[Path, list[dict[str, Any]], list[dict[str, Any]]]:
+    """``runs/<run_id>.html``: results, golden checks and PPA of one nightly run;
+    returns (page, PPA rows, per-design results)."""
     page = out / "runs" / f"{safe_name(run['run_id'])}.html"
     run_dir = history.run_folder(run["run_dir"])
     results = history.results_frame(db, run["run_id"]).to_dict("records")
@@ -203,7 +222,7 @@ def build_run_page(out: Path, run: dict[str, Any], db: Path, ctx: Context
     render(page, "run.html.j2", title=f"nightly {run['run_id']}", run=run, results=results,
            checks=checks, rows=rows, plots=images, problems=problems,
            summary=summary if summary.is_file() else None, index=out / "index.html")
-    return page, rows
+    return page, rows, results
 
 
 def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history.DEFAULT_DB,
@@ -215,8 +234,9 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     out.mkdir(parents=True, exist_ok=True)
     img = out / "img"
     problems: list[str] = []
-    ctx = load_context(designs_dir, experiments, manifest, problems)
-    runs = load_runs(discover_designs(build, designs_dir), build, problems)
+    ctx = load_context(designs_dir, experiments, manifest, problems, build / "dv" / "runs")
+    names = discover_designs(build, designs_dir)
+    runs = load_runs(names + rtl_only_configs(ctx, names), build, problems)
     rows = ppa_rows(runs, ctx)
     csv = out / "ppa.csv"
     ppa_frame(rows).to_csv(csv, index=False)
@@ -231,17 +251,19 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     images.append(Image(plots.plot_trends(trends, img / "trends.png"), "nightly trends"))
     notes: list[str] = []
     layouts = layout_images(runs, img, notes, problems)
-    run_list, latest_rows = [], []
+    run_list, latest_rows, latest_results = [], [], []
     for run in history_runs.to_dict("records"):  # newest first
-        run["page"], rows_of_run = build_run_page(out, run, db, ctx)
-        latest_rows = latest_rows if run_list else rows_of_run
+        run["page"], rows_of_run, results = build_run_page(out, run, db, ctx)
+        if not run_list:
+            latest_rows, latest_results = rows_of_run, results
         run_list.append(run)
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
     return render(out / "index.html", "index.html.j2", title="gpt-nano-asic PPA",
                   build=history.portable(str(build)), db=history.portable(str(db)),
                   rows=rows, csv=csv, plots=images, layouts=layouts, layout_notes=notes,
-                  runs=run_list, latest_rows=latest_rows, problems=problems,
+                  runs=run_list, latest_rows=latest_rows, latest_results=latest_results,
+                  problems=problems,
                   golden_updates=updates,
                   experiments=experiments if ctx.experiments is not None else None)
 

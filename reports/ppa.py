@@ -9,14 +9,21 @@ does not report that figure) -- never a made-up number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from reports.collect import CORNERS, DesignRun, Sourced, _is_number
+from reports.collect import (
+    CORNERS,
+    DesignRun,
+    ReportInputError,
+    Sourced,
+    _is_number,
+    design_setting,
+    variant_ppl,
+)
 
 NOT_RUN = "not run"
 NA = "n/a"
@@ -41,6 +48,8 @@ class Context:
     manifest: dict[str, Any] | None
     manifest_path: Path
     designs_dir: Path
+    # RTL config name -> measured cycles per token (reports.collect.load_dv_latency)
+    dv_latency: dict[str, Sourced] = field(default_factory=dict)
 
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -99,37 +108,57 @@ def split_power(power: Any) -> tuple[float | None, float | None, float | None]:
     return dynamic, leakage, total
 
 
-def design_setting(designs_dir: Path, name: str, key: str) -> Any:
-    """A top-level key of ``designs/<name>/config.yaml`` (the flow helper's file), if any."""
-    path = designs_dir / name / "config.yaml"
-    if not path.is_file():
-        return None
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        return None  # the flow reports a broken config with the file and line; not ours to repeat
-    return data.get(key) if isinstance(data, dict) else None
-
-
 def manifest_entry(ctx: Context, name: str) -> dict[str, Any] | None:
     """The part of ``rtl/manifest.json`` describing the RTL a design is built from.
 
     The manifest lists generated configurations (``configs: {name: {top, file, params}}``); the
     entry whose ``top`` is the design's top (from its config.yaml) applies, its ``params``
-    merged in. A flat manifest (keys at the top level, optional ``top``) is accepted too.
+    merged in and its config name as ``config``. A name without a design folder is looked up
+    as a config name (the RTL-only rows, :func:`rtl_only_configs`). A flat manifest (keys at
+    the top level, optional ``top``) is accepted too.
     """
     if ctx.manifest is None:
         return None
+    has_design = (ctx.designs_dir / name / "config.yaml").is_file()
     top = design_setting(ctx.designs_dir, name, "top")
     configs = ctx.manifest.get("configs")
     if isinstance(configs, dict):
-        for entry in configs.values():
-            if isinstance(entry, dict) and entry.get("top") is not None and entry["top"] == top:
+        for key, entry in configs.items():
+            if not isinstance(entry, dict):
+                continue
+            if (entry.get("top") is not None and entry["top"] == top) or (
+                    not has_design and key == name):
                 params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
-                return {**params, **entry}
+                return {**params, **entry, "config": key}
         return None
     flat_top = ctx.manifest.get("top")
     return ctx.manifest if flat_top is None or flat_top == top else None
+
+
+def rtl_only_configs(ctx: Context, design_names: list[str]) -> list[str]:
+    """Manifest configs that no design folder builds: shown as rows of their own, because
+    their RTL-level figures (memory bits, DV-measured cycles per token) exist without a flow."""
+    configs = (ctx.manifest or {}).get("configs")
+    if not isinstance(configs, dict):
+        return []
+    tops = {design_setting(ctx.designs_dir, n, "top") for n in design_names}
+    return sorted(k for k, e in configs.items()
+                  if isinstance(e, dict) and e.get("top") not in tops and k not in design_names)
+
+
+def memory_bits(entry: dict[str, Any], manifest_path: Path) -> Sourced:
+    """On-chip memory of an RTL config: the manifest's ``memory_bits``, else the activation
+    buffer (design/gqmv.py's only ``lib.memory.Memory``: ``max_len / group`` words of
+    ``x_width`` bits) computed from the manifest's params; weights stream in, not stored."""
+    if _is_number(entry.get("memory_bits")):
+        return Sourced(entry["memory_bits"], manifest_path)
+    x_width, max_len, group = (entry.get(k) for k in ("x_width", "max_len", "group"))
+    if all(isinstance(v, int) and v > 0 for v in (x_width, max_len, group)) and \
+            max_len % group == 0:
+        bits = x_width * (max_len // group)
+        return Sourced(bits, manifest_path, f"derived: activation buffer x_width {x_width} × "
+                                            f"max_len {max_len} / group {group}")
+    return Sourced(None)
 
 
 def fmax_cells(run: DesignRun, ran: bool) -> dict[str, Cell]:
@@ -172,17 +201,20 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
     row["flow"] = flow_cell(run, ran)
 
     manifest = manifest_entry(ctx, run.name) or {}
+    config_path = ctx.designs_dir / run.name / "config.yaml"
     variant = design_setting(ctx.designs_dir, run.name, "variant")
-    variant_src = ctx.designs_dir / run.name / "config.yaml"
+    variant_src = config_path
     if variant is None and manifest.get("variant"):
         variant, variant_src = manifest["variant"], ctx.manifest_path
     row["variant"] = Cell(str(variant), str(variant), variant_src) if variant else Cell(NA)
-    row["val_ppl"] = Cell(NA if ctx.experiments is not None else NOT_RUN)
-    if variant and ctx.experiments is not None:
-        match = ctx.experiments[ctx.experiments["variant"] == str(variant)]
-        if not match.empty:
-            row["val_ppl"] = Cell(fmt(float(match["val_ppl"].iloc[0])),
-                                  float(match["val_ppl"].iloc[0]), ctx.experiments_path)
+    try:
+        ppl = variant_ppl(ctx.experiments, ctx.experiments_path, variant, variant_src)
+    except ReportInputError as exc:
+        ppl = Sourced(None, None, str(exc))
+    if ppl.value is not None:
+        row["val_ppl"] = Cell(fmt(ppl.value), ppl.value, ppl.source)
+    else:
+        row["val_ppl"] = Cell(NOT_RUN if ctx.experiments is None else NA, title=ppl.note)
 
     row["clock_ns"] = _cell(run.get("clock_ns"), ran)
     row.update(fmax_cells(run, ran))
@@ -193,8 +225,13 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         if isinstance(value, dict):
             value = value.get(str(variant)) if variant else None
         cycles = Sourced(value, ctx.manifest_path) if _is_number(value) else Sourced(None)
-    row["cycles_per_token"] = Cell(fmt(cycles.value), float(cycles.value), cycles.source) \
-        if _is_number(cycles.value) else Cell(NA)
+    if cycles.value is None and manifest.get("config") in ctx.dv_latency:
+        cycles = ctx.dv_latency[manifest["config"]]
+    row["cycles_per_token"] = Cell(fmt(cycles.value), float(cycles.value), cycles.source,
+                                   cycles.note) if _is_number(cycles.value) else Cell(NA, title=(
+        "no cycles per token recorded for this RTL: rtl/manifest.json has no cycles_per_token "
+        "and no DV forward pass (build/dv/runs/*/forward.json) names this config"
+        if manifest else "not an RTL configuration of rtl/manifest.json"))
     clock = run.get("clock_ns").value
     tokens_per_s = None
     if _is_number(cycles.value) and _is_number(clock):
@@ -205,13 +242,14 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         row["tokens_per_s"] = Cell(fmt(tokens_per_s), tokens_per_s, cycles.source,
                                    "derived: 1e6 / µs per token")
     else:
-        row["us_per_token"] = row["tokens_per_s"] = Cell(NA)
+        missing = "cycles/token" if not _is_number(cycles.value) else "a signoff clock"
+        row["us_per_token"] = row["tokens_per_s"] = Cell(NA, title=f"needs {missing}")
 
     for key in ("die_area_um2", "core_area_um2", "cell_area_um2", "utilization", "cells"):
         row[key] = _cell(run.get(key), ran)
     memory = run.get("memory_bits")
-    if memory.value is None and manifest.get("memory_bits") is not None:
-        memory = Sourced(manifest["memory_bits"], ctx.manifest_path)
+    if memory.value is None and manifest:
+        memory = memory_bits(manifest, ctx.manifest_path)
     row["memory_bits"] = _cell(memory, True) if memory.value is not None else Cell(NA)
 
     power = run.get("power_mw")
@@ -224,7 +262,8 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         row["tokens_per_s_per_w"] = Cell(fmt(per_watt), per_watt, power.source,
                                          "derived: tokens/s / (power_mw / 1000)")
     else:
-        row["tokens_per_s_per_w"] = Cell(NA if ran else NOT_RUN)
+        row["tokens_per_s_per_w"] = Cell(NA if ran else NOT_RUN,
+                                         title="needs tokens/s and the signoff power")
 
     row["stuck_at_coverage"] = _cell(run.get_dft("stuck_at_coverage"), run.dft is not None)
     row["drc"] = drc_cell(run, ran)

@@ -16,6 +16,9 @@ Update policy (applied to the measured value, per rule family):
 * slacks (``wns_ns.*``, ``hold_wns_ns.*``, ``>=``): min(0, measured) -- timing that is met must
   stay met; timing that is not met must not get worse;
 * ``dft.stuck_at_coverage`` (``>=``): measured - 0.5 percentage points;
+* ``val_ppl`` (``<=``, the validation perplexity of the design's model variant, from
+  ``model/experiments.csv`` via ``variant:`` in the design's config.yaml): measured × 1.02 --
+  the model README's own quality gate for INT8 is +2 %;
 * ``lvs_clean``, ``complete``, ``passed`` (``==``): must be true; a run failing signoff
   is refused.
 """
@@ -34,13 +37,16 @@ from pathlib import Path
 from typing import Any
 
 from gptnano.paths import REPO_ROOT, build_root
-from reports.collect import ReportInputError, load_design_run, lookup
+from reports.collect import ReportInputError, design_model_metrics, load_design_run, lookup
 
 DESIGNS_DIR = REPO_ROOT / "designs"
+EXPERIMENTS = REPO_ROOT / "model" / "experiments.csv"
 COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq,
 }
 DEFAULT_MARGIN = 0.10
+# Relative margins of ``<=`` rules that must be tighter than DEFAULT_MARGIN.
+METRIC_MARGINS = {"val_ppl": 0.02}
 COVERAGE_MARGIN_POINTS = 0.5
 
 # Rules created by ``update`` when a rules file lacks them and the metric was measured.
@@ -57,6 +63,7 @@ DEFAULT_RULES: dict[str, str] = {
     "complete": "==",
     "passed": "==",
     "dft.stuck_at_coverage": ">=",
+    "val_ppl": "<=",
 }
 # Signoff requirements: a run where these are false cannot become a golden.
 MUST_BE_TRUE = ("complete", "passed", "lvs_clean")
@@ -176,8 +183,10 @@ def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
     return flat
 
 
-def run_metrics(run_dir: Path, design: str) -> dict[str, Any]:
-    """signoff.json (+ dft.json as ``dft``) of one design's run folder, with derived metrics."""
+def run_metrics(run_dir: Path, design: str, designs_dir: Path = DESIGNS_DIR,
+                experiments: Path = EXPERIMENTS) -> dict[str, Any]:
+    """signoff.json (+ dft.json as ``dft``) of one design's run folder, with derived metrics,
+    plus ``val_ppl`` of the design's model variant (``designs/<d>/config.yaml`` ``variant:``)."""
     run = load_design_run(design, run_dir)
     if run.errors:
         raise GoldenError("; ".join(run.errors))
@@ -187,6 +196,7 @@ def run_metrics(run_dir: Path, design: str) -> dict[str, Any]:
     metrics.pop("reports", None)
     if run.dft is not None:
         metrics["dft"] = run.dft
+    metrics.update(design_model_metrics(designs_dir, design, experiments))
     return metrics
 
 
@@ -201,7 +211,7 @@ def new_threshold(metric: str, compare: str, measured: Any, margin: float | None
     if metric == "dft.stuck_at_coverage":
         return round(float(measured) - (margin if margin is not None else COVERAGE_MARGIN_POINTS),
                      3)
-    m = DEFAULT_MARGIN if margin is None else margin
+    m = METRIC_MARGINS.get(metric, DEFAULT_MARGIN) if margin is None else margin
     if compare in ("<=", "<"):
         value = measured * (1 + m)
         return math.ceil(value) if isinstance(measured, int) else round(value, 4)
@@ -285,13 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = args.run_dir or latest_run_dir(args.design, build_root())
     path = rules_path(args.design, args.designs_dir)
     try:
-        metrics = run_metrics(run_dir, args.design)
+        metrics = run_metrics(run_dir, args.design, args.designs_dir)
         if args.command == "check":
             results = check(load_rules(path), metrics)
             for r in results:
                 print(f"{'PASS' if r.passed else 'FAIL'} {args.design}: {r.describe()}")
             return 0 if results and all(r.passed for r in results) else 1
-        source = str(run_dir)
+        source = history.portable(str(run_dir))  # no machine paths in a committed file
         update = update_rules(path, metrics, args.reason, source, not args.no_defaults)
     except (GoldenError, ReportInputError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -37,6 +37,7 @@ def cdl_pins(cdl: Path) -> dict[str, list[str]]:
 
 
 SUPPLY = {"VPWR": "VPWR", "VPB": "VPWR", "VGND": "VGND", "VNB": "VGND"}
+NO_CONNECT = "nc__"  # prefix of the one-pin net given to each open cell pin
 
 
 def powered_verilog(layout: Layout, path: Path) -> Path:
@@ -54,6 +55,8 @@ def powered_verilog(layout: Layout, path: Path) -> Path:
     lines.append("  inout VPWR;\n  inout VGND;")
     nets = {n for n in layout.nets if n not in layout.ports}
     lines += [f"  wire {n};" for n in sorted(nets)]
+    open_nets: list[str] = []
+    instances: list[str] = []
     for c in layout.components:
         pins = dict(conns.get(c.name, {}))
         if c.cell not in lib:
@@ -61,9 +64,13 @@ def powered_verilog(layout: Layout, path: Path) -> Path:
         for pin in lib[c.cell]:
             if pin in SUPPLY:
                 pins[pin] = SUPPLY[pin]
+            elif pin not in pins:  # an open pin: a one-pin net, like the layout side's
+                pins[pin] = f"{NO_CONNECT}{c.name}_{pin}"
+                open_nets.append(pins[pin])
         order = {p: k for k, p in enumerate(lib[c.cell])}
         body = ", ".join(f".{p}({n})" for p, n in sorted(pins.items(), key=lambda t: order[t[0]]))
-        lines.append(f"  {c.cell} {c.name} ({body});")
+        instances.append(f"  {c.cell} {c.name} ({body});")
+    lines += [f"  wire {n};" for n in open_nets] + instances
     lines.append("endmodule")
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -112,9 +119,11 @@ def blackbox_layout(src: Path, dst: Path, top: str, pins: dict[str, list[str]]) 
             continue  # body of a library cell
         if cur == top and tok[0].startswith("X") and tok[-1] in pins and tok[-1] in headers:
             conn = dict(zip(headers[tok[-1]], tok[1:-1], strict=True))
-            missing = [p for p in pins[tok[-1]] if p not in conn]
-            if missing:
-                raise StepError(f"{src}: instance {tok[0]} of {tok[-1]} lacks pins {missing}")
+            # Magic leaves a pin out of an extracted cell's port list when no instance
+            # connects it (e.g. conb_1's HI when only LO is used): such a pin is open, so it
+            # gets a net of its own, as the schematic's unconnected pins do.
+            for p in pins[tok[-1]]:
+                conn.setdefault(p, f"{NO_CONNECT}{tok[0]}_{p}")
             out.append(" ".join([tok[0]] + [conn[p] for p in pins[tok[-1]]] + [tok[-1]]))
             continue
         out.append(line)

@@ -13,13 +13,15 @@
    every failure, appends the run to the SQLite history (:mod:`signoff.history`), rebuilds the
    dashboard (``reports/out/index.html``), and exits 1 if anything failed.
 
-Parallelism. ``--jobs N`` runs N designs at once on this machine. Inside one flow,
-SiliconCompiler schedules the steps itself (``option,scheduler,maxnodes`` caps local parallel
-steps; ``--flow-jobs N`` is handed to the flow CLI as ``--jobs N``). ``--scheduler slurm`` is
-handed to the flow CLI, which sets SiliconCompiler's ``option,scheduler,name`` so every step is
-submitted to Slurm (the build folder must then be on storage shared by the cluster). Options
-are only forwarded when the flow's ``--help`` lists them; otherwise the run stops with an error
-rather than silently running locally.
+Parallelism (:func:`plan_parallelism`). Each design is one SiliconCompiler project, and SC
+schedules its flow's nodes itself: locally up to ``option,scheduler,maxnodes`` at once (the flow
+CLI's ``--jobs``), or with ``--scheduler slurm`` (handed to the flow CLI, which sets
+``option,scheduler,name``) one Slurm job per node -- the build folder must then be on storage
+shared by the cluster. SC 0.38 has no scheduler *across* projects, so the nightly starts the
+designs' flows itself: one at a time locally (``--jobs N`` for N at once, each flow then gets
+cores / N nodes unless ``--flow-jobs`` says otherwise), all at once with a cluster scheduler.
+Options the user asks for are only forwarded when the flow's ``--help`` lists them; otherwise
+the run stops with an error rather than silently running locally.
 
 Testing and re-checking. ``--flow-cmd`` replaces the flow command (a template with ``{design}``
 and ``{python}``); ``--skip-flow`` runs no flow and re-checks the results already in
@@ -35,6 +37,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -120,8 +123,31 @@ def flow_command(template: str, design: str, extra: tuple[str, ...]) -> list[str
     return cmd + list(extra)
 
 
-def forwardable(template: str, wanted: dict[str, str | None]) -> tuple[str, ...]:
-    """Flow options to pass on, after checking the flow's ``--help`` advertises each of them."""
+def plan_parallelism(designs: int, jobs: int | None, scheduler: str | None,
+                     flow_jobs: int | None, cpus: int | None = None) -> tuple[int, int | None]:
+    """(designs run at once, nodes per flow) so the machine is not oversubscribed.
+
+    SiliconCompiler has no scheduler across projects: each design is its own SC project, and SC
+    schedules that project's nodes (locally up to ``option,scheduler,maxnodes``, or one
+    cluster job per node with ``option,scheduler,name``). So with a cluster scheduler every
+    design is launched at once (this machine only submits and waits); locally one design runs
+    at a time unless ``--jobs`` says otherwise, and then each flow gets an equal share of the
+    cores as its maxnodes (``--jobs`` of the flow CLI) unless ``--flow-jobs`` is given.
+    """
+    if jobs is None:
+        jobs = designs if scheduler else 1
+    jobs = max(1, jobs)
+    if flow_jobs is None and not scheduler and jobs > 1:
+        flow_jobs = max(1, (cpus or os.cpu_count() or 1) // jobs)
+    return jobs, flow_jobs
+
+
+def forwardable(template: str, wanted: dict[str, str | None],
+                optional: frozenset[str] = frozenset()) -> tuple[str, ...]:
+    """Flow options to pass on, after checking the flow's ``--help`` advertises each of them.
+
+    An option the user asked for and the flow does not accept stops the run; an ``optional``
+    one (a default the nightly derived itself) is then left out."""
     requested = {k: v for k, v in wanted.items() if v is not None}
     if not requested:
         return ()
@@ -136,6 +162,8 @@ def forwardable(template: str, wanted: dict[str, str | None]) -> tuple[str, ...]
     helptext = proc.stdout
     args: list[str] = []
     for option, value in requested.items():
+        if option not in helptext and option in optional:
+            continue
         if option not in helptext:
             raise NightlyError(f"the flow command does not accept {option} (not in "
                                f"'{' '.join(cmd)}' output); run without it")
@@ -145,28 +173,62 @@ def forwardable(template: str, wanted: dict[str, str | None]) -> tuple[str, ...]
 
 def run_stage(stage: str, cmd: list[str], out: Path, run_dir: Path, timeout_s: float
               ) -> tuple[int | None, float, str]:
-    """Run one stage command with ``GPTNANO_BUILD=<run_dir>``; (rc, seconds, problem)."""
+    """Run one stage command with ``GPTNANO_BUILD=<run_dir>``; (rc, seconds, problem).
+
+    The stage runs in its own process group, and a timeout ends the whole group: the flow's
+    SiliconCompiler node processes would otherwise outlive a killed flow and keep the cores.
+    """
     env = dict(os.environ, GPTNANO_BUILD=str(run_dir))
     log = out / f"{stage}.log"
     start = time.monotonic()
-    try:
-        with log.open("w") as handle:
-            handle.write(f"$ {shlex.join(cmd)}\n")
-            handle.flush()
-            proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, stdout=handle,
-                                  stderr=subprocess.STDOUT, timeout=timeout_s)
-    except FileNotFoundError as exc:
-        return None, 0.0, f"{stage} command not found: {cmd[0]} ({exc.strerror})"
-    except subprocess.TimeoutExpired:
-        elapsed = time.monotonic() - start
-        return None, elapsed, f"{stage} timed out after {timeout_s:.0f} s, see {log}"
+    with log.open("w") as handle:
+        handle.write(f"$ {shlex.join(cmd)}\n")
+        handle.flush()
+        try:
+            proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdout=handle,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        except FileNotFoundError as exc:
+            return None, 0.0, f"{stage} command not found: {cmd[0]} ({exc.strerror})"
+        try:
+            returncode = proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            end_group(proc)
+            elapsed = time.monotonic() - start
+            return None, elapsed, (f"{stage} timed out after {timeout_s:.0f} s, see {log}; "
+                                   f"it was at:\n    " + "\n    ".join(log_tail(log, 3)))
+        except BaseException:
+            end_group(proc)  # Ctrl-C: do not leave the flow running behind the nightly
+            raise
     seconds = time.monotonic() - start
-    if proc.returncode != 0:
-        tail = log.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
-        return proc.returncode, seconds, (f"{stage} exited with {proc.returncode} "
-                                          f"({shlex.join(cmd)}), see {log}:\n    "
-                                          + "\n    ".join(tail))
+    if returncode != 0:
+        tail = log_tail(log, LOG_TAIL_LINES)
+        return returncode, seconds, (f"{stage} exited with {returncode} "
+                                     f"({shlex.join(cmd)}), see {log}:\n    "
+                                     + "\n    ".join(tail))
     return 0, seconds, ""
+
+
+def log_tail(log: Path, lines: int) -> list[str]:
+    return log.read_text(errors="replace").splitlines()[-lines:]
+
+
+def end_group(proc: subprocess.Popen) -> None:
+    """Terminate a stage's process group (SIGTERM, then SIGKILL after 10 s) and reap it."""
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    proc.wait()
+    try:  # members that ignored SIGTERM after the leader exited
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def run_flow(design: str, run_dir: Path, opts: Options) -> history.DesignRecord:
@@ -212,7 +274,7 @@ def evaluate(record: history.DesignRecord, run_dir: Path, designs_dir: Path) -> 
         record.message = record.message or f"the flow succeeded but wrote no {folder}/signoff.json"
         return
     try:
-        metrics = goldens.run_metrics(folder, record.design)
+        metrics = goldens.run_metrics(folder, record.design, designs_dir)
     except (goldens.GoldenError, ReportInputError) as exc:
         record.status, record.message = "invalid", str(exc)
         return
@@ -296,11 +358,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="run no flow; re-check the results already in build/<design>/")
     parser.add_argument("--build", type=Path, default=None,
                         help="build tree (default: GPTNANO_BUILD or <repo>/build)")
-    parser.add_argument("--jobs", type=int, default=1, help="designs run at the same time")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="designs run at the same time (default: 1 locally, all with "
+                             "--scheduler)")
     parser.add_argument("--scheduler", choices=("slurm", "lsf", "sge"),
                         help="SiliconCompiler scheduler for the flow's steps (forwarded)")
     parser.add_argument("--flow-jobs", type=int,
-                        help="parallel steps inside one flow (forwarded as --jobs)")
+                        help="parallel steps inside one flow (forwarded as --jobs; default "
+                             "with --jobs N locally: cores / N)")
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per flow")
     parser.add_argument("--db", type=Path, default=history.DEFAULT_DB)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out",
@@ -312,16 +377,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         designs = (check_names([d.strip() for d in args.designs.split(",") if d.strip()],
                                "--designs") if args.designs else read_regression(args.regression))
+        jobs, flow_jobs = plan_parallelism(len(designs), args.jobs, args.scheduler,
+                                           args.flow_jobs)
         wanted = {"--scheduler": args.scheduler,
-                  "--jobs": str(args.flow_jobs) if args.flow_jobs else None}
-        forwarded = () if args.skip_flow else forwardable(args.flow_cmd, wanted)
+                  "--jobs": str(flow_jobs) if flow_jobs else None}
+        derived = frozenset() if args.flow_jobs else frozenset({"--jobs"})
+        forwarded = () if args.skip_flow else forwardable(args.flow_cmd, wanted, derived)
     except NightlyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     opts = Options(designs=designs, flow_cmd=None if args.skip_flow else args.flow_cmd,
                    dft_cmd=None if args.no_dft or args.skip_flow else args.dft_cmd,
                    source_build=build, run_root=build / "nightly", designs_dir=args.designs_dir,
-                   jobs=args.jobs, timeout_s=args.timeout,
+                   jobs=jobs, timeout_s=args.timeout,
                    flow_args=tuple(args.flow_arg) + forwarded)
     run = run_nightly(opts)
     text = summary_text(run)

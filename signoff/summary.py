@@ -160,8 +160,14 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
         report("power_mw", "power", "power.rpt")
 
     synth_cells = _num(metric("syn", "cells"))
-    placed_cells = _num(metric("floorplan", "cells"))
-    report("cells", "syn", "stat.rpt")
+    # logic cells in the layout: after CTS (its clock/fanout buffers count) when it ran
+    placed_cells = _num(metric("cts", "cells"))
+    if placed_cells is None:
+        placed_cells = _num(metric("floorplan", "cells"))
+    if _num(metric("cts", "cells")) is not None:
+        report("cells", "cts", "cts.json")
+    else:
+        report("cells", "syn", "stat.rpt")
     report("cell_area_um2", "syn", "stat.rpt")
     for key in ("core_area_um2", "die_area_um2", "utilization"):
         report(key, "floorplan", METRICS_FILE)

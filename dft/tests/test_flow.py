@@ -13,10 +13,11 @@ from dft.gatesim import run_cocotb
 from dft.liberty import read_liberty
 from dft.netlist import build_netlist, fault_list, yosys_json
 from dft.run import run_dft
-from dft.scan import ScanError
+from dft.scan import SCAN_OUT_BUFFER, ScanError
 from dft.tests.conftest import make_design
 from dft.vectors import biguint_value, read_fault_json
 from pnr.design_config import DesignConfigError
+from pnr.engine.netlist import read_netlist
 
 
 def _step(root: Path, design, step: str, ext: str) -> Path:
@@ -58,6 +59,23 @@ def test_scan_netlist_and_sdc(blk_run):
         assert f"input {port};" in text or f"output {port};" in text
     sdc = _step(root, design, "chain", "sdc").read_text()
     assert "set_case_analysis 0 [get_ports {scan_en}]" in sdc
+
+
+def test_scan_netlist_is_placeable(blk_run):
+    """The physical engine's reader accepts the scan netlist (no ``assign``): each scan-out
+    port is driven by its own buffer cell fed by the last flop of its chain."""
+    design, _summary, root = blk_run
+    path = _step(root, design, "chain", "vg")
+    netlist = read_netlist(path)
+    chains = json.loads(_step(root, design, "chain", "scan.json").read_text())["chains"]
+    nets = netlist.nets()
+    by_name = {inst.name: inst for inst in netlist.instances}
+    for chain in chains:
+        drivers = [(i, p) for i, p in nets[chain["scan_out"]] if i != "PIN"]
+        assert drivers == [(f"dft_{chain['scan_out']}_buf", "X")]
+        buf = by_name[drivers[0][0]]
+        assert buf.cell == SCAN_OUT_BUFFER
+        assert buf.conns["A"] == by_name[chain["flops"][-1]].conns["Q"]
 
 
 def test_gate_level_chains_and_patterns(blk_run, tmp_path):

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from dft.tasks import TASKS, add_dft_nodes, configure_dft
+import pytest
+
+from dft.shift_timing import ShiftTimingError, shift_sdc
+from dft.summary import write_flow_summary
+from dft.tasks import SC_DFT_METRICS, TASKS, add_dft_nodes, configure_dft
 
 
 def test_dft_nodes_in_a_siliconcompiler_flow(blk_run, tmp_path):
@@ -41,3 +45,36 @@ def test_dft_nodes_in_a_siliconcompiler_flow(blk_run, tmp_path):
     assert metrics["dft_stuck_at_coverage"] == summary["stuck_at_coverage"]
     assert "set_case_analysis 0" in (outputs / f"{design_cfg.top}.sdc").read_text()
     assert [cls.NAME for cls in TASKS] == ["cut", "atpg", "chain", "asm"]
+
+    # the DFT metrics are in SC's job manifest, per node (metric/<name>/node/<step>/<index>)
+    expected = {("dftcoverage", "dft_atpg"): summary["stuck_at_coverage"],
+                ("dftvectors", "dft_atpg"): summary["vectors"],
+                ("dftscanflops", "dft_chain"): summary["scan_flops"],
+                ("dftchains", "dft_chain"): summary["chains"],
+                ("dftchainlength", "dft_chain"): max(summary["chain_lengths"]),
+                ("dfttestcycles", "dft_asm"): summary["test_cycles"]}
+    manifest = json.loads((job / f"{design_cfg.top}.pkg.json").read_text())["metric"]
+    assert {m for m, *_ in SC_DFT_METRICS.values()} <= set(manifest)
+    if "registers" in manifest:  # SC's own metric, ASIC projects only
+        expected["registers", "dft_chain"] = summary["scan_flops"]
+    for (metric, step), value in expected.items():
+        assert manifest[metric]["node"][step]["0"]["value"] == value, metric
+
+    # the flow's dft.json is built from the nodes and agrees with dft.run's
+    flow_summary = json.loads(write_flow_summary(design_cfg, job).read_text())
+    for key in ("scan_flops", "chains", "chain_lengths", "stuck_at_coverage", "vectors",
+                "test_cycles"):
+        assert flow_summary[key] == summary[key], key
+    assert flow_summary["runtime_s"] > 0
+
+
+def test_shift_mode_sdc():
+    """Shift-mode STA turns the chain step's functional tie-off into scan_en = 1."""
+    from dft.steps.chain import tie_off_sdc
+
+    functional = tie_off_sdc("create_clock -period 10 [get_ports clk]\n", "scan_en")
+    shift = shift_sdc(functional, "scan_en")
+    assert "set_case_analysis 1 [get_ports {scan_en}]" in shift
+    assert "set_case_analysis 0" not in shift and shift.startswith("create_clock")
+    with pytest.raises(ShiftTimingError, match="set_case_analysis 0"):
+        shift_sdc("create_clock -period 10 [get_ports clk]\n", "scan_en")

@@ -20,7 +20,7 @@ def run_ok(sim: str, config: str, test: str, name: str, **knobs: object) -> dict
 
 @pytest.fixture
 def weights_npz():
-    from model.build import INT8_NPZ
+    from model.deployed import INT8_NPZ
 
     if not INT8_NPZ.is_file():
         pytest.fail(f"{INT8_NPZ} missing: `make model` ships it")

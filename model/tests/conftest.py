@@ -12,10 +12,10 @@ import numpy as np  # noqa: E402
 import pytest
 import torch
 
-from model.build import BASE_CKPT, CALIB_WINDOWS
 from model.corpus_tokens import token_ids
+from model.deployed import BASE_CKPT, calibration_windows
 from model.gpt import GPT
-from model.quant import Calibration, calibrate, calibration_ids
+from model.quant import Calibration, calibrate
 from model.train import NUM_THREADS, load_checkpoint
 
 
@@ -37,5 +37,4 @@ def val_ids() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def calib(shipped: GPT) -> Calibration:
-    return calibrate(shipped, calibration_ids(token_ids("train"), shipped.config.block_size,
-                                              CALIB_WINDOWS))
+    return calibrate(shipped, calibration_windows(shipped))

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from model import integer_ops as iops
-from model.build import EXPORT_GROUP, INT8_NPZ
+from model.deployed import EXPORT_GROUP, INT8_NPZ
 from model.export import load_npz, read_hex, save_npz, write_hex
 from model.integer_model import IntegerGPT
 from model.quant import QuantRecipe, quant_forward

@@ -83,3 +83,18 @@ def read_netlist(path: Path) -> Netlist:
     if not nl.instances:
         raise NetlistError(f"{path}: module {nl.top} has no cell instances")
     return nl
+
+
+def write_netlist(nl: Netlist, path: Path) -> None:
+    """Write ``nl`` in the same plain structural form :func:`read_netlist` accepts (one port
+    or wire per declaration, named connections), e.g. after CTS added buffers: STA and DFT read
+    the result like synthesis' own ``write_verilog`` output."""
+    lines = [f"module {nl.top}({', '.join(nl.ports)});"]
+    lines += [f"  {direction} {name};" for name, direction in nl.ports.items()]
+    wires = sorted({net for inst in nl.instances for net in inst.conns.values()} - set(nl.ports))
+    lines += [f"  wire {w};" for w in wires]
+    for inst in nl.instances:
+        conns = ",\n".join(f"    .{pin}({net})" for pin, net in inst.conns.items())
+        lines.append(f"  {inst.cell} {inst.name} (\n{conns}\n  );")
+    lines.append("endmodule")
+    path.write_text("\n".join(lines) + "\n")

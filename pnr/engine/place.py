@@ -20,9 +20,11 @@ import numpy as np
 
 from pnr.engine import library, tech
 from pnr.engine.context import StepContext, StepError
-from pnr.engine.layout import Layout, write_def
+from pnr.engine.layout import Component, Layout, write_def
 
 MAX_NET_PINS = 24   # wider nets (clock, reset) do not pull placement
+MIN_LEAF_NM = 20_000  # bisection stops splitting a row below this width (a leaf's cells are
+                      # then spread evenly over it, which keeps white space for the router)
 
 
 def global_place(layout: Layout) -> tuple[np.ndarray, np.ndarray, list]:
@@ -69,58 +71,88 @@ def global_place(layout: Layout) -> tuple[np.ndarray, np.ndarray, list]:
 
 
 def legalize(layout: Layout, x: np.ndarray, y: np.ndarray, movable: list) -> None:
-    """Assign cells to rows by y order (equal fill per row), then place each row's cells in
-    x order, spread evenly over the row's free sites, never over a tap column."""
+    """Spread the quadratic placement over the core by recursive bisection, then place each
+    leaf's cells on its row segment in x order, evenly spaced, never over a tap column.
+
+    Why bisection: the quadratic solution clumps cells in the centre. Spreading by y rank into
+    rows and then by x rank *within each row* (the first version) stretched every row on its
+    own, so cells that were neighbours ended up far apart in x (on ``small`` the nets' x span
+    was 4.6x their y span and the router ran out of horizontal tracks). Bisection keeps the
+    relative order in both directions: each region's cells are split by their coordinate
+    across the region's longer side, in proportion to the free sites on each side.
+    """
     lib = library.cells()
     cx0, _, cx1, _ = layout.core
     nsites = (cx1 - cx0) // tech.SITE_W
     taps = {(t - cx0) // tech.SITE_W for t in layout.tap_columns}
+    free_prefix = np.concatenate([[0], np.cumsum([s not in taps for s in range(nsites)])])
     widths = np.array([lib[c.cell].width // tech.SITE_W for c in movable])
-    free_sites = nsites - len(taps)
-    total = int(widths.sum())
     nrows = len(layout.rows)
-    if total > free_sites * nrows:
-        raise StepError(f"placement: {total} sites of cells do not fit in {free_sites * nrows}")
-    order = np.lexsort((x, y))
-    per_row = total / nrows
-    assignment: list[list[int]] = [[] for _ in range(nrows)]
-    acc = 0
-    for k in order:
-        r = min(nrows - 1, int(acc // per_row))
-        assignment[r].append(k)
-        acc += widths[k]
-    # repair rows that overflow (large cells at a boundary) by pushing cells upward/downward
-    for r in range(nrows):
-        while sum(widths[k] for k in assignment[r]) > free_sites - 2:
-            k = max(assignment[r], key=lambda k: y[k])
-            assignment[r].remove(k)
-            assignment[(r + 1) % nrows].append(k)
-    for r, members in enumerate(assignment):
+    total = int(widths.sum())
+    if total > int(free_prefix[-1]) * nrows:
+        raise StepError(f"placement: {total} sites of cells do not fit in "
+                        f"{int(free_prefix[-1]) * nrows}")
+
+    def free(s0: int, s1: int) -> int:
+        return int(free_prefix[s1] - free_prefix[s0])
+
+    leaves: list[tuple[int, int, int, list[int]]] = []   # (row, s0, s1, cells)
+    stack = [(0, nrows, 0, nsites, list(range(len(movable))))]
+    while stack:
+        r0, r1, s0, s1, cells = stack.pop()
+        height_nm, width_nm = (r1 - r0) * tech.ROW_H, (s1 - s0) * tech.SITE_W
+        if r1 - r0 == 1 and (width_nm <= MIN_LEAF_NM or len(cells) <= 1):
+            leaves.append((r0, s0, s1, cells))
+            continue
+        if r1 - r0 > 1 and (height_nm >= width_nm or width_nm <= MIN_LEAF_NM):
+            cut = (r0 + r1) // 2
+            share = (cut - r0) / (r1 - r0)
+            cells.sort(key=lambda k: y[k])
+            halves = ((r0, cut, s0, s1), (cut, r1, s0, s1))
+        else:
+            cut = (s0 + s1) // 2
+            share = free(s0, cut) / max(1, free(s0, s1))
+            cells.sort(key=lambda k: x[k])
+            halves = ((r0, r1, s0, cut), (r0, r1, cut, s1))
+        want = share * float(widths[cells].sum()) if cells else 0.0
+        acc, split = 0.0, 0
+        while split < len(cells) and acc + widths[cells[split]] / 2 <= want:
+            acc += widths[cells[split]]
+            split += 1
+        stack.append((*halves[0], cells[:split]))
+        stack.append((*halves[1], cells[split:]))
+    leftover: list[int] = []
+    for r, s0, s1, members in leaves:
         members.sort(key=lambda k: x[k])
         for gap_scale in (1.0, 0.5, 0.0):
-            if _place_row(layout, r, members, widths, movable, taps, nsites, gap_scale):
+            if _place_row(layout, r, members, widths, movable, taps, s0, s1, gap_scale):
                 break
-        else:
-            raise StepError(f"placement: row {r} overflows while legalizing")
-    _check_overlaps(layout, nsites)
+        else:  # a wide cell beside a tap column, or rounding at a cut: placed afterwards
+            leftover += members
+    if leftover:
+        occ = site_occupancy(layout)
+        for k in leftover:
+            place_in_free_sites(layout, movable[k], x[k], y[k], occ)
+    check_overlaps(layout, nsites)
 
 
 def _place_row(layout: Layout, r: int, members: list[int], widths: np.ndarray, movable: list,
-               taps: set[int], nsites: int, gap_scale: float) -> bool:
-    """Place one row's cells left to right with equal gaps; False if the row overflows."""
+               taps: set[int], s0: int, s1: int, gap_scale: float) -> bool:
+    """Place cells on sites [s0, s1) of row r, left to right with equal gaps; False if they
+    do not fit."""
     row_y, orient = layout.rows[r]
     cx0 = layout.core[0]
-    free_sites = nsites - len(taps)
+    free_sites = sum(1 for s in range(s0, s1) if s not in taps)
     used = int(sum(widths[k] for k in members))
     gap = gap_scale * (free_sites - used) / (len(members) + 1)
-    cursor, before = 0, 0
+    cursor, before = s0, 0
     spots = []
     for t, k in enumerate(members):
-        want = _real_site(int(round((t + 1) * gap)) + before, taps)
+        want = _real_site(int(round((t + 1) * gap)) + before, taps, s0)
         start = max(cursor, want)
         while any(s in taps for s in range(start, start + int(widths[k]))):
             start += 1
-        if start + widths[k] > nsites:
+        if start + widths[k] > s1:
             return False
         spots.append(start)
         cursor = start + int(widths[k])
@@ -131,9 +163,9 @@ def _place_row(layout: Layout, r: int, members: list[int], widths: np.ndarray, m
     return True
 
 
-def _real_site(free: int, taps: set[int]) -> int:
-    """The row site index of the `free`-th site that is not a tap column."""
-    real = 0
+def _real_site(free: int, taps: set[int], first: int = 0) -> int:
+    """The row site index of the `free`-th site from ``first`` that is not a tap column."""
+    real = first
     count = 0
     while True:
         if real not in taps:
@@ -143,7 +175,7 @@ def _real_site(free: int, taps: set[int]) -> int:
         real += 1
 
 
-def _check_overlaps(layout: Layout, nsites: int) -> None:
+def check_overlaps(layout: Layout, nsites: int) -> None:
     lib = library.cells()
     cx0 = layout.core[0]
     occupied: dict[tuple[int, int], str] = {}
@@ -156,6 +188,66 @@ def _check_overlaps(layout: Layout, nsites: int) -> None:
                 raise StepError(f"placement: {c.name} overlaps {occupied.get((s, c.y))} "
                                 "or leaves the row")
             occupied[(s, c.y)] = c.name
+
+
+def site_occupancy(layout: Layout) -> list[bytearray]:
+    """Per row, one byte per site: 1 where a placed component (logic or tap) sits."""
+    lib = library.cells()
+    cx0, _, cx1, _ = layout.core
+    nsites = (cx1 - cx0) // tech.SITE_W
+    row_of = {y: r for r, (y, _) in enumerate(layout.rows)}
+    occ = [bytearray(nsites) for _ in layout.rows]
+    for c in layout.components:
+        if c.placed:
+            s0 = (c.x - cx0) // tech.SITE_W
+            occ[row_of[c.y]][s0:s0 + lib[c.cell].width // tech.SITE_W] = \
+                b"\x01" * (lib[c.cell].width // tech.SITE_W)
+    return occ
+
+
+def place_in_free_sites(layout: Layout, comp: Component, x: float, y: float,
+                        occ: list[bytearray]) -> None:
+    """Put one new component into the free sites nearest to (``x``, ``y``) (its centre, nm),
+    leaving every placed cell where it is; updates ``occ``.
+
+    Why not re-run :func:`legalize`: cells added after placement (clock and fanout buffers)
+    must not move the cells their positions were computed from; the placer's even spreading
+    leaves free sites in every row, so a nearest-gap search is enough."""
+    lib = library.cells()
+    cx0, cy0 = layout.core[0], layout.core[1]
+    width = lib[comp.cell].width // tech.SITE_W
+    nsites = len(occ[0]) if occ else 0
+    want_s = (x - cx0) / tech.SITE_W - width / 2
+    want_r = (y - cy0) / tech.ROW_H - 0.5
+    best: tuple[float, int, int] | None = None
+    for dr in range(len(occ)):
+        if best is not None and (dr - 1) * tech.ROW_H > best[0]:
+            break
+        for r in {int(round(want_r)) - dr, int(round(want_r)) + dr}:
+            if not 0 <= r < len(occ):
+                continue
+            s = _nearest_gap(occ[r], width, int(round(want_s)), nsites)
+            if s is None:
+                continue
+            cost = abs(s - want_s) * tech.SITE_W + abs(r - want_r) * tech.ROW_H
+            if best is None or cost < best[0]:
+                best = (cost, r, s)
+    if best is None:
+        raise StepError(f"placement: no {width} free sites left for {comp.name}")
+    _, r, s = best
+    comp.x, comp.y, comp.orient = cx0 + s * tech.SITE_W, layout.rows[r][0], layout.rows[r][1]
+    comp.placed = True
+    occ[r][s:s + width] = b"\x01" * width
+
+
+def _nearest_gap(row: bytearray, width: int, want: int, nsites: int) -> int | None:
+    """First site index nearest to ``want`` where ``width`` free sites start, or None."""
+    free = b"\x00" * width
+    for d in range(nsites):
+        for s in (want - d, want + d):
+            if 0 <= s <= nsites - width and row[s:s + width] == free:
+                return s
+    return None
 
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:

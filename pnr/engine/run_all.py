@@ -3,7 +3,7 @@
     python -m pnr.engine.run_all --design probe --out build/engine_probe
 
 Runs synth (the flow's ``pnr.engine.synth`` if present, else the stop-gap in
-:mod:`pnr.engine.probe_synth`) -> floorplan -> place -> route -> fill -> gds -> extract ->
+:mod:`pnr.engine.probe_synth`) -> floorplan -> place -> cts -> route -> fill -> gds -> extract ->
 KLayout DRC -> Magic DRC -> LVS, each step in ``<out>/<nn>_<step>/{inputs,outputs,reports}``
 with the previous step's outputs copied into its inputs, and prints/writes the metrics of
 every step to ``<out>/metrics.json``.  An existing ``<out>`` is never overwritten.
@@ -22,7 +22,7 @@ from pathlib import Path
 from pnr.design_config import load_design
 from pnr.engine.context import StepContext, StepError
 
-STEPS = ("floorplan", "place", "route", "fill", "gds", "extract")
+STEPS = ("floorplan", "place", "cts", "route", "fill", "gds", "extract")
 SIGNOFF = ("drc_klayout", "drc_magic", "lvs")
 
 

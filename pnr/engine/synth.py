@@ -8,10 +8,21 @@ out of the Liberty file itself (:func:`synth_liberty`).
 
 The netlist is shaped for place and route:
 
-* ``splitnets -ports`` + ``rename -enumerate``: only plain identifiers, no ``$`` names, no buses;
-* ``hilomap`` onto ``conb_1``: constants become tie cells rather than ``1'b0`` connections;
-* ``insbuf``: a port driven straight from another port or net alias gets a real buffer, so
-  the netlist has no ``assign`` statements;
+* ``splitnets -ports`` + ``rename -hide``/``-enumerate``: only plain identifiers, no ``$``
+  names, no buses. Generated RTL (Amaranth) carries public names such as ``\\$22``,
+  ``\\$signal$62`` or ``\\xbuf[0]`` that only Verilog escaping can spell; every wire or cell
+  name with a character outside ``[A-Za-z0-9_]`` is made internal (:data:`UNSPELLABLE`) and
+  enumerated, plain names (ports, most registers) survive for readable reports;
+* ``hilomap`` onto ``conb_1``: constants become tie cells rather than ``1'b0`` connections.
+  The cells are declared from the *full* Liberty (``read_liberty -lib``), because the tie cell
+  is cut out of the mapping Liberty: without its pin directions ``check -assert`` sees the tie
+  net as undriven and ``stat`` leaves its area out;
+* ``insbuf``: a port driven straight from another port or a tie cell gets a real buffer, so
+  the netlist has no ``assign`` statements. ``opt_clean -purge`` runs right before it: the
+  bit-split aliases of internal buses (``csr.length_0_ = \\$22`` in ``gqmv_small``) are
+  dropped instead of each costing a buffer;
+* ``setundef -zero``: undefined constants left by the RTL (``x`` don't-care defaults) become
+  0 -- a valid refinement of ``x``, and the netlist may not carry ``1'bx``;
 * ABC is run with the clock period as delay target (``-D``) which makes it buffer high-fanout
   nets and size gates for the period (the script choice is measured, see ``pnr/README.md``).
 """
@@ -20,6 +31,7 @@ from __future__ import annotations
 
 import fnmatch
 import gzip
+import hashlib
 import os
 import re
 import shutil
@@ -38,15 +50,29 @@ CORNER_LIBERTY = {
 }
 # Cell families synthesis must not pick, besides lambdapdk's own dont-use list: physical-only
 # cells (fill, tap, decap, diode), probe pads, low-power/retention cells (need extra supplies),
-# the hold-fix delay cells (left to the timing repair of the physical flow) and clock-gating
-# cells (no clock gating is inferred; keeping them out keeps the clock tree plain).
+# the hold-fix delay cells (left to the timing repair of the physical flow), clock-gating
+# cells (no clock gating is inferred; keeping them out keeps the clock tree plain) and two
+# logic cells the physical flow cannot close (see below).
 EXTRA_DONT_USE = (
     "*__fill_*", "*__fakediode_*", "*__diode_*", "*__tap*", "*__decap_*", "*__probe*",
     "*__lpflow_*", "*__dlygate*", "*__dlymetal*", "*__dlclkp_*", "*__sdlclkp_*",
     "*__macro_sparecell", "*__conb_1",
+    # Measured on `small` with the embedded router: a222oi_1's six li1 inputs sit on
+    # neighbouring grid nodes that cannot all get a contact (5 of the last 11 unroutable nets),
+    # and a2111oi_0's own layout trips Magic's licon.8a rule (3 Magic DRC errors, KLayout clean).
+    "*__a222oi_1", "*__a2111oi_0",
 )
 TIE_CELL = f"{LIB_PREFIX}conb_1"
 BUFFER_CELL = f"{LIB_PREFIX}buf_2"
+# Yosys selection of the non-port wires and the cells whose public name is not a plain Verilog
+# identifier: a character outside [A-Za-z0-9_] or a leading digit. Yosys ``patmatch`` has no
+# ranges and matches the id with its leading backslash first, hence the spelled-out ``[!...]``
+# set after ``\\``. Ports are left alone: a port needing escapes is the RTL's interface and
+# ``check_netlist`` reports it. ``rename -enumerate`` then names the hidden ones ``n_<k>``.
+_PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+_UNPLAIN = (f"\\\\*[!{_PLAIN}]*", "\\\\[0123456789]*")
+UNSPELLABLE = (f"w:{_UNPLAIN[0]} w:{_UNPLAIN[1]} %u x:* %d "
+               f"c:{_UNPLAIN[0]} c:{_UNPLAIN[1]}")
 
 # ABC scripts, measured on designs/probe and the multiplier-heavy pnr/tests/data/dot4 (numbers
 # in pnr/README.md). "sized" (the default) maps for the clock period, then lets ABC buffer
@@ -146,10 +172,12 @@ def drop_cells(text: str, patterns: list[str] | tuple[str, ...]) -> tuple[str, l
 def synth_liberty(corner: str = "tt") -> Path:
     """``corner``'s Liberty without the dont-use cells (lambdapdk list + :data:`EXTRA_DONT_USE`).
     The tie cell is dropped too so ABC never maps logic onto it; ``hilomap`` names it directly."""
-    dst = liberty_cache_dir() / f"{CORNER_LIBERTY[corner]}.synth.lib"
+    patterns = tuple(lambdapdk_dont_use()) + EXTRA_DONT_USE
+    # the cache file is keyed by the dont-use list: editing the list must not reuse a stale lib
+    key = hashlib.sha256("\n".join(patterns).encode()).hexdigest()[:12]
+    dst = liberty_cache_dir() / f"{CORNER_LIBERTY[corner]}.synth-{key}.lib"
     if not dst.is_file():
-        text, removed = drop_cells(corner_liberty(corner).read_text(),
-                                   tuple(lambdapdk_dont_use()) + EXTRA_DONT_USE)
+        text, removed = drop_cells(corner_liberty(corner).read_text(), patterns)
         if not removed:
             raise StepError(f"dont-use filter removed no cell from {corner} liberty")
         _atomic_write(dst, text)
@@ -166,7 +194,8 @@ def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str) -> s
     abc_script = ctx.reports_dir / "abc.script"
     abc_script.write_text(ABC_SIZED_SCRIPT)
     abc = ABC_MODES[abc_mode].format(period_ps=period_ps, lib=lib, script=abc_script)
-    return f"""read_liberty -lib {lib}
+    full_lib = corner_liberty("tt")
+    return f"""read_liberty -lib {full_lib}
 {reads}
 hierarchy -check -top {design.top}
 synth -top {design.top} -flatten
@@ -178,12 +207,13 @@ opt_clean -purge
 setundef -zero
 hilomap -singleton -hicell {TIE_CELL} HI -locell {TIE_CELL} LO
 splitnets -ports -format __
+rename -hide {UNSPELLABLE}
+opt_clean -purge
 insbuf -buf {BUFFER_CELL} A X
 opt_clean -purge
-rename -hide w:*.* c:*.*
 rename -enumerate -pattern n_%
 check -assert
-tee -o {ctx.reports_dir}/stat.rpt stat -liberty {lib}
+tee -o {ctx.reports_dir}/stat.rpt stat -liberty {full_lib}
 write_verilog -noattr -noexpr -nohex -nodec {netlist}
 """
 
@@ -218,11 +248,15 @@ def check_netlist(path: Path) -> None:
 def run(ctx: StepContext, abc_mode: str | None = None) -> dict[str, float | int | str]:
     """Synthesize ``ctx.design`` into ``outputs/<top>.vg`` (+ ``<top>.sdc``, the design's
     constraints); returns cells, area, runtime. ``abc_mode`` defaults to the config's
-    ``synth: {abc: ...}`` or :data:`DEFAULT_ABC_MODE`."""
+    ``synth: {abc: ...}`` or :data:`DEFAULT_ABC_MODE`. ABC maps against the Liberty of the
+    config's ``synth: {corner: ...}`` (default ``tt``): a design whose clock is set by the ss
+    corner maps at ss, so ABC's delay target (the clock period) means the corner that limits."""
     for sub in (ctx.outputs_dir, ctx.reports_dir):
         sub.mkdir(parents=True, exist_ok=True)
-    abc_mode = abc_mode or str(ctx.design.extra.get("synth", {}).get("abc", DEFAULT_ABC_MODE))
-    lib = synth_liberty("tt")
+    settings = ctx.design.extra.get("synth", {})
+    abc_mode = abc_mode or str(settings.get("abc", DEFAULT_ABC_MODE))
+    corner = str(settings.get("corner", "tt"))
+    lib = synth_liberty(corner)
     netlist = ctx.output("vg")
     script = ctx.reports_dir / "synth.ys"
     script.write_text(yosys_script(ctx, lib, netlist, abc_mode))
@@ -241,4 +275,5 @@ def run(ctx: StepContext, abc_mode: str | None = None) -> dict[str, float | int 
         parse_stat((ctx.reports_dir / "stat.rpt").read_text(), ctx.top))
     metrics["synth_runtime_s"] = round(runtime, 2)
     metrics["abc_mode"] = abc_mode
+    metrics["map_corner"] = corner
     return metrics

@@ -38,6 +38,16 @@ class PlaceTask(EngineTask):
     MAKES = ("layout.json", "def")
 
 
+class CtsTask(EngineTask):
+    """Clock tree and high-fanout buffers: rewrites the placed layout *and* the netlist, so
+    the router, LVS (layout) and STA/power (netlist) all see the buffers."""
+
+    NAME = "cts"
+    MODULE = "pnr.engine.cts"
+    NEEDS = ("layout.json", "vg")
+    MAKES = ("layout.json", "def", "vg")
+
+
 class RouteTask(EngineTask):
     """Detailed routing; also writes the estimated parasitics ``spef`` that STA reads."""
 
@@ -149,7 +159,7 @@ class LvsTask(EngineTask):
 
 # Physical steps in flow order (after syn / DFT), then the checks that read extract's views.
 LAYOUT_TASKS: tuple[type[EngineTask], ...] = (
-    FloorplanTask, PlaceTask, RouteTask, FillTask, GdsTask, ExtractTask)
+    FloorplanTask, PlaceTask, CtsTask, RouteTask, FillTask, GdsTask, ExtractTask)
 CHECK_TASKS: tuple[type[EngineTask], ...] = (DrcKlayoutTask, DrcMagicTask, LvsTask)
 ALL_TASKS: tuple[type[EngineTask], ...] = (
     SynTask, *LAYOUT_TASKS, StaTask, PowerTask, *CHECK_TASKS)

@@ -116,3 +116,28 @@ def test_run_pictures_are_drawn_once(workspace) -> None:
     stamps = [p.stat().st_mtime_ns for p in pictures]
     build(workspace)
     assert [p.stat().st_mtime_ns for p in pictures] == stamps
+
+
+def test_index_names_a_design_that_did_not_finish(workspace) -> None:
+    """A flow error with no outputs (the router did not finish) still shows on the index."""
+    run_dir = workspace["build"] / "nightly" / "r1"
+    write_design(run_dir, "probe")
+    (run_dir / "small").mkdir()
+    records = [history.DesignRecord("probe", "pass", "", 0, 70.0),
+               history.DesignRecord("small", "flow_error",
+                                    "flow timed out after 600 s, see small/flow.log\n    tail",
+                                    None, 600.0)]
+    history.record_run(workspace["db"], history.RunRecord(
+        "r1", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", "abc", "flow", str(run_dir),
+        records))
+    html = build(workspace).read_text()
+    latest = html[html.index("Latest nightly run"):html.index("Current results")]
+    assert '<span class="bad">flow_error</span>' in latest
+    assert "flow timed out after 600 s, see small/flow.log</td>" in latest
+    assert "tail" not in latest  # the log tail is on the run page only
+
+
+def test_repository_paths_are_shown_relative() -> None:
+    message = f"flow timed out, see {dashboard.REPO_ROOT}/build/nightly/x/small/flow.log"
+    assert dashboard.repo_relative(message) == "flow timed out, see build/nightly/x/small/flow.log"
+    assert dashboard.repo_relative("/elsewhere/flow.log") == "/elsewhere/flow.log"

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from reports.collect import load_design_run, load_experiments, load_manifest
-from reports.ppa import NA, NOT_RUN, Context, design_row, pareto_points, split_power
+from reports.collect import load_design_run, load_dv_latency, load_experiments, load_manifest
+from reports.ppa import (
+    NA,
+    NOT_RUN,
+    Context,
+    design_row,
+    pareto_points,
+    rtl_only_configs,
+    split_power,
+)
 from reports.tests.report_fixtures import SIGNOFF, write_design
 
 
@@ -97,3 +106,77 @@ def test_flow_fmax_by_corner_is_used(tmp_path, workspace) -> None:
     assert row["fmax_ss"].value == 95.0 and row["fmax_ss"].source.name == "sta.rpt"
     assert row["fmax_tt"].value == 130.0 and not row["fmax_tt"].title
     assert row["fmax_ff"].title.startswith("derived")  # the flow gave no ff figure
+
+
+GQMV_MANIFEST = {"configs": {
+    "base": {"top": "gqmv_base", "params": {"x_width": 512, "max_len": 512, "group": 64}},
+    "accel": {"top": "gpt_accel", "params": {"x_width": 16, "max_len": 16, "group": 2}},
+}}
+
+
+def write_forward(runs: Path, name: str, config: str | None, cycles: list[int],
+                  tokens: int) -> Path:
+    folder = runs / name
+    folder.mkdir(parents=True)
+    forward = {"tokens": list(range(tokens)), "logits_identical": True}
+    if config is not None:
+        forward["config"] = config
+    (folder / "forward.json").write_text(json.dumps(forward))
+    (folder / "summary.json").write_text(json.dumps(
+        {"jobs": [{"name": f"j{i}", "cycles": c} for i, c in enumerate(cycles)]}))
+    return folder / "forward.json"
+
+
+def test_memory_bits_derived_from_manifest_params(workspace) -> None:
+    workspace["manifest"].write_text(json.dumps(GQMV_MANIFEST))
+    row = design_row(load_design_run("small", workspace["build"] / "small"), context(workspace))
+    assert row["memory_bits"].value == 16 * 8  # x_width × max_len / group
+    assert row["memory_bits"].source == workspace["manifest"]
+    assert row["memory_bits"].title.startswith("derived: activation buffer")
+
+
+def test_dv_cycles_per_token_only_from_a_run_naming_its_config(tmp_path, workspace) -> None:
+    workspace["manifest"].write_text(json.dumps(GQMV_MANIFEST))
+    runs = tmp_path / "dv_runs"
+    named = write_forward(runs, "headline_verilator", "accel", [300, 500, 1200], 2)
+    write_forward(runs, "headline_old", None, [1, 2], 1)
+    problems: list[str] = []
+    latency = load_dv_latency(runs, problems)
+    assert set(latency) == {"accel"} and latency["accel"].value == 1000.0
+    assert problems == [f"{runs / 'headline_old' / 'forward.json'}: no 'config' naming the "
+                        "RTL configuration it ran on, so its cycles are not shown (dv should "
+                        "write it)"]
+    ctx = Context(load_experiments(workspace["experiments"]), workspace["experiments"],
+                  load_manifest(workspace["manifest"]), workspace["manifest"],
+                  workspace["designs"], latency)
+    row = design_row(load_design_run("small", workspace["build"] / "small"), ctx)
+    assert row["cycles_per_token"].value == 1000.0
+    assert row["cycles_per_token"].source == named.resolve()
+    assert row["cycles_per_token"].title.startswith("measured: 2000 cycles of 3 jobs / 2 tokens")
+    assert row["us_per_token"].value == pytest.approx(10.0)  # 1000 cycles × 10 ns
+    assert row["tokens_per_s_per_w"].value == pytest.approx(1e5 / 1e-3)
+
+
+def test_dv_runs_that_disagree_are_reported(tmp_path) -> None:
+    runs = tmp_path / "dv_runs"
+    write_forward(runs, "a", "base", [100], 1)
+    write_forward(runs, "b", "base", [120], 1)
+    problems: list[str] = []
+    assert load_dv_latency(runs, problems)["base"].value == 100
+    assert len(problems) == 1 and "120.0 cycles/token for base" in problems[0]
+
+
+def test_rtl_only_config_gets_a_row(workspace) -> None:
+    workspace["manifest"].write_text(json.dumps(GQMV_MANIFEST))
+    ctx = context(workspace)
+    assert rtl_only_configs(ctx, ["probe", "small"]) == ["base"]
+    row = design_row(load_design_run("base", workspace["build"] / "base"), ctx)
+    assert row["memory_bits"].value == 512 * 8 and row["cells"].text == NOT_RUN
+    assert row["us_per_token"].text == NA and "cycles/token" in row["us_per_token"].title
+
+
+def test_unknown_variant_is_not_shown_as_a_perplexity(workspace) -> None:
+    (workspace["designs"] / "small" / "config.yaml").write_text(
+        "name: small\ntop: gpt_accel\nvariant: int3\n")
+    row = design_row(load_design_run("small", workspace["build"] / "small"), context(workspace))
+    assert row["val_ppl"].text == NA and "variant 'int3' has no val_ppl" in row["val_ppl"].title

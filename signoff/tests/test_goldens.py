@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from reports.collect import ReportInputError
 from signoff import goldens
 
 METRICS = {
@@ -142,3 +144,55 @@ def test_update_refuses_a_run_that_fails_signoff(tmp_path: Path) -> None:
         goldens.update_rules(tmp_path / "rules.json", dict(METRICS, lvs_clean=False),
                              "accept whatever came out", "run/x")
     assert not (tmp_path / "rules.json").exists()
+
+
+def write_variant_design(tmp_path: Path, variant: str) -> tuple[Path, Path, Path]:
+    designs = tmp_path / "designs"
+    (designs / "d").mkdir(parents=True)
+    (designs / "d" / "config.yaml").write_text(f"name: d\nvariant: {variant}\n")
+    experiments = tmp_path / "experiments.csv"
+    experiments.write_text("variant,params,bytes,val_ppl,next_token_acc\n"
+                           "fp32,10,40,42.625,0.23\nw8a8_group,10,12,42.655,0.23\n")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "signoff.json").write_text(json.dumps(dict(METRICS, complete=True, passed=True)))
+    return designs, experiments, run_dir
+
+
+def test_val_ppl_of_the_design_variant_is_a_metric_with_a_tight_margin(tmp_path: Path) -> None:
+    designs, experiments, run_dir = write_variant_design(tmp_path, "w8a8_group")
+    metrics = goldens.run_metrics(run_dir, "d", designs, experiments)
+    assert metrics["val_ppl"] == 42.655
+    update = goldens.update_rules(tmp_path / "rules.json", metrics, "first measured run",
+                                  "run/x")
+    assert update["changes"]["val_ppl"]["new"] == round(42.655 * 1.02, 4)
+    rules = goldens.load_rules(tmp_path / "rules.json")
+    worse = dict(metrics, val_ppl=44.0)
+    failed = [r.describe() for r in goldens.check(rules, worse) if not r.passed]
+    assert failed == [f"val_ppl = 44.0 (golden: <= {round(42.655 * 1.02, 4)})"]
+
+
+def test_unknown_variant_names_config_and_experiments(tmp_path: Path) -> None:
+    designs, experiments, run_dir = write_variant_design(tmp_path, "int3")
+    with pytest.raises(ReportInputError, match=r"config.yaml: variant 'int3' has no val_ppl "
+                                               r"in .*experiments.csv \(known: fp32, w8a8"):
+        goldens.run_metrics(run_dir, "d", designs, experiments)
+
+
+def test_update_source_inside_the_repository_is_relative(tmp_path: Path) -> None:
+    """rules.json is committed: its log must not carry this machine's absolute paths."""
+    scratch = goldens.REPO_ROOT / "build" / "test_goldens" / tmp_path.name
+    run_dir = scratch / "d"
+    run_dir.mkdir(parents=True)
+    try:
+        (run_dir / "signoff.json").write_text(json.dumps(METRICS))
+        rc = goldens.main(["update", "--design", "d", "--reason", "relative source check",
+                           "--run-dir", str(run_dir), "--db", str(tmp_path / "h.sqlite"),
+                           "--designs-dir", str(tmp_path / "designs")])
+        assert rc == 0
+        log = json.loads((tmp_path / "designs" / "d" / "rules.json").read_text())["_updates"]
+        assert log[-1]["source"] == f"build/test_goldens/{tmp_path.name}/d"
+    finally:
+        shutil.rmtree(scratch)
+        if not any(scratch.parent.iterdir()):
+            scratch.parent.rmdir()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,8 @@ p.add_argument("--design")
 p.add_argument("--help-me", action="store_true")
 args, rest = p.parse_known_args()
 metrics = json.loads(pathlib.Path(os.environ["FAKE_METRICS"]).read_text())
+if args.design in metrics.get("_slow", []):
+    import time; time.sleep(60)
 if args.design in metrics.get("_crash", []):
     print("placement exploded: overflow 1.7 > 1.0"); sys.exit(3)
 out = pathlib.Path(os.environ["GPTNANO_BUILD"]) / args.design
@@ -161,12 +165,18 @@ def test_shipped_regression_list() -> None:
     assert {"probe", "small"} <= set(names)
 
 
-def test_scheduler_forwarded_when_the_flow_lists_it(setup, tmp_path: Path) -> None:
+def echoing_flow(tmp_path: Path, option: str) -> Path:
+    """A fake flow that takes ``--<option>`` and echoes its value in the ``engine`` field."""
     flow = tmp_path / "sc_flow.py"
     flow.write_text(FAKE_FLOW.replace('p.add_argument("--help-me", action="store_true")',
-                                      'p.add_argument("--scheduler")').replace(
+                                      f'p.add_argument("--{option}")').replace(
         "json.dumps(metrics[args.design])",
-        "json.dumps(dict(metrics[args.design], engine=args.scheduler))"))
+        f"json.dumps(dict(metrics[args.design], engine=args.{option}))"))
+    return flow
+
+
+def test_scheduler_forwarded_when_the_flow_lists_it(setup, tmp_path: Path) -> None:
+    flow = echoing_flow(tmp_path, "scheduler")
     assert run(setup, "--scheduler", "slurm", "--flow-cmd",
                f"{sys.executable} {flow} --design {{design}}") == 0
     written = next((setup["build"] / "nightly").glob("*/alpha/signoff.json"))
@@ -188,3 +198,62 @@ def test_flow_that_fails_signoff_still_names_the_metric(setup, capsys) -> None:
     assert "FAIL       alpha" in out
     assert "FAIL alpha: lvs_clean = false (golden: == true)" in out
     assert "flow exited with 1" in out and "signoff failed: lvs mismatch" in out
+
+
+@pytest.mark.parametrize(("jobs", "scheduler", "flow_jobs", "expected"), [
+    (None, None, None, (1, None)),      # local default: one design at a time, flow's own maxnodes
+    (2, None, None, (2, 4)),            # 8 cores shared by 2 flows
+    (16, None, None, (16, 1)),          # never below one node per flow
+    (2, None, 3, (2, 3)),               # the user's --flow-jobs wins
+    (None, "slurm", None, (5, None)),   # cluster: every design at once, SC submits the nodes
+])
+def test_plan_parallelism(jobs, scheduler, flow_jobs, expected) -> None:
+    assert nightly.plan_parallelism(5, jobs, scheduler, flow_jobs, cpus=8) == expected
+
+
+def test_derived_flow_jobs_forwarded_only_to_a_flow_that_takes_them(setup, tmp_path) -> None:
+    flow = echoing_flow(tmp_path, "jobs")
+    assert run(setup, "--jobs", "2", "--flow-cmd",
+               f"{sys.executable} {flow} --design {{design}}") == 0
+    written = next((setup["build"] / "nightly").glob("*/alpha/signoff.json"))
+    assert json.loads(written.read_text())["engine"] == str(max(1, (os.cpu_count() or 1) // 2))
+    # the plain fake flow has no --jobs: the derived value is left out, the run still passes
+    assert run(setup, "--jobs", "2") == 0
+
+
+def test_design_that_does_not_finish_is_a_failure_not_a_crash(setup, capsys) -> None:
+    """Like ``small`` today (the router does not finish): FLOW_ERROR, the others still checked."""
+    data = json.loads(setup["metrics"].read_text())
+    setup["metrics"].write_text(json.dumps(dict(data, _slow=["beta"])))
+    assert run(setup, "--timeout", "2", dashboard=True) == 1
+    out = capsys.readouterr().out
+    assert "PASS       alpha" in out and "FLOW_ERROR beta" in out
+    assert "flow timed out after 2 s" in out and "FAILED: 1/2 designs pass" in out
+    with sqlite3.connect(setup["db"]) as con:
+        assert con.execute("SELECT design, status FROM results ORDER BY design").fetchall() == [
+            ("alpha", "pass"), ("beta", "flow_error")]
+    assert (setup["out"] / "index.html").is_file()
+
+
+def test_timeout_ends_the_flows_child_processes(tmp_path: Path) -> None:
+    """A timed-out flow's own children (SC node processes) must not outlive it."""
+    marker = tmp_path / "child.pid"
+    script = tmp_path / "flow.py"
+    script.write_text(
+        "import pathlib, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"pathlib.Path({str(marker)!r}).write_text(str(child.pid))\n"
+        "time.sleep(60)\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    rc, _, problem = nightly.run_stage("flow", [sys.executable, str(script)], out, tmp_path, 2)
+    assert rc is None and "flow timed out after 2 s" in problem
+    child = int(marker.read_text())
+    for _ in range(50):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"child process {child} of the timed-out flow is still running")

@@ -29,4 +29,11 @@ def test_nightly_probe_end_to_end(tmp_path: Path) -> None:
     with sqlite3.connect(db) as con:
         checks = con.execute("SELECT COUNT(*), SUM(passed) FROM checks").fetchone()
     assert checks[0] >= 11 and checks[0] == checks[1]
-    assert "layout-probe-" in (out / "index.html").read_text()
+    # the index shows the run's result; the run's own page its layout picture
+    index = (out / "index.html").read_text()
+    assert '<span class="good">pass</span>' in index and run_dir.name in index
+    assert "layout-probe-" in next((out / "runs").glob("*.html")).read_text()
+    # the committed goldens were checked, not only the signoff requirements
+    with sqlite3.connect(db) as con:
+        metrics = {m for (m,) in con.execute("SELECT metric FROM checks")}
+    assert {"cells", "power_total_mw", "dft.stuck_at_coverage"} <= metrics

@@ -1,0 +1,72 @@
+"""The committed probe goldens against the measured run they were recorded from (no flow run).
+
+``data/probe_signoff.json`` and ``data/probe_dft.json`` are the outputs of nightly
+20261124T142136Z-f98e (see the ``_updates`` log in ``designs/probe/rules.json``), minus DFT's
+absolute netlist paths. If the goldens are re-recorded from another run, refresh these files
+from that run too.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from signoff import goldens, nightly
+
+DATA = Path(__file__).parent / "data"
+PROBE = goldens.DESIGNS_DIR / "probe"
+
+
+@pytest.fixture
+def probe_tree(tmp_path: Path) -> dict[str, Path]:
+    """A build tree holding the measured probe outputs and a copy of the probe design folder."""
+    build = tmp_path / "build"
+    (build / "probe").mkdir(parents=True)
+    shutil.copy(DATA / "probe_signoff.json", build / "probe" / "signoff.json")
+    shutil.copy(DATA / "probe_dft.json", build / "probe" / "dft.json")
+    designs = tmp_path / "designs"
+    shutil.copytree(PROBE, designs / "probe")
+    return {"build": build, "designs": designs, "db": tmp_path / "h.sqlite"}
+
+
+def recheck(tree: dict[str, Path]) -> int:
+    return nightly.main(["--skip-flow", "--designs", "probe", "--no-dashboard",
+                         "--build", str(tree["build"]), "--designs-dir", str(tree["designs"]),
+                         "--db", str(tree["db"])])
+
+
+def degrade(tree: dict[str, Path], metric: str, value: float) -> None:
+    path = tree["designs"] / "probe" / "rules.json"
+    rules = json.loads(path.read_text())
+    rules[metric]["value"] = value
+    path.write_text(json.dumps(rules))
+
+
+def test_committed_goldens_are_measured_and_pass(probe_tree, capsys) -> None:
+    rules = {r.metric: r for r in goldens.load_rules(PROBE / "rules.json")}
+    # measured thresholds, not only the signoff specification
+    assert {"cells", "core_area_um2", "die_area_um2", "power_total_mw",
+            "dft.stuck_at_coverage"} <= set(rules)
+    log = json.loads((PROBE / "rules.json").read_text())["_updates"]
+    assert log[-1]["source"].startswith("build/nightly/") and len(log[-1]["reason"]) > 20
+    assert recheck(probe_tree) == 0, capsys.readouterr().out
+    assert "PASSED: 1/1 designs pass" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("metric", "threshold", "message"), [
+    ("cells", 400, "FAIL probe: cells = 419 (golden: <= 400)"),
+    ("power_total_mw", 0.04, "FAIL probe: power_total_mw = 0.046094 (golden: <= 0.04)"),
+    ("dft.stuck_at_coverage", 99.99,
+     "FAIL probe: dft.stuck_at_coverage = 99.964 (golden: >= 99.99)"),
+    ("wns_ns.ss", 2.5, "FAIL probe: wns_ns.ss = 1.9117 (golden: >= 2.5)"),
+])
+def test_degraded_threshold_fails_naming_metric_value_threshold(
+        probe_tree, capsys, metric: str, threshold: float, message: str) -> None:
+    degrade(probe_tree, metric, threshold)
+    assert recheck(probe_tree) == 1
+    out = capsys.readouterr().out
+    assert message in out
+    assert "FAIL       probe" in out and "FAILED: 0/1 designs pass" in out
