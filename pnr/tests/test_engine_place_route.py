@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import gdstk
+import numpy as np
 import pytest
 
 from pnr.engine import library, tech
@@ -145,3 +146,129 @@ def test_net_rc_of_one_wire() -> None:
     cap, res = net_rc({"segs": [["met1", 0, 0, 10, 0]], "vias": [["M1M2", 0, 0]]})
     assert cap == pytest.approx(4.6 * 0.14 * 25.7784e-6 + 2 * 4.6 * 40.567e-6)
     assert res == pytest.approx(0.125 * 4.6 / 0.14 + 4.5)
+
+
+# -- compiled router core (pnr.engine.route_core) on a tiny hand-made grid --------------------
+
+def _grid(nx: int = 12, ny: int = 12) -> dict:
+    """Empty state arrays for an nx x ny grid, laid out as Router keeps them."""
+    from pnr.engine import route_core as core
+    plane = nx * ny
+    return {
+        "nx": nx, "ny": ny, "plane": plane,
+        "block": np.full(4 * plane, core.FREE, np.int32),
+        "owner": np.full(4 * plane, core.FREE, np.int32),
+        "hard": np.tile(np.array([core.FREE, core.NO_MCON], np.int64), (plane, 1)),
+        "cand": np.full(plane, core.FREE, np.int32),
+        "hist": np.zeros(4 * plane),
+        "pads_net": np.full((plane, core.PAD_SLOTS), core.FREE, np.int32),
+        "pads_rect": np.zeros((plane, core.PAD_SLOTS, 4), np.int64),
+        "mcon_x": np.full(plane, core.NO_MCON, np.int64),
+    }
+
+
+def _search(st: dict, n: int, src: int, dst: int, soft: float = -1.0) -> list[int]:
+    from pnr.engine import route_core as core
+    size = 4 * st["plane"]
+    tgt = np.full(size, -1, np.int32)
+    tgt[dst] = 0
+    j, i = divmod(dst % st["plane"], st["nx"])
+    path = core.search(
+        n, np.array([src], np.int64), i, j, i, j, 4, tgt, np.zeros(size, np.int64),
+        np.zeros(size, np.bool_), st["block"], st["owner"], st["hard"], st["cand"], st["hist"],
+        st["pads_net"], st["pads_rect"], st["mcon_x"], np.zeros(size), np.zeros(size, np.int64),
+        np.zeros(size, np.int32), np.zeros(size, np.int32), 1, st["nx"], st["ny"], soft,
+        np.array([60.0, 34.0, 74.0, 54.0, 160.0]))
+    return path.tolist()
+
+
+def test_core_search_straight_met1_path() -> None:
+    st = _grid()
+    path = _search(st, 0, 5 * 12 + 2, 5 * 12 + 7)  # met1 is horizontal: one straight run
+    assert path == list(range(5 * 12 + 2, 5 * 12 + 8))
+
+
+def test_core_search_detours_around_other_net_and_probe_crosses_it() -> None:
+    st = _grid()
+    nx, plane = st["nx"], st["plane"]
+    # net 1 owns column i=6 on every layer (met3/met4 use even columns only, so an odd
+    # column would not stop them)
+    wall = [layer * plane + j * nx + 6 for layer in range(4) for j in range(st["ny"])]
+    st["owner"][wall] = 1
+    src, dst = 5 * nx + 2, 5 * nx + 9
+    free = _search(_grid(), 0, src, dst)
+    assert free and free[-1] == dst
+    assert _search(st, 0, src, dst) == []                     # no legal way across
+    probe = _search(st, 0, src, dst, soft=1500.0)             # a probe may cross net 1
+    assert probe and probe[-1] == dst
+    assert any(st["owner"][k] == 1 for k in probe)
+    st["block"][wall] = -2                  # a blockage is never crossed, not even by a probe
+    assert _search(st, 0, src, dst, soft=1500.0) == []
+
+
+def test_core_met2_keeps_other_nets_off_adjacent_track_nodes() -> None:
+    from pnr.engine import route_core as core
+    st = _grid()
+    nx, plane = st["nx"], st["plane"]
+    k = plane + 4 * nx + 4                  # met2 node (4, 4)
+    st["owner"][k + nx] = 1                 # net 1 on the met2 node above
+    args = (st["block"], st["owner"], st["hard"], nx, plane)
+    assert not core.enter_ok(0, k, *args)
+    assert core.enter_ok(1, k, *args)
+    assert core.enter_state(0, k, *args) == core.CONFLICT
+    st["hard"][4 * nx + 4] = (1, grid_x(4))  # net 1's reserved pin below: never for net 0
+    assert core.enter_state(0, k, *args) == core.NEVER
+
+
+def test_core_via_pad_spacing() -> None:
+    from pnr.engine import route_core as core
+    st = _grid()
+    nx = st["nx"]
+    p = 4 * nx + 4
+    x, y = grid_x(4), grid_y(4)
+    # net 1's M1M2 pad on the node to the right: 460 - 2 * 160 = 140 nm apart -> legal
+    q = p + 1
+    st["pads_net"][q, 0] = 1
+    st["pads_rect"][q, 0] = (x + 460 - 160, y - 130, x + 460 + 160, y + 130)
+    assert core.pad1_ok(0, p, st["pads_net"], st["pads_rect"], st["hard"], nx)
+    # the same pad shifted 10 nm closer violates met1 spacing
+    st["pads_rect"][q, 0] -= np.array([10, 0, 10, 0])
+    assert not core.pad1_ok(0, p, st["pads_net"], st["pads_rect"], st["hard"], nx)
+    assert core.pad1_ok(1, p, st["pads_net"], st["pads_rect"], st["hard"], nx)  # own pad
+
+
+def test_rip_up_blockers_are_the_crossed_nets(routed: tuple[Layout, Router]) -> None:
+    """The probe behind rip-up names the nets a route would have to cross."""
+    _layout, router = routed
+    plane = router.nx * router.ny
+    n = max(router.paths, key=lambda m: len(router.paths[m][0]))
+    hot = router._probe(n)      # n's own wires are still in place: nothing is in its way
+    assert hot == {}
+    owned = [k for path in router.paths[n] for k in path]
+    other = (n + 1) % len(router.names)
+    saved = router.s.owner[owned].copy()
+    router.s.owner[owned] = other   # pretend another net sits exactly on n's route
+    try:
+        router.rip_up(n)
+        router.s.owner[owned] = other
+        hot = router._probe(n)
+    finally:
+        router.s.owner[owned] = saved
+    assert hot is not None and any(other in nets for nets in hot.values())
+    assert all(0 <= k < 4 * plane for k in hot)
+
+
+def test_core_pad_leaves_room_for_reserved_mcon_above() -> None:
+    from pnr.engine import route_core as core
+    st = _grid()
+    nx = st["nx"]
+    p = 4 * nx + 4
+    x, y = grid_x(4), grid_y(4)
+    st["hard"][p + nx] = (1, x)             # net 1's pin will put its mcon right above p
+    pad = (x - 145, y - 115, x + 145, y + 115)
+    assert not core.reserved_clear(0, p, *pad, st["hard"], nx)  # 110 nm < met1 spacing
+    assert core.reserved_clear(1, p, *pad, st["hard"], nx)      # net 1 itself may
+    far = (x - 145, y - 115 - 340, x + 145, y + 115 - 340)      # one node further down
+    assert core.reserved_clear(0, p - nx, *far, st["hard"], nx)
+    st["hard"][p + nx] = (core.BLOCKED, core.NO_MCON)
+    assert not core.reserved_clear(0, p, *pad, st["hard"], nx)
