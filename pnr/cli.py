@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from pnr.design_config import DesignConfigError, design_names, load_design
@@ -68,6 +69,22 @@ def _print_record(path: Any, record: dict[str, Any]) -> None:
         print(f"  flow incomplete, engine modules missing: {', '.join(record['missing_steps'])}")
 
 
+
+STAMP = "gptnano_inputs.sha256"
+
+
+def stale_job(job: Path, fingerprint: str) -> bool:
+    """True if ``job`` holds node results made from other inputs than ``fingerprint``.
+
+    A job folder with results but no stamp has unknown provenance (older code, or a crash
+    before the stamp was written): it counts as stale, so it is re-run, never silently reused.
+    """
+    if not job.is_dir() or not any(p.is_dir() for p in job.iterdir()):
+        return False
+    stamp = job / STAMP
+    return not stamp.is_file() or stamp.read_text().strip() != fingerprint
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list and not args.design:
@@ -115,9 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         project.option.scheduler.set_name(args.scheduler)
 
     job = job_dir(design, args.jobname)
-    stamp = job / "gptnano_inputs.sha256"
+    stamp = job / STAMP
     fingerprint = input_fingerprint(design)
-    if stamp.is_file() and stamp.read_text().strip() != fingerprint:
+    if stale_job(job, fingerprint):
         if args.from_steps:
             print(f"warning: design inputs or flow code changed since job '{args.jobname}' "
                   "last ran; steps before --from keep their old results", file=sys.stderr)
@@ -130,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         "corners": list(plan.corners), "missing": plan.missing, "dft_steps": plan.dft_steps}
     if record_plan:  # before the run, so a killed run can still be summarized ...
         write_plan(job, record_plan)
+    if job.is_dir():  # before the run too, so a killed run resumes with the same inputs
+        stamp.write_text(fingerprint + "\n")
     start = time.monotonic()
     run_error = None
     try:
