@@ -13,6 +13,7 @@ text/pin/boundary datatypes are skipped: at page resolution they are sub-pixel a
 from __future__ import annotations
 
 import re
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,3 +144,39 @@ def render_density(def_path: Path, png: Path, label: str = "", bins: int = 24) -
     png.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110, bbox_inches="tight")
     return len(placement.points)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m reports.layout --design small``: draw the GDS of the design's latest flow
+    run (``build/<design>/signoff.json`` names it) to ``reports/layout_<design>.png`` -- the
+    pictures in the README."""
+    import argparse
+    import json
+
+    from gptnano.paths import REPO_ROOT, build_root
+
+    parser = argparse.ArgumentParser(prog="python -m reports.layout", description=main.__doc__)
+    parser.add_argument("--design", required=True)
+    parser.add_argument("--out", type=Path, help="PNG path (default reports/layout_<design>.png)")
+    args = parser.parse_args(argv)
+    record_path = build_root() / args.design / "signoff.json"
+    try:
+        record = json.loads(record_path.read_text())
+        gds = record_path.parent / record["gds"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: {record_path}: no flow run with a GDS ({exc}); run `make gds "
+              f"DESIGN={args.design}` first", file=sys.stderr)
+        return 2
+    out = args.out or REPO_ROOT / "reports" / f"layout_{args.design}.png"
+    label = f"{args.design} ({record.get('top', '')}, job {record.get('job', '?')})"
+    try:
+        stats = render_gds(gds, out, label=label)
+    except LayoutError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{out}: {stats.drawn:,} of {stats.polygons:,} polygons in {stats.seconds:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
