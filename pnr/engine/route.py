@@ -69,6 +69,7 @@ SKIP_NETS = ("VPWR", "VGND")
 FOCUS_PINS = 8          # nets with more pins left than this aim at the nearest one
 PROBE_COST = 1000.0     # extra cost per node where a rip-up probe crosses another net
 HIST_STEP = 40.0        # history cost added to a contested node per rip-up
+UNTANGLE_NETS = 3       # rip-up cycles among at most this many nets are untangled
 PATIENCE = 8            # rip-up rounds without fewer failed nets before giving up
 TIME_LIMIT_S = 900.0    # no new rip-up round after this
 
@@ -572,7 +573,9 @@ class Router:
         """Where would net n go if it could cross other nets' wires (at PROBE_COST a node)?
 
         Returns {node: nets in the way there} ({} if nothing is in the way), or None if the
-        net cannot be routed even so (blockages or other nets' reserved pins)."""
+        net cannot be routed even so (blockages or other nets' reserved pins).  The nodes are
+        where the other nets sit (their wire, pad or mcon), so the history cost put on them
+        steers *those* nets elsewhere when they are rerouted."""
         found = self._connect(n, soft=PROBE_COST)
         if found is None:
             return None
@@ -590,12 +593,13 @@ class Router:
             for k in path:
                 blame(k, [s.owner[k]])
                 if plane <= k < 2 * plane:
-                    blame(k, [s.owner[kk] for kk in (k - self.nx, k + self.nx)
-                              if plane <= kk < 2 * plane])
+                    for kk in (k - self.nx, k + self.nx):
+                        if plane <= kk < 2 * plane:
+                            blame(kk, [s.owner[kk]])
             for a, b in zip(path, path[1:], strict=False):
                 if a // plane != b // plane and min(a // plane, b // plane) == L1:
                     p = a % plane
-                    blame(a, self._pad_blockers(n, p, self._m1m2_rect(*self._node_xy(p))))
+                    self._blame_pads(n, p, self._m1m2_rect(*self._node_xy(p)), blame)
         by_name = {p.name: p for p in self.pins[n]}
         for name, k in access.items():
             pin = by_name[name]
@@ -603,7 +607,7 @@ class Router:
                 continue
             p, d = k % plane, pin.offset[k]
             x, y = self._node_xy(p)
-            blame(k, self._pad_blockers(n, p, self._l1m1_rect(x, y, d)))
+            self._blame_pads(n, p, self._l1m1_rect(x, y, d), blame)
             j, i = divmod(p, self.nx)
             for jj in (j - 1, j + 1):
                 for ii in (i - 1, i, i + 1):
@@ -611,23 +615,60 @@ class Router:
                         q = jj * self.nx + ii
                         if s.mcon_x[q] != core.NO_MCON and \
                                 abs(s.mcon_x[q] - x - d) < core.MCON_PITCH:
-                            blame(k, [s.mcon[q]])
+                            blame(q, [s.mcon[q]])
             if abs(d) > CLAIM_OFFSET:
-                blame(k, [s.owner[p + (1 if d > 0 else -1)]])
+                q = p + (1 if d > 0 else -1)
+                blame(q, [s.owner[q]])
         return hot
 
-    def _pad_blockers(self, n: int, p: int, rect: tuple[int, int, int, int]) -> list[int]:
-        """Nets whose met1 pads near plane node p are closer than met1 spacing to `rect`."""
+    def _blame_pads(self, n: int, p: int, rect: tuple[int, int, int, int], blame) -> None:
+        """Blame the nets whose met1 pads near plane node p are closer than met1 spacing to
+        `rect`, at the node of their pad."""
         s = self.s
-        out = []
         for q in (p + dj + di for dj in (-self.nx, 0, self.nx) for di in (-1, 0, 1)):
             if 0 <= q < len(s.pads_net):
                 for t in range(core.PAD_SLOTS):
                     m = s.pads_net[q, t]
                     if m >= 0 and m != n and \
                             _rect_gap(rect, s.pads_rect[q, t]) < tech.SPACING["met1"]:
-                        out.append(int(m))
-        return out
+                        blame(q, [m])
+
+    def _untangle(self, n: int, victims: list[int], unreached: list[Pin]) -> bool:
+        """Two or three nets that keep ripping each other up (rip-up cycles on one cell whose
+        pins sit on neighbouring tracks): try every access node of each pin near the
+        contested spot, fixed, routing the cluster in both orders, and keep the first
+        combination that routes all of them.  Greedy routing picks each net's cheapest
+        access point, which can be exactly the one that leaves the other pin none."""
+        cluster = [n, *victims]
+        plane = self.nx * self.ny
+        spots = {k % plane for pin in unreached for k in pin.nodes}
+        if not spots:
+            return False
+        near = []
+        for m in cluster:
+            for pin in self.pins[m]:
+                if any(abs(k % plane % self.nx - q % self.nx) <= 2 and
+                       abs(k % plane // self.nx - q // self.nx) <= 2
+                       for k in pin.nodes for q in spots):
+                    near.append(pin)
+        for pin in near:
+            nodes = pin.nodes
+            for k in nodes:
+                for order in (cluster, cluster[::-1]):
+                    for m in cluster:
+                        self.rip_up(m)
+                    pin.nodes = [k]
+                    try:
+                        ok = all([self.route_net(m) for m in order])
+                    finally:
+                        pin.nodes = nodes
+                    if ok:
+                        return True
+        for m in cluster:  # no combination: route as well as the usual order can
+            self.rip_up(m)
+        for m in cluster:
+            self.route_net(m)
+        return False
 
     def _snapshot(self) -> tuple:
         s = self.s
@@ -675,16 +716,20 @@ class Router:
                     still.append(n)
                     continue
                 victims = set().union(*hot.values())
-                for k in hot:
-                    self.s.hist[k] += HIST_STEP
+                for k in hot:  # growing while nothing improves: breaks two-net cycles
+                    self.s.hist[k] += HIST_STEP * (1 + stale)
                 for v in victims:
                     self.rip_up(v)
                 ripped += len(victims)
+                unreached = list(self.unreached)
                 if not self.route_net(n):
-                    still.append(n)
+                    unreached = list(self.unreached)
                 for v in sorted(victims, key=self._hpwl):
-                    if not self.route_net(v):
-                        still.append(v)
+                    self.route_net(v)
+                lost = [m for m in (n, *victims) if m not in self.paths]
+                if lost and stale and len(victims) <= UNTANGLE_NETS:
+                    self._untangle(n, sorted(victims), unreached)
+                still += [m for m in (n, *victims) if m not in self.paths]
             failed = [n for n in dict.fromkeys(still) if n not in self.paths]
             if len(failed) < len(best_failed):
                 best_failed, stale = list(failed), 0

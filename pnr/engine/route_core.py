@@ -239,11 +239,11 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
         wx1 = max(wx1, i)
         wy0 = min(wy0, j)
         wy1 = max(wy1, j)
-        g[k] = 0.0
+        g[k] = hist[k]  # a contested access node costs its history as a source too
         parent[k] = -1
         seen[k] = stamp
         hh = max(tx0 - i, i - tx1, 0) * 36.8 + max(ty0 - j, j - ty1, 0) * 26.9
-        heapq.heappush(heap, (hh, 0.0, np.int64(k)))
+        heapq.heappush(heap, (hh + g[k], g[k], np.int64(k)))
     wx0 -= margin
     wx1 += margin
     wy0 -= margin
