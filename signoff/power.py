@@ -6,9 +6,15 @@ default or ``power: {activity: ...}`` in the design config) -- the usual vectorl
 Parasitics are used when the extract step wrote ``<top>.spef``. The result is in milliwatts:
 ``dynamic`` (internal + switching), ``leakage``, ``total``.
 
-Caveat measured on this toolchain: Debian's OpenSTA 2.0.17 reports 0 internal power for the
-sky130_fd_sc_hd Liberty (its ``internal_power`` groups use ``related_pg_pin``/``when`` forms
-that version ignores), so dynamic power is switching power only; the report says so.
+The Liberty is not read as shipped: Debian's OpenSTA 2.0.17 reports 0 internal power for the
+sky130_fd_sc_hd Liberty (it lists ``default_operating_conditions`` before defining them, so
+2.0.17 has no operating voltage and skips every ``internal_power`` group), and once it does
+count them it sums rise + fall energies (Liberty semantics and current OpenSTA average them)
+and does not normalise the arc weights of an output pin. ``signoff.power_liberty`` writes a
+corrected view of the corner Liberty into the build tree (cached by content hash); its
+docstring gives the evidence and the remaining approximations. Leakage is the Liberty's own
+(``leakage_power`` groups, unit ``1nW``): sky130 hd cells leak a few pW each at tt/25 C, so a
+few thousand cells leak tens of nW.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import time
 
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.synth import corner_liberty
+from signoff.power_liberty import power_liberty
 from signoff.sta import constraints, load_script, optional_input, run_sta
 
 DEFAULT_ACTIVITY = 0.1
@@ -43,14 +50,15 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         raise StepError(f"{ctx.design.folder / 'config.yaml'}: power.activity must be in (0, 2], "
                         f"got {activity}")
     spef = optional_input(ctx, "spef")
-    load = load_script(corner_liberty(POWER_CORNER), ctx.input("vg"), ctx.top,
+    load = load_script(power_liberty(corner_liberty(POWER_CORNER)), ctx.input("vg"), ctx.top,
                        constraints(ctx), spef)
     report = ctx.reports_dir / "power.rpt"
     script = load + (f"set_power_activity -global -activity {activity}\n"
                      f"report_power -digits 6 > {report}\n")
     run_sta(script, ctx.reports_dir, "power")
     power = parse_power(report.read_text())
-    metrics: dict[str, float | int | str] = {k: round(v, 6) for k, v in power.items()}
+    # Significant digits, not decimals: a small block's leakage is ~1e-5 mW.
+    metrics: dict[str, float | int | str] = {k: float(f"{v:.6g}") for k, v in power.items()}
     metrics.update(activity=activity, corner=POWER_CORNER,
                    parasitics="spef" if spef else "none",
                    power_runtime_s=round(time.monotonic() - start, 2))
