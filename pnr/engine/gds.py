@@ -12,11 +12,15 @@ from __future__ import annotations
 import time
 
 import gdstk
+import klayout.db as kdb
 
-from pnr.engine import library, tech
+from pnr.engine import library, same_net, tech
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Layout, grid_x, grid_y
+from pnr.engine.same_net import Rect
 
+# sky130hd cell rails: 0.48 um met1 centred on every row boundary, rows 2.72 um tall
+RAIL_HALF, RAIL_PITCH = 240, 2720
 WIRE_EXT = {"met1": 70, "met2": 70, "met3": 150, "met4": 150}
 
 
@@ -36,19 +40,12 @@ def _pin(cell: gdstk.Cell, layer: str, r: tuple, name: str) -> None:
     cell.add(gdstk.Label(name, centre, layer=lay, texttype=dt))
 
 
-def net_shapes(route: dict) -> dict[str, list[gdstk.Polygon]]:
-    """All shapes of one routed net per layer, with same-net notches closed.
-
-    Pads of one net on neighbouring nodes can leave slivers narrower than the layer spacing
-    (a notch between two via pads joined by a thinner wire); a morphological closing (grow by
-    half the spacing, merge, shrink back) fills exactly those, and adds nothing where the net's
-    shapes are already further apart than the spacing.
-    """
-    rects: dict[str, list] = {}
+def net_rects(route: dict) -> dict[str, list[Rect]]:
+    """Every drawn rectangle (nm) of one routed net per layer: wires, via cuts and pads, patches."""
+    rects: dict[str, list[Rect]] = {}
 
     def add(layer: str, x0: int, y0: int, x1: int, y1: int) -> None:
-        rects.setdefault(layer, []).append(
-            gdstk.rectangle((x0 / 1000, y0 / 1000), (x1 / 1000, y1 / 1000)))
+        rects.setdefault(layer, []).append((x0, y0, x1, y1))
 
     for layer, i1, j1, i2, j2 in route["segs"]:
         e, hw = WIRE_EXT[layer], tech.WIDTH[layer] // 2
@@ -66,15 +63,45 @@ def net_shapes(route: dict) -> dict[str, list[gdstk.Polygon]]:
             add(lay, x - hx, y - hy, x + hx, y + hy)
     for layer, x0, y0, x1, y1 in route.get("patches", []):
         add(layer, x0, y0, x1, y1)
+    return rects
+
+
+def net_shapes(route: dict, foreign: dict[str, kdb.Region] | None = None,
+               ) -> dict[str, list[gdstk.Polygon]]:
+    """All shapes of one routed net per layer, merged and made legal on their own.
+
+    Routing metals go through ``same_net.shape_net``: gaps narrower than the layer spacing
+    closed (legal gaps left alone), small holes filled, too-narrow necks widened where
+    ``foreign`` (all metal per layer, see ``layer_metal``) shows room; it is done in KLayout's
+    integer engine rather than with gdstk offsets, see ``same_net`` for why.  li1 (cell-owned
+    notches) and cut layers are only merged.
+    """
     out: dict[str, list[gdstk.Polygon]] = {}
-    for layer, polys in rects.items():
+    for layer, rects in net_rects(route).items():
         if layer in tech.SPACING and layer != "li1":
-            d = tech.SPACING[layer] / 2000
-            grown = gdstk.offset(polys, d, join="miter", precision=1e-3)
-            out[layer] = gdstk.offset(grown, -d, join="miter", precision=1e-3)
+            region = same_net.shape_net(rects, tech.SPACING[layer], tech.WIDTH[layer],
+                                        same_net.MIN_HOLE_AREA[layer],
+                                        (foreign or {}).get(layer))
         else:
-            out[layer] = gdstk.boolean(polys, [], "or", precision=1e-3)
+            region = same_net.merge(rects)
+        out[layer] = [gdstk.Polygon([(x / 1000, y / 1000) for x, y in pts])
+                      for pts in same_net.polygons(region)]
     return out
+
+
+def layer_metal(layout: Layout) -> dict[str, kdb.Region]:
+    """Every routing-metal rectangle per layer: all nets, the power shapes and the cell rails
+    (met1, 0.48 um on every row boundary), the neighbourhood a neck widening must keep clear."""
+    rects: dict[str, list[Rect]] = {}
+    for route in layout.routes.values():
+        for layer, rs in net_rects(route).items():
+            rects.setdefault(layer, []).extend(rs)
+    for _net, layer, r in layout.power:
+        rects.setdefault(layer, []).append(tuple(r))
+    x0, _y0, x1, _y1 = layout.core
+    for y in {y for y, _o in layout.rows} | {y + RAIL_PITCH for y, _o in layout.rows}:
+        rects.setdefault("met1", []).append((x0, y - RAIL_HALF, x1, y + RAIL_HALF))
+    return {layer: same_net.merge(rs) for layer, rs in rects.items() if layer in tech.WIDTH}
 
 
 def build_gds(layout: Layout) -> gdstk.Library:
@@ -99,8 +126,9 @@ def build_gds(layout: Layout) -> gdstk.Library:
                                     x_reflection=True))
     for _net, layer, (x0, y0, x1, y1) in layout.power:
         _rect(top, layer, x0, y0, x1, y1)
+    foreign = layer_metal(layout)
     for route in layout.routes.values():
-        for layer, polys in net_shapes(route).items():
+        for layer, polys in net_shapes(route, foreign).items():
             lay, dt = tech.GDS[layer]
             for poly in polys:
                 poly.layer, poly.datatype = lay, dt
