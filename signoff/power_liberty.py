@@ -32,13 +32,12 @@ not the clkbuf/clkinv cells, which have none) is still doubled.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pnr.engine.context import StepError
-from pnr.engine.synth import liberty_cache_dir
+from pnr.engine.synth import atomic_write, group_end, liberty_cache_dir
 from signoff.power_duty import arc_duty
 
 # Bump when the rewrite changes, so cached views are regenerated.
@@ -47,22 +46,6 @@ REWRITE_VERSION = "2"
 _GROUP = re.compile(r"\b(\w+)\s*\(\s*\"?([^\")]*)\"?\s*\)\s*\{")
 _VALUES = re.compile(r"\bvalues\s*\(([^;]*?)\)\s*;", re.S)
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-
-
-def _group_end(text: str, open_brace: int) -> int:
-    """Index of the ``}`` closing the group whose ``{`` is at ``open_brace`` (quotes skipped)."""
-    depth, quoted = 0, False
-    for i in range(open_brace, len(text)):
-        ch = text[i]
-        if ch == '"' and text[i - 1] != "\\":
-            quoted = not quoted
-        elif not quoted and ch == "{":
-            depth += 1
-        elif not quoted and ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ValueError(f"unbalanced braces from offset {open_brace}")
 
 
 def fix_default_oc(text: str, source: Path) -> str:
@@ -77,7 +60,7 @@ def fix_default_oc(text: str, source: Path) -> str:
                         "operating_conditions group defines it")
     if group.start() < attr.start():
         return text
-    end = _group_end(text, group.end() - 1) + 1
+    end = group_end(text, group.end() - 1) + 1
     moved = text[:end] + attr.group(0) + text[end:]
     return moved[:attr.start()] + moved[attr.end():]
 
@@ -97,7 +80,7 @@ def _own_attributes(body: str) -> str:
         if m.start() < pos:
             continue
         out.append(body[pos:m.start()])
-        pos = _group_end(body, m.end() - 1) + 1
+        pos = group_end(body, m.end() - 1) + 1
     out.append(body[pos:])
     return "".join(out)
 
@@ -120,7 +103,7 @@ class _Pin:
 def _pins(cell_body: str) -> list[_Pin]:
     pins = []
     for m in re.finditer(r"\bpin\s*\(\s*\"?([^\")]*?)\"?\s*\)\s*\{", cell_body):
-        end = _group_end(cell_body, m.end() - 1)
+        end = group_end(cell_body, m.end() - 1)
         own = _own_attributes(cell_body[m.end():end])
         pins.append(_Pin(m.group(1), m.end(), end, _attr(own, "direction"),
                          (_attr(own, "clock") or "").lower() == "true", _attr(own, "function")))
@@ -128,7 +111,7 @@ def _pins(cell_body: str) -> list[_Pin]:
 
 
 def _internal_power_groups(pin_body: str) -> list[tuple[int, int]]:
-    return [(g.start(), _group_end(pin_body, g.end() - 1) + 1)
+    return [(g.start(), group_end(pin_body, g.end() - 1) + 1)
             for g in re.finditer(r"\binternal_power\s*\(\s*\)\s*\{", pin_body)]
 
 
@@ -152,7 +135,7 @@ def correct_internal_power(text: str) -> tuple[str, int]:
     out: list[str] = []
     pos = changed = 0
     for m in re.finditer(r"\bcell\s*\(\s*\"?[^\")]*\"?\s*\)\s*\{", text):
-        end = _group_end(text, m.end() - 1)
+        end = group_end(text, m.end() - 1)
         body = text[m.end():end]
         pins = _pins(body)
         clock_pins = {p.name for p in pins if p.is_clock}
@@ -190,13 +173,6 @@ def rewrite(text: str, source: Path) -> str:
     return fixed
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    """Temporary file + rename: a concurrent run never reads half a library."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
 def power_liberty(source: Path) -> Path:
     """The power view of ``source``, cached in the build tree by content hash (so an updated
     PDK or a new rewrite version produces a new file, never a stale one)."""
@@ -208,5 +184,5 @@ def power_liberty(source: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     dst = cache / f"{source.stem}.{digest}.lib"
     if not dst.is_file():
-        _atomic_write(dst, rewrite(text, source))
+        atomic_write(dst, rewrite(text, source))
     return dst

@@ -112,7 +112,7 @@ def lambdapdk_dont_use() -> list[str]:
     return list(Sky130_SCHDLibrary().get("asic", "cells", "dontuse"))
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str) -> None:
     """Write via a temporary file + rename, so concurrent runs never read half a library."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text)
@@ -137,8 +137,25 @@ def corner_liberty(corner: str) -> Path:
         if not src.is_file():
             raise StepError(f"liberty for corner {corner} missing: {src}")
         with gzip.open(src, "rt") as fin:
-            _atomic_write(dst, fin.read())
+            atomic_write(dst, fin.read())
     return dst
+
+
+def group_end(text: str, open_brace: int) -> int:
+    """Index of the ``}`` closing the Liberty group whose ``{`` is at ``open_brace`` (braces
+    inside quoted strings skipped)."""
+    depth, quoted = 0, False
+    for i in range(open_brace, len(text)):
+        ch = text[i]
+        if ch == '"' and text[i - 1] != "\\":
+            quoted = not quoted
+        elif not quoted and ch == "{":
+            depth += 1
+        elif not quoted and ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    raise ValueError(f"unbalanced braces from offset {open_brace}")
 
 
 def drop_cells(text: str, patterns: list[str] | tuple[str, ...]) -> tuple[str, list[str]]:
@@ -150,18 +167,7 @@ def drop_cells(text: str, patterns: list[str] | tuple[str, ...]) -> tuple[str, l
     for m in re.finditer(r'\bcell\s*\(\s*"?([A-Za-z0-9_]+)"?\s*\)\s*\{', text):
         if m.start() < pos or not any(fnmatch.fnmatchcase(m.group(1), p) for p in patterns):
             continue
-        depth, i, quoted = 0, m.end() - 1, False
-        while True:
-            ch = text[i]
-            if ch == '"' and text[i - 1] != "\\":
-                quoted = not quoted
-            elif not quoted and ch == "{":
-                depth += 1
-            elif not quoted and ch == "}":
-                depth -= 1
-                if depth == 0:
-                    break
-            i += 1
+        i = group_end(text, m.end() - 1)
         out.append(text[pos:m.start()])
         removed.append(m.group(1))
         pos = i + 1
@@ -180,7 +186,7 @@ def synth_liberty(corner: str = "tt") -> Path:
         text, removed = drop_cells(corner_liberty(corner).read_text(), patterns)
         if not removed:
             raise StepError(f"dont-use filter removed no cell from {corner} liberty")
-        _atomic_write(dst, text)
+        atomic_write(dst, text)
     return dst
 
 
