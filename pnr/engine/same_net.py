@@ -72,18 +72,30 @@ def fill_small_holes(region: kdb.Region, min_area: int) -> kdb.Region:
     return region if small.is_empty() else (region + small).merged()
 
 
+MFG_GRID = 5  # nm: every vertex must sit on the sky130 manufacturing grid (rule *_OFFGRID)
+
+
+def _snap_out(box: kdb.Box) -> kdb.Box:
+    """The smallest box on the manufacturing grid that contains ``box``."""
+    g = MFG_GRID
+    return kdb.Box(box.left // g * g, box.bottom // g * g, -(-box.right // g) * g,
+                   -(-box.top // g) * g)
+
+
 def _widenings(box: kdb.Box, width: int) -> list[kdb.Box]:
-    """Boxes ``width`` across that contain ``box``: centred, then grown to either side."""
+    """Boxes at least ``width`` across that contain ``box``, on the manufacturing grid:
+    centred, then grown to either side.  (A neck's bounding box can be off the grid, and
+    half of an odd extra width is: both gave *_OFFGRID vertices before the snap.)"""
     out = []
+    width = -(-width // MFG_GRID) * MFG_GRID
+    box = _snap_out(box)
     if box.width() < width:
-        extra = width - box.width()
-        lo = extra // 2
+        lo = (width - box.width()) // 2 // MFG_GRID * MFG_GRID
         out += [kdb.Box(box.left - lo, box.bottom, box.left - lo + width, box.top),
                 kdb.Box(box.right - width, box.bottom, box.right, box.top),
                 kdb.Box(box.left, box.bottom, box.left + width, box.top)]
     if box.height() < width:
-        extra = width - box.height()
-        lo = extra // 2
+        lo = (width - box.height()) // 2 // MFG_GRID * MFG_GRID
         out += [kdb.Box(box.left, box.bottom - lo, box.right, box.bottom - lo + width),
                 kdb.Box(box.left, box.top - width, box.right, box.top),
                 kdb.Box(box.left, box.bottom, box.right, box.bottom + width)]
