@@ -409,7 +409,9 @@ class Router:
 
     # -- nets ----------------------------------------------------------------------------------
     def _connect(self, n: int, soft: float = -1.0) -> tuple[list[list[int]], dict[str, int]] | None:
-        """Find paths joining every pin of net n, given the current state; claims nothing.
+        """Find paths joining every pin of net n, given the current state.  When routing
+        (``soft < 0``) each path is claimed as soon as it is found, so the net's later
+        searches see its own pads and mcons; a probe (``soft >= 0``) claims nothing.
 
         Pins join one at a time: the pin with fewest access points starts the tree, then each
         search runs from the whole tree to the remaining pins.  For nets with many pins, the
@@ -436,7 +438,6 @@ class Router:
         tree: list[int] = []
         paths: list[list[int]] = []
         access: dict[str, int] = {}
-        pending: dict = {}   # what this call already claimed (see _claim)
         while remaining:
             if len(remaining) > FOCUS_PINS and tree:
                 t_next = min(remaining, key=nearest.__getitem__)
@@ -451,22 +452,20 @@ class Router:
             if path is None:
                 self.unreached = [pins[t] for t in remaining] + ([] if tree else [pins[first]])
                 return None
-            if not tree:
-                access[pins[first].name] = path[0]
+            joined = {} if tree else {pins[first].name: path[0]}
             t = targets[path[-1]]
-            access[pins[t].name] = path[-1]
+            joined[pins[t].name] = path[-1]
             remaining.discard(t)
             for k in path:  # a path may also cross other pins' access nodes: connect those
                 tt = all_targets.get(k)
                 if tt is not None and tt in remaining and (
                         probe or not pins[tt].mcon or
                         self._mcon_ok(n, k % plane, pins[tt].offset[k])):
-                    access[pins[tt].name] = k
+                    joined[pins[tt].name] = k
                     remaining.discard(tt)
+            access.update(joined)
             if not probe:
-                # later searches of this net must see this path's pads and mcons
-                self._claim(n, [path], {name: k for name, k in access.items()
-                                        if k in path}, pending)
+                self._claim(n, [path], joined)
             paths.append(path)
             tree.extend(path)
             if len(remaining) > FOCUS_PINS:
@@ -481,7 +480,7 @@ class Router:
             access[pins[first].name] = srcs[0]
             paths.append([srcs[0]])
             if not probe:
-                self._claim(n, paths, access, pending)
+                self._claim(n, paths, access)
         return paths, access
 
     def route_net(self, n: int) -> bool:
@@ -492,22 +491,18 @@ class Router:
             return False
         return True
 
-    def _claim(self, n: int, paths: list[list[int]], access: dict[str, int],
-               done: dict) -> None:
-        """Occupy the nodes, via pads and mcons of `paths`/`access` for net n (idempotent:
-        `done` remembers what this net already placed)."""
+    def _claim(self, n: int, paths: list[list[int]], access: dict[str, int]) -> None:
+        """Occupy the nodes, via pads and mcons of new `paths` and newly joined pins
+        (`access`: pin name -> node) for net n, which :meth:`route_net` is routing."""
         s = self.s
         plane = self.nx * self.ny
         by_name = {p.name: p for p in self.pins[n]}
-        self.paths.setdefault(n, [])
-        self.access.setdefault(n, {})
         for name, k in access.items():
             self.access[n][name] = k
             pin = by_name[name]
             s.owner[k] = n
-            if not pin.mcon or ("mcon", k) in done:
+            if not pin.mcon:
                 continue
-            done[("mcon", k)] = True
             p = k % plane
             d = pin.offset[k]
             x, y = self._node_xy(p)
@@ -519,9 +514,6 @@ class Router:
                 s.owner[q] = n
                 self.claimed.setdefault(n, []).append(q)
         for path in paths:
-            if ("path", id(path)) in done:
-                continue
-            done[("path", id(path))] = True
             self.paths[n].append(path)
             for a, b in zip(path, path[1:], strict=False):
                 if a // plane != b // plane and min(a // plane, b // plane) == L1:

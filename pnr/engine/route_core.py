@@ -272,60 +272,28 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
         rem = k - layer * plane
         j = rem // nx
         i = rem - j * nx
-        m = 0
-        if layer == L1:
-            if i > 0:
-                nbr[m] = k - 1
-                nco[m] = cost[0]
-                m += 1
-            if i < nx - 1:
-                nbr[m] = k + 1
-                nco[m] = cost[0]
-                m += 1
-            nbr[m] = k + plane
-            nco[m] = cost[4]
-            m += 1
-        elif layer == L2:
-            if j > 0:
-                nbr[m] = k - nx
-                nco[m] = cost[1]
-                m += 1
-            if j < ny - 1:
-                nbr[m] = k + nx
-                nco[m] = cost[1]
-                m += 1
-            nbr[m] = k - plane
-            nco[m] = cost[4]
-            m += 1
-            if i % 2 == 0 and j % 2 == 0:
-                nbr[m] = k + plane
-                nco[m] = cost[4]
-                m += 1
-        elif layer == L3:
-            if i > 1:
-                nbr[m] = k - 2
-                nco[m] = cost[2]
-                m += 1
-            if i < nx - 2:
-                nbr[m] = k + 2
-                nco[m] = cost[2]
-                m += 1
-            nbr[m] = k - plane
-            nco[m] = cost[4]
-            m += 1
-            nbr[m] = k + plane
-            nco[m] = cost[4]
-            m += 1
+        # along the layer's own track (met1/met3 horizontal, met2/met4 vertical; met3/met4
+        # use every other node), then the via down and the via up, in that order
+        step = 1 if layer < L3 else 2
+        if layer % 2 == 0:
+            c, lim, delta = i, nx, step
         else:
-            if j > 1:
-                nbr[m] = k - 2 * nx
-                nco[m] = cost[3]
-                m += 1
-            if j < ny - 2:
-                nbr[m] = k + 2 * nx
-                nco[m] = cost[3]
-                m += 1
+            c, lim, delta = j, ny, step * nx
+        m = 0
+        if c >= step:
+            nbr[m] = k - delta
+            nco[m] = cost[layer]
+            m += 1
+        if c < lim - step:
+            nbr[m] = k + delta
+            nco[m] = cost[layer]
+            m += 1
+        if layer > L1:
             nbr[m] = k - plane
+            nco[m] = cost[4]
+            m += 1
+        if layer < L4 and (layer != L2 or (i % 2 == 0 and j % 2 == 0)):
+            nbr[m] = k + plane
             nco[m] = cost[4]
             m += 1
         for t in range(m):
