@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pnr.design_config import DesignConfig, DesignConfigError
+from gptnano.design_config import DesignConfig, DesignConfigError
 
 KNOWN = {"enable", "chains", "scan_in", "scan_out", "scan_enable", "reset", "reset_active_low",
          "atpg"}

@@ -15,7 +15,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from pnr.engine.context import StepError
+from gptnano.step import StepError
 
 
 def fault_executable() -> str:

@@ -22,9 +22,9 @@ from dft import synth
 from dft.steps import asm, atpg, chain, cut
 from dft.steps.common import liberty
 from dft.summary import DftSummaryError, summarize, write_step_metrics, write_summary
+from gptnano.design_config import DesignConfig, DesignConfigError, load_design
 from gptnano.paths import build_root
-from pnr.design_config import DesignConfig, DesignConfigError, load_design
-from pnr.engine.context import StepContext, StepError
+from gptnano.step import StepContext, StepError
 
 STEPS = (("cut", cut), ("atpg", atpg), ("chain", chain), ("asm", asm))
 

@@ -24,9 +24,9 @@ import sys
 from pathlib import Path
 
 from dft.config import dft_settings
+from gptnano.design_config import DesignConfig, DesignConfigError, load_design
 from gptnano.paths import build_root
-from pnr.design_config import DesignConfig, DesignConfigError, load_design
-from pnr.engine.context import StepError
+from gptnano.step import StepError
 
 TAG = "GPTNANO_SHIFT"
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pnr.design_config import DesignConfig
+from gptnano.design_config import DesignConfig
 
 STEP_NAMES = ("cut", "atpg", "chain", "asm")
 FLOW_PREFIX = "dft_"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from pnr.engine.context import StepError
+from gptnano.step import StepError
 
 
 def synthesize(rtl: list[Path], top: str, liberty: Path, out: Path, log: Path) -> None:

@@ -1,7 +1,7 @@
 """SiliconCompiler (0.38) tasks for the DFT steps: one ``Task`` subclass per step.
 
 Each task runs its :mod:`dft.steps` module in Python (``run()``), in the node's folder, with a
-:class:`pnr.engine.context.StepContext` built from the design configuration named by the task
+:class:`gptnano.step.StepContext` built from the design configuration named by the task
 parameter ``design_config``. Inputs and outputs are declared in ``setup()``: the views the step
 needs, the views it produces, and the pass-through views it copies (:data:`PASSTHROUGH`) when the
 previous node provides them, so SiliconCompiler finds exactly the declared files in
@@ -29,8 +29,8 @@ from siliconcompiler.schema import EditableSchema, Parameter, PerNode, Scope
 from dft.steps import asm, atpg, chain, cut
 from dft.steps.common import PASSTHROUGH
 from dft.summary import write_step_metrics
-from pnr.design_config import load_design
-from pnr.engine.context import StepContext
+from gptnano.design_config import load_design
+from gptnano.step import StepContext
 from siliconcompiler import Task
 
 # step metric key -> (SC metric name, SC type, unit, help). SC metric names are lower-case
@@ -62,7 +62,7 @@ class DftTask(Task):
     def __init__(self):
         super().__init__()
         self.add_parameter("design_config", "str",
-                           "path of the design's config.yaml (pnr.design_config)")
+                           "path of the design's config.yaml (gptnano.design_config)")
 
     def tool(self) -> str:
         return "dft"

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pnr.design_config import DesignConfigError, design_names, load_design
+from gptnano.design_config import DesignConfigError, design_names, load_design
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -28,8 +28,8 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gptnano.design_config import DesignConfig
 from gptnano.paths import REPO_ROOT, build_root, lambdapdk_root
-from pnr.design_config import DesignConfig
 from pnr.tasks.base import TOOL, EngineTask
 from pnr.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from siliconcompiler import ASIC, Design, Flowgraph
@@ -248,13 +248,13 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
 def input_fingerprint(design: DesignConfig) -> str:
     """SHA-256 over everything a run's result depends on that SiliconCompiler cannot see: the
     design config, SDC and RTL (the embedded tasks read them through the design config, not
-    through SC file parameters) and the flow's own Python code (pnr/, signoff/, dft/).
+    through SC file parameters) and the flow's own Python code (gptnano/, pnr/, signoff/, dft/).
 
     SC resumes a job by comparing its own settings, so without this an edited clock period,
     floorplan or engine fix would silently reuse stale nodes; the CLI re-runs every node of a
     job whose fingerprint changed."""
     files = [design.folder / "config.yaml", design.sdc, *design.rtl]
-    for package in ("pnr", "signoff", "dft"):
+    for package in ("gptnano", "pnr", "signoff", "dft"):
         files += sorted((REPO_ROOT / package).rglob("*.py"))
     digest = hashlib.sha256()
     for f in files:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pnr.design_config import DesignConfigError, load_design
+from gptnano.design_config import DesignConfigError, load_design
 
 SIGNOFF_STEPS = ("sta", "power", "drc_klayout", "drc_magic", "lvs")
 

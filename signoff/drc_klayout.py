@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from gptnano.paths import open_pdks_dir, require
-from pnr.engine.context import StepContext, StepError
+from gptnano.step import StepContext, StepError
 
 
 def prepare_deck(dst: Path, threads: int = 2, feol: bool = False) -> Path:

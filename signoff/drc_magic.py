@@ -15,8 +15,8 @@ import json
 import time
 from pathlib import Path
 
-from pnr.engine.context import StepContext, StepError
-from pnr.engine.magic import run_magic
+from gptnano.magic import run_magic
+from gptnano.step import StepContext, StepError
 
 
 def drc_script(gds: Path, top: str, out_json: Path) -> str:

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from gptnano.paths import require, sky130_base_dir
+from gptnano.step import StepContext, StepError
 from pnr.engine import library
-from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Layout
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 
-from pnr.engine.context import StepContext, StepError
+from gptnano.step import StepContext, StepError
 from pnr.engine.synth import corner_liberty
 from signoff.power_liberty import power_liberty
 from signoff.sta import constraints, load_script, optional_input, run_sta

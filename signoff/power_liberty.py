@@ -36,7 +36,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pnr.engine.context import StepError
+from gptnano.step import StepError
 from pnr.engine.synth import atomic_write, group_end, liberty_cache_dir
 from signoff.power_duty import arc_duty
 

@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from pnr.engine.context import StepContext, StepError
+from gptnano.step import StepContext, StepError
 from pnr.engine.synth import corner_liberty
 
 TAG = "GPTNANO"

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gptnano.design_config import DesignConfig
 from gptnano.paths import build_root
-from pnr.design_config import DesignConfig
 
 PLAN_FILE = "gptnano_flow.json"
 METRICS_FILE = "metrics.json"

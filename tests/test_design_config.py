@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pnr.design_config import DesignConfigError, design_names, load_design
+from gptnano.design_config import DesignConfigError, design_names, load_design
 
 
 def write_config(folder: Path, body: str) -> Path:

@@ -7,7 +7,7 @@ import time
 from dft.asm import assemble, write_streams
 from dft.scan import ChainInfo
 from dft.steps.common import pass_through
-from pnr.engine.context import StepContext
+from gptnano.step import StepContext
 
 PRODUCES = ("patterns.json", "patterns.txt")
 

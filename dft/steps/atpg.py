@@ -19,7 +19,7 @@ from dft.config import dft_settings
 from dft.netlist import async_controls, build_netlist, fault_list, yosys_json
 from dft.steps.common import cells, liberty, pass_through
 from dft.vectors import write_fault_json
-from pnr.engine.context import StepContext, StepError
+from gptnano.step import StepContext, StepError
 
 PRODUCES = ("tv.json",)
 

@@ -12,7 +12,7 @@ import time
 from dft.config import dft_settings
 from dft.scan import ScanNames, insert_scan
 from dft.steps.common import cells, liberty, pass_through
-from pnr.engine.context import StepContext
+from gptnano.step import StepContext
 
 PRODUCES = ("vg", "scan.json", "sdc")
 

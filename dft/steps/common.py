@@ -9,7 +9,7 @@ from pathlib import Path
 from dft import sky130
 from dft.liberty import Cell, read_liberty
 from gptnano.paths import sky130hd_dir
-from pnr.engine.context import StepContext
+from gptnano.step import StepContext
 
 PASSTHROUGH = ("vg", "sdc", "cut.v", "tv.json", "scan.json")
 

@@ -13,7 +13,7 @@ from dft import sky130
 from dft.config import dft_settings
 from dft.fault_tool import run_fault
 from dft.steps.common import cells, liberty, pass_through
-from pnr.engine.context import StepContext, StepError
+from gptnano.step import StepContext, StepError
 
 PRODUCES = ("cut.v",)
 

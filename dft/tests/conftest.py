@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from dft.run import run_dft
-from pnr.design_config import DesignConfig, load_design
+from gptnano.design_config import DesignConfig, load_design
 
 DATA = Path(__file__).parent / "data"
 

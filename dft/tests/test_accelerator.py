@@ -15,7 +15,7 @@ from dft.config import dft_settings
 from dft.functional import run_functional_dv
 from dft.gatesim import run_cocotb
 from dft.run import run_dft
-from pnr.design_config import load_design
+from gptnano.design_config import load_design
 
 pytestmark = pytest.mark.slow
 

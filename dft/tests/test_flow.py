@@ -16,7 +16,7 @@ from dft.run import run_dft
 from dft.scan import SCAN_OUT_BUFFER, ScanError
 from dft.tests.conftest import make_design
 from dft.vectors import biguint_value, read_fault_json
-from pnr.design_config import DesignConfigError
+from gptnano.design_config import DesignConfigError
 from pnr.engine.netlist import read_netlist
 
 

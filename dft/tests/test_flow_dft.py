@@ -10,7 +10,7 @@ import json
 import pytest
 
 from dft.shift_timing import check_job
-from pnr.design_config import load_design
+from gptnano.design_config import load_design
 from pnr.engine.netlist import read_netlist
 from pnr.tests.test_flow_probe import assert_signoff_clean, run_flow
 

@@ -13,8 +13,8 @@ import re
 import shutil
 import time
 
-from pnr.engine.context import StepContext, StepError
-from pnr.engine.magic import run_magic
+from gptnano.magic import run_magic
+from gptnano.step import StepContext, StepError
 
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pnr.engine.context import StepError
+from gptnano.step import StepError
 from pnr.engine.synth import corner_liberty
 
 SLEW_VAR = "input_net_transition"

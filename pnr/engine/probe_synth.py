@@ -15,9 +15,9 @@ import re
 import subprocess
 from pathlib import Path
 
+from gptnano.design_config import DesignConfig
 from gptnano.paths import sky130hd_dir
-from pnr.design_config import DesignConfig
-from pnr.engine.context import StepError
+from gptnano.step import StepError
 
 # Cells yosys' ABC may pick that the engine does not want: sky130 "probe"/low-power variants are
 # not placeable standard logic.

@@ -19,8 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from pnr.design_config import load_design
-from pnr.engine.context import StepContext, StepError
+from gptnano.design_config import load_design
+from gptnano.step import StepContext, StepError
 
 STEPS = ("floorplan", "place", "cts", "route", "fill", "gds", "extract")
 SIGNOFF = ("drc_klayout", "drc_magic", "lvs")

@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 
 from gptnano.paths import build_root, sky130hd_dir
-from pnr.engine.context import StepContext, StepError
+from gptnano.step import StepContext, StepError
 
 LIB_PREFIX = "sky130_fd_sc_hd__"
 CORNER_LIBERTY = {

@@ -26,8 +26,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pnr.design_config import load_design
-from pnr.engine.context import StepContext
+from gptnano.design_config import load_design
+from gptnano.step import StepContext
 from pnr.tasks.metrics import record_all
 from siliconcompiler import Task
 
@@ -60,7 +60,7 @@ class EngineTask(Task):
     def __init__(self) -> None:
         super().__init__()
         self.add_parameter("design_config", "str",
-                           "path of the design's config.yaml (pnr.design_config)")
+                           "path of the design's config.yaml (gptnano.design_config)")
 
     def tool(self) -> str:
         return TOOL

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pnr.engine.context import StepContext
+from gptnano.step import StepContext
 from pnr.tasks.base import EngineTask
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pnr.design_config import load_design
+from gptnano.design_config import load_design
+from gptnano.step import StepContext, StepError
 from pnr.engine import buffer_tree, cts, liberty, library
-from pnr.engine.context import StepContext, StepError
 from pnr.engine.floorplan import build_floorplan
 from pnr.engine.layout import Component, Layout
 from pnr.engine.netlist import read_netlist

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from gptnano.design_config import load_design
 from gptnano.paths import lambdapdk_root
 from pnr import cli
-from pnr.design_config import load_design
 from pnr.flow import (
     FlowError,
     build_embedded_flow,

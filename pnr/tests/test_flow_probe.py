@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gptnano.design_config import DESIGNS_DIR
 from gptnano.paths import REPO_ROOT
-from pnr.design_config import DESIGNS_DIR
 
 
 def run_flow(build: Path, *args: str, timeout: int = 3600) -> subprocess.CompletedProcess:

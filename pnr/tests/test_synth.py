@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from pnr.design_config import load_design
+from gptnano.design_config import load_design
+from gptnano.step import StepContext, StepError
 from pnr.engine import synth
-from pnr.engine.context import StepContext, StepError
 
 DOT4 = Path(__file__).parent / "data" / "dot4" / "config.yaml"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pnr.design_config import load_design
-from pnr.engine.context import StepContext, StepError
+from gptnano.design_config import load_design
+from gptnano.step import StepContext, StepError
 from pnr.engine.synth import corner_liberty
 from signoff import power, power_duty, power_liberty
 

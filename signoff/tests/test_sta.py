@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from pnr.design_config import load_design
+from gptnano.design_config import load_design
+from gptnano.step import StepContext, StepError
 from pnr.engine import synth
-from pnr.engine.context import StepContext, StepError
 from signoff import power, sta
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pnr.design_config import load_design
+from gptnano.design_config import load_design
 from signoff import check, summary
 from signoff.summary import SummaryError
 

@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from gptnano.paths import require, sky130_base_dir
-from pnr.engine.context import StepError
+from gptnano.step import StepError
 
 
 def magic_tech(workdir: Path) -> Path:
