@@ -1,14 +1,13 @@
 """Quick logic synthesis of a generated config onto sky130_fd_sc_hd, for the cell budget.
 
 Uses the Debian Yosys (0.23) with the typical-corner liberty from the PDK (gunzipped once into
-``build/design/``). This is an estimate for design decisions and the README, not the physical
+the build tree). This is an estimate for design decisions and the README, not the physical
 flow's synthesis: ``python -m design.synth small`` prints cells and area and writes the netlist
 (``build/design/<config>/<top>.synth.v``, reusable for gate-level simulation).
 """
 
 from __future__ import annotations
 
-import gzip
 import re
 import shutil
 import subprocess
@@ -18,9 +17,8 @@ from pathlib import Path
 
 from design.config import CONFIGS
 from design.generate import RTL_DIR
-from gptnano.paths import build_root, sky130hd_dir
-
-LIBERTY = "sky130_fd_sc_hd__tt_025C_1v80.lib"
+from gptnano.paths import build_root
+from gptnano.pdk import corner_liberty
 
 
 @dataclass(frozen=True)
@@ -32,18 +30,8 @@ class SynthResult:
 
 
 def liberty_path() -> Path:
-    """The tt liberty, gunzipped into build/design/ on first use."""
-    out = build_root() / "design" / LIBERTY
-    if not out.exists():
-        src = sky130hd_dir() / "nldm" / f"{LIBERTY}.gz"
-        if not src.exists():
-            raise FileNotFoundError(f"liberty {src} not found (see gptnano.paths)")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_suffix(".tmp")
-        with gzip.open(src, "rb") as fin, tmp.open("wb") as fout:
-            shutil.copyfileobj(fin, fout)
-        tmp.replace(out)
-    return out
+    """The tt liberty, gunzipped once into the build tree (:func:`gptnano.pdk.corner_liberty`)."""
+    return corner_liberty("tt")
 
 
 def synthesize(config: str) -> SynthResult:

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from dft import synth
 from dft.steps import asm, atpg, chain, cut
-from dft.steps.common import liberty
+from dft.steps.common import DFT_CORNER
 from dft.summary import DftSummaryError, summarize, write_step_metrics, write_summary
 from gptnano.design_config import DesignConfig, DesignConfigError, load_design
 from gptnano.paths import build_root
+from gptnano.pdk import DFT_DONT_USE, filtered_liberty
 from gptnano.step import StepContext, StepError
 
 STEPS = (("cut", cut), ("atpg", atpg), ("chain", chain), ("asm", asm))
@@ -50,11 +51,7 @@ def synthesize(design: DesignConfig, workdir: Path, use_flow: bool = True) -> tu
         flow_synth.run(ctx)
         used = "pnr.engine.synth"
     else:
-        from dft import sky130
-
-        lib = liberty(ctx)
-        filtered = ctx.workdir / "sky130hd_tt_dft.lib"
-        sky130.filter_liberty(lib, filtered)
+        filtered = filtered_liberty(DFT_CORNER, DFT_DONT_USE, "dft")
         synth.synthesize(list(design.rtl), design.top, filtered, ctx.output("vg"),
                          ctx.reports_dir / "yosys.log")
         shutil.copyfile(design.sdc, ctx.output("sdc"))

@@ -68,7 +68,7 @@ def _worst_end_slack(report: Path) -> float | None:
 
 
 def check_corner(design: DesignConfig, job: Path, corner: str, out: Path) -> dict:
-    from pnr.engine.synth import corner_liberty
+    from gptnano.pdk import corner_liberty
     from signoff.sta import load_script, run_sta
 
     inputs = job / "sta" / corner / "inputs"

@@ -15,12 +15,12 @@ that is the cost DFT adds to the flow; ``step_runtime_s`` has each step (and ``s
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from gptnano.design_config import DesignConfig
+from gptnano.fileio import atomic_write_json
 
 STEP_NAMES = ("cut", "atpg", "chain", "asm")
 FLOW_PREFIX = "dft_"
@@ -90,9 +90,7 @@ def summarize(design: DesignConfig, step_dirs: Mapping[str, Path],
 def write_summary(base: Path, summary: Mapping[str, Any]) -> Path:
     """``base/dft.json``, replaced atomically (a reader never sees half a file)."""
     path = base / SUMMARY_FILE
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(dict(summary), indent=1))
-    tmp.replace(path)
+    atomic_write_json(path, dict(summary), indent=1, newline=False)
     return path
 
 

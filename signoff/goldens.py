@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gptnano.fileio import atomic_write_json
 from gptnano.paths import REPO_ROOT, build_root
 from reports.collect import ReportInputError, design_model_metrics, load_design_run, lookup
 
@@ -256,9 +257,7 @@ def update_rules(path: Path, metrics: dict[str, Any], reason: str, source: str,
     ordered = {k: data[k] for k in sorted(k for k in data if not k.startswith("_"))}
     ordered["_updates"] = log
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(ordered, indent=2) + "\n")
-    tmp.replace(path)  # atomic: a crash never leaves a half-written rules file
+    atomic_write_json(path, ordered)  # a crash never leaves a half-written rules file
     return {"date": stamp, "changes": changes}
 
 

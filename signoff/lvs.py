@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from gptnano.paths import require, sky130_base_dir
+from gptnano.pdk import cell_cdl
 from gptnano.step import StepContext, StepError
-from pnr.engine import library
 from pnr.engine.layout import Layout
 
 
@@ -42,7 +42,7 @@ NO_CONNECT = "nc__"  # prefix of the one-pin net given to each open cell pin
 
 def powered_verilog(layout: Layout, path: Path) -> Path:
     """The schematic for LVS: all placed instances with explicit supply connections."""
-    lib = cdl_pins(library.cell_cdl())
+    lib = cdl_pins(cell_cdl())
     conns: dict[str, dict[str, str]] = {}
     for net, pins in layout.nets.items():
         for inst, pin in pins:
@@ -60,7 +60,7 @@ def powered_verilog(layout: Layout, path: Path) -> Path:
     for c in layout.components:
         pins = dict(conns.get(c.name, {}))
         if c.cell not in lib:
-            raise StepError(f"LVS: cell {c.cell} not in {library.cell_cdl()}")
+            raise StepError(f"LVS: cell {c.cell} not in {cell_cdl()}")
         for pin in lib[c.cell]:
             if pin in SUPPLY:
                 pins[pin] = SUPPLY[pin]
@@ -152,7 +152,7 @@ def run_lvs(layout_spice: Path, layout: Layout, workdir: Path) -> dict[str, obje
     setup = require(sky130_base_dir() / "setup" / "netgen" / "lvs_setup.tcl", "netgen LVS setup")
     schematic = powered_verilog(layout, workdir / f"{layout.top}.powered.v")
     layout_spice = blackbox_layout(layout_spice, workdir / f"{layout.top}.layout_bb.spice",
-                                   layout.top, cdl_pins(library.cell_cdl()))
+                                   layout.top, cdl_pins(cell_cdl()))
     report = workdir / "lvs.rpt"
     log = workdir / "netgen.log"
     with open(log, "w") as fh:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 import time
 
+from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext, StepError
-from pnr.engine.synth import corner_liberty
 from signoff.power_liberty import power_liberty
 from signoff.sta import constraints, load_script, optional_input, run_sta
 

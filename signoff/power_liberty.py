@@ -36,8 +36,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from gptnano.fileio import atomic_write
+from gptnano.pdk import group_end, liberty_cache_dir
 from gptnano.step import StepError
-from pnr.engine.synth import atomic_write, group_end, liberty_cache_dir
 from signoff.power_duty import arc_duty
 
 # Bump when the rewrite changes, so cached views are regenerated.

@@ -24,8 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext, StepError
-from pnr.engine.synth import corner_liberty
 
 TAG = "GPTNANO"
 STA_EXE = "sta"

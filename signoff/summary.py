@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gptnano.design_config import DesignConfig
+from gptnano.fileio import atomic_write_json
 from gptnano.paths import build_root
 
 PLAN_FILE = "gptnano_flow.json"
@@ -50,7 +51,7 @@ def job_dir(design: DesignConfig, jobname: str) -> Path:
 
 def write_plan(job: Path, plan: dict[str, Any]) -> None:
     job.mkdir(parents=True, exist_ok=True)
-    _atomic_json(job / PLAN_FILE, plan)
+    atomic_write_json(job / PLAN_FILE, plan)
 
 
 def read_plan(job: Path) -> dict[str, Any]:
@@ -69,12 +70,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SummaryError(f"{path}: expected a JSON object")
     return data
-
-
-def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    tmp.replace(path)
 
 
 SC_STATUS = {"success": "ok", "error": "error", "skipped": "ok", "timeout": "error"}
@@ -230,8 +225,8 @@ def write_summary(design: DesignConfig, jobname: str) -> tuple[Path, dict[str, A
         raise SummaryError(f"{job}: no such run folder")
     record = summarize(design, job)
     path = job.parent / "signoff.json"
-    _atomic_json(path, record)
+    atomic_write_json(path, record)
     # The job keeps its own copy (paths are relative to build/<design>/ in both), so a later
     # job that rewrites build/<design>/signoff.json leaves this run's record intact.
-    _atomic_json(job / "signoff.json", record)
+    atomic_write_json(job / "signoff.json", record)
     return path, record

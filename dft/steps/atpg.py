@@ -27,7 +27,7 @@ PRODUCES = ("tv.json",)
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     start = time.monotonic()
     settings = dft_settings(ctx.design)
-    lib = liberty(ctx)
+    lib = liberty()
     lib_cells = cells(lib)
     bypass = {ctx.design.clock_port: 1}
     uncut = yosys_json(ctx.input("vg"), lib, ctx.top, ctx.workdir)

@@ -28,7 +28,7 @@ def tie_off_sdc(sdc_text: str, scan_enable: str) -> str:
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     start = time.monotonic()
     settings = dft_settings(ctx.design)
-    lib = liberty(ctx)
+    lib = liberty()
     names = ScanNames(settings.scan_in, settings.scan_out, settings.scan_enable)
     info = insert_scan(ctx.input("vg"), lib, ctx.top, cells(lib), settings.chains, names,
                        ctx.design.clock_port, ctx.output("vg"))

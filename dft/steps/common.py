@@ -6,17 +6,19 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from dft import sky130
 from dft.liberty import Cell, read_liberty
-from gptnano.paths import sky130hd_dir
+from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext
 
 PASSTHROUGH = ("vg", "sdc", "cut.v", "tv.json", "scan.json")
 
 
-def liberty(ctx: StepContext) -> Path:
-    """The typical-corner Liberty, unpacked once into the step's work folder."""
-    return sky130.unpack_liberty(sky130hd_dir(), ctx.workdir / "sky130hd_tt.lib")
+DFT_CORNER = "tt"
+
+
+def liberty() -> Path:
+    """The Liberty the DFT steps read (cell functions only, so one corner: typical)."""
+    return corner_liberty(DFT_CORNER)
 
 
 @lru_cache(maxsize=4)

@@ -22,7 +22,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     start = time.monotonic()
     settings = dft_settings(ctx.design)
     netlist = ctx.input("vg")
-    lib = liberty(ctx)
+    lib = liberty()
     config = sky130.scl_config(cells(lib), ctx.workdir / "sky130hd_scl.yml")
     out = ctx.output("cut.v")
     args = ["cut", "--scl-config", str(config.resolve()), "--clock", ctx.design.clock_port,

@@ -10,13 +10,14 @@ from dft.atpg_engine import Circuit, as_fault_tool_sees, detected_set
 from dft.faultsim_check import icarus_detects
 from dft.liberty import read_liberty
 from dft.netlist import build_netlist, fault_list, yosys_json
+from dft.steps.common import liberty
 from dft.vectors import biguint_value, read_fault_json
 
 
 def test_engine_agrees_with_icarus_cell_models(blk_run, tmp_path):
     design, _summary, root = blk_run
     atpg = root / design.name / "dft" / "atpg"
-    lib = atpg / "sky130hd_tt.lib"
+    lib = liberty()
     cut = atpg / "inputs" / f"{design.top}.cut.v"
     netlist = build_netlist(yosys_json(cut, lib, design.top), design.top, read_liberty(lib),
                             {"clk": 1})

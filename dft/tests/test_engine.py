@@ -11,7 +11,7 @@ from dft import sky130
 from dft.atpg_engine import Circuit, _pack, run_atpg, verify
 from dft.liberty import LibertyError, parse_function, read_liberty
 from dft.netlist import NetlistError, build_netlist, fault_list, yosys_json
-from gptnano.paths import sky130hd_dir
+from gptnano.pdk import corner_liberty
 
 # y = a&b | !a&c with a redundant consensus term (b&c): the OR input from the consensus
 # AND can never be the only 1, so its stuck-at-0 fault is untestable.
@@ -28,8 +28,8 @@ endmodule
 
 
 @pytest.fixture(scope="module")
-def lib(tmp_path_factory) -> Path:
-    return sky130.unpack_liberty(sky130hd_dir(), tmp_path_factory.mktemp("lib") / "tt.lib")
+def lib() -> Path:
+    return corner_liberty("tt")
 
 
 @pytest.fixture(scope="module")

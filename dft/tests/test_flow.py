@@ -14,6 +14,7 @@ from dft.liberty import read_liberty
 from dft.netlist import build_netlist, fault_list, yosys_json
 from dft.run import run_dft
 from dft.scan import SCAN_OUT_BUFFER, ScanError
+from dft.steps.common import liberty
 from dft.tests.conftest import make_design
 from dft.vectors import biguint_value, read_fault_json
 from gptnano.design_config import DesignConfigError
@@ -39,7 +40,7 @@ def test_vectors_recheck_independently(blk_run):
     """Re-simulate the written vectors from the Fault JSON on a fresh circuit model."""
     design, summary, root = blk_run
     atpg_dir = root / design.name / "dft" / "atpg"
-    lib = atpg_dir / "sky130hd_tt.lib"
+    lib = liberty()
     netlist = build_netlist(yosys_json(atpg_dir / "inputs" / "dft_blk.cut.v", lib, "dft_blk"),
                             "dft_blk", read_liberty(lib), {"clk": 1})
     circuit = Circuit(netlist, fault_list(netlist))

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from gptnano.pdk import corner_liberty
 from gptnano.step import StepError
-from pnr.engine.synth import corner_liberty
 
 SLEW_VAR = "input_net_transition"
 LOAD_VAR = "total_output_net_capacitance"
@@ -136,7 +136,7 @@ class Liberty:
 
 @lru_cache(maxsize=4)
 def load(corner: str = "tt") -> Liberty:
-    """The parsed Liberty of ``corner`` (see :func:`pnr.engine.synth.corner_liberty`)."""
+    """The parsed Liberty of ``corner`` (see :func:`gptnano.pdk.corner_liberty`)."""
     from libparse import LibertyParser
 
     path = corner_liberty(corner)

@@ -2,8 +2,7 @@
 
     python -m pnr.engine.run_all --design probe --out build/engine_probe
 
-Runs synth (the flow's ``pnr.engine.synth`` if present, else the stop-gap in
-:mod:`pnr.engine.probe_synth`) -> floorplan -> place -> cts -> route -> fill -> gds -> extract ->
+Runs synth (``pnr.engine.synth``) -> floorplan -> place -> cts -> route -> fill -> gds -> extract ->
 KLayout DRC -> Magic DRC -> LVS, each step in ``<out>/<nn>_<step>/{inputs,outputs,reports}``
 with the previous step's outputs copied into its inputs, and prints/writes the metrics of
 every step to ``<out>/metrics.json``.  An existing ``<out>`` is never overwritten.
@@ -27,21 +26,15 @@ SIGNOFF = ("drc_klayout", "drc_magic", "lvs")
 
 
 def _synth(design, workdir: Path) -> Path:
-    try:
-        synth = importlib.import_module("pnr.engine.synth")
-    except ImportError:
-        synth = None
-    if synth is not None and hasattr(synth, "run"):
-        ctx = StepContext.standalone(design, workdir)
-        for f in design.rtl:
-            shutil.copy(f, ctx.inputs_dir / f.name)
-        if len(design.rtl) == 1:
-            shutil.copy(design.rtl[0], ctx.inputs_dir / f"{design.top}.v")
-        synth.run(ctx)
-        return ctx.output("vg")
-    from pnr.engine.probe_synth import synthesize
+    from pnr.engine import synth
+
     ctx = StepContext.standalone(design, workdir)
-    return synthesize(design, ctx.outputs_dir)
+    for f in design.rtl:
+        shutil.copy(f, ctx.inputs_dir / f.name)
+    if len(design.rtl) == 1:
+        shutil.copy(design.rtl[0], ctx.inputs_dir / f"{design.top}.v")
+    synth.run(ctx)
+    return ctx.output("vg")
 
 
 def run_flow(design_name: str, out: Path, until: str | None = None,

@@ -4,7 +4,8 @@ netlist ``<top>.vg`` that the physical engine, DFT and STA can all read.
 Tool: Debian's yosys 0.23 (native, so ABC runs at full speed on two cores; the PyPI yowasp build
 is WebAssembly and the SiliconCompiler stock task wants yosys >= 0.48 with Tcl). Yosys 0.23 has
 no ``-dont_use`` for ``dfflibmap``/``abc``, so the cells the flow must never instantiate are cut
-out of the Liberty file itself (:func:`synth_liberty`).
+out of the Liberty file itself (:func:`synth_liberty`, the dont-use catalogue is
+:mod:`gptnano.pdk`).
 
 The netlist is shaped for place and route:
 
@@ -29,39 +30,16 @@ The netlist is shaped for place and route:
 
 from __future__ import annotations
 
-import fnmatch
-import gzip
-import hashlib
-import os
 import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from gptnano.paths import build_root, sky130hd_dir
+from gptnano.pdk import PREFIX, corner_liberty, filtered_liberty, flow_dont_use
 from gptnano.step import StepContext, StepError
 
-LIB_PREFIX = "sky130_fd_sc_hd__"
-CORNER_LIBERTY = {
-    "ss": "sky130_fd_sc_hd__ss_n40C_1v40",
-    "tt": "sky130_fd_sc_hd__tt_025C_1v80",
-    "ff": "sky130_fd_sc_hd__ff_100C_1v95",
-}
-# Cell families synthesis must not pick, besides lambdapdk's own dont-use list: physical-only
-# cells (fill, tap, decap, diode), probe pads, low-power/retention cells (need extra supplies),
-# the hold-fix delay cells (left to the timing repair of the physical flow), clock-gating
-# cells (no clock gating is inferred; keeping them out keeps the clock tree plain) and two
-# logic cells the physical flow cannot close (see below).
-EXTRA_DONT_USE = (
-    "*__fill_*", "*__fakediode_*", "*__diode_*", "*__tap*", "*__decap_*", "*__probe*",
-    "*__lpflow_*", "*__dlygate*", "*__dlymetal*", "*__dlclkp_*", "*__sdlclkp_*",
-    "*__macro_sparecell", "*__conb_1",
-    # Measured on `small` with the embedded router: a222oi_1's six li1 inputs sit on
-    # neighbouring grid nodes that cannot all get a contact (5 of the last 11 unroutable nets),
-    # and a2111oi_0's own layout trips Magic's licon.8a rule (3 Magic DRC errors, KLayout clean).
-    "*__a222oi_1", "*__a2111oi_0",
-)
+LIB_PREFIX = PREFIX
 TIE_CELL = f"{LIB_PREFIX}conb_1"
 BUFFER_CELL = f"{LIB_PREFIX}buf_2"
 # Yosys selection of the non-port wires and the cells whose public name is not a plain Verilog
@@ -104,90 +82,11 @@ ABC_MODES = {
 DEFAULT_ABC_MODE = "sized"
 
 
-def lambdapdk_dont_use() -> list[str]:
-    """The cells lambdapdk's sky130hd library object marks ``dontuse`` (read from the installed
-    package, so an updated PDK package updates the list)."""
-    from lambdapdk.sky130.libs.sky130sc import Sky130_SCHDLibrary
-
-    return list(Sky130_SCHDLibrary().get("asic", "cells", "dontuse"))
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write via a temporary file + rename, so concurrent runs never read half a library."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def liberty_cache_dir() -> Path:
-    path = build_root() / "pdk" / "liberty"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def corner_liberty(corner: str) -> Path:
-    """The full (unfiltered) Liberty of ``corner`` gunzipped into the build tree: the Debian
-    OpenSTA 2019 and yosys 0.23 cannot read ``.lib.gz``."""
-    if corner not in CORNER_LIBERTY:
-        raise StepError(f"unknown corner '{corner}'; known: {sorted(CORNER_LIBERTY)}")
-    name = CORNER_LIBERTY[corner]
-    dst = liberty_cache_dir() / f"{name}.lib"
-    if not dst.is_file():
-        src = sky130hd_dir() / "nldm" / f"{name}.lib.gz"
-        if not src.is_file():
-            raise StepError(f"liberty for corner {corner} missing: {src}")
-        with gzip.open(src, "rt") as fin:
-            atomic_write(dst, fin.read())
-    return dst
-
-
-def group_end(text: str, open_brace: int) -> int:
-    """Index of the ``}`` closing the Liberty group whose ``{`` is at ``open_brace`` (braces
-    inside quoted strings skipped)."""
-    depth, quoted = 0, False
-    for i in range(open_brace, len(text)):
-        ch = text[i]
-        if ch == '"' and text[i - 1] != "\\":
-            quoted = not quoted
-        elif not quoted and ch == "{":
-            depth += 1
-        elif not quoted and ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    raise ValueError(f"unbalanced braces from offset {open_brace}")
-
-
-def drop_cells(text: str, patterns: list[str] | tuple[str, ...]) -> tuple[str, list[str]]:
-    """Remove every ``cell (name) { ... }`` group whose name matches one of ``patterns``
-    (braces matched outside quoted strings). Returns the new text and the names removed."""
-    out: list[str] = []
-    removed: list[str] = []
-    pos = 0
-    for m in re.finditer(r'\bcell\s*\(\s*"?([A-Za-z0-9_]+)"?\s*\)\s*\{', text):
-        if m.start() < pos or not any(fnmatch.fnmatchcase(m.group(1), p) for p in patterns):
-            continue
-        i = group_end(text, m.end() - 1)
-        out.append(text[pos:m.start()])
-        removed.append(m.group(1))
-        pos = i + 1
-    out.append(text[pos:])
-    return "".join(out), removed
-
-
 def synth_liberty(corner: str = "tt") -> Path:
-    """``corner``'s Liberty without the dont-use cells (lambdapdk list + :data:`EXTRA_DONT_USE`).
-    The tie cell is dropped too so ABC never maps logic onto it; ``hilomap`` names it directly."""
-    patterns = tuple(lambdapdk_dont_use()) + EXTRA_DONT_USE
-    # the cache file is keyed by the dont-use list: editing the list must not reuse a stale lib
-    key = hashlib.sha256("\n".join(patterns).encode()).hexdigest()[:12]
-    dst = liberty_cache_dir() / f"{CORNER_LIBERTY[corner]}.synth-{key}.lib"
-    if not dst.is_file():
-        text, removed = drop_cells(corner_liberty(corner).read_text(), patterns)
-        if not removed:
-            raise StepError(f"dont-use filter removed no cell from {corner} liberty")
-        atomic_write(dst, text)
-    return dst
+    """``corner``'s Liberty without the flow's dont-use cells (:func:`gptnano.pdk.flow_dont_use`:
+    lambdapdk's list, physical-only and flow-only cells). The tie cell is dropped too so ABC
+    never maps logic onto it; ``hilomap`` names it directly."""
+    return filtered_liberty(corner, flow_dont_use(), "synth")
 
 
 def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str) -> str:

@@ -17,7 +17,6 @@ dict. A SiliconCompiler node has exactly that folder layout, so the wrapper only
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import shutil
 import time
@@ -27,6 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from gptnano.design_config import load_design
+from gptnano.fileio import atomic_write_json
 from gptnano.step import StepContext
 from pnr.tasks.metrics import record_all
 from siliconcompiler import Task
@@ -42,9 +42,7 @@ def write_status(reports: Path, status: str, step: str, index: str, metrics: dic
     reports.mkdir(parents=True, exist_ok=True)
     body = {"step": step, "index": index, "status": status, "runtime_s": runtime_s,
             "metrics": metrics, "error": error}
-    tmp = reports / f".{METRICS_FILE}.tmp"
-    tmp.write_text(json.dumps(body, indent=2, default=str))
-    tmp.replace(reports / METRICS_FILE)
+    atomic_write_json(reports / METRICS_FILE, body, newline=False, default=str)
 
 
 class EngineTask(Task):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gptnano import pdk
 from gptnano.design_config import load_design
 from gptnano.step import StepContext, StepError
 from pnr.engine import synth
@@ -29,7 +30,7 @@ def test_probe_netlist_is_place_and_route_ready(probe_synth) -> None:
     # 8+8 operand flops, en/clear, 20-bit accumulator, valid: 39 registers in the RTL.
     assert metrics["registers"] == 39
     assert metrics["cellarea"] > 0
-    banned = synth.lambdapdk_dont_use()
+    banned = pdk.lambdapdk_dont_use()
     used = set(cells)
     assert not used & set(banned)
     assert not [c for c in used if re.search(r"__(fill|tap|decap|diode|probe|lpflow)", c)]
@@ -48,7 +49,7 @@ def test_abc_mode_from_argument_and_unknown_mode(tmp_path: Path) -> None:
 def test_drop_cells_removes_whole_groups() -> None:
     lib = ('library (x) {\n cell ("a__fill_1") { area : 1; pin (A) { x : "{"; } }\n'
            ' cell (a__nand2_1) { area : 2; pin (Y) { function : "!(A&B)"; } }\n}\n')
-    text, removed = synth.drop_cells(lib, ("*__fill_*",))
+    text, removed = pdk.drop_cells(lib, ("*__fill_*",))
     assert removed == ["a__fill_1"]
     assert "fill" not in text and "a__nand2_1" in text and text.count("{") == text.count("}")
 
@@ -57,7 +58,7 @@ def test_synth_liberty_has_no_dont_use_cells() -> None:
     text = synth.synth_liberty("tt").read_text()
     names = set(re.findall(r"\bcell\s*\(\s*\"?(\w+)", text))
     assert "sky130_fd_sc_hd__nand2_1" in names
-    assert not names & set(synth.lambdapdk_dont_use())
+    assert not names & set(pdk.lambdapdk_dont_use())
     assert "sky130_fd_sc_hd__tapvpwrvgnd_1" not in names
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pnr.engine import library
+from gptnano.pdk import cell_cdl
 from pnr.engine.layout import Component, Layout, Port
 from signoff.lvs import blackbox_layout, cdl_pins, powered_verilog, run_lvs
 
@@ -55,7 +55,7 @@ def test_powered_verilog_ties_supplies_in_cdl_order(tmp_path: Path) -> None:
 
 
 def test_blackbox_reorders_instance_pins(tmp_path: Path) -> None:
-    pins = cdl_pins(library.cell_cdl())
+    pins = cdl_pins(cell_cdl())
     src = _extracted(tmp_path / "l.spice", False)
     out = blackbox_layout(src, tmp_path / "bb.spice", "top", pins)
     text = out.read_text()

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from gptnano.design_config import load_design
+from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext, StepError
-from pnr.engine.synth import corner_liberty
 from signoff import power, power_duty, power_liberty
 
 PERIOD_NS = 10.0
