@@ -10,6 +10,7 @@ extraction names the ports (signals on met2, VPWR/VGND on the met2 straps).
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import gdstk
 import klayout.db as kdb
@@ -22,6 +23,10 @@ from pnr.engine.same_net import Rect
 # sky130hd cell rails: 0.48 um met1 centred on every row boundary, rows 2.72 um tall
 RAIL_HALF, RAIL_PITCH = 240, 2720
 WIRE_EXT = {"met1": 70, "met2": 70, "met3": 150, "met4": 150}
+# The library's creation/modification date (GDS BGNLIB/BGNSTR).  gdstk writes the current
+# time unless told otherwise; a fixed date makes two runs on the same layout byte-identical
+# (no tool in the flow reads these fields).
+GDS_TIMESTAMP = datetime(2000, 1, 1)
 
 
 def _box(x0: int, y0: int, x1: int, y1: int, lay: int, dt: int) -> gdstk.Polygon:
@@ -147,6 +152,6 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
     layout = Layout.load(ctx.input("layout.json"))
     lib = build_gds(layout)
-    lib.write_gds(str(ctx.output("gds")))
+    lib.write_gds(str(ctx.output("gds")), timestamp=GDS_TIMESTAMP)
     return {"gds_cells": len(lib.cells), "gds_bytes": ctx.output("gds").stat().st_size,
             "runtime_s": round(time.monotonic() - t0, 2)}

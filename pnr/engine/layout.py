@@ -107,7 +107,11 @@ def place_rect(rect: tuple[int, int, int, int], comp: Component, height: int) ->
 
 def write_def(layout: Layout, path: Path) -> None:
     """DEF view: die, rows, tracks, components, pins and net connectivity (with routed wires
-    as plain segments and vias when the router has run)."""
+    as plain segments and vias when the router has run).
+
+    Written in a canonical order -- components, pins, nets, each net's connections, wires
+    and vias sorted -- and without a date, so two layouts with the same content give
+    byte-identical files whatever order the steps appended to the layout's lists in."""
     u = 1000
     x0, y0, x1, y1 = layout.die
     nx, ny = layout.grid_size
@@ -125,7 +129,7 @@ def write_def(layout: Layout, path: Path) -> None:
                      f"STEP {step_x} LAYER {layer} ;")
         lines.append(f"TRACKS Y {tech.GRID_Y0} DO {(ny - 1) * tech.GRID_DY // step_y + 1} "
                      f"STEP {step_y} LAYER {layer} ;")
-    placed = [c for c in layout.components]
+    placed = sorted(layout.components, key=lambda c: c.name)
     lines.append(f"COMPONENTS {len(placed)} ;")
     for c in placed:
         status = "PLACED" if c.placed else "UNPLACED"
@@ -133,7 +137,7 @@ def write_def(layout: Layout, path: Path) -> None:
         lines.append(f"  - {c.name} {c.cell} + {status}{where} ;")
     lines.append("END COMPONENTS")
     lines.append(f"PINS {len(layout.ports) + 2} ;")
-    for p in layout.ports.values():
+    for _name, p in sorted(layout.ports.items()):
         d = {"input": "INPUT", "output": "OUTPUT"}.get(p.direction, "INOUT")
         r = p.rect
         cxm, cym = (r[0] + r[2]) // 2, (r[1] + r[3]) // 2
@@ -158,17 +162,17 @@ def write_def(layout: Layout, path: Path) -> None:
         lines.append(f"    + USE {use} ;")
     lines.append("END SPECIALNETS")
     lines.append(f"NETS {len(layout.nets)} ;")
-    for net, pins in layout.nets.items():
-        conn = " ".join(f"( {'PIN' if i == 'PIN' else i} {p} )" for i, p in pins)
+    for net, pins in sorted(layout.nets.items()):
+        conn = " ".join(f"( {i} {p} )" for i, p in sorted(pins))
         lines.append(f"  - {net} {conn}")
         route = layout.routes.get(net)
         if route:
             first = True
-            for layer, i1, j1, i2, j2 in route.get("segs", []):
+            for layer, i1, j1, i2, j2 in sorted(route.get("segs", [])):
                 lines.append(f"    {'+ ROUTED' if first else 'NEW'} {layer} ( {grid_x(i1)} "
                              f"{grid_y(j1)} ) ( {grid_x(i2)} {grid_y(j2)} )")
                 first = False
-            for kind, i, j, *off in route.get("vias", []):
+            for kind, i, j, *off in sorted(route.get("vias", [])):
                 lower = tech.VIAS[kind][2][0]
                 x = grid_x(i) + sum(off)
                 lines.append(f"    {'+ ROUTED' if first else 'NEW'} {lower} ( {x} "

@@ -29,7 +29,9 @@ Nets are routed shortest first with A* (nets with many pins aim at the pin neare
 built so far).  Nets that fail go through rip-up rounds: a probe route that may cross other
 nets at a high cost names exactly the nets in the way; those are ripped up, the failed net is
 routed, they are rerouted, and the contested nodes get a history cost.  The best state over
-the rounds is kept.
+the rounds is kept.  Rounds stop on a round budget (:data:`MAX_ROUNDS`), never on the clock,
+and ties between nets are broken by net id, so the routed geometry depends only on the placed
+layout.
 
 The state is a set of flat numpy arrays and the search and legality checks are compiled with
 numba (:mod:`pnr.engine.route_core`): the pure-Python version did not finish the ``small``
@@ -71,7 +73,21 @@ PROBE_COST = 1000.0     # extra cost per node where a rip-up probe crosses anoth
 HIST_STEP = 40.0        # history cost added to a contested node per rip-up
 UNTANGLE_NETS = 3       # rip-up cycles among at most this many nets are untangled
 PATIENCE = 8            # rip-up rounds without fewer failed nets before giving up
-TIME_LIMIT_S = 900.0    # no new rip-up round after this
+MAX_ROUNDS = 60
+"""Round budget: at most this many rip-up rounds, whatever the machine's speed, so the routed
+result depends only on the input (it used to be a 900 s wall-clock limit, which could stop a
+slow or busy machine a round earlier than a fast one).  Rounds stop earlier when nothing is
+left to route or after PATIENCE rounds without fewer failed nets.  Measured: the probe needs
+1 round, ``small`` 7 (15 nets failed after the first pass), and a congested probe (met3/met4
+and a third of met2 blocked, see ``pnr/tests/test_determinism.py``) stops on PATIENCE after
+13; so 60 only cuts off a run that keeps improving for far longer than any seen.
+``route: {max_rounds: N}`` in the design config overrides it."""
+TIME_GUARD_S = 3600.0
+"""Wall-clock guard: a run still routing after this long fails with a StepError naming the
+limit (``route: {time_guard_s: S}`` overrides it).  It never stops rounds silently, so it can
+turn a run into a failure but never change the routed geometry.  ``small`` routes in about
+60 s on two shared cores, so an hour means the router is far outside the designs it was
+measured on."""
 
 
 @dataclass
@@ -307,6 +323,7 @@ class Router:
         self.access: dict[int, dict[str, int]] = {}
         self.unreached: list[Pin] = []
         self.searches = 0
+        self.rounds_run = 0       # rip-up rounds the last run() used
         # work arrays of the compiled A* (valid where seen/closed == the search's stamp)
         self._tgt_pin = np.full(size, -1, np.int32)
         self._tgt_off = np.zeros(size, np.int64)
@@ -440,7 +457,7 @@ class Router:
         access: dict[str, int] = {}
         while remaining:
             if len(remaining) > FOCUS_PINS and tree:
-                t_next = min(remaining, key=nearest.__getitem__)
+                t_next = min(remaining, key=lambda t: (nearest[t], t))
                 targets = {k: t_next for k in pins[t_next].nodes}
             else:
                 targets = {k: t for k, t in all_targets.items() if t in remaining}
@@ -674,14 +691,19 @@ class Router:
         (s.owner, s.pads_net, s.pads_rect, s.mcon_x, s.mcon, self.paths, self.access,
          self.claimed) = snap
 
-    def run(self, rounds: int = 60, log=None) -> list[int]:
+    def run(self, rounds: int = MAX_ROUNDS, log=None,
+            time_guard_s: float = TIME_GUARD_S) -> list[int]:
         """Route every net; returns the ids of the nets still unrouted.
 
-        Nets go shortest first.  Then rip-up rounds: a failed net probes a route that may
-        cross other nets' wires; exactly the nets it crosses are ripped up, the failed net is
-        routed, and they are rerouted.  Nodes found contested get a history cost, so the
-        next rounds spread out.  The best state seen is kept; rounds stop after PATIENCE
-        rounds without improvement or TIME_LIMIT_S.  `log(str)` gets progress lines."""
+        Nets go shortest first.  Then at most `rounds` rip-up rounds: a failed net probes a
+        route that may cross other nets' wires; exactly the nets it crosses are ripped up, the
+        failed net is routed, and they are rerouted.  Nodes found contested get a history
+        cost, so the next rounds spread out.  The best state seen is kept; rounds also stop
+        after PATIENCE rounds without improvement.  Nothing here depends on the clock: a run
+        still going after `time_guard_s` seconds raises a StepError instead of stopping
+        early.  `log(str)` gets progress lines."""
+        if rounds < 0:
+            raise ValueError(f"route: the round budget must be >= 0, got {rounds}")
         order = sorted(range(len(self.names)), key=self._hpwl)
         failed = []
         t0 = time.monotonic()
@@ -695,9 +717,17 @@ class Router:
         best_failed = list(failed)
         best = self._snapshot() if failed else None
         stale = 0
+        self.rounds_run = 0
         for rnd in range(1, rounds + 1):
-            if not failed or stale >= PATIENCE or time.monotonic() - t0 > TIME_LIMIT_S:
+            if not failed or stale >= PATIENCE:
                 break
+            elapsed = time.monotonic() - t0
+            if elapsed > time_guard_s:
+                raise StepError(
+                    f"route: still routing after {elapsed:.0f} s, over the wall-clock guard of "
+                    f"{time_guard_s:.0f} s (route.time_guard_s); {len(failed)} nets failed "
+                    f"before rip-up round {rnd} of at most {rounds}")
+            self.rounds_run = rnd
             still: list[int] = []
             ripped = 0
             for n in failed:
@@ -707,7 +737,7 @@ class Router:
                 if not hot:
                     still.append(n)
                     continue
-                victims = set().union(*hot.values())
+                victims = sorted(set().union(*hot.values()))  # ints: order = net id
                 for k in hot:  # growing while nothing improves: breaks two-net cycles
                     self.s.hist[k] += HIST_STEP * (1 + stale)
                 for v in victims:
@@ -716,11 +746,11 @@ class Router:
                 unreached = list(self.unreached)
                 if not self.route_net(n):
                     unreached = list(self.unreached)
-                for v in sorted(victims, key=self._hpwl):
+                for v in sorted(victims, key=self._hpwl):  # stable: ties by net id
                     self.route_net(v)
                 lost = [m for m in (n, *victims) if m not in self.paths]
                 if lost and stale and len(victims) <= UNTANGLE_NETS:
-                    self._untangle(n, sorted(victims), unreached)
+                    self._untangle(n, victims, unreached)
                 still += [m for m in (n, *victims) if m not in self.paths]
             failed = [n for n in dict.fromkeys(still) if n not in self.paths]
             if len(failed) < len(best_failed):
@@ -740,12 +770,17 @@ class Router:
 
     # -- output --------------------------------------------------------------------------------
     def geometry(self) -> dict[str, dict]:
-        """Per net: segments (layer, i1, j1, i2, j2), vias (kind, i, j) and patches."""
+        """Per net: segments (layer, i1, j1, i2, j2), vias (kind, i, j[, x offset]) and
+        patches (layer, x0, y0, x1, y1), each list sorted and the nets in net-id order: the
+        result depends only on the routed state, not on the order rip-up rounds left the
+        nets in or on set iteration order (vias are tuples with strings, whose set order
+        changes with PYTHONHASHSEED)."""
         plane = self.nx * self.ny
         out: dict[str, dict] = {}
         pad1_nodes: dict[int, list[tuple[int, int, int]]] = {}
         pad2_nodes: dict[int, dict[tuple[int, int], int]] = {}
-        for n, paths in self.paths.items():
+        for n in sorted(self.paths):
+            paths = self.paths[n]
             segs, vias = [], []
             for path in paths:
                 for a, b in zip(path, path[1:], strict=False):
@@ -759,7 +794,7 @@ class Router:
                         lo = min(la, lb)
                         kind = tech.VIA_BETWEEN[(LAYER_NAMES[lo], LAYER_NAMES[lo + 1])]
                         vias.append([kind, ia, ja])
-            vias = [list(v) for v in {tuple(v) for v in vias}]
+            vias = [list(v) for v in sorted({tuple(v) for v in vias})]
             patches = []
             for pin in self.pins[n]:
                 k = self.access[n].get(pin.name)
@@ -799,13 +834,16 @@ class Router:
             for layer, i1, j1, i2, j2 in out[self.names[n]]["segs"]:  # noqa: B007
                 if layer == "met2":
                     edges |= {(i1, j) for j in range(min(j1, j2), max(j1, j2))}
-            for rem in owned:
+            for rem in sorted(owned):
                 j, i = divmod(rem, self.nx)
                 if rem + self.nx in owned and (i, j) not in edges:
                     both = (i, j) in d and (i, j + 1) in d
                     hx = min(d[(i, j)], d[(i, j + 1)]) if both else 70
                     out[self.names[n]]["patches"].append(
                         ["met2", grid_x(i) - hx, grid_y(j), grid_x(i) + hx, grid_y(j + 1)])
+        for route in out.values():
+            for shapes in route.values():
+                shapes.sort()
         return out
 
 
@@ -847,13 +885,31 @@ def _seg(layer: str, d: str, c: int, a: int, b: int) -> list:
     return [layer, a, c, b, c] if d == "h" else [layer, c, a, c, b]
 
 
+def settings(ctx: StepContext) -> tuple[int, float]:
+    """(round budget, wall-clock guard in s) from ``route:`` of the design config, over
+    :data:`MAX_ROUNDS` and :data:`TIME_GUARD_S`; anything else there is an error."""
+    given = ctx.design.extra.get("route", {}) or {}
+    where = f"{ctx.design.folder / 'config.yaml'}: route:"
+    if not isinstance(given, dict) or set(given) - {"max_rounds", "time_guard_s"}:
+        raise StepError(f"{where} accepts only max_rounds and time_guard_s, got {given!r}")
+    rounds = given.get("max_rounds", MAX_ROUNDS)
+    guard = given.get("time_guard_s", TIME_GUARD_S)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
+        raise StepError(f"{where} max_rounds must be a whole number >= 0, got {rounds!r}")
+    if isinstance(guard, bool) or not isinstance(guard, int | float) or guard <= 0:
+        raise StepError(f"{where} time_guard_s must be a number of seconds > 0, got {guard!r}")
+    return rounds, float(guard)
+
+
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
+    rounds, guard = settings(ctx)
     layout = Layout.load(ctx.input("layout.json"))
     router = Router(layout)
     progress = ctx.reports_dir / "route.log"
     with open(progress, "w") as fh:
-        failed = router.run(log=lambda line: print(line, file=fh, flush=True))
+        failed = router.run(rounds, log=lambda line: print(line, file=fh, flush=True),
+                            time_guard_s=guard)
     layout.routes = router.geometry()
     layout.save(ctx.output("layout.json"))
     write_def(layout, ctx.output("def"))
@@ -867,5 +923,6 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     (ctx.reports_dir / "route.rpt").write_text(
         f"nets {len(router.names)}\nfailed {len(names)}\n" + "".join(f"  {n}\n" for n in names))
     return {"nets": len(router.names), "failed_nets": len(names),
+            "rip_up_rounds": router.rounds_run,
             "wirelength_um": round(wl / 1000, 1), "vias": vias, "spef_nets": spef_nets,
             "runtime_s": round(time.monotonic() - t0, 2)}

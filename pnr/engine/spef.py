@@ -37,7 +37,11 @@ def net_rc(route: dict) -> tuple[float, float]:
 
 
 def write_spef(layout: Layout, path: Path) -> int:
-    """Write the SPEF; returns the number of nets written."""
+    """Write the SPEF; returns the number of nets written.
+
+    Ports, nets and each net's connections are written sorted by name, and the ``*DATE``
+    header line is the only one that changes from run to run: two runs on the same routed
+    layout give files that compare equal once that line is dropped."""
     lib = library.cells()
     cells = {c.name: c.cell for c in layout.components}
     out = ['*SPEF "IEEE 1481-1998"', f'*DESIGN "{layout.top}"',
@@ -45,16 +49,16 @@ def write_spef(layout: Layout, path: Path) -> int:
            '*PROGRAM "pnr.engine.spef"', '*VERSION "1"', '*DESIGN_FLOW "ROUTED"',
            "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER [ ]",
            "*T_UNIT 1 NS", "*C_UNIT 1 PF", "*R_UNIT 1 OHM", "*L_UNIT 1 HENRY", "", "*PORTS"]
-    for p in layout.ports.values():
+    for _name, p in sorted(layout.ports.items()):
         out.append(f"{p.name} {'I' if p.direction == 'input' else 'O'}")
     count = 0
-    for net, pins in layout.nets.items():
+    for net, pins in sorted(layout.nets.items()):
         route = layout.routes.get(net)
         if not route:
             continue
         cap, res = net_rc(route)
         conns, driver, loads = [], None, []
-        for inst, pin in pins:
+        for inst, pin in sorted(pins):
             if inst == "PIN":
                 is_driver = layout.ports[pin].direction == "input"
                 conns.append(f"*P {pin} {'I' if is_driver else 'O'}")
