@@ -2,7 +2,8 @@
 
 PTQ (W8A8, group-wise, SmoothQuant) needs no training and lives in ``model/quant.py``; this
 module holds the variants that change or fine-tune weights. Each fine-tuning is short and
-budgeted in wall seconds, runs through ``model.train.train`` (same seeds, bar and logs) in its
+budgeted in optimizer steps (never wall seconds: the result must not depend on the machine's
+speed), runs through ``model.train.train`` (same seeds, bar and logs) in its
 own directory, and returns the weights with the best validation loss.
 """
 
@@ -19,10 +20,10 @@ from model.quant import Calibration, QuantRecipe, quant_forward
 from model.train import TrainSettings, load_checkpoint, train
 
 
-def finetune_settings(seconds: float, lr: float = 5e-4, seed: int = 4242) -> TrainSettings:
+def finetune_settings(steps: int, lr: float = 5e-4, seed: int = 4242) -> TrainSettings:
     """Short fine-tuning: small learning rate, brief warmup, frequent validation."""
     return TrainSettings(batch_size=32, lr=lr, min_lr=lr / 10, weight_decay=0.0,
-                         warmup_steps=20, max_steps=100_000, time_budget_s=seconds,
+                         warmup_steps=min(20, max(1, steps // 5)), max_steps=steps,
                          eval_interval=25, eval_batches=8, grad_clip=1.0, seed=seed)
 
 
@@ -32,7 +33,7 @@ def _finetune(model: GPT, settings: TrainSettings, out_dir: Path, desc: str, **k
     return best
 
 
-def qat(model: GPT, calib: Calibration, recipe: QuantRecipe, seconds: float,
+def qat(model: GPT, calib: Calibration, recipe: QuantRecipe, steps: int,
         out_dir: Path) -> GPT:
     """Quantization-aware fine-tuning: the loss runs through the fake-quant forward (STE on
     weights and activations, activation scales fixed from ``calib``)."""
@@ -43,7 +44,7 @@ def qat(model: GPT, calib: Calibration, recipe: QuantRecipe, seconds: float,
         return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)),
                                                  y.reshape(-1))
 
-    return _finetune(tuned, finetune_settings(seconds), out_dir, f"qat-w{recipe.w_bits}",
+    return _finetune(tuned, finetune_settings(steps), out_dir, f"qat-w{recipe.w_bits}",
                      loss_fn=loss_fn)
 
 
@@ -134,14 +135,14 @@ def apply_masks(model: GPT, masks: dict[str, torch.Tensor]) -> None:
         params[name].mul_(mask)
 
 
-def magnitude_prune(model: GPT, sparsity: float, seconds: float, out_dir: Path) -> GPT:
+def magnitude_prune(model: GPT, sparsity: float, steps: int, out_dir: Path) -> GPT:
     """Prune to ``sparsity`` per layer, then fine-tune with the masks re-applied every step."""
     pruned = copy.deepcopy(model)
     masks = magnitude_masks(pruned, sparsity)
     apply_masks(pruned, masks)
-    if seconds <= 0:
+    if steps <= 0:
         return pruned
-    tuned = _finetune(pruned, finetune_settings(seconds, lr=1e-3), out_dir, "prune",
+    tuned = _finetune(pruned, finetune_settings(steps, lr=1e-3), out_dir, "prune",
                       after_step=lambda m: apply_masks(m, masks))
     apply_masks(tuned, masks)
     return tuned

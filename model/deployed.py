@@ -3,10 +3,20 @@
 One definition of "what ships" (checkpoint, calibration windows from the end of the *training*
 split, the group-64 W8A8 recipe) so that ``model.build`` (which exports it), ``model.bench``,
 the DV golden model and the tests cannot drift apart.
+
+The integer contract is bit-exact on every CPU: the shipped calibration
+(``artifacts/base_calib.json``, exact ``float.hex`` values) is *stored*, never re-measured to
+reproduce the shipped operands, and the derivation (checkpoint, stored calibration) ->
+operands uses only float64 elementwise numpy and exact rational rounding
+(``model.integer_model``). Calibrating again runs float32 torch reductions whose last bits
+depend on the CPU's kernel path; that is a ``make model`` step
+(``python -m model.build --reuse-checkpoint --recalibrate``) checked against tolerances
+(:func:`recalibration_drift`), never for equality.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +27,21 @@ from model.corpus_tokens import token_ids
 from model.export import load_npz
 from model.gpt import GPT
 from model.integer_model import IntegerGPT
-from model.quant import Calibration, QuantRecipe, calibrate, calibration_ids
+from model.quant import (
+    Calibration,
+    CalibrationFileError,
+    QuantRecipe,
+    calibrate,
+    calibration_ids,
+    load_calibration,
+    save_calibration,
+)
 from model.train import load_checkpoint
 
 ARTIFACTS = REPO_ROOT / "model" / "artifacts"
 BASE_CKPT = ARTIFACTS / "base.pt"
 INT8_NPZ = ARTIFACTS / "base_int8.npz"
+CALIB_JSON = ARTIFACTS / "base_calib.json"
 CALIB_WINDOWS = 64
 EXPORT_GROUP = 64  # group size of the exported integer operands (divides 128 and 512)
 
@@ -45,15 +64,97 @@ class Deployed:
     integer: IntegerGPT
 
 
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def stored_calibration(ckpt: Path = BASE_CKPT, path: Path = CALIB_JSON) -> Calibration:
+    """The shipped calibration; refuses one that was made for another checkpoint."""
+    calib, about = load_calibration(path)
+    want = about.get("checkpoint_sha256")
+    if want != file_sha256(ckpt):
+        raise CalibrationFileError(f"{path} belongs to checkpoint {want}, not to {ckpt}; "
+                                   "re-run `make model`")
+    return calib
+
+
+def store_calibration(calib: Calibration, ckpt: Path = BASE_CKPT,
+                      path: Path = CALIB_JSON) -> Path:
+    return save_calibration(calib, path, checkpoint_sha256=file_sha256(ckpt),
+                            windows=CALIB_WINDOWS,
+                            text="last CALIB_WINDOWS blocks of the training split",
+                            made_by="python -m model.build")
+
+
+def fresh_calibration(model: GPT) -> Calibration:
+    """Calibrate again on this machine (float32 torch: last bits depend on the CPU)."""
+    return calibrate(model, calibration_windows(model))
+
+
 def build_deployed(model: GPT | None = None, calib: Calibration | None = None) -> Deployed:
     """The integer model built from `model` (default: the shipped checkpoint) and `calib`
-    (default: calibrated on :func:`calibration_windows`)."""
+    (default: the stored calibration of the shipped checkpoint)."""
     if model is None:
         model, _ = load_checkpoint(BASE_CKPT)
     if calib is None:
-        calib = calibrate(model, calibration_windows(model))
+        calib = stored_calibration()
     recipe = export_recipe()
     return Deployed(model, calib, recipe, IntegerGPT(model, calib, recipe))
+
+
+def contract_digest(integer: IntegerGPT) -> str:
+    """sha256 over every integer the integer model holds (operands, LayerNorm, attention,
+    embedding and residual-unit parameters), in a fixed order, with dtypes and shapes."""
+    h = hashlib.sha256()
+    for key, arr in sorted(integer.contract_arrays().items()):
+        a = np.ascontiguousarray(arr)
+        h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class Drift:
+    """How far a recalibrated integer model is from the shipped one (see the tolerances)."""
+
+    maxima_moved: int  # calibrated maxima that differ at all
+    mult_lsb: int  # largest |mult - shipped mult| over all rows
+    bias_rel: float  # largest |bias - shipped bias| / max(1, |shipped bias|)
+    weights_changed: int  # weight codes and group scales that differ
+    shift_changed: list[str]  # layers whose shift differs
+
+    def problems(self, mult_lsb: int = 1, bias_rel: float = 1e-4) -> list[str]:
+        out = []
+        if self.mult_lsb > mult_lsb:
+            out.append(f"mult moved by {self.mult_lsb} LSB (> {mult_lsb})")
+        if self.bias_rel > bias_rel:
+            out.append(f"bias moved by {self.bias_rel:.2e} relative (> {bias_rel:.0e})")
+        if self.weights_changed:
+            out.append(f"{self.weights_changed} weight codes / group scales changed")
+        if self.shift_changed:
+            out.append(f"shift changed in {', '.join(self.shift_changed)}")
+        return out
+
+
+def recalibration_drift(model: GPT, stored: Calibration, fresh: Calibration) -> Drift:
+    """How far the operands of ``model`` move when ``stored`` is replaced by ``fresh``."""
+    recipe = export_recipe()
+    shipped, moved = IntegerGPT(model, stored, recipe), IntegerGPT(model, fresh, recipe)
+    return _operand_drift(shipped, moved,
+                          sum(fresh.absmax[k] != v for k, v in stored.absmax.items()))
+
+
+def _operand_drift(shipped: IntegerGPT, fresh: IntegerGPT, maxima_moved: int) -> Drift:
+    mult_lsb, bias_rel, changed, shifts = 0, 0.0, 0, []
+    for name, a in shipped.layers.items():
+        b = fresh.layers[name]
+        mult_lsb = max(mult_lsb, int(np.abs(a.mult.astype(np.int64) - b.mult).max()))
+        ref = np.maximum(1, np.abs(a.bias.astype(np.int64)))
+        bias_rel = max(bias_rel, float((np.abs(a.bias.astype(np.int64) - b.bias) / ref).max()))
+        changed += int((a.w != b.w).sum() + (a.gscale != b.gscale).sum())
+        if a.shift != b.shift:
+            shifts.append(name)
+    return Drift(maxima_moved, mult_lsb, bias_rel, changed, shifts)
 
 
 def check_matches_shipped(integer: IntegerGPT, npz: Path = INT8_NPZ) -> None:
@@ -69,3 +170,40 @@ def check_matches_shipped(integer: IntegerGPT, npz: Path = INT8_NPZ) -> None:
         if not same:
             raise ValueError(f"{npz}: layer {name} differs from the model rebuilt from "
                              f"{BASE_CKPT}; re-run `make model`")
+
+
+def kernel_paths() -> dict[str, str]:
+    """The float kernel paths this process runs on (torch's ATen capability, numpy's SIMD
+    dispatch), so a test can show that two processes really took different paths."""
+    import torch
+    from numpy._core._multiarray_umath import __cpu_features__ as npy_features
+
+    return {"torch": torch.backends.cpu.get_cpu_capability(),
+            "numpy": " ".join(sorted(k for k, on in npy_features.items() if on))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m model.deployed``: print the contract digest of the shipped model derived on
+    this machine (JSON), optionally with the drift of a fresh calibration made here."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--recalibrate", action="store_true",
+                    help="also calibrate anew here and report the drift from the shipped model")
+    args = ap.parse_args(argv)
+    try:
+        d = build_deployed()
+        out: dict = {"digest": contract_digest(d.integer), "paths": kernel_paths()}
+        if args.recalibrate:
+            drift = recalibration_drift(d.model, d.calib, fresh_calibration(d.model))
+            out["drift"] = {**drift.__dict__, "problems": drift.problems()}
+    except (CalibrationFileError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}")
+        return 2
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

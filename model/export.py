@@ -26,6 +26,8 @@ total); they convert the total to the residual or logit unit afterwards (see int
 from __future__ import annotations
 
 import json
+import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -71,9 +73,22 @@ def read_hex(path: Path, bits: int, signed: bool) -> np.ndarray:
     return v
 
 
+NPZ_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's epoch: the file's bytes carry no wall time
+
+
 def save_npz(ig: IntegerGPT, path: Path) -> Path:
+    """The operands as a compressed ``.npz`` whose bytes depend only on the operands:
+    ``np.savez_compressed`` stamps each member with the current time, so it is written here
+    member by member in sorted order with a fixed date, then moved into place atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **ig.operand_arrays())
+    tmp = path.with_name(path.name + ".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for key, arr in sorted(ig.operand_arrays().items()):
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=NPZ_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with zf.open(info, "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(arr), allow_pickle=False)
+    os.replace(tmp, path)
     return path
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import torch
@@ -38,6 +39,7 @@ from model.gpt import GPT
 from model.quant import (
     Calibration,
     QuantRecipe,
+    WeightQuant,
     get_linear,
     is_int32_out,
     layer_gscale_max,
@@ -48,6 +50,10 @@ from model.quant import (
 LOGIT_FRAC = 16
 RESID_TARGET_BITS = 20  # the calibrated residual maximum maps to about 2**20 codes
 RESID_LIMIT = 2**25  # beyond this LayerNorm's sum of squares could leave int64: refuse
+
+# log2(e) as the float64 literal: math.log2(math.e) goes through libm, whose last bit may
+# depend on the CPU's code path.
+LOG2_E = 1.4426950408889634
 
 MatVec = Callable[[str, np.ndarray], np.ndarray]
 
@@ -94,17 +100,25 @@ class AttentionInt:
     oshift: int
 
 
-def _scalar_multiplier(real: float) -> tuple[int, int]:
-    mult, shift = iops.quantize_multiplier(np.array([real]))
+def _exact(values: np.ndarray | float) -> list[Fraction]:
+    """float64 values as exact rationals (the conversion itself rounds nothing)."""
+    return [Fraction(v) for v in np.asarray(values, dtype=np.float64).ravel().tolist()]
+
+
+def _scalar_multiplier(real: Fraction) -> tuple[int, int]:
+    mult, shift = iops.quantize_multiplier([real])
     return int(mult[0]), shift
 
 
 def _ln_int(ln: torch.nn.LayerNorm, s_out: float, s_r: float) -> LayerNormInt:
-    gamma = ln.weight.detach().double().numpy()
-    beta = ln.bias.detach().double().numpy()
-    gmult, gshift = iops.signed_multiplier(gamma / s_out)
-    bterm = np.rint(beta / s_out * 2.0 ** (gshift + iops.LN_NORM_BITS)).astype(np.int64)
-    eps_q = max(1, round(ln.eps / s_r**2))
+    """Integer LayerNorm operands; every rounding exact on the float64 parameters and scales."""
+    out = Fraction(s_out)
+    gamma = [g / out for g in _exact(ln.weight.detach().double().numpy())]
+    gmult, gshift = iops.signed_multiplier(gamma)
+    unit = 2 ** (gshift + iops.LN_NORM_BITS) / out
+    bterm = np.array([iops.round_half_even(b * unit)
+                      for b in _exact(ln.bias.detach().double().numpy())], dtype=np.int64)
+    eps_q = max(1, iops.round_half_even(Fraction(ln.eps) / Fraction(s_r) ** 2))
     return LayerNormInt(gmult, bterm, gshift, eps_q)
 
 
@@ -117,11 +131,14 @@ class IntegerGPT:
         cfg = model.config
         self.config = cfg
         self.recipe = recipe
-        self.resid_frac = int(math.floor(RESID_TARGET_BITS - math.log2(calib.absmax["resid"])))
+        # floor(RESID_TARGET_BITS - log2(max |resid|)), exactly (no libm log2)
+        self.resid_frac = iops.floor_log2(
+            Fraction(2**RESID_TARGET_BITS) / Fraction(calib.absmax["resid"]))
         s_r = 2.0**-self.resid_frac
         s_l = 2.0**-LOGIT_FRAC
         sc = calib.scale
         self.layers: dict[str, GqmvOperands] = {}
+        self._wq: dict[str, WeightQuant] = {}
         for name in linear_names(model):
             lin = get_linear(model, name)
             s_x = sc(name + ".in")
@@ -138,18 +155,21 @@ class IntegerGPT:
                 s_y = np.full(n, s_r)
             self.layers[name] = self._operands(name, lin, s_x, s_y, recipe)
         head = self.layers["lm_head"]
-        unit = self._row_units(model, "lm_head")  # real value of one q * gscale step
-        self.emb_mult, self.emb_shift = iops.quantize_multiplier(unit / s_r)
+        head_wq = self._wq["lm_head"]  # real value of one q * gscale step, per row, over s_r
+        self.emb_mult, self.emb_shift = iops.quantize_multiplier(
+            [u / head_wq.gscale_max / Fraction(s_r) for u in _exact(head_wq.row_scale)])
         self.wpe_q = np.rint(model.wpe.weight.detach().double().numpy() / s_r).astype(np.int64)
         self.ln1, self.ln2, self.attn = [], [], []
         for i, blk in enumerate(model.h):
             p = f"h{i}.attn."
             self.ln1.append(_ln_int(blk.ln_1, sc(p + "c_attn.in"), s_r))
             self.ln2.append(_ln_int(blk.ln_2, sc(f"h{i}.mlp.c_fc.in"), s_r))
-            s_q, s_k, s_v = sc(p + "q"), sc(p + "k"), sc(p + "v")
+            s_q, s_k, s_v = (Fraction(sc(p + x)) for x in ("q", "k", "v"))
             smult, sshift = _scalar_multiplier(
-                s_q * s_k / math.sqrt(cfg.head_dim) * math.log2(math.e) * 2**iops.EXP_FRAC_BITS)
-            omult, oshift = _scalar_multiplier(s_v / 2**iops.PROB_BITS / sc(p + "c_proj.in"))
+                s_q * s_k / Fraction(math.sqrt(cfg.head_dim)) * Fraction(LOG2_E)
+                * 2**iops.EXP_FRAC_BITS)
+            omult, oshift = _scalar_multiplier(
+                s_v / 2**iops.PROB_BITS / Fraction(sc(p + "c_proj.in")))
             self.attn.append(AttentionInt(blk.attn.n_head, cfg.head_dim, smult, sshift,
                                           omult, oshift))
         self.ln_f = _ln_int(model.ln_f, sc("lm_head.in"), s_r)
@@ -158,28 +178,30 @@ class IntegerGPT:
         self._head_gscale = np.repeat(head.gscale.astype(np.int64), head.group, axis=1)
 
     # -- building ------------------------------------------------------------------------------
-    def _row_units(self, model: GPT, name: str) -> np.ndarray:
-        wq = self._wq[name]
-        return (wq.row_scale / wq.gscale_max).numpy()
-
     def _operands(self, name: str, lin: torch.nn.Linear, s_x: float, s_y: np.ndarray,
                   recipe: QuantRecipe) -> GqmvOperands:
+        """GQMV operands of one Linear. The weight codes come from float64 elementwise numpy
+        (:func:`quantize_weight`); bias and multiplier are rounded in exact rationals of the
+        float64 scales, so no CPU's reduction order or libm can move them across a rounding
+        boundary."""
         k = lin.weight.shape[1]
         gmax = layer_gscale_max(name, lin.weight, lin.bias, s_x, recipe.w_bits)
         wq = quantize_weight(lin.weight, recipe.w_bits, recipe.group_for(k), gmax)
-        if not hasattr(self, "_wq"):
-            self._wq: dict = {}
         self._wq[name] = wq
-        unit = s_x * wq.row_scale.numpy() / gmax  # real value of one step of ``total``
+        # real value of one step of ``total``, per row
+        unit = [Fraction(s_x) * r / gmax for r in _exact(wq.row_scale)]
         if lin.bias is not None:
-            bias = np.rint(lin.bias.detach().double().numpy() / unit)
+            bias = np.array([iops.round_half_even(b / u)
+                             for b, u in zip(_exact(lin.bias.detach().double().numpy()), unit,
+                                             strict=True)], dtype=np.int64)
             if np.abs(bias).max() > iops.INT32_MAX:
                 raise ValueError(f"{name}: bias does not fit int32 at this scale")
         else:
-            bias = np.zeros(len(unit))
-        mult, shift = iops.quantize_multiplier(unit / s_y)
+            bias = np.zeros(len(unit), dtype=np.int64)
+        mult, shift = iops.quantize_multiplier(
+            [u / y for u, y in zip(unit, _exact(s_y), strict=True)])
         return GqmvOperands(
-            w=wq.q.numpy().astype(np.int8), gscale=wq.gscale.numpy().astype(np.uint16),
+            w=wq.q.astype(np.int8), gscale=wq.gscale.astype(np.uint16),
             bias=bias.astype(np.int32), mult=mult.astype(np.uint16), shift=int(shift),
             group=wq.group, out_int32=is_int32_out(name),
         )
@@ -263,4 +285,21 @@ class IntegerGPT:
             out[f"{name}.shift"] = np.array(op.shift, dtype=np.int64)
             out[f"{name}.group"] = np.array(op.group, dtype=np.int64)
             out[f"{name}.out_int32"] = np.array(op.out_int32)
+        return out
+
+    def contract_arrays(self) -> dict[str, np.ndarray]:
+        """Every integer of the model: the GQMV operands plus LayerNorm, attention, embedding
+        and residual-unit parameters (what must be bit-identical on every machine)."""
+        out = self.operand_arrays()
+        lns = [(f"h{i}.ln_1", ln) for i, ln in enumerate(self.ln1)]
+        lns += [(f"h{i}.ln_2", ln) for i, ln in enumerate(self.ln2)] + [("ln_f", self.ln_f)]
+        for name, ln in lns:
+            out[f"{name}.gmult"], out[f"{name}.bterm"] = ln.gmult, ln.bterm
+            out[f"{name}.gshift_eps"] = np.array([ln.gshift, ln.eps_q], dtype=np.int64)
+        for i, a in enumerate(self.attn):
+            out[f"h{i}.attn.softmax"] = np.array(
+                [a.n_head, a.head_dim, a.smult, a.sshift, a.omult, a.oshift], dtype=np.int64)
+        out["emb.mult"] = self.emb_mult
+        out["emb.shift_resid_frac"] = np.array([self.emb_shift, self.resid_frac], dtype=np.int64)
+        out["wpe_q"] = self.wpe_q
         return out

@@ -31,7 +31,9 @@ silently wrapping. The product total * mult needs ACC_BITS + 16 bits (< 2**63 in
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 
@@ -84,24 +86,60 @@ class FixedPoint:
         return self.mult / float(2**self.shift)
 
 
-def quantize_multiplier(real: np.ndarray, max_shift: int = MAX_SHIFT) -> tuple[np.ndarray, int]:
-    """Express positive reals as uint16 multipliers sharing one shift (per-matrix).
+Real = float | int | Fraction
+
+
+def _rationals(real: np.ndarray | Sequence[Real]) -> tuple[list[Fraction], tuple[int, ...]]:
+    """Exact rationals of ``real`` (floats are converted exactly, not rounded) and its shape."""
+    arr = np.asarray(real, dtype=object if _holds_fractions(real) else np.float64)
+    if arr.dtype != object and not np.all(np.isfinite(arr)):
+        raise ValueError("multipliers must be finite")
+    return [Fraction(v) for v in arr.ravel().tolist()], arr.shape
+
+
+def _holds_fractions(real: object) -> bool:
+    if isinstance(real, np.ndarray):
+        return real.dtype == object
+    return any(isinstance(v, Fraction) for v in np.asarray(real, dtype=object).ravel())
+
+
+def floor_log2(value: Real) -> int:
+    """Exact floor(log2(value)) of a positive rational (no float ``log2``: libm's result can
+    depend on the CPU's code path, and a shift is a discrete choice that must not)."""
+    v = Fraction(value)
+    if v <= 0:
+        raise ValueError("floor_log2 needs a positive value")
+    e = v.numerator.bit_length() - v.denominator.bit_length()  # 2**(e-1) < v < 2**(e+1)
+    if (v.numerator << max(0, -e)) < (v.denominator << max(0, e)):
+        e -= 1
+    return e
+
+
+def round_half_even(value: Real) -> int:
+    """Nearest integer, ties to even: what ``np.rint`` does, computed exactly on a rational."""
+    return round(Fraction(value))
+
+
+def quantize_multiplier(real: np.ndarray | Sequence[Real],
+                        max_shift: int = MAX_SHIFT) -> tuple[np.ndarray, int]:
+    """Express non-negative reals as uint16 multipliers sharing one shift (per-matrix).
 
     The shift is the largest that keeps the biggest multiplier below 2**16, so the biggest
     element keeps 16 significant bits; smaller elements lose relative precision, which the
-    quantization tests measure. Returns ``(mult[uint16 as int64], shift)``.
+    quantization tests measure. ``real`` may hold floats or ``Fraction``s; either way the
+    shift and the rounding (half to even) are computed in exact rational arithmetic, so the
+    result does not depend on the machine. Returns ``(mult[uint16 as int64], shift)``.
     """
-    r = np.asarray(real, dtype=np.float64)
-    if np.any(r < 0) or not np.all(np.isfinite(r)):
+    r, shape = _rationals(real)
+    if any(v < 0 for v in r):
         raise ValueError("requantization scales must be finite and non-negative")
-    peak = float(r.max()) if r.size else 0.0
-    if peak == 0.0:
-        return np.zeros(r.shape, dtype=np.int64), 0
-    shift = int(np.floor(np.log2((2**MULT_BITS - 1) / peak)))
-    shift = max(0, min(max_shift, shift))
-    mult = np.rint(r * float(2**shift)).astype(np.int64)
+    peak = max(r, default=Fraction(0))
+    if peak == 0:
+        return np.zeros(shape, dtype=np.int64), 0
+    shift = max(0, min(max_shift, floor_log2((2**MULT_BITS - 1) / peak)))
+    mult = np.array([round_half_even(v * 2**shift) for v in r], dtype=np.int64).reshape(shape)
     if mult.max() >= 2**MULT_BITS:
-        raise ValueError(f"scale {peak} too large for a {MULT_BITS}-bit multiplier")
+        raise ValueError(f"scale {float(peak)} too large for a {MULT_BITS}-bit multiplier")
     return mult, shift
 
 
@@ -240,19 +278,19 @@ def rescale(value: np.ndarray, mult: np.ndarray | int, shift: int) -> np.ndarray
                        shift)
 
 
-def signed_multiplier(real: np.ndarray, bits: int = 15) -> tuple[np.ndarray, int]:
-    """Signed reals as integers ``m`` sharing one shift: real ~= m / 2**shift, |m| < 2**bits."""
-    r = np.asarray(real, dtype=np.float64)
-    if not np.all(np.isfinite(r)):
-        raise ValueError("multipliers must be finite")
-    peak = float(np.abs(r).max()) if r.size else 0.0
-    if peak == 0.0:
-        return np.zeros(r.shape, dtype=np.int64), 0
-    shift = int(np.floor(np.log2((2**bits - 1) / peak)))
-    shift = max(0, min(MAX_SHIFT - LN_NORM_BITS, shift))
-    m = np.rint(r * 2.0**shift).astype(np.int64)
+def signed_multiplier(real: np.ndarray | Sequence[Real],
+                      bits: int = 15) -> tuple[np.ndarray, int]:
+    """Signed reals as integers ``m`` sharing one shift: real ~= m / 2**shift, |m| < 2**bits.
+
+    Exact like :func:`quantize_multiplier` (rational shift choice, ties to even)."""
+    r, shape = _rationals(real)
+    peak = max((abs(v) for v in r), default=Fraction(0))
+    if peak == 0:
+        return np.zeros(shape, dtype=np.int64), 0
+    shift = max(0, min(MAX_SHIFT - LN_NORM_BITS, floor_log2((2**bits - 1) / peak)))
+    m = np.array([round_half_even(v * 2**shift) for v in r], dtype=np.int64).reshape(shape)
     if np.abs(m).max() >= 2**bits:
-        raise ValueError(f"multiplier {peak} too large for {bits} bits")
+        raise ValueError(f"multiplier {float(peak)} too large for {bits} bits")
     return m, shift
 
 

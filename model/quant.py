@@ -26,9 +26,13 @@ For QAT the same forward runs with straight-through estimators (STE) on weights 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,6 +42,7 @@ from model.gpt import GPT
 
 GSCALE_MAX_INT8_OUT = 65535
 GSCALE_MAX_INT32_OUT = 4095
+CALIBRATION_FORMAT = 1  # version of the stored-calibration JSON
 
 
 def is_int32_out(layer: str) -> bool:
@@ -74,37 +79,51 @@ class QuantRecipe:
 
 @dataclass
 class WeightQuant:
-    """Integer weight of one Linear: w_hat = q * row_scale[n] * gscale[n, g] / gscale_max."""
+    """Integer weight of one Linear: w_hat = q * row_scale[n] * gscale[n, g] / gscale_max.
 
-    q: torch.Tensor  # int8 codes as int64 tensor [N, K]
-    row_scale: torch.Tensor  # float64 [N]
-    gscale: torch.Tensor  # int64 [N, K/G] in [1, gscale_max]
+    numpy arrays: these numbers end up in the shipped operands, and every step that makes them
+    is an elementwise float64 operation (correctly rounded by IEEE 754 on every CPU) or an
+    exact max, so they do not depend on the machine's SIMD path the way a torch reduction can.
+    """
+
+    q: np.ndarray  # int64 codes [N, K]
+    row_scale: np.ndarray  # float64 [N]
+    gscale: np.ndarray  # int64 [N, K/G] in [1, gscale_max]
     group: int
     gscale_max: int
 
-    def scale_matrix(self) -> torch.Tensor:
+    def scale_matrix(self) -> np.ndarray:
         """The effective per-element scale [N, K] (float64)."""
-        s = self.row_scale[:, None] * self.gscale.double() / self.gscale_max
-        return s.repeat_interleave(self.group, dim=1)
+        s = self.row_scale[:, None] * self.gscale / self.gscale_max
+        return np.repeat(s, self.group, axis=1)
 
     def dequant(self) -> torch.Tensor:
-        return (self.q.double() * self.scale_matrix()).float()
+        """The dequantized weight as a float32 tensor (what the fake-quant forward uses)."""
+        return torch.from_numpy(self.q * self.scale_matrix()).float()
 
 
-def quantize_weight(w: torch.Tensor, bits: int, group: int, gscale_max: int) -> WeightQuant:
+def _float64(t: torch.Tensor | np.ndarray) -> np.ndarray:
+    """A parameter as a float64 numpy array (exact: float32 -> float64 loses nothing)."""
+    if isinstance(t, torch.Tensor):
+        return t.detach().double().cpu().numpy()
+    return np.asarray(t, dtype=np.float64)
+
+
+def quantize_weight(w: torch.Tensor | np.ndarray, bits: int, group: int,
+                    gscale_max: int) -> WeightQuant:
     """Symmetric quantization of ``w`` [N, K] to ``bits`` with group-wise scales (see docstring)."""
     qmax = 2 ** (bits - 1) - 1
-    wd = w.detach().double()
+    wd = _float64(w)
     n, k = wd.shape
     if k % group:
         raise ValueError(f"group {group} does not divide K={k}")
-    gmax = wd.abs().reshape(n, k // group, group).amax(dim=2)  # [N, G]
-    gmax = torch.where(gmax > 0, gmax, torch.full_like(gmax, 1e-12))
+    gmax = np.abs(wd).reshape(n, k // group, group).max(axis=2)  # [N, G]
+    gmax = np.where(gmax > 0, gmax, 1e-12)
     real = gmax / qmax
-    row = real.amax(dim=1)
-    gscale = torch.clamp(torch.round(real / row[:, None] * gscale_max), 1, gscale_max).long()
-    wq = WeightQuant(torch.zeros(n, k, dtype=torch.long), row, gscale, group, gscale_max)
-    wq.q = torch.clamp(torch.round(wd / wq.scale_matrix()), -qmax, qmax).long()
+    row = real.max(axis=1)
+    gscale = np.clip(np.rint(real / row[:, None] * gscale_max), 1, gscale_max).astype(np.int64)
+    wq = WeightQuant(np.zeros((n, k), dtype=np.int64), row, gscale, group, gscale_max)
+    wq.q = np.clip(np.rint(wd / wq.scale_matrix()), -qmax, qmax).astype(np.int64)
     return wq
 
 
@@ -127,20 +146,25 @@ def fake_quant_act(x: torch.Tensor, scale: float, bits: int = 8) -> torch.Tensor
 
 
 def layer_gscale_max(
-    layer: str, w: torch.Tensor, bias: torch.Tensor | None, s_x: float, bits: int
+    layer: str, w: torch.Tensor | np.ndarray, bias: torch.Tensor | np.ndarray | None,
+    s_x: float, bits: int,
 ) -> int:
     """gscale_max of a layer: 65535 (int8 out) or 4095 (int32 out), lowered if needed so that
     the integer bias round(b / (s_x * row_scale / gscale_max)) stays below 2**30 (half the int32
-    range); never below 255. Shared by the fake-quant and the integer model."""
+    range); never below 255. Shared by the fake-quant and the integer model. The limit is a
+    floor, so it is taken in exact rational arithmetic (a float product could land on either
+    side of an integer depending on how it was evaluated)."""
     gmax = GSCALE_MAX_INT32_OUT if is_int32_out(layer) else GSCALE_MAX_INT8_OUT
     if bias is None:
         return gmax
-    row = w.detach().double().abs().amax(dim=1) / (2 ** (bits - 1) - 1)
-    b = bias.detach().double().abs()
+    row = np.abs(_float64(w)).max(axis=1) / (2 ** (bits - 1) - 1)
+    b = np.abs(_float64(bias))
     ok = b > 0
     if not bool(ok.any()):
         return gmax
-    limit = int(torch.floor((2.0**30 * s_x * row[ok] / b[ok]).min()))
+    scale = 2**30 * Fraction(s_x)
+    limit = min(math.floor(scale * Fraction(r) / Fraction(v))
+                for r, v in zip(row[ok].tolist(), b[ok].tolist(), strict=True))
     return max(255, min(gmax, limit))
 
 
@@ -169,6 +193,39 @@ class Calibration:
             ch = torch.maximum(ch, self.channel_max[name])
         self.channel_max[name] = ch
         self.absmax[name] = float(ch.max())
+
+
+class CalibrationFileError(ValueError):
+    """A stored calibration is missing, malformed, or belongs to another checkpoint."""
+
+
+def save_calibration(calib: Calibration, path: Path, **about: object) -> Path:
+    """Write the per-tensor maxima exactly (``float.hex``), with ``about`` (e.g. the checkpoint's
+    sha256), atomically. Per-channel maxima are not stored: only SmoothQuant uses them, and it
+    recalibrates anyway."""
+    payload = {"format": CALIBRATION_FORMAT, **about,
+               "absmax": {k: float(v).hex() for k, v in sorted(calib.absmax.items())}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def load_calibration(path: Path) -> tuple[Calibration, dict]:
+    """A stored calibration -> (Calibration with the exact maxima, the file's other fields)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CalibrationFileError(f"{path} not found; run `make model`")
+    try:
+        payload = json.loads(path.read_text())
+        fmt = payload.get("format")
+        absmax = {k: float.fromhex(v) for k, v in payload.pop("absmax").items()}
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CalibrationFileError(f"{path}: not a calibration file ({exc})") from None
+    if fmt != CALIBRATION_FORMAT:
+        raise CalibrationFileError(f"{path}: format {fmt!r}, expected {CALIBRATION_FORMAT}")
+    return Calibration(absmax=absmax), payload
 
 
 def _layernorm(x: torch.Tensor, ln: torch.nn.LayerNorm) -> torch.Tensor:

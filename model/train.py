@@ -1,10 +1,11 @@
 """CPU training loop: AdamW, warmup + cosine, gradient clipping, periodic validation, best and
-resumable checkpoints, fixed seeds, a tqdm bar, and a step or wall-time budget.
+resumable checkpoints, fixed seeds, a tqdm bar, and a step budget.
 
-The learning-rate schedule runs on *progress* = max(step / max_steps, elapsed / time_budget_s),
-so whichever budget ends the run, the cosine has decayed to ``min_lr`` by then (a pure step
-schedule would stop mid-decay on a busy shared machine). The price: with a time budget the exact
-trajectory depends on the machine's speed; batches and initialisation are seeded regardless.
+A run is defined by its steps: ``max_steps`` ends it and the cosine schedule runs on
+step / max_steps, so the same settings give the same trajectory on a fast or a busy machine
+(an earlier wall-time budget made the shipped weights depend on the machine's load).
+``time_guard_s`` is only a guard: a run that exceeds it stops with an error, never silently
+with fewer steps.
 
 Run directory layout (``build/model/train/<name>/``): ``last.pt`` (model + optimizer + RNG +
 step + elapsed, for ``--resume``), ``best.pt`` (lowest validation loss, weights + config +
@@ -44,7 +45,7 @@ class TrainSettings:
     weight_decay: float = 0.1
     warmup_steps: int = 100
     max_steps: int = 3000
-    time_budget_s: float = 1200.0
+    time_guard_s: float | None = None  # fail (never shorten the run) past this many seconds
     eval_interval: int = 100
     eval_batches: int = 16
     grad_clip: float = 1.0
@@ -59,12 +60,15 @@ class TrainSettings:
         return cls(**data)
 
 
-def lr_at(step: int, elapsed: float, s: TrainSettings) -> float:
-    """Linear warmup over ``warmup_steps``, then cosine to ``min_lr`` over the budget's progress."""
+class TrainingTimeout(RuntimeError):
+    """A run went past its ``time_guard_s``."""
+
+
+def lr_at(step: int, s: TrainSettings) -> float:
+    """Linear warmup over ``warmup_steps``, then cosine to ``min_lr`` at ``max_steps``."""
     if step < s.warmup_steps:
         return s.lr * (step + 1) / s.warmup_steps
-    progress = max(step / max(1, s.max_steps), elapsed / max(1e-9, s.time_budget_s))
-    progress = min(1.0, progress)
+    progress = min(1.0, step / max(1, s.max_steps))
     return s.min_lr + 0.5 * (s.lr - s.min_lr) * (1.0 + math.cos(math.pi * progress))
 
 
@@ -171,9 +175,13 @@ def train(
     val_loss = float("nan")
     while step < settings.max_steps:
         elapsed = elapsed_before + time.monotonic() - t0
-        if elapsed >= settings.time_budget_s:
-            break
-        lr = lr_at(step, elapsed, settings)
+        if settings.time_guard_s is not None and elapsed >= settings.time_guard_s:
+            bar.close()
+            raise TrainingTimeout(
+                f"{desc}: {elapsed:.0f} s at step {step} of {settings.max_steps}, past the "
+                f"guard of {settings.time_guard_s:.0f} s; resume with --resume (last.pt) or "
+                "raise time_guard_s")
+        lr = lr_at(step, settings)
         for group in opt.param_groups:
             group["lr"] = lr
         x, y = get_batch(train_ids, block, settings.batch_size, gen)
@@ -215,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--config", default="base", help="configs/<name>.yaml")
     ap.add_argument("--steps", type=int, help="override max_steps")
-    ap.add_argument("--time-budget", type=float, help="override time_budget_s (seconds)")
+    ap.add_argument("--time-guard", type=float,
+                    help="override time_guard_s: fail past this many seconds")
     ap.add_argument("--out", type=Path, help="run directory (default build/model/train/<config>)")
     ap.add_argument("--resume", action="store_true", help="continue from <out>/last.pt")
     args = ap.parse_args(argv)
@@ -223,8 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = TrainSettings.from_dict(tdict)
     if args.steps is not None:
         settings.max_steps = args.steps
-    if args.time_budget is not None:
-        settings.time_budget_s = args.time_budget
+    if args.time_guard is not None:
+        settings.time_guard_s = args.time_guard
     out = args.out or build_root() / "model" / "train" / args.config
     torch.manual_seed(settings.seed)
     model = GPT(cfg)

@@ -13,7 +13,7 @@ import csv
 import pytest
 
 from model import compress
-from model.build import EXPERIMENTS_CSV, INT4_GROUP, PRUNE_SPARSITY
+from model.build import EXPERIMENTS_CSV, INT4_GROUP, PRUNE_SPARSITY, PRUNE_STEPS, QAT_STEPS
 from model.evaluate import evaluate
 from model.quant import QuantRecipe, quant_forward
 
@@ -49,7 +49,7 @@ def test_recorded_gate(variant: str) -> None:
 @pytest.mark.slow
 def test_int4_qat_gate_remeasured(shipped, calib, val_ids, tmp_path) -> None:
     recipe = QuantRecipe(w_bits=4, group=INT4_GROUP)
-    tuned = compress.qat(shipped, calib, recipe, 240.0, tmp_path)
+    tuned = compress.qat(shipped, calib, recipe, QAT_STEPS, tmp_path)
     block = shipped.config.block_size
     fp32 = evaluate(shipped, val_ids, block).ppl
     int4 = evaluate(lambda x: quant_forward(tuned, x, calib, recipe), val_ids, block).ppl
@@ -58,7 +58,7 @@ def test_int4_qat_gate_remeasured(shipped, calib, val_ids, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_pruning_gate_remeasured(shipped, val_ids, tmp_path) -> None:
-    pruned = compress.magnitude_prune(shipped, PRUNE_SPARSITY, 300.0, tmp_path)
+    pruned = compress.magnitude_prune(shipped, PRUNE_SPARSITY, PRUNE_STEPS, tmp_path)
     assert abs(compress.sparsity_of(pruned) - PRUNE_SPARSITY) < 1e-3
     block = shipped.config.block_size
     fp32 = evaluate(shipped, val_ids, block).ppl

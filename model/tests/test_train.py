@@ -10,29 +10,51 @@ import torch
 
 from model.corpus_tokens import token_ids
 from model.gpt import GPT, load_config
-from model.train import TrainSettings, estimate_val_loss, load_checkpoint, lr_at, train
+from model.train import (
+    TrainingTimeout,
+    TrainSettings,
+    estimate_val_loss,
+    load_checkpoint,
+    lr_at,
+    train,
+)
 
 
 def _tiny(max_steps: int) -> tuple[GPT, TrainSettings]:
     cfg, tdict = load_config("tiny")
     s = TrainSettings.from_dict(tdict)
-    s = replace(s, max_steps=max_steps, time_budget_s=1e9, eval_interval=10, eval_batches=2,
+    s = replace(s, max_steps=max_steps, eval_interval=10, eval_batches=2,
                 batch_size=8, warmup_steps=5)
     torch.manual_seed(s.seed)
     return GPT(cfg), s
 
 
-def test_lr_schedule_warmup_cosine_and_time_budget() -> None:
-    s = TrainSettings(lr=1e-3, min_lr=1e-4, warmup_steps=10, max_steps=110, time_budget_s=1e9)
-    assert lr_at(0, 0, s) == pytest.approx(1e-4)
-    assert lr_at(9, 0, s) == pytest.approx(1e-3)
-    assert lr_at(60, 0, s) == pytest.approx(1e-4 + 0.5 * 9e-4 * (1 + math.cos(math.pi * 60 / 110)))
-    assert lr_at(110, 0, s) == pytest.approx(1e-4)
-    # the wall-clock budget drives the cosine when it is the tighter one
-    s2 = replace(s, time_budget_s=100.0)
-    assert lr_at(20, 100.0, s2) == pytest.approx(1e-4)
+def test_lr_schedule_warmup_cosine_on_steps() -> None:
+    s = TrainSettings(lr=1e-3, min_lr=1e-4, warmup_steps=10, max_steps=110)
+    assert lr_at(0, s) == pytest.approx(1e-4)
+    assert lr_at(9, s) == pytest.approx(1e-3)
+    assert lr_at(60, s) == pytest.approx(1e-4 + 0.5 * 9e-4 * (1 + math.cos(math.pi * 60 / 110)))
+    assert lr_at(110, s) == pytest.approx(1e-4)
     with pytest.raises(ValueError, match="unknown"):
         TrainSettings.from_dict({"lr": 1.0, "lrr": 2.0})
+    with pytest.raises(ValueError, match="unknown"):  # the old wall-time budget is gone
+        TrainSettings.from_dict({"time_budget_s": 60.0})
+
+
+def test_time_guard_fails_loudly_instead_of_shortening_the_run(tmp_path) -> None:
+    model, s = _tiny(30)
+    with pytest.raises(TrainingTimeout, match="guard"):
+        train(model, replace(s, time_guard_s=0.0), tmp_path, desc="guarded")
+
+
+def test_two_runs_with_the_same_settings_are_identical(tmp_path) -> None:
+    """Same seeds and step budget -> the same weights, however long each step took."""
+    a, s = _tiny(12)
+    train(a, s, tmp_path / "a")
+    b, _ = _tiny(12)
+    train(b, s, tmp_path / "b")
+    for (name, pa), pb in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
 
 
 def test_training_learns_and_writes_checkpoints(tmp_path) -> None:
