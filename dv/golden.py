@@ -1,7 +1,8 @@
 """The shipped base model as the integer golden model and as the fake-quant PyTorch model.
 
 Rebuilds the deployed ``IntegerGPT`` with :mod:`model.deployed` (the same definition
-``model.build`` exports) and refuses to continue if the rebuilt operands differ from the
+``model.build`` exports) from the shipped checkpoint and its *stored* calibration, which gives
+the same integers on every CPU, and refuses to continue if the rebuilt operands differ from the
 shipped ``base_int8.npz``: the RTL is then checked against the weights that are actually
 shipped.
 """
