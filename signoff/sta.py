@@ -63,10 +63,15 @@ class CornerTiming:
         }
 
 
+# Newer-OpenSTA SDC commands (``all_inputs -no_clocks``, which ORFS's SDCs use) defined on top
+# of the 2019 OpenSTA Debian ships, so a user's SDC runs as written.
+SDC_COMPAT_TCL = Path(__file__).with_name("sdc_compat.tcl")
+
+
 def load_script(liberty: Path, netlist: Path, top: str, sdc: Path, spef: Path | None) -> str:
     """The Tcl that loads one corner's design (shared by timing and power)."""
     lines = [f"read_liberty {liberty}", f"read_verilog {netlist}", f"link_design {top}",
-             f"read_sdc {sdc}",
+             f"source {SDC_COMPAT_TCL}", f"read_sdc {sdc}",
              # Signoff timing: the clock is a real (routed, unbuffered) net, so its arrival
              # at each flop is computed, not assumed ideal.
              "set_propagated_clock [all_clocks]"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 
 from gptnano.design_config import load_design
+from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext, StepError
 from pnr.engine import synth
 from signoff import power, sta
@@ -88,3 +90,28 @@ def test_spef_that_does_not_match_the_netlist_is_an_error(probe_ctx: StepContext
         "*D_NET no_such_net 0.01\n*CONN\n*P no_such_net O\n*CAP\n1 no_such_net 0.01\n*END\n")
     with pytest.raises(StepError, match="SPEF entries do not match"):
         sta.run(ctx, "tt")
+
+
+def test_orfs_style_sdc_with_all_inputs_no_clocks_runs_unmodified(probe_ctx: StepContext,
+                                                                   tmp_path) -> None:
+    """ORFS's SDCs use ``all_inputs -no_clocks`` (current OpenSTA); the 2019 OpenSTA rejects it
+    (``wrong # args``). The flow sources a compatibility proc, so the SDC runs as given and
+    the clock port gets no input delay."""
+    period = probe_ctx.design.clock_period_ns
+    sdc = tmp_path / "constraint.sdc"
+    sdc.write_text(
+        f"current_design {probe_ctx.top}\nset clk_port [get_ports clk]\n"
+        f"create_clock -name core_clock -period {period} $clk_port\n"
+        f"create_clock -name vclk -period {period}\n"
+        "set non_clock_inputs [all_inputs -no_clocks]\n"
+        'puts "NONCLOCK [llength $non_clock_inputs] ALL [llength [all_inputs]]"\n'
+        f"set_input_delay {period * 0.2} -clock vclk $non_clock_inputs\n"
+        f"set_output_delay {period * 0.2} -clock vclk [all_outputs]\n")
+    load = sta.load_script(corner_liberty("tt"), probe_ctx.input("vg"), probe_ctx.top, sdc, None)
+    text = sta.run_sta(sta.timing_script(load, tmp_path), tmp_path, "orfs_sdc")
+    counts = re.search(r"NONCLOCK (\d+) ALL (\d+)", text)
+    assert counts and int(counts[1]) == int(counts[2]) - 1  # every input but clk
+    assert sta.parse_tagged(text)["setup_slack"] < period
+    bare = load.replace(f"source {sta.SDC_COMPAT_TCL}\n", "")
+    with pytest.raises(StepError, match="wrong # args|all_inputs"):
+        sta.run_sta(sta.timing_script(bare, tmp_path), tmp_path, "orfs_sdc_bare")
