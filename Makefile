@@ -6,7 +6,13 @@ export PYTHONDONTWRITEBYTECODE=1
 # torch with OpenMP spin-waiting runs 4-20x slower when another process holds a core.
 export OMP_WAIT_POLICY=PASSIVE
 
-.PHONY: setup model rtl dv dft gds signoff report nightly test test-slow lint bench clean
+.PHONY: help setup model rtl dv dft gds signoff report nightly test test-slow lint bench clean
+.DEFAULT_GOAL := help
+
+help:             ## this list (every target, with what it does)
+	@echo "gpt-nano-asic: make <target> [DESIGN=<name>]   (DESIGN defaults to $(DESIGN))"
+	@grep -E '^[a-z][a-z-]*:.*## ' $(firstword $(MAKEFILE_LIST)) | \
+	  sed -E 's/^([a-z-]+):[^#]*## (.*)/  \1\t\2/' | expand -t 14
 
 setup:            ## system packages, .venv, Python packages, text corpus
 	bash scripts/setup.sh
@@ -45,8 +51,8 @@ test:             ## the fast test suite (CI)
 test-slow:        ## the slow tests (full flows, gate-level simulation)
 	$(PY) -m pytest -m slow -q
 
-lint:
+lint:             ## ruff over the tree
 	$(PY) -m ruff check .
 
-clean:
+clean:            ## remove runs, simulator builds and the dashboard output
 	rm -rf build/runs sim_build reports/out
