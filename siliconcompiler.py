@@ -4,7 +4,7 @@ This file shares its name with the ``siliconcompiler`` package, and Python puts 
 folder (or the current folder) first on ``sys.path``. So whenever this file is imported under the
 name ``siliconcompiler`` -- by ``python siliconcompiler.py`` itself or by any code started from
 the repository root -- it replaces itself in ``sys.modules`` with the real package, found on the
-path without the repository root. Run as a script, it then hands over to ``pnr.cli.main``.
+path without the repository root. Run as a script, it then hands over to ``flow.cli.main``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,6 @@ elif __name__ == "__main__":
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.getcwd())
                    != os.path.dirname(os.path.abspath(__file__))]
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))  # the project's own packages
-    from pnr.cli import main
+    from flow.cli import main
 
     sys.exit(main())

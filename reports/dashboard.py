@@ -27,7 +27,7 @@ import jinja2
 import pandas as pd
 
 from gptnano.paths import REPO_ROOT, build_root
-from reports import layout, plots
+from reports import history, layout, plots
 from reports.collect import (
     DesignRun,
     ReportInputError,
@@ -46,7 +46,6 @@ from reports.ppa import (
     ppa_rows,
     rtl_only_configs,
 )
-from signoff import history
 
 TEMPLATES = Path(__file__).parent / "templates"
 DEFAULT_OUT = REPO_ROOT / "reports" / "out"

@@ -1,7 +1,7 @@
 """The embedded engine: installable tools (yosys, graywolf, qrouter, magic, KLayout, netgen,
 OpenSTA) driven from Python, one module per flow step.
 
-Contract between the engine and the SiliconCompiler task layer (``pnr/tasks``): each step module
+Contract between the engine and the SiliconCompiler task layer (``flow/tasks``): each step module
 exposes ``run(ctx: StepContext) -> dict[str, float | int | str]`` that reads its input views
 from ``ctx.inputs_dir``, writes its output views to ``ctx.outputs_dir`` and its reports to
 ``ctx.reports_dir``, and returns the metrics it measured. Views are named as SiliconCompiler

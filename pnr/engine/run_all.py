@@ -1,89 +1,10 @@
-"""Standalone runner for the physical engine (development and the probe test).
-
-    python -m pnr.engine.run_all --design probe --out build/engine_probe
-
-Runs synth (``pnr.engine.synth``) -> floorplan -> place -> cts -> route -> fill -> gds -> extract ->
-KLayout DRC -> Magic DRC -> LVS, each step in ``<out>/<nn>_<step>/{inputs,outputs,reports}``
-with the previous step's outputs copied into its inputs, and prints/writes the metrics of
-every step to ``<out>/metrics.json``.  An existing ``<out>`` is never overwritten.
-"""
-
-from __future__ import annotations
-
-import argparse
-import importlib
-import json
-import shutil
-import sys
-import time
-from pathlib import Path
-
-from gptnano.design_config import load_design
-from gptnano.step import StepContext, StepError
-
-STEPS = ("floorplan", "place", "cts", "route", "fill", "gds", "extract")
-SIGNOFF = ("drc_klayout", "drc_magic", "lvs")
-
-
-def _synth(design, workdir: Path) -> Path:
-    from pnr.engine import synth
-
-    ctx = StepContext.standalone(design, workdir)
-    for f in design.rtl:
-        shutil.copy(f, ctx.inputs_dir / f.name)
-    if len(design.rtl) == 1:
-        shutil.copy(design.rtl[0], ctx.inputs_dir / f"{design.top}.v")
-    synth.run(ctx)
-    return ctx.output("vg")
-
-
-def run_flow(design_name: str, out: Path, until: str | None = None,
-             netlist: Path | None = None) -> dict[str, dict]:
-    design = load_design(design_name)
-    out = out.resolve()
-    if out.exists():
-        raise StepError(f"{out} exists; choose a new --out (earlier runs are never overwritten)")
-    out.mkdir(parents=True)
-    metrics: dict[str, dict] = {}
-    t0 = time.monotonic()
-    if netlist is None:
-        netlist = _synth(design, out / "00_synth")
-        metrics["synth"] = {"runtime_s": round(time.monotonic() - t0, 2)}
-    prev_outputs: list[Path] = [netlist]
-    steps = [(s, f"pnr.engine.{s}") for s in STEPS] + [(s, f"signoff.{s}") for s in SIGNOFF]
-    views: dict[str, Path] = {}
-    for k, (name, module) in enumerate(steps, 1):
-        ctx = StepContext.standalone(design, out / f"{k:02d}_{name}")
-        for f in prev_outputs:
-            views[f.name.split(".", 1)[1] if "." in f.name else f.name] = f
-        for ext, f in views.items():
-            shutil.copy(f, ctx.inputs_dir / f"{design.top}.{ext}")
-        ts = time.monotonic()
-        result = importlib.import_module(module).run(ctx)
-        result.setdefault("runtime_s", round(time.monotonic() - ts, 2))
-        metrics[name] = result
-        print(f"[{name}] " + " ".join(f"{a}={b}" for a, b in result.items()), flush=True)
-        prev_outputs = sorted(p for p in ctx.outputs_dir.iterdir() if p.is_file())
-        if until == name:
-            break
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    return metrics
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--design", default="probe")
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--until", choices=STEPS + SIGNOFF)
-    ap.add_argument("--netlist", type=Path, help="use this gate netlist instead of synthesizing")
-    args = ap.parse_args(argv)
-    try:
-        run_flow(args.design, args.out, args.until, args.netlist)
-    except StepError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
+"""``python -m pnr.engine.run_all``: kept so the command keeps working; the code is
+:mod:`flow.run_engine` (it runs signoff checks too, so it belongs to the flow layer above the
+engine, see ``tests/test_layering.py``)."""
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    from flow.run_engine import main
+
+    sys.exit(main())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pnr.engine.run_all import run_flow
+from flow.run_engine import run_flow
 
 
 def test_probe_is_signoff_clean(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Flow construction (pnr.flow), engine selection and the CLI's error handling -- no tools run
+"""Flow construction (flow.project), engine selection and the CLI's error handling -- no tools run
 except in the last test, which runs a real (short) SiliconCompiler flow: syn -> sta x3, power."""
 
 from __future__ import annotations
@@ -8,10 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from gptnano.design_config import load_design
-from gptnano.paths import lambdapdk_root
-from pnr import cli
-from pnr.flow import (
+from flow import check, cli
+from flow.project import (
     FlowError,
     build_embedded_flow,
     build_project,
@@ -19,9 +17,10 @@ from pnr.flow import (
     plan_embedded,
     select_engine,
 )
-from pnr.tasks.metrics import sc_values
-from pnr.tasks.steps import CHECK_TASKS, LAYOUT_TASKS
-from signoff import check
+from flow.tasks.metrics import sc_values
+from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS
+from gptnano.design_config import load_design
+from gptnano.paths import lambdapdk_root
 
 LAYOUT_MODULES = {cls.MODULE for cls in LAYOUT_TASKS}
 
@@ -146,7 +145,7 @@ def test_short_flow_runs_in_siliconcompiler(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """syn -> sta/{ss,tt,ff} + power as real SC nodes (the layout modules hidden): checks
     the task wrapper, pass-through views, metrics in the manifest and signoff.json."""
-    import pnr.flow as flow_mod
+    import flow.project as flow_mod
 
     monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path))
     real = flow_mod.module_exists

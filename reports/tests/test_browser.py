@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reports import browser, dashboard
+from reports import browser, dashboard, history
 from reports.tests.report_fixtures import SIGNOFF, write_design
-from signoff import history
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out"
 

@@ -8,9 +8,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote
 
-from reports import dashboard
+from reports import dashboard, history
 from reports.tests.report_fixtures import SIGNOFF, write_design
-from signoff import history
 
 
 class Links(HTMLParser):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from flow import goldens
 from reports.collect import ReportInputError
-from signoff import goldens
 
 METRICS = {
     "cells": 1234, "core_area_um2": 5000.0, "utilization": 0.4, "clock_ns": 10.0,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff import nightly
+from flow import nightly
 
 FAKE_FLOW = '''
 import argparse, json, os, pathlib, sys

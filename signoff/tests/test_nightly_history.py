@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff import history
+from reports import history
 
 
 def record(run_id: str, started: str, cells: float, status: str = "pass") -> history.RunRecord:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from signoff import goldens, nightly
+from flow import goldens, nightly
 
 DATA = Path(__file__).parent / "data"
 PROBE = goldens.DESIGNS_DIR / "probe"

@@ -1,4 +1,4 @@
-"""signoff.json from node records (signoff.summary) and ``python -m signoff.check``."""
+"""signoff.json from node records (flow.summary) and ``python -m signoff.check``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from flow import check, summary
+from flow.summary import SummaryError
 from gptnano.design_config import load_design
-from signoff import check, summary
-from signoff.summary import SummaryError
 
 NODES = [["syn", "0"], ["floorplan", "0"], ["route", "0"], ["gds", "0"], ["lvs", "0"],
          ["drc_klayout", "0"], ["drc_magic", "0"], ["sta", "ss"], ["sta", "tt"], ["sta", "ff"],

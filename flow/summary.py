@@ -1,6 +1,6 @@
 """``build/<design>/signoff.json``: one run's signoff metrics, collected from its nodes.
 
-Every flow node writes ``reports/metrics.json`` (:mod:`pnr.tasks.base`: status, runtime, the
+Every flow node writes ``reports/metrics.json`` (:mod:`flow.tasks.base`: status, runtime, the
 step's metrics), also when its check fails; the flow CLI writes ``<job>/gptnano_flow.json``
 (engine, planned nodes). This module joins them into the record the dashboard, the goldens and
 the nightly regression read (contract in :mod:`reports.collect`). It never invents a value: a

@@ -1,6 +1,6 @@
 """SiliconCompiler task classes of the embedded engine (one per flow step, see ``steps``)."""
 
-from pnr.tasks.base import EngineTask
-from pnr.tasks.steps import ALL_TASKS, CHECK_TASKS, LAYOUT_TASKS, StaTask, SynTask
+from flow.tasks.base import EngineTask
+from flow.tasks.steps import ALL_TASKS, CHECK_TASKS, LAYOUT_TASKS, StaTask, SynTask
 
 __all__ = ["ALL_TASKS", "CHECK_TASKS", "LAYOUT_TASKS", "EngineTask", "StaTask", "SynTask"]

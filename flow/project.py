@@ -3,7 +3,7 @@
 Two engines:
 
 * ``embedded`` -- the tools that install from Debian/PyPI here (yosys 0.23, our placer, CTS and
-  router, KLayout, Magic, Netgen, OpenSTA 2019), each step a :mod:`pnr.tasks` class. SC's own
+  router, KLayout, Magic, Netgen, OpenSTA 2019), each step a :mod:`flow.tasks` class. SC's own
   stock tasks reject these tool versions, hence our tasks.
 * ``openroad`` -- SC's stock ``asicflow`` (yosys >= 0.48, OpenROAD, KLayout) for the
   ``skywater130_demo`` target. Needs OpenROAD installed (not installable from the registries
@@ -28,10 +28,10 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from flow.tasks.base import TOOL, EngineTask
+from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from gptnano.design_config import DesignConfig
 from gptnano.paths import REPO_ROOT, build_root, lambdapdk_root
-from pnr.tasks.base import TOOL, EngineTask
-from pnr.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from siliconcompiler import ASIC, Design, Flowgraph
 
 ENGINES = ("embedded", "openroad", "auto")
@@ -248,13 +248,14 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
 def input_fingerprint(design: DesignConfig) -> str:
     """SHA-256 over everything a run's result depends on that SiliconCompiler cannot see: the
     design config, SDC and RTL (the embedded tasks read them through the design config, not
-    through SC file parameters) and the flow's own Python code (gptnano/, pnr/, signoff/, dft/).
+    through SC file parameters) and the flow's own Python code (gptnano/, pnr/, signoff/, dft/,
+    flow/).
 
     SC resumes a job by comparing its own settings, so without this an edited clock period,
     floorplan or engine fix would silently reuse stale nodes; the CLI re-runs every node of a
     job whose fingerprint changed."""
     files = [design.folder / "config.yaml", design.sdc, *design.rtl]
-    for package in ("gptnano", "pnr", "signoff", "dft"):
+    for package in ("gptnano", "pnr", "signoff", "dft", "flow"):
         files += sorted((REPO_ROOT / package).rglob("*.py"))
     digest = hashlib.sha256()
     for f in files:

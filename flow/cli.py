@@ -1,8 +1,8 @@
 """Flow command line: ``python siliconcompiler.py --design probe`` (``make gds``, ``sc-gptnano``).
 
-Builds the SiliconCompiler project for ``designs/<name>/config.yaml`` (:mod:`pnr.flow`), runs
+Builds the SiliconCompiler project for ``designs/<name>/config.yaml`` (:mod:`flow.project`), runs
 it under ``build/<name>/<job>/`` and writes ``build/<name>/signoff.json``
-(:mod:`signoff.summary`). The exit status is 0 only when the flow was complete and every node
+(:mod:`flow.summary`). The exit status is 0 only when the flow was complete and every node
 passed its checks (DRC = 0, LVS clean, setup and hold met at every corner).
 
 Re-running the same job resumes it: SiliconCompiler re-runs only the nodes whose inputs or
@@ -100,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     except DesignConfigError as exc:
         return _fail(str(exc))
 
-    from pnr.flow import FlowError, build_project, input_fingerprint, select_engine
-    from signoff.summary import SummaryError, job_dir, write_plan, write_summary
+    from flow.project import FlowError, build_project, input_fingerprint, select_engine
+    from flow.summary import SummaryError, job_dir, write_plan, write_summary
 
     try:
         engine, why = select_engine(args.engine)

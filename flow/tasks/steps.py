@@ -1,7 +1,7 @@
 """The embedded engine's SiliconCompiler tasks, one class per flow step.
 
 Each class names its engine module and the views it needs/makes (``<top>.<ext>``, see
-``pnr.engine``); :class:`pnr.tasks.base.EngineTask` does the rest. The checking steps override
+``pnr.engine``); :class:`flow.tasks.base.EngineTask` does the rest. The checking steps override
 ``violations`` so the flow fails on a DRC error, an LVS mismatch or a timing violation at any
 corner -- there is no waiver setting.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flow.tasks.base import EngineTask
 from gptnano.step import StepContext
-from pnr.tasks.base import EngineTask
 
 
 class SynTask(EngineTask):

@@ -8,8 +8,8 @@ dict. A SiliconCompiler node has exactly that folder layout, so the wrapper only
   the views it passes on unchanged (every other view the input nodes provide) -- SiliconCompiler
   copies only declared inputs and fails a node that leaves undeclared files in ``outputs/``;
 * run the step in the node folder and copy the pass-through views;
-* record the step's metrics in the SiliconCompiler manifest (:mod:`pnr.tasks.metrics`) and in
-  ``reports/metrics.json`` (read by :mod:`signoff.summary`, also when the run failed);
+* record the step's metrics in the SiliconCompiler manifest (:mod:`flow.tasks.metrics`) and in
+  ``reports/metrics.json`` (read by :mod:`flow.summary`, also when the run failed);
 * fail the node when a signoff criterion is violated (:meth:`EngineTask.violations`): the
   metrics are recorded first so the failure is visible in ``signoff.json``.
 """
@@ -25,10 +25,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from flow.tasks.metrics import record_all
 from gptnano.design_config import load_design
 from gptnano.fileio import atomic_write_json
 from gptnano.step import StepContext
-from pnr.tasks.metrics import record_all
 from siliconcompiler import Task
 
 METRICS_FILE = "metrics.json"
