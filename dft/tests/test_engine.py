@@ -105,3 +105,14 @@ def test_netlist_errors_name_the_problem(lib, cells, tmp_path):
         build_netlist(yosys_json(loop, lib, "lp"), "lp", cells)
     with pytest.raises(NetlistError, match="top module"):
         build_netlist(yosys_json(loop, lib, "lp"), "nope", cells)
+
+
+def test_liberty_reader_names_a_bad_file(tmp_path):
+    bad = tmp_path / "bad.lib"
+    bad.write_text("library (x) { cell (a) { pin (A) { direction : input; } }\n")
+    with pytest.raises(LibertyError, match="bad.lib: cannot parse Liberty"):
+        read_liberty(bad)
+    empty = tmp_path / "empty.lib"
+    empty.write_text("library (x) { }\n")
+    with pytest.raises(LibertyError, match="no cell groups"):
+        read_liberty(empty)

@@ -2,8 +2,8 @@
 
 The clock-tree step sizes its buffers and estimates insertion delay and skew before any STA
 can run; it needs pin capacitances and the delay/transition tables of a few cells. The file is
-parsed with ``libparse`` (the Python binding of yosys' own Liberty parser, installed with
-fault-dft), ~0.2 s for the whole tt library, and cached per corner.
+parsed by the project's one Liberty reader (:mod:`gptnano.liberty`, yosys' own parser) and
+this view is cached per corner.
 
 Tables are looked up by bilinear interpolation over (input transition, output load) and
 extrapolated linearly outside the characterised range, as STA tools do.
@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from gptnano import liberty as liberty_reader
+from gptnano.liberty import unquote as _unquote
 from gptnano.pdk import corner_liberty
 from gptnano.step import StepError
 
 SLEW_VAR = "input_net_transition"
 LOAD_VAR = "total_output_net_capacitance"
-
-
-def _unquote(text: str) -> str:
-    return text.strip().strip('"')
 
 
 def _floats(text: str) -> list[float]:
@@ -137,12 +135,5 @@ class Liberty:
 @lru_cache(maxsize=4)
 def load(corner: str = "tt") -> Liberty:
     """The parsed Liberty of ``corner`` (see :func:`gptnano.pdk.corner_liberty`)."""
-    from libparse import LibertyParser
-
     path = corner_liberty(corner)
-    try:
-        with open(path) as f:
-            ast = LibertyParser(f).ast
-    except RuntimeError as exc:
-        raise StepError(f"{path}: cannot parse Liberty: {exc}") from exc
-    return Liberty(ast, str(path))
+    return Liberty(liberty_reader.parse(path), str(path))
