@@ -78,15 +78,16 @@ MAX_ROUNDS = 60
 result depends only on the input (it used to be a 900 s wall-clock limit, which could stop a
 slow or busy machine a round earlier than a fast one).  Rounds stop earlier when nothing is
 left to route or after PATIENCE rounds without fewer failed nets.  Measured: the probe needs
-1 round, ``small`` 7 (15 nets failed after the first pass), and a congested probe (met3/met4
-and a third of met2 blocked, see ``pnr/tests/test_determinism.py``) stops on PATIENCE after
-13; so 60 only cuts off a run that keeps improving for far longer than any seen.
+1 round, ``small`` 7 (15 nets failed after the first pass; 1 round after a later design
+change), and a congested probe (met3/met4 and a third of met2 blocked, see
+``pnr/tests/test_determinism.py``) stops on PATIENCE after 13; so 60 only cuts off a run
+that keeps improving for far longer than any seen.
 ``route: {max_rounds: N}`` in the design config overrides it."""
 TIME_GUARD_S = 3600.0
 """Wall-clock guard: a run still routing after this long fails with a StepError naming the
 limit (``route: {time_guard_s: S}`` overrides it).  It never stops rounds silently, so it can
-turn a run into a failure but never change the routed geometry.  ``small`` routes in about
-60 s on two shared cores, so an hour means the router is far outside the designs it was
+turn a run into a failure but never change the routed geometry.  ``small`` routes in
+60-115 s on two shared cores, so an hour means the router is far outside the designs it was
 measured on."""
 
 
