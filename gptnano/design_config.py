@@ -25,10 +25,11 @@ from typing import Any
 
 import yaml
 
+from gptnano import pdk
 from gptnano.paths import REPO_ROOT
 
 DESIGNS_DIR = REPO_ROOT / "designs"
-CORNERS = ("ss", "tt", "ff")
+CORNERS = tuple(pdk.CORNERS)  # every corner the PDK table characterises, in its order
 
 
 class DesignConfigError(ValueError):

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gptnano.design_config import DesignConfig
+if TYPE_CHECKING:  # only a type here: the config module needs gptnano.pdk, which needs StepError
+    from gptnano.design_config import DesignConfig
 
 
 class StepError(RuntimeError):

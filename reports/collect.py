@@ -37,9 +37,10 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from gptnano import pdk
 from gptnano.paths import REPO_ROOT
 
-CORNERS = ("ss", "tt", "ff")
+CORNERS = tuple(pdk.CORNERS)
 EXPERIMENT_COLUMNS = ("variant", "params", "bytes", "val_ppl", "next_token_acc")
 
 # Keys whose values must be numbers when present (dotted keys reach into per-corner dicts).
