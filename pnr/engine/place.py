@@ -1,15 +1,19 @@
-"""Placement step: global quadratic placement, then row legalization onto the site grid.
+"""Placement step: sparse analytic global placement, Abacus legalization, detailed placement.
 
 Reads ``<top>.layout.json`` (from floorplan); writes it back with every logic cell placed, plus
 ``<top>.def``.
 
-Why our own placer rather than graywolf: graywolf's output must be legalized anyway (qflow's
-``addspacers`` leaves cells off the 0.46 um site grid, which is what broke earlier runs), the
-tap columns must be respected, and for blocks of a few thousand cells a quadratic placement
-(clique net model, IO pins as anchors, solved with numpy) followed by order-preserving row
-legalization gives routable results in seconds.  Cells are spread evenly along each row so the
-white space the floorplan reserved is distributed where the router needs it.  The spread is
-set by ``floorplan.core_utilization`` (``placement.density`` is not used by this placer).
+The algorithms live in :mod:`pnr.engine.gpl` (Bound2Bound quadratic wirelength solved by
+conjugate gradient on a ``scipy.sparse`` system, with SimPL look-ahead density spreading to
+``placement.density``) and :mod:`pnr.engine.dpl` (Abacus legalization into the rows' free
+segments between the fixed tap cells, then moves into white space that lower HPWL). Memory
+and time grow about linearly with the pin count (``python -m pnr.engine.bench_place``
+measures it); the dense n x n solve this replaced ran out of memory at 54k cells.
+
+``placement.density`` (config) is the target density of every placement bin: cells are
+spread until no bin holds more cell area than ``density x`` its free area (up to a 10 %
+overflow, which legalization absorbs). It must not be below the core's cell utilization (cell
+area / core area without tap cells); without the key, 0.7 (OpenROAD's default) is used.
 """
 
 from __future__ import annotations
@@ -18,161 +22,54 @@ import time
 
 import numpy as np
 
-from pnr.engine import library, tech
+from pnr.engine import dpl, gpl, library, tech
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, write_def
 
-MAX_NET_PINS = 24   # wider nets (clock, reset) do not pull placement
-MIN_LEAF_NM = 20_000  # bisection stops splitting a row below this width (a leaf's cells are
-                      # then spread evenly over it, which keeps white space for the router)
+
+def target_density(layout_or_prob: Layout | gpl.Problem, density: float | None,
+                   where: str = "placement.density") -> float:
+    """The bin target density to spread to: ``density`` (default 0.7), checked against the
+    core's utilization. A value at most 0.01 below it (floorplan rounding) is raised to it."""
+    prob = layout_or_prob if isinstance(layout_or_prob, gpl.Problem) \
+        else gpl.build_problem(layout_or_prob)
+    util = gpl.utilization(prob)
+    if density is None:
+        density = gpl.DEFAULT_DENSITY
+    try:
+        density = float(density)
+    except (TypeError, ValueError):
+        raise StepError(f"{where}: {density!r} is not a number") from None
+    if not 0.0 < density <= 1.0:
+        raise StepError(f"{where}: {density} outside (0, 1]")
+    if density < util - 0.01:
+        raise StepError(f"{where}: {density} is below the core's cell utilization "
+                        f"{util:.3f}; raise it or lower floorplan.core_utilization")
+    return min(1.0, max(density, util))
 
 
-def global_place(layout: Layout) -> tuple[np.ndarray, np.ndarray, list]:
-    """Quadratic placement of the logic cells; returns x, y (nm) of each cell centre."""
-    movable = [c for c in layout.components if c.kind == "logic"]
-    index = {c.name: k for k, c in enumerate(movable)}
-    n = len(movable)
-    a = np.zeros((n, n))
-    bx = np.zeros(n)
-    by = np.zeros(n)
-    cx0, cy0, cx1, cy1 = layout.core
-    centre = ((cx0 + cx1) / 2, (cy0 + cy1) / 2)
-    anchor = 1e-3
-    a[np.arange(n), np.arange(n)] += anchor
-    bx += anchor * centre[0]
-    by += anchor * centre[1]
-    for pins in layout.nets.values():
-        if len(pins) < 2 or len(pins) > MAX_NET_PINS:
-            continue
-        w = 1.0 / (len(pins) - 1)
-        nodes = []
-        for inst, pin in pins:
-            if inst == "PIN":
-                r = layout.ports[pin].rect
-                nodes.append(("fixed", ((r[0] + r[2]) / 2, (r[1] + r[3]) / 2)))
-            else:
-                nodes.append(("mov", index[inst]))
-        for p in range(len(nodes)):
-            for q in range(p + 1, len(nodes)):
-                (tp, vp), (tq, vq) = nodes[p], nodes[q]
-                if tp == "mov" and tq == "mov":
-                    a[vp, vp] += w
-                    a[vq, vq] += w
-                    a[vp, vq] -= w
-                    a[vq, vp] -= w
-                elif tp == "mov" or tq == "mov":
-                    m, f = (vp, vq) if tp == "mov" else (vq, vp)
-                    a[m, m] += w
-                    bx[m] += w * f[0]
-                    by[m] += w * f[1]
-    x = np.linalg.solve(a, bx)
-    y = np.linalg.solve(a, by)
-    return x, y, movable
+def global_place(layout: Layout, density: float | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, list[Component]]:
+    """Global placement of the logic cells; returns x, y (nm) of each cell centre (spread to
+    ``density``) and the cells in that order."""
+    prob = gpl.build_problem(layout)
+    res = gpl.global_place(prob, target_density(prob, density))
+    return res.x, res.y, prob.movable
 
 
-def legalize(layout: Layout, x: np.ndarray, y: np.ndarray, movable: list) -> None:
-    """Spread the quadratic placement over the core by recursive bisection, then place each
-    leaf's cells on its row segment in x order, evenly spaced, never over a tap column.
-
-    Why bisection: the quadratic solution clumps cells in the centre. Spreading by y rank into
-    rows and then by x rank *within each row* (the first version) stretched every row on its
-    own, so cells that were neighbours ended up far apart in x (on ``small`` the nets' x span
-    was 4.6x their y span and the router ran out of horizontal tracks). Bisection keeps the
-    relative order in both directions: each region's cells are split by their coordinate
-    across the region's longer side, in proportion to the free sites on each side.
-    """
-    lib = library.cells()
+def legalize(layout: Layout, x: np.ndarray, y: np.ndarray, movable: list[Component],
+             detailed: bool = True) -> None:
+    """Abacus legalization of ``movable`` (centres x, y) onto free sites, then (``detailed``)
+    wirelength-reducing moves into white space; raises StepError on any overlap."""
+    prob = gpl.build_problem(layout)
+    if [c.name for c in prob.movable] != [c.name for c in movable]:
+        raise StepError("placement: the cells to legalize are not the layout's logic cells")
+    prob.movable = movable
+    dpl.legalize(layout, prob, x, y)
+    if detailed:
+        dpl.improve(layout, prob)
     cx0, _, cx1, _ = layout.core
-    nsites = (cx1 - cx0) // tech.SITE_W
-    taps = {(t - cx0) // tech.SITE_W for t in layout.tap_columns}
-    free_prefix = np.concatenate([[0], np.cumsum([s not in taps for s in range(nsites)])])
-    widths = np.array([lib[c.cell].width // tech.SITE_W for c in movable])
-    nrows = len(layout.rows)
-    total = int(widths.sum())
-    if total > int(free_prefix[-1]) * nrows:
-        raise StepError(f"placement: {total} sites of cells do not fit in "
-                        f"{int(free_prefix[-1]) * nrows}")
-
-    def free(s0: int, s1: int) -> int:
-        return int(free_prefix[s1] - free_prefix[s0])
-
-    leaves: list[tuple[int, int, int, list[int]]] = []   # (row, s0, s1, cells)
-    stack = [(0, nrows, 0, nsites, list(range(len(movable))))]
-    while stack:
-        r0, r1, s0, s1, cells = stack.pop()
-        height_nm, width_nm = (r1 - r0) * tech.ROW_H, (s1 - s0) * tech.SITE_W
-        if r1 - r0 == 1 and (width_nm <= MIN_LEAF_NM or len(cells) <= 1):
-            leaves.append((r0, s0, s1, cells))
-            continue
-        if r1 - r0 > 1 and (height_nm >= width_nm or width_nm <= MIN_LEAF_NM):
-            cut = (r0 + r1) // 2
-            share = (cut - r0) / (r1 - r0)
-            cells.sort(key=lambda k: y[k])
-            halves = ((r0, cut, s0, s1), (cut, r1, s0, s1))
-        else:
-            cut = (s0 + s1) // 2
-            share = free(s0, cut) / max(1, free(s0, s1))
-            cells.sort(key=lambda k: x[k])
-            halves = ((r0, r1, s0, cut), (r0, r1, cut, s1))
-        want = share * float(widths[cells].sum()) if cells else 0.0
-        acc, split = 0.0, 0
-        while split < len(cells) and acc + widths[cells[split]] / 2 <= want:
-            acc += widths[cells[split]]
-            split += 1
-        stack.append((*halves[0], cells[:split]))
-        stack.append((*halves[1], cells[split:]))
-    leftover: list[int] = []
-    for r, s0, s1, members in leaves:
-        members.sort(key=lambda k: x[k])
-        for gap_scale in (1.0, 0.5, 0.0):
-            if _place_row(layout, r, members, widths, movable, taps, s0, s1, gap_scale):
-                break
-        else:  # a wide cell beside a tap column, or rounding at a cut: placed afterwards
-            leftover += members
-    if leftover:
-        occ = site_occupancy(layout)
-        for k in leftover:
-            place_in_free_sites(layout, movable[k], x[k], y[k], occ)
-    check_overlaps(layout, nsites)
-
-
-def _place_row(layout: Layout, r: int, members: list[int], widths: np.ndarray, movable: list,
-               taps: set[int], s0: int, s1: int, gap_scale: float) -> bool:
-    """Place cells on sites [s0, s1) of row r, left to right with equal gaps; False if they
-    do not fit."""
-    row_y, orient = layout.rows[r]
-    cx0 = layout.core[0]
-    free_sites = sum(1 for s in range(s0, s1) if s not in taps)
-    used = int(sum(widths[k] for k in members))
-    gap = gap_scale * (free_sites - used) / (len(members) + 1)
-    cursor, before = s0, 0
-    spots = []
-    for t, k in enumerate(members):
-        want = _real_site(int(round((t + 1) * gap)) + before, taps, s0)
-        start = max(cursor, want)
-        while any(s in taps for s in range(start, start + int(widths[k]))):
-            start += 1
-        if start + widths[k] > s1:
-            return False
-        spots.append(start)
-        cursor = start + int(widths[k])
-        before += int(widths[k])
-    for k, start in zip(members, spots, strict=True):
-        c = movable[k]
-        c.x, c.y, c.orient, c.placed = cx0 + start * tech.SITE_W, row_y, orient, True
-    return True
-
-
-def _real_site(free: int, taps: set[int], first: int = 0) -> int:
-    """The row site index of the `free`-th site from ``first`` that is not a tap column."""
-    real = first
-    count = 0
-    while True:
-        if real not in taps:
-            if count == free:
-                return real
-            count += 1
-        real += 1
+    check_overlaps(layout, (cx1 - cx0) // tech.SITE_W)
 
 
 def check_overlaps(layout: Layout, nsites: int) -> None:
@@ -250,13 +147,9 @@ def _nearest_gap(row: bytearray, width: int, want: int, nsites: int) -> int | No
     return None
 
 
-def run(ctx: StepContext) -> dict[str, float | int | str]:
-    t0 = time.monotonic()
-    layout = Layout.load(ctx.input("layout.json"))
-    x, y, movable = global_place(layout)
-    legalize(layout, x, y, movable)
-    layout.save(ctx.output("layout.json"))
-    write_def(layout, ctx.output("def"))
+def hpwl_um(layout: Layout) -> float:
+    """Half-perimeter wirelength (um) over all nets, cell positions taken at their origin and
+    IO pins at their stub's lower edge (the measure this step has always reported)."""
     hpwl = 0.0
     pos = {c.name: (c.x, c.y) for c in layout.components}
     for pins in layout.nets.values():
@@ -264,5 +157,21 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
                if i == "PIN" else pos[i] for i, p in pins]
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         hpwl += (max(xs) - min(xs)) + (max(ys) - min(ys))
-    return {"cells": len(movable), "hpwl_um": round(hpwl / 1000, 1),
+    return round(hpwl / 1000, 1)
+
+
+def run(ctx: StepContext) -> dict[str, float | int | str]:
+    t0 = time.monotonic()
+    layout = Layout.load(ctx.input("layout.json"))
+    where = f"{ctx.design.folder / 'config.yaml'}: placement.density"
+    prob = gpl.build_problem(layout)
+    density = target_density(prob, ctx.design.placement.get("density"), where)
+    res = gpl.global_place(prob, density)
+    dpl.legalize(layout, prob, res.x, res.y)
+    dpl.improve(layout, prob)
+    cx0, _, cx1, _ = layout.core
+    check_overlaps(layout, (cx1 - cx0) // tech.SITE_W)
+    layout.save(ctx.output("layout.json"))
+    write_def(layout, ctx.output("def"))
+    return {"cells": prob.n, "hpwl_um": hpwl_um(layout),
             "runtime_s": round(time.monotonic() - t0, 2)}
