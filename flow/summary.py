@@ -202,6 +202,8 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
         "utilization": _num(metric("floorplan", "utilization")),
         "wirelength_um": _num(metric("route", "wirelength_um")),
         "clock_ns": design.clock_period_ns,
+        # "report": setup slack at this clock is shown, not a pass criterion (hold always is)
+        "setup_mode": design.setup_mode,
         "wns_ns": wns,
         "tns_ns": tns,
         "hold_wns_ns": hold,

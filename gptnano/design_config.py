@@ -29,6 +29,10 @@ from gptnano import pdk
 from gptnano.paths import REPO_ROOT
 
 DESIGNS_DIR = REPO_ROOT / "designs"
+# How a timing check counts: "signoff" (negative slack fails the flow, the default) or "report"
+# (the slack is measured and shown but does not fail the run: benchmark designs run at another
+# flow's clock, e.g. ORFS's, to compare slack). Hold is always signoff.
+TIMING_MODES = ("signoff", "report")
 CORNERS = tuple(pdk.CORNERS)  # every corner the PDK table characterises, in its order
 
 
@@ -50,10 +54,27 @@ class DesignConfig:
     corners: tuple[str, ...] = CORNERS
     dft: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    setup_mode: str = "signoff"
 
     @property
     def rules_file(self) -> Path:
         return self.folder / "rules.json"
+
+
+def _timing_modes(data: dict[str, Any], where: Path) -> str:
+    """``timing: {setup: signoff|report}`` -> the setup mode (hold is always signed off)."""
+    timing = data.get("timing", {})
+    if not isinstance(timing, dict):
+        raise DesignConfigError(f"{where}: timing must be a mapping like {{setup: report}}")
+    unknown = sorted(set(timing) - {"setup"})
+    if unknown:
+        raise DesignConfigError(f"{where}: timing: unknown keys {unknown} (known: setup; hold "
+                                "is always a signoff check)")
+    mode = timing.get("setup", "signoff")
+    if mode not in TIMING_MODES:
+        raise DesignConfigError(f"{where}: timing.setup must be one of {list(TIMING_MODES)}, "
+                                f"got {mode!r}")
+    return str(mode)
 
 
 def _need(data: dict[str, Any], key: str, where: Path) -> Any:
@@ -104,7 +125,9 @@ def load_design(name_or_path: str | Path) -> DesignConfig:
     unknown = [c for c in corners if c not in CORNERS]
     if unknown:
         raise DesignConfigError(f"{path}: unknown corners {unknown}; known: {list(CORNERS)}")
-    known_keys = {"name", "top", "rtl", "sdc", "clock", "floorplan", "placement", "corners", "dft"}
+    setup_mode = _timing_modes(data, path)
+    known_keys = {"name", "top", "rtl", "sdc", "clock", "floorplan", "placement", "corners", "dft",
+                  "timing"}
     return DesignConfig(
         name=str(data.get("name", folder.name)),
         top=str(_need(data, "top", path)),
@@ -118,4 +141,5 @@ def load_design(name_or_path: str | Path) -> DesignConfig:
         corners=corners,
         dft=dict(data.get("dft", {})),
         extra={k: v for k, v in data.items() if k not in known_keys},
+        setup_mode=setup_mode,
     )
