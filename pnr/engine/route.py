@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pnr.engine import library, tech
+from pnr.engine import library, pin_access, tech
 from pnr.engine import route_core as core
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Layout, grid_x, grid_y, place_rect, write_def
@@ -59,6 +59,13 @@ LAYER_NAMES = tech.LAYERS
 FOOT = {L1: ((230, 70), (160, 130)), L2: ((140, 185),), L3: ((460, 150), (190, 165)),
         L4: ((150, 340), (165, 165))}
 SPACE = {L1: 140, L2: 140, L3: 300, L4: 300}
+# What a node itself must leave room for (the node's via pad, or the start of a wire): met1 is
+# split into this centre and the two wire halves to the neighbouring nodes (MET1_HALVES), so a
+# node whose only problem is a neighbour's shape to one side can still be used through a via
+# or an mcon, and a wire may still leave it the other way.  The other layers keep the whole
+# footprint (their via pads reach as far as their wires).
+CENTER = {L1: ((160, 130),), L2: FOOT[L2], L3: FOOT[L3], L4: FOOT[L4]}
+MET1_HALVES = ((-230, -70, 0, 70), (0, -70, 230, 70))   # west, east (x0, y0, x1, y1) offsets
 # Step cost on met1..met4, then the via cost.  met1 is cheap (it is the pin layer and runs
 # along the rows), met3 dear (its 0.68 um pitch makes every met3 track worth two met1 tracks).
 STEP_COSTS = np.array([30.0, 34.0, 100.0, 54.0, 160.0])
@@ -118,6 +125,8 @@ class RouteState:
     pads_rect: np.ndarray
     mcon_x: np.ndarray
     mcon: np.ndarray          # net of the mcon on each met1 node (FREE if none)
+    side: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    """met1 wire halves (plane x 2: west, east): FREE, BLOCKED or the one net that may use it"""
 
 
 def _rect_gap(a, b) -> float:
@@ -131,9 +140,10 @@ def _overlaps(a: tuple, b: tuple) -> bool:
 
 
 def static_blockage(layout: Layout, nx: int, ny: int,
-                    net_id: dict[str, int]) -> tuple[np.ndarray, list]:
+                    net_id: dict[str, int]) -> tuple[np.ndarray, np.ndarray, list]:
     """Per node: FREE, BLOCKED, or a net id that alone may use it (it touches that net's pin);
-    and the met1 obstacles (rect, net id or BLOCKED) for the pin-access checks."""
+    the same for the west and east met1 wire halves of every met1 node (plane x 2); and the
+    met1 obstacles (rect, net id or BLOCKED) for the pin-access checks."""
     lib = library.cells()
     obstacles: list[tuple[int, tuple, int]] = []  # (layer, rect, net or BLOCKED)
     conn = {}
@@ -174,7 +184,17 @@ def static_blockage(layout: Layout, nx: int, ny: int,
         if layer >= L3:
             bad |= ~even
         planes[layer][bad] = BLOCKED
-    block = planes.reshape(-1).tolist()  # a list while filling: element access is faster
+    block = planes.reshape(-1).tolist()  # lists while filling: element access is faster
+    side = np.repeat(planes[L1].reshape(-1), 2).tolist()
+
+    def mark(arr: list, k: int, feet: list[tuple], rect: tuple, tag: int, s: int) -> None:
+        if all(_rect_gap(f, rect) >= s for f in feet):
+            return
+        if tag >= 0 and any(_overlaps(f, rect) for f in feet) and arr[k] in (FREE, tag):
+            arr[k] = tag
+        else:
+            arr[k] = BLOCKED
+
     for layer, rect, tag in obstacles:
         hx = max(f[0] for f in FOOT[layer])
         hy = max(f[1] for f in FOOT[layer])
@@ -187,22 +207,18 @@ def static_blockage(layout: Layout, nx: int, ny: int,
             y = grid_y(j)
             for i in range(i0, i1 + 1):
                 x = grid_x(i)
-                feet = [(x - fx, y - fy, x + fx, y + fy) for fx, fy in FOOT[layer]]
-                if all(_rect_gap(f, rect) >= s for f in feet):
-                    continue
                 k = (layer * ny + j) * nx + i
-                if tag >= 0 and any(_overlaps(f, rect) for f in feet) and block[k] in (FREE, tag):
-                    block[k] = tag
-                else:
-                    block[k] = BLOCKED
+                mark(block, k, [(x - fx, y - fy, x + fx, y + fy) for fx, fy in CENTER[layer]],
+                     rect, tag, s)
+                if layer == L1:
+                    for h, (a0, b0, a1, b1) in enumerate(MET1_HALVES):
+                        mark(side, 2 * k + h, [(x + a0, y + b0, x + a1, y + b1)], rect, tag, s)
     for p in layout.ports.values():  # the port's own node sits on the die edge by design
         i, j = p.node
         if p.name in net_id:
             block[(layer_idx[p.layer] * ny + j) * nx + i] = net_id[p.name]
     met1 = [(r, t) for layer, r, t in obstacles if layer == L1]
-    return np.asarray(block, np.int32), met1
-
-
+    return np.asarray(block, np.int32), np.asarray(side, np.int32), met1
 
 
 def _met1_clear(bins: dict, rect: tuple, net: int) -> bool:
@@ -218,13 +234,18 @@ def _met1_clear(bins: dict, rect: tuple, net: int) -> bool:
 
 def pin_candidates(layout: Layout, state: RouteState, net_id: dict[str, int],
                    met1: list) -> list[list[Pin]]:
-    """Access nodes for every pin of every net (index = net id)."""
+    """Access nodes for every pin of every net (index = net id).
+
+    A cell pin's access points come from its master (:func:`pin_access.master_access`,
+    computed once per master and orientation); here each is only checked against what the
+    instance's neighbourhood adds: the node's own footprint (``state.block``: neighbouring
+    cells' pins, obstructions, rails), the mcon's pad when it sits off the node, and the next
+    node along the track when the mcon is shifted far enough to claim it."""
     bins: dict[tuple[int, int], list] = {}
     for r, tag in met1:
         for bx in range(r[0] // 5000, r[2] // 5000 + 1):
             for by in range(r[1] // 5000, r[3] // 5000 + 1):
                 bins.setdefault((bx, by), []).append((r, tag))
-    lib = library.cells()
     nx, ny = state.nx, state.ny
     comps = {c.name: c for c in layout.components}
     pins: list[list[Pin]] = [[] for _ in net_id]
@@ -240,52 +261,36 @@ def pin_candidates(layout: Layout, state: RouteState, net_id: dict[str, int],
                 pins[n].append(Pin(n, f"PIN/{pname}", [(layer * ny + j) * nx + i], False))
                 continue
             c = comps[inst]
-            m = lib[c.cell]
-            shape = m.pins[pname].shapes
-            nodes: list[int] = []
-            direct = "met1" in shape
-            rects = [place_rect(r, c, m.height) for r in shape.get("met1" if direct else "li1", [])]
+            if c.x % tech.GRID_DX or c.y % tech.GRID_DY:
+                raise StepError(f"route: cell {inst} ({c.cell}) at ({c.x}, {c.y}) is off the "
+                                f"{tech.GRID_DX}x{tech.GRID_DY} nm routing grid")
+            points = pin_access.master_access(c.cell, c.orient)[pname]
+            i0, j0 = c.x // tech.GRID_DX, c.y // tech.GRID_DY
             offsets: dict[int, int] = {}
-            for r in rects:
-                j_lo = (r[1] - tech.GRID_Y0) // tech.GRID_DY
-                for j in range(max(0, j_lo), min(ny, (r[3] - tech.GRID_Y0) // tech.GRID_DY + 2)):
-                    y = grid_y(j)
-                    if direct:
-                        if not r[1] <= y <= r[3]:
-                            continue
-                        xr0, xr1 = r[0], r[2]
-                    else:
-                        if not (r[1] <= y - 85 and y + 85 <= r[3]):
-                            continue
-                        xr0, xr1 = r[0] + 85, r[2] - 85
-                    if xr0 > xr1:
+            for ap in points:  # best first: the first point on a node wins
+                i, j = i0 + ap.di, j0 + ap.dj
+                if not (0 <= i < nx and 0 <= j < ny) or j * nx + i in offsets:
+                    continue
+                k, d = j * nx + i, ap.d
+                if state.block[k] not in (FREE, n):
+                    continue
+                if abs(d) > CLAIM_OFFSET:
+                    q = k + (1 if d > 0 else -1)
+                    if not 0 <= q - j * nx < nx or state.block[q] not in (FREE, n):
                         continue
-                    i_lo = max(0, (xr0 - 230 - tech.GRID_X0) // tech.GRID_DX)
-                    for i in range(i_lo, min(nx, (xr1 + 230 - tech.GRID_X0) // tech.GRID_DX + 2)):
-                        x = grid_x(i)
-                        if direct and not xr0 <= x <= xr1:
-                            continue
-                        xp = min(max(x, xr0), xr1)
-                        d = xp - x
-                        if abs(d) > 230:
-                            continue
-                        k = j * nx + i
-                        if state.block[k] not in (FREE, n):
-                            continue
-                        if abs(d) > CLAIM_OFFSET:
-                            q = k + (1 if d > 0 else -1)
-                            if not 0 <= q - j * nx < nx or state.block[q] not in (FREE, n):
-                                continue
-                        if abs(d) > 15:
-                            pad = (xp - 145, y - 115, xp + 145, y + 115)
-                            if not _met1_clear(bins, pad, n):
-                                continue
-                        if k not in offsets or abs(d) < abs(offsets[k]):
-                            offsets[k] = d
-            nodes = sorted(offsets, key=lambda k: abs(offsets[k]))
-            if not nodes:
-                raise StepError(f"route: pin {inst}/{pname} ({c.cell}) has no legal access point")
-            pins[n].append(Pin(n, f"{inst}/{pname}", nodes, not direct, offsets))
+                if abs(d) > 15:
+                    x = grid_x(i) + d
+                    y = grid_y(j)
+                    if not _met1_clear(bins, (x - 145, y - 115, x + 145, y + 115), n):
+                        continue
+                offsets[k] = d
+            if not offsets:
+                raise StepError(
+                    f"route: pin {inst}/{pname} ({c.cell}, {c.orient} at {c.x / 1000:g}, "
+                    f"{c.y / 1000:g} um) has no legal access point: all {len(points)} access "
+                    f"points of the master are blocked by neighbouring cells or rails")
+            pins[n].append(Pin(n, f"{inst}/{pname}", list(offsets), bool(points[0].mcon),
+                               offsets))
     return pins
 
 
@@ -303,7 +308,7 @@ class Router:
         names = [n for n in layout.nets if n not in SKIP_NETS and len(layout.nets[n]) >= 2]
         self.names = names
         self.net_id = {n: k for k, n in enumerate(names)}
-        block, met1 = static_blockage(layout, self.nx, self.ny, self.net_id)
+        block, side, met1 = static_blockage(layout, self.nx, self.ny, self.net_id)
         size = 4 * self.nx * self.ny
         plane = self.nx * self.ny
         self.s = RouteState(
@@ -315,7 +320,7 @@ class Router:
             pads_net=np.full((plane, core.PAD_SLOTS), FREE, np.int32),
             pads_rect=np.zeros((plane, core.PAD_SLOTS, 4), np.int64),
             mcon_x=np.full(plane, core.NO_MCON, np.int64),
-            mcon=np.full(plane, FREE, np.int32))
+            mcon=np.full(plane, FREE, np.int32), side=side)
         self.pins = pin_candidates(layout, self.s, self.net_id, met1)
         self._reserve_pin_nodes()
         self.cost = STEP_COSTS.copy() if cost is None else cost
@@ -334,6 +339,21 @@ class Router:
         self._seen = np.zeros(size, np.int32)
         self._closed = np.zeros(size, np.int32)
         self._stamp = 0
+        # route guides (set by set_guides): GCell indices per net, GCell size (gw, gh, gnx)
+        self.guides: dict[int, np.ndarray] = {}
+        self.gcell = (1 << 30, 1 << 30, 1)
+        self.guide_cost = 0.0
+        self._guide = np.zeros(1, np.int32)
+
+    def set_guides(self, guides: dict[int, np.ndarray], gcell: tuple[int, int, int],
+                   ngcells: int, cost: float) -> None:
+        """Route guides from the global router: per net the GCells (indices ``gy * gnx + gx``
+        for GCells of ``gw`` x ``gh`` nodes) of its corridor; a step outside them costs
+        `cost` extra in every search of that net."""
+        self.guides = guides
+        self.gcell = gcell
+        self.guide_cost = float(cost)
+        self._guide = np.zeros(ngcells, np.int32)
 
     def _reserve_pin_nodes(self) -> None:
         """Mark pin access nodes: `cand` (some net's pin may need it: others pay extra) and
@@ -410,11 +430,21 @@ class Router:
         self._stamp += 1
         self.searches += 1
         tx0, ty0, tx1, ty1 = bbox
+        cells = self.guides.get(n)
+        if cells is None or self.guide_cost <= 0:
+            gw = gh = 1 << 30
+            gnx, gstamp, guide_cost = 1, 0, 0.0
+        else:
+            gw, gh, gnx = self.gcell
+            gstamp = self._stamp
+            self._guide[cells] = gstamp
+            guide_cost = self.guide_cost
         try:
             path = core.search(
                 n, np.asarray(sources, np.int64), tx0, ty0, tx1, ty1, margin, self._tgt_pin,
                 self._tgt_off, self._tgt_mcon, s.block, s.owner, s.hard, s.cand, s.hist,
-                s.pads_net, s.pads_rect, s.mcon_x, self._g, self._parent, self._seen,
+                s.pads_net, s.pads_rect, s.mcon_x, s.side, self._guide, gw, gh, gnx, gstamp,
+                guide_cost, self._g, self._parent, self._seen,
                 self._closed, self._stamp, self.nx, self.ny, soft, self.cost)
         finally:
             self._tgt_pin[ks] = -1

@@ -15,7 +15,8 @@ i``), owned by :class:`pnr.engine.route.Router`:
 * ``cand`` (met1 plane): pin access nodes of some net (entering them costs other nets extra);
 * ``hist`` (4 planes): history cost added by rip-up rounds;
 * ``pads_net``/``pads_rect`` (plane x PAD_SLOTS): met1 via pads (net, rect) on each node;
-* ``mcon_x`` (plane): x of the mcon on a node, NO_MCON if none.
+* ``mcon_x`` (plane): x of the mcon on a node, NO_MCON if none;
+* ``side`` (met1 plane x 2): static state of the west/east met1 wire half of each node.
 
 ``cache=True`` keeps the compiled code in ``__pycache__`` so only the first run on a machine
 pays the compile (measured: probe route 4.2 s cold, 1.6 s with the cache).
@@ -215,8 +216,10 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
            tgt_pin: np.ndarray, tgt_off: np.ndarray, tgt_mcon: np.ndarray,
            block: np.ndarray, owner: np.ndarray, hard: np.ndarray, cand: np.ndarray,
            hist: np.ndarray, pads_net: np.ndarray, pads_rect: np.ndarray, mcon_x: np.ndarray,
-           g: np.ndarray, parent: np.ndarray, seen: np.ndarray, closed: np.ndarray,
-           stamp: int, nx: int, ny: int, soft: float, cost: np.ndarray) -> np.ndarray:
+           side: np.ndarray, guide: np.ndarray, gw: int, gh: int, gnx: int, gstamp: int,
+           guide_cost: float, g: np.ndarray, parent: np.ndarray, seen: np.ndarray,
+           closed: np.ndarray, stamp: int, nx: int, ny: int, soft: float,
+           cost: np.ndarray) -> np.ndarray:
     """A* from `sources` to any node with ``tgt_pin[k] >= 0`` inside the window (sources and
     target box grown by `margin`).  Returns the path (source first) or an empty array.
 
@@ -226,7 +229,14 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
     ``soft < 0``: the router's search, only legal nodes.  ``soft >= 0``: a rip-up probe that
     may also cross other nets' wires and pads at `soft` extra cost per node (never blockages
     or other nets' reserved pins); the caller rips up the nets it crossed.
-    ``cost``: step cost on met1..met4, then the via cost."""
+    ``cost``: step cost on met1..met4, then the via cost.  ``side`` (met1 plane x 2): the
+    static state of the west and east met1 wire halves of each node; a met1 step needs the
+    facing halves of both nodes free (or this net's).
+
+    Route guides (from the global router, :mod:`pnr.engine.grt`): the plane is cut into
+    GCells of ``gw`` x ``gh`` nodes (``gnx`` per row); a node whose GCell has
+    ``guide[gcell] != gstamp`` lies outside the net's corridor and costs ``guide_cost`` extra
+    (0: no guides)."""
     plane = nx * ny
     heap = [(0.0, 0.0, np.int64(0))]
     heap.pop()
@@ -306,6 +316,13 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
             vi = vrem - vj * nx
             if not (wx0 <= vi <= wx1 and wy0 <= vj <= wy1):
                 continue
+            if layer == L1 and lv == L1:
+                if v > k:
+                    ok = _free_or(side[2 * rem + 1], n) and _free_or(side[2 * vrem], n)
+                else:
+                    ok = _free_or(side[2 * rem], n) and _free_or(side[2 * vrem + 1], n)
+                if not ok:
+                    continue
             if layer != lv and layer == L3 and pk != -1 and pk // plane != L3 and \
                     pk % plane == rem:
                 continue  # no via2+via3 stack on one met3 node (met3 minimum area)
@@ -341,6 +358,8 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
                     conflict = conflict or st == CONFLICT
                 if conflict:
                     extra += soft
+            if guide_cost > 0.0 and guide[(vj // gh) * gnx + vi // gw] != gstamp:
+                extra += guide_cost
             if lv == L1:
                 c = cand[vrem]
                 if c != FREE and c != n:

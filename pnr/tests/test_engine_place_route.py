@@ -176,7 +176,9 @@ def _search(st: dict, n: int, src: int, dst: int, soft: float = -1.0) -> list[in
     path = core.search(
         n, np.array([src], np.int64), i, j, i, j, 4, tgt, np.zeros(size, np.int64),
         np.zeros(size, np.bool_), st["block"], st["owner"], st["hard"], st["cand"], st["hist"],
-        st["pads_net"], st["pads_rect"], st["mcon_x"], np.zeros(size), np.zeros(size, np.int64),
+        st["pads_net"], st["pads_rect"], st["mcon_x"], np.full(2 * st["plane"], -1, np.int32),
+        np.zeros(1, np.int32), 1 << 20, 1 << 20, 1, 0, 0.0, np.zeros(size),
+        np.zeros(size, np.int64),
         np.zeros(size, np.int32), np.zeros(size, np.int32), 1, st["nx"], st["ny"], soft,
         np.array([60.0, 34.0, 74.0, 54.0, 160.0]))
     return path.tolist()
