@@ -2,10 +2,11 @@
 
     python -m flow.run_engine --design probe --out build/engine_probe
 
-Runs synth (``pnr.engine.synth``) -> floorplan -> place -> cts -> route -> fill -> gds -> extract ->
-KLayout DRC -> Magic DRC -> LVS, each step in ``<out>/<nn>_<step>/{inputs,outputs,reports}``
-with the previous step's outputs copied into its inputs, and prints/writes the metrics of
-every step to ``<out>/metrics.json``.  An existing ``<out>`` is never overwritten.
+Runs synth (``pnr.engine.synth``) -> floorplan -> place -> cts -> rsz -> route -> fill -> gds ->
+extract -> KLayout DRC -> Magic DRC -> LVS, each step in
+``<out>/<nn>_<step>/{inputs,outputs,reports}`` with the previous step's outputs copied into
+its inputs, and prints/writes the metrics of every step to ``<out>/metrics.json``.  An
+existing ``<out>`` is never overwritten.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 from gptnano.design_config import load_design
 from gptnano.step import StepContext, StepError
 
-STEPS = ("floorplan", "place", "cts", "route", "fill", "gds", "extract")
+STEPS = ("floorplan", "place", "cts", "rsz", "route", "fill", "gds", "extract")
 SIGNOFF = ("drc_klayout", "drc_magic", "lvs")
 
 

@@ -155,11 +155,15 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
         report("power_mw", "power", "power.rpt")
 
     synth_cells = _num(metric("syn", "cells"))
-    # logic cells in the layout: after CTS (its clock/fanout buffers count) when it ran
-    placed_cells = _num(metric("cts", "cells"))
+    # logic cells in the layout: after timing repair / CTS (their buffers count) when they ran
+    placed_cells = _num(metric("rsz", "cells"))
+    if placed_cells is None:
+        placed_cells = _num(metric("cts", "cells"))
     if placed_cells is None:
         placed_cells = _num(metric("floorplan", "cells"))
-    if _num(metric("cts", "cells")) is not None:
+    if _num(metric("rsz", "cells")) is not None:
+        report("cells", "rsz", "rsz.json")
+    elif _num(metric("cts", "cells")) is not None:
         report("cells", "cts", "cts.json")
     else:
         report("cells", "syn", "stat.rpt")

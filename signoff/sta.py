@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gptnano.opensta import SDC_COMPAT_TCL, load_script  # noqa: F401  (shared with power, DFT)
 from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext, StepError
 
@@ -61,23 +62,6 @@ class CornerTiming:
             "parasitics": self.parasitics,
             "timing_met": int(self.passed),
         }
-
-
-# Newer-OpenSTA SDC commands (``all_inputs -no_clocks``, which ORFS's SDCs use) defined on top
-# of the 2019 OpenSTA Debian ships, so a user's SDC runs as written.
-SDC_COMPAT_TCL = Path(__file__).with_name("sdc_compat.tcl")
-
-
-def load_script(liberty: Path, netlist: Path, top: str, sdc: Path, spef: Path | None) -> str:
-    """The Tcl that loads one corner's design (shared by timing and power)."""
-    lines = [f"read_liberty {liberty}", f"read_verilog {netlist}", f"link_design {top}",
-             f"source {SDC_COMPAT_TCL}", f"read_sdc {sdc}",
-             # Signoff timing: the clock is a real (routed, unbuffered) net, so its arrival
-             # at each flop is computed, not assumed ideal.
-             "set_propagated_clock [all_clocks]"]
-    if spef is not None:
-        lines.append(f"read_spef {spef}")
-    return "\n".join(lines) + "\n"
 
 
 def timing_script(load: str, reports_dir: Path) -> str:

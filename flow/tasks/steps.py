@@ -49,6 +49,16 @@ class CtsTask(EngineTask):
     MAKES = ("layout.json", "def", "vg")
 
 
+class RszTask(EngineTask):
+    """Timing repair after CTS (hold: delay cells where hold fails at any corner, checked by
+    OpenSTA on a placement-estimated SPEF); rewrites layout and netlist like CTS."""
+
+    NAME = "rsz"
+    MODULE = "pnr.engine.rsz"
+    NEEDS = ("layout.json", "vg")
+    MAKES = ("layout.json", "def", "vg")
+
+
 class RouteTask(EngineTask):
     """Detailed routing; also writes the estimated parasitics ``spef`` that STA reads."""
 
@@ -167,7 +177,7 @@ class LvsTask(EngineTask):
 
 # Physical steps in flow order (after syn / DFT), then the checks that read extract's views.
 LAYOUT_TASKS: tuple[type[EngineTask], ...] = (
-    FloorplanTask, PlaceTask, CtsTask, RouteTask, FillTask, GdsTask, ExtractTask)
+    FloorplanTask, PlaceTask, CtsTask, RszTask, RouteTask, FillTask, GdsTask, ExtractTask)
 CHECK_TASKS: tuple[type[EngineTask], ...] = (DrcKlayoutTask, DrcMagicTask, LvsTask)
 ALL_TASKS: tuple[type[EngineTask], ...] = (
     SynTask, *LAYOUT_TASKS, StaTask, PowerTask, *CHECK_TASKS)

@@ -11,6 +11,7 @@ half -- pessimistic for near loads, enough for STA to see wire load and RC delay
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pnr.engine import library, tech
@@ -36,8 +37,12 @@ def net_rc(route: dict) -> tuple[float, float]:
     return cap, res
 
 
-def write_spef(layout: Layout, path: Path) -> int:
-    """Write the SPEF; returns the number of nets written.
+def write_spef(layout: Layout, path: Path,
+               rc: Callable[[str], tuple[float, float] | None] | None = None) -> int:
+    """Write the SPEF; returns the number of nets written. ``rc(net)`` gives a net's
+    (capacitance pF, resistance ohm) or ``None`` to leave it out; the default is
+    :func:`net_rc` of its route (a placement-based estimate passes its own, see
+    :mod:`pnr.engine.rsz`).
 
     Ports, nets and each net's connections are written sorted by name, and the ``*DATE``
     header line is the only one that changes from run to run: two runs on the same routed
@@ -53,10 +58,14 @@ def write_spef(layout: Layout, path: Path) -> int:
         out.append(f"{p.name} {'I' if p.direction == 'input' else 'O'}")
     count = 0
     for net, pins in sorted(layout.nets.items()):
-        route = layout.routes.get(net)
-        if not route:
+        if rc is None:
+            route = layout.routes.get(net)
+            net_rc_or_none = net_rc(route) if route else None
+        else:
+            net_rc_or_none = rc(net)
+        if net_rc_or_none is None:
             continue
-        cap, res = net_rc(route)
+        cap, res = net_rc_or_none
         conns, driver, loads = [], None, []
         for inst, pin in sorted(pins):
             if inst == "PIN":

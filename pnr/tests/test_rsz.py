@@ -1,0 +1,84 @@
+"""Timing repair (``pnr.engine.rsz``) and the long-lived OpenSTA session it drives.
+
+The fast tests check the session protocol (multi-line scripts, results with newlines and
+backslashes, Tcl errors) and the config/cell checks; the slow one runs ORFS's gcd through
+synthesis, placement and CTS at ORFS's 1.1 ns clock, where hold fails at ss before the repair
+(the capture clock's tree is slower than the SDC's 0.29 ns input latency assumes), and checks
+the repaired design with a fresh OpenSTA run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gptnano.design_config import load_design
+from gptnano.opensta import StaSession, escape, load_script, unescape
+from gptnano.pdk import corner_liberty, lambdapdk_dont_use, matches
+from gptnano.step import StepContext, StepError
+from pnr.engine import rsz
+
+
+def test_escape_round_trip() -> None:
+    text = "a\\b\nc\\n{d}"
+    assert "\n" not in escape(text)
+    assert unescape(escape(text)) == text
+
+
+def test_session_runs_scripts_and_reports_errors(tmp_path: Path) -> None:
+    with StaSession(tmp_path / "s.log") as sta:
+        assert sta.eval("set x 3\nset y [expr {$x * 2}]") == "6"
+        assert sta.eval('return "a\\nb\\\\c"') == "a\nb\\c"
+        assert sta.eval("set y") == "6"          # state survives between requests
+        with pytest.raises(StepError, match="no_such_command"):
+            sta.eval("no_such_command 1")
+        assert sta.eval("expr {1 + 1}") == "2"   # still in step after an error
+
+
+def test_hold_cells_are_allowed_and_have_a_delay_arc() -> None:
+    cells = rsz.hold_cells()
+    assert cells and not [c for c in cells if matches(c, tuple(lambdapdk_dont_use()))]
+    from pnr.engine import liberty
+
+    lib = liberty.load("tt")
+    delays = [lib.arc(c, "A", "X").delay(0.1, 0.005) for c in cells]
+    assert max(delays) > 4 * min(delays)       # a real range of delays to choose from
+
+
+def test_settings_reject_unknown_keys(tmp_path: Path) -> None:
+    design = load_design("probe")
+    ctx = StepContext.standalone(design, tmp_path)
+    assert rsz.settings(ctx) == rsz.DEFAULTS
+    bad = StepContext.standalone(
+        type(design)(**{**design.__dict__, "extra": {**design.extra, "rsz": {"margin": 1}}}),
+        tmp_path / "b")
+    with pytest.raises(StepError, match="rsz: accepts only"):
+        rsz.settings(bad)
+
+
+@pytest.mark.slow
+def test_gcd_hold_repaired_without_hurting_setup(tmp_path: Path) -> None:
+    from flow.run_engine import run_flow
+    from pnr.engine.cts import _check_same_connectivity
+    from pnr.engine.layout import Layout
+    from pnr.engine.netlist import read_netlist
+
+    out = tmp_path / "gcd"
+    metrics = run_flow("orfs_gcd", out, until="rsz")["rsz"]
+    corners = ("ss", "tt", "ff")
+    assert metrics["ws_hold_before_ns_ss"] < 0          # the problem exists before repair
+    assert metrics["hold_buffers_added"] > 0 and metrics["hold_unfixed"] == 0
+    for c in corners:
+        assert metrics[f"ws_hold_after_ns_{c}"] >= 0
+        assert metrics[f"ws_setup_after_ns_{c}"] >= metrics[f"ws_setup_before_ns_{c}"] - 1e-4
+    step = next(out.glob("*_rsz"))
+    vg, layout = step / "outputs/gcd.vg", Layout.load(step / "outputs/gcd.layout.json")
+    _check_same_connectivity(layout, read_netlist(vg))
+    added = [c for c in layout.components if c.name.startswith("hold_")]
+    assert len(added) == metrics["hold_buffers_added"] and all(c.placed for c in added)
+    # an independent OpenSTA run on the written netlist and the estimate agrees
+    with StaSession(tmp_path / "check.log") as sta:
+        sta.eval(load_script(corner_liberty("ss"), vg, "gcd", load_design("orfs_gcd").sdc,
+                             step / "reports/gcd.est.spef"))
+        assert float(sta.eval("sta::worst_slack -min")) >= 0
