@@ -22,10 +22,13 @@ class GqmvConfig:
     lanes:    rows computed in parallel (each lane has GROUP int8 multipliers).
     group:    int8 elements per group (= per weight beat and lane; the scale granularity).
     max_len:  largest activation length K the vector buffer holds (a multiple of group).
-    req_bits: bits of the 16-bit requantization multiplier consumed per cycle by the shared
-              sequential 48x16 multiplier (16 = one cycle, 4 = four cycles, less area).
+    req_bits: bits of the 16-bit requantization multiplier consumed per cycle by each lane's
+              sequential total x mult multiplier (16 = one cycle, 4 = four cycles, less area).
     scale_bits: bits of the 16-bit group scale consumed per cycle by each lane's acc x gscale
               multiplier (16 = one weight beat per cycle; 4 = one beat every 4 cycles, less area).
+    tree_levels: adder levels of the group dot product's tree between two pipeline registers
+              (the tree has log2(group) levels; fewer levels per stage = shorter paths, more
+              registers).
     mutation: a deliberate bug for the testbench's mutation check; "none" in real configs.
     """
 
@@ -35,6 +38,7 @@ class GqmvConfig:
     max_len: int
     req_bits: int = MULT_BITS
     scale_bits: int = GSCALE_BITS
+    tree_levels: int = 2
     mutation: str = "none"
 
     def __post_init__(self) -> None:
@@ -52,6 +56,8 @@ class GqmvConfig:
         if GSCALE_BITS % self.scale_bits:
             raise ValueError(f"config {self.name}: scale_bits {self.scale_bits} must divide "
                              f"{GSCALE_BITS}")
+        if self.tree_levels < 1:
+            raise ValueError(f"config {self.name}: tree_levels {self.tree_levels} must be >= 1")
         if self.total_bits > ACC_BITS:
             raise ValueError(f"config {self.name}: worst-case total needs {self.total_bits} bits "
                              f"> the contract's {ACC_BITS}")
@@ -77,6 +83,52 @@ class GqmvConfig:
         """Cycles per weight beat of the acc x gscale multiplier (1 = full rate)."""
         return GSCALE_BITS // self.scale_bits
 
+    # ---- pipeline (design/gqmv.py, design/datapath.py) ----------------------------------------
+    @property
+    def tree_stages(self) -> int:
+        """Pipeline stages of the adder tree (0 when a group is a single product)."""
+        levels = self.group.bit_length() - 1
+        return -(-levels // self.tree_levels)
+
+    @property
+    def req_split(self) -> bool:
+        """The total x chunk product gets its own pipeline stage before the Horner adder
+        (worth it once the chunk is wider than two bits; below that it is an AND gate)."""
+        return self.req_bits > 2
+
+    @property
+    def mac_latency(self) -> int:
+        """Cycles from a weight beat's issue to the result FIFO write of its row block's total,
+        for the last beat: input register, products, tree stages, the beat_cycles chunks of the
+        scale product (the last chunk's register), the accumulator, the FIFO write."""
+        return 2 + self.tree_stages + self.beat_cycles + 2
+
+    @property
+    def req_latency(self) -> int:
+        """Cycles from taking a row block into the requantizer to its result FIFO write:
+        total + bias register, req_cycles Horner steps (plus the chunk product register when
+        split), the rounding/saturation stage."""
+        return 1 + self.req_cycles + int(self.req_split) + 1
+
+    @property
+    def acc_fifo_depth(self) -> int:
+        """Row-block totals the accumulator may have in flight or waiting for the requantizer.
+
+        The last weight beat of a block is only issued while a FIFO slot is free (a credit), so
+        the pipeline after the issue never stalls. A credit comes back mac_latency + 1 cycles
+        after its issue at best (FIFO write, take, counter), and blocks end at most once per
+        max(beat_cycles, req_cycles) cycles, so this many credits keep the weight stream from
+        ever waiting on one when the row parameters keep up (dv/tests check the cycle count).
+        """
+        block = max(self.beat_cycles, self.req_cycles)
+        return -(-(self.mac_latency + 1) // block)
+
+    @property
+    def out_fifo_depth(self) -> int:
+        """Result beats in flight or waiting for the ``y`` sink (same credit scheme: a credit
+        returns req_latency + 1 cycles after its take, takes come every req_cycles)."""
+        return -(-(self.req_latency + 1) // self.req_cycles)
+
     def row_block_cycles(self, length: int) -> int:
         """Steady-state cycles per row block of a length-K job (MAC-bound or requant-bound)."""
         return max((length // self.group) * self.beat_cycles, self.req_cycles)
@@ -84,15 +136,17 @@ class GqmvConfig:
     def job_cycles(self, length: int, rows: int) -> int:
         """Cycles from start to done for an N x K job with streams that never stall.
 
-        K/G activation beats; the first row block's MACs (M = K/G * beat_cycles); every further
-        block costs max(M, req_cycles) because MACs of block b+1 overlap the requantization of
-        block b; the last block's requantization; 3 cycles of fill/drain (start, dot-product
-        register, result register). dv/tests check this against the CYCLES register.
+        K/G activation beats; the first row block's weight beats (M = K/G * beat_cycles); every
+        further block costs max(M, req_cycles) because MACs of block b+1 overlap the
+        requantization of block b; the last block's requantization; the pipeline latency
+        (mac_latency and req_latency without the cycles already counted, the start cycle and
+        the result beat). dv/tests check this against the CYCLES register.
         """
         blocks = rows // self.lanes
         macs = (length // self.group) * self.beat_cycles
+        fill = (self.mac_latency - self.beat_cycles) + (self.req_latency - self.req_cycles) + 2
         return (length // self.group + macs + (blocks - 1) * self.row_block_cycles(length)
-                + self.req_cycles + 3)
+                + self.req_cycles + fill)
 
     @property
     def top_name(self) -> str:
@@ -120,18 +174,23 @@ class GqmvConfig:
         d = asdict(self)
         d.update(total_bits=self.total_bits, req_cycles=self.req_cycles,
                  beat_cycles=self.beat_cycles, max_shift=MAX_SHIFT,
+                 tree_stages=self.tree_stages, acc_fifo_depth=self.acc_fifo_depth,
+                 out_fifo_depth=self.out_fifo_depth,
                  x_width=self.x_width, w_width=self.w_width, rowp_width=self.rowp_width,
                  y_width=self.y_width, top=self.top_name)
         return d
 
     @classmethod
     def from_params(cls, params: dict[str, object]) -> GqmvConfig:
-        keys = ("name", "lanes", "group", "max_len", "req_bits", "scale_bits", "mutation")
+        keys = ("name", "lanes", "group", "max_len", "req_bits", "scale_bits", "tree_levels",
+                "mutation")
         return cls(**{k: params[k] for k in keys})  # type: ignore[arg-type]
 
 
 #: The shipped configurations: ``small`` fits the sky130 cell budget, ``base`` runs the model.
 CONFIGS: dict[str, GqmvConfig] = {
     "small": GqmvConfig("small", lanes=1, group=2, max_len=16, req_bits=1, scale_bits=8),
-    "base": GqmvConfig("base", lanes=4, group=64, max_len=512, req_bits=16),
+    # req_bits 8: two cycles per row block, which the MACs of every block of the model hide
+    # (K >= 128 = 2 groups = 2 cycles), and a 43x8 instead of a 43x16 product per cycle.
+    "base": GqmvConfig("base", lanes=4, group=64, max_len=512, req_bits=8),
 }

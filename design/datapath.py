@@ -1,120 +1,221 @@
-"""Arithmetic blocks of the GQMV engine: the group dot product and the requantizer.
+"""Arithmetic blocks of the GQMV engine: the pipelined adder tree and the requantizer.
 
 Widths are never chosen by hand: Amaranth grows every sum and product to its exact width, and the
 only truncation (the per-row total) is to ``GqmvConfig.total_bits``, the contract's worst case.
+
+Every stage is one register deep and never stalls: flow control happens where data enters a
+pipeline (credits, see ``design/gqmv.py``), so the pipeline registers load unconditionally and
+carry a valid bit, and no stream handshake fans out to the enables of wide registers.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value, signed, unsigned
-from amaranth.lib import wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
+from amaranth.lib import fifo, wiring
 from amaranth.lib.wiring import In, Out
 
 from design.config import GqmvConfig
 from model.integer_ops import INT8_MAX, INT8_MIN, INT32_MAX, INT32_MIN, MULT_BITS
 
 
-def adder_tree(terms: list[Value]) -> Value:
-    """Balanced pairwise sum: log2(n) adder levels instead of a chain of n-1."""
-    while len(terms) > 1:
+def adder_levels(terms: list[Value], levels: int) -> list[Value]:
+    """``levels`` levels of a balanced pairwise sum (log2(n) levels in all, not a chain of n-1);
+    the caller registers what is left between stages."""
+    for _ in range(levels):
+        if len(terms) == 1:
+            break
         nxt = [terms[i] + terms[i + 1] for i in range(0, len(terms) - 1, 2)]
         if len(terms) % 2:
             nxt.append(terms[-1])
         terms = nxt
-    return terms[0]
+    return terms
 
 
-class GroupDot(wiring.Component):
-    """acc = sum_i w[i] * x[i] over one group of int8 pairs (combinational, exact)."""
+def select_add(a: Value, b: Value, width: int, chunk: int) -> Value:
+    """a + b modulo 2**width (signed operands sign-extended), as a carry-select adder.
 
-    def __init__(self, group: int) -> None:
-        self.group = group
-        acc_width = (group * 2**14).bit_length() + 1
-        super().__init__({"w": In(group * 8), "x": In(group * 8), "acc": Out(signed(acc_width))})
+    Each ``chunk``-bit slice is added twice, for carry-in 0 and 1, and the carry out of the
+    slice below picks one (Bedrij's carry-select adder): the delay is one chunk's carry chain
+    plus a multiplexer per slice instead of a carry chain ``width`` bits long. Synthesis here
+    (ABC, see pnr/README.md) maps wide sums to near-ripple chains, about 0.75 ns a bit at the
+    ss corner, so the structure has to be in the RTL.
+    """
+    def ext(v: Value) -> Value:
+        v = Value.cast(v)
+        if len(v) >= width:
+            return v[:width]
+        fill = v[-1] if v.shape().signed else Const(0, 1)
+        return Cat(v, fill.replicate(width - len(v)))
+    a, b = ext(a), ext(b)
+    parts, carry = [], None
+    for lo in range(0, width, chunk):
+        hi = min(lo + chunk, width)
+        s0 = a[lo:hi] + b[lo:hi]
+        if carry is None:
+            parts.append(s0[:hi - lo])
+            carry = s0[hi - lo]
+            continue
+        s1 = a[lo:hi] + b[lo:hi] + 1
+        parts.append(Mux(carry, s1[:hi - lo], s0[:hi - lo]))
+        carry = Mux(carry, s1[hi - lo], s0[hi - lo])
+    return Cat(*parts).as_signed()
 
-    def elaborate(self, platform: object) -> Module:
-        m = Module()
-        prods = [self.w[8 * i:8 * i + 8].as_signed() * self.x[8 * i:8 * i + 8].as_signed()
-                 for i in range(self.group)]
-        m.d.comb += self.acc.eq(adder_tree(prods))
-        return m
+
+def register(m: Module, value: Value, name: str, enable: Value | None = None,
+             reset: bool = False) -> Signal:
+    """A pipeline register of ``value`` (loaded every cycle unless an ``enable`` is given).
+
+    Data registers have no reset (``reset=False``): their contents only matter under a valid
+    bit, which is reset. That saves a gate per bit and keeps the reset net's fanout to the
+    control state.
+    """
+    reg = Signal(value.shape(), name=name, reset_less=not reset)
+    if enable is None:
+        m.d.sync += reg.eq(value)
+    else:
+        with m.If(enable):
+            m.d.sync += reg.eq(value)
+    return reg
 
 
 def round_shift_sat8(p: Value, shift: Value, half_down: bool, saturate: bool) -> Value:
-    """sat8(round_shift(p, shift)) with one adder and one arithmetic shifter.
+    """sat8(round_shift(p, shift)) with one arithmetic shifter and a 9-bit increment.
 
-    floor((p + 2**(s-1)) / 2**s) == (2p + 2**s) >> (s + 1) for every s >= 0, which removes the
-    special case s == 0 of the contract. ``half_down`` / ``saturate=False`` are deliberate
-    bugs for the mutation check.
+    With u = floor(2p / 2**s) (an arithmetic shift, exact for every s >= 0):
+    round_shift(p, s) = floor((2p + 2**s) / 2**(s+1)) = floor((u + 1) / 2), because adding the
+    integer 1 commutes with the inner floor and nested floors of divisions by powers of two
+    compose. So the wide adder of the rounding disappears: u >= 255 saturates to 127,
+    u <= -258 to -128, and in between only u's low 9 bits are needed. A shift past the width
+    of 2p gives u = 0 or -1, hence 0, which is exact (|p| < 2**(s-1)). ``half_down`` (ties
+    rounded down: floor((2p + 2**s - 1) / 2**(s+1)) = floor(ceil(2p / 2**s) / 2)) and
+    ``saturate=False`` are deliberate bugs for the mutation check.
     """
-    # For s >= len(p) the exact result is 0 (|p| < 2**(len(p)-1)), and the formula gives 0 at
-    # s == len(p) too, so clamping the shift there keeps the shifter log2(len(p)) levels deep.
-    width = len(p) + 2
-    s = Mux(shift > len(p), len(p), shift)
-    half = (Const(1, unsigned(width)) << s)[:width]
+    p2 = p.as_signed() << 1
     if half_down:
-        half = half - 1
-    v = (p.as_signed() << 1) + half
-    r = v >> (s + 1)
+        v = -((-p2) >> shift)                    # ceil(2p / 2**s): no + 1 below
+        r = v[1:9].as_signed()
+        over, under = v >= 2 * INT8_MAX + 2, v <= 2 * INT8_MIN - 1
+    else:
+        u = p2 >> shift
+        r = (u[:9] + 1)[1:9].as_signed()
+        over, under = u >= 2 * INT8_MAX + 1, u <= 2 * INT8_MIN - 2
     if not saturate:
-        return r[:8].as_signed()
-    return Mux(r > INT8_MAX, INT8_MAX, Mux(r < INT8_MIN, INT8_MIN, r))
+        return r
+    return Mux(over, INT8_MAX, Mux(under, INT8_MIN, r))
+
+
+#: Slice width of the carry-select adders (a 12-bit carry chain plus a multiplexer per slice).
+ADD_CHUNK = 12
 
 
 class Requant(wiring.Component):
-    """Per-lane total -> int8 (or int32) result, with a shared sequential 48x16 multiplier.
+    """Per-lane total + bias -> int8 (or int32) result, pipelined, with a result FIFO.
 
-    The 16-bit multiplier ``mult`` is consumed ``req_bits`` at a time, most significant chunk
-    first (Horner: p = (p << req_bits) + total * chunk), so each lane needs one
-    total_bits x req_bits multiplier and the unit takes ``req_cycles`` cycles per row block.
-    A new block is accepted in the cycle the previous one is written to the output register,
-    so back-to-back blocks cost exactly ``req_cycles`` cycles each.
+    The row parameters (bias, mult) of the next block wait in a register filled from the
+    ``rowp`` stream. A row block is *taken* when its totals are at the head of the totals FIFO
+    (outside, ``totals_valid``; ``take`` pops it), its row parameters are here, the Horner
+    multiplier is free and a result slot is free (a credit): ``take`` depends on registers
+    only. Stages, each one register deep: t = total + bias (held for the multiply);
+    ``req_cycles`` steps of a shift-and-add multiplier over ``req_bits`` chunks of mult,
+    least significant first (Hennessy & Patterson's sequential multiplier: the adder is only
+    as wide as t, the finished low bits shift into their own register; with ``req_split``
+    the product t * chunk is registered first); rounding and saturation straight into the
+    result FIFO. In int32 mode mult is taken as 1 and the output saturates to 32 bits: the
+    product is t, and sat32(total) needs no path of its own.
     """
 
     def __init__(self, cfg: GqmvConfig) -> None:
         self.cfg = cfg
         tw = cfg.total_bits
         super().__init__({
-            "in_valid": In(1), "in_ready": Out(1),
-            "totals": In(signed(tw)).array(cfg.lanes), "mults": In(MULT_BITS).array(cfg.lanes),
+            "totals_valid": In(1), "take": Out(1),
+            "totals": In(signed(tw)).array(cfg.lanes),
+            "rowp_valid": In(1), "rowp_ready": Out(1), "rowp_payload": In(cfg.rowp_width),
             "shift": In(6), "out_int32": In(1),
-            "out_valid": Out(1), "out_ready": In(1), "out_data": Out(32).array(cfg.lanes),
+            "out_valid": Out(1), "out_ready": In(1), "out_data": Out(cfg.y_width),
         })
 
     def elaborate(self, platform: object) -> Module:
         m = Module()
         cfg = self.cfg
         rb, steps, tw = cfg.req_bits, cfg.req_cycles, cfg.total_bits
-        busy = Signal()
+
+        # ---- row parameters of the next block ------------------------------------------------
+        rp_full = Signal()
+        params = Signal(cfg.rowp_width, reset_less=True)
+        m.d.comb += self.rowp_ready.eq(~rp_full | self.take)
+        with m.If(self.take):
+            m.d.sync += rp_full.eq(0)
+        with m.If(self.rowp_valid & self.rowp_ready):
+            m.d.sync += [rp_full.eq(1), params.eq(self.rowp_payload)]
+
+        # ---- credits and schedule: a take every req_cycles cycles, into a free result slot ---
+        m.submodules.out_fifo = out_fifo = fifo.SyncFIFO(width=cfg.y_width,
+                                                         depth=cfg.out_fifo_depth)
+        credits = Signal(range(cfg.out_fifo_depth + 1), init=cfg.out_fifo_depth)
+        wait = Signal(range(max(steps, 2)))
+        pop = out_fifo.r_rdy & self.out_ready
+        m.d.comb += [self.take.eq(self.totals_valid & rp_full & (wait == 0) & (credits != 0)),
+                     self.out_valid.eq(out_fifo.r_rdy), self.out_data.eq(out_fifo.r_data),
+                     out_fifo.r_en.eq(self.out_ready)]
+        m.d.sync += credits.eq(credits - self.take + pop)
+        if steps > 1:
+            with m.If(wait != 0):
+                m.d.sync += wait.eq(wait - 1)
+            with m.If(self.take):
+                m.d.sync += wait.eq(steps - 1)
+
+        # ---- Horner schedule: req_cycles steps after the take ---------------------------------
         count = Signal(range(max(steps, 2)))
-        last_step = count == steps - 1
-        out_free = ~self.out_valid | self.out_ready
-        finishing = busy & last_step & out_free
-        m.d.comb += self.in_ready.eq(~busy | finishing)
-
-        with m.If(self.out_valid & self.out_ready):
-            m.d.sync += self.out_valid.eq(0)
-        with m.If(busy & ~last_step):
+        active = Signal()                    # a multiplier step in this cycle
+        first = Signal()                     # ... and it is the first of its block (a flop:
+        last = count == steps - 1            # it selects the adder input of every bit)
+        with m.If(active & last):
+            m.d.sync += active.eq(0)
+        with m.If(active & ~last):
             m.d.sync += count.eq(count + 1)
-        with m.If(finishing):
-            m.d.sync += [busy.eq(0), self.out_valid.eq(1)]
-        with m.If(self.in_valid & self.in_ready):
-            m.d.sync += [busy.eq(1), count.eq(0)]
+        with m.If(active):
+            m.d.sync += first.eq(0)
+        with m.If(self.take):
+            m.d.sync += [active.eq(1), count.eq(0), first.eq(1)]
+        if cfg.req_split:
+            step_v = register(m, active, "qm_v", reset=True)
+            step_first = register(m, active & first, "qm_first")
+            step_last = register(m, active & last, "qm_last")
+        else:
+            step_v, step_first, step_last = active, first, active & last
+        done = register(m, step_v & step_last, "p_done", reset=True)
 
+        lanes_out = []
         for lane in range(cfg.lanes):
-            tot = Signal(signed(tw), name=f"tot{lane}")
-            mul = Signal(MULT_BITS, name=f"mul{lane}")
-            prod = Signal(signed(tw + MULT_BITS + 1), name=f"prod{lane}")
-            chunk = mul[MULT_BITS - rb:]
-            step = Signal(signed(tw + MULT_BITS + 1), name=f"step{lane}")
-            m.d.comb += step.eq((prod << rb) + tot * chunk)
-            with m.If(busy & ~last_step):
-                m.d.sync += [prod.eq(step), mul.eq(mul << rb)]
-            with m.If(self.in_valid & self.in_ready):
-                m.d.sync += [tot.eq(self.totals[lane]), mul.eq(self.mults[lane]), prod.eq(0)]
-            int8 = round_shift_sat8(step, self.shift, half_down=cfg.mutation == "round_half_down",
+            base = lane * (32 + MULT_BITS)
+            bias = params[base:base + 32].as_signed()
+            if cfg.mutation == "drop_bias":
+                bias = Const(0, signed(32))
+            mult = Mux(self.out_int32, 1, params[base + 32:base + 32 + MULT_BITS])
+            t = Signal(signed(tw), name=f"t{lane}", reset_less=True)
+            mshift = Signal(MULT_BITS, name=f"mshift{lane}", reset_less=True)
+            with m.If(active):
+                m.d.sync += mshift.eq(mshift >> rb)
+            with m.If(self.take):  # after the shift: the next block loads in the last step
+                m.d.sync += [t.eq(select_add(self.totals[lane], bias, tw, ADD_CHUNK)),
+                             mshift.eq(mult)]
+            prod = t * mshift[:rb]
+            if cfg.req_split:
+                prod = register(m, prod, f"qm{lane}")
+            # high part: |acc| <= |t| after every step; the low MULT_BITS bits are final
+            acc = Signal(signed(tw + 1), name=f"acc{lane}", reset_less=True)
+            low = Signal(MULT_BITS, name=f"low{lane}", reset_less=True)
+            s = select_add(Mux(step_first, 0, acc), prod, tw + 2, ADD_CHUNK)
+            with m.If(step_v):
+                m.d.sync += [acc.eq(s >> rb), low.eq(Cat(low[rb:], s[:rb]))]
+            p = Cat(low, acc).as_signed()
+            int8 = round_shift_sat8(p, self.shift, half_down=cfg.mutation == "round_half_down",
                                     saturate=cfg.mutation != "no_saturation")
-            int32 = Mux(tot > INT32_MAX, INT32_MAX, Mux(tot < INT32_MIN, INT32_MIN, tot))
-            with m.If(finishing):
-                m.d.sync += self.out_data[lane].eq(Mux(self.out_int32, int32, int8))
+            int32 = Mux(p > INT32_MAX, INT32_MAX, Mux(p < INT32_MIN, INT32_MIN, p))
+            lanes_out.append(Mux(self.out_int32, int32, int8)[:32])
+        data = Signal(cfg.y_width)
+        for lane, value in enumerate(lanes_out):
+            m.d.comb += data[32 * lane:32 * lane + 32].eq(value)
+        m.d.comb += [out_fifo.w_en.eq(done), out_fifo.w_data.eq(data)]
         return m

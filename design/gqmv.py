@@ -1,17 +1,27 @@
 """The GQMV accelerator top level (LlamaF-style group-wise quantized matrix-vector engine).
 
-Three stages, one weight beat per cycle when every stream keeps up:
+One weight beat per cycle when every stream keeps up, through a pipeline in which no stage is
+more than one multiplier or one adder deep (a clock for the ss corner, issue #13/#14):
 
 1. pre-process: the activation stream (one group of GROUP int8 per beat) is written into a
    vector buffer of MAX_LEN int8; the job length comes from the LEN register.
-2. dot product: each weight beat carries one group of GROUP int8 weights for each of LANES rows
-   plus their uint16 group scales; LANES GroupDot trees multiply it with the buffered activation
-   group (read combinationally) and the results are registered.
-3. accumulate: acc * gscale is added to a per-lane total; on the last group of a row block the
-   row parameters (bias, mult) are taken from their own stream, the bias is added and the totals
-   are handed to the requantizer (``Requant``), which works on block b while stage 3 already
-   accumulates block b+1 (the totals register is the double buffer). Results leave as one
-   beat of LANES x 32 bits (int8 sign-extended, or int32).
+2. issue: each weight beat carries one group of GROUP int8 weights for each of LANES rows plus
+   their uint16 group scales. ``w.ready`` depends on registers only: at most one beat per
+   ``beat_cycles``, and the last beat of a row block only with a credit (a free slot in the
+   totals FIFO), so nothing behind the issue ever has to stall.
+3. dot product: input register (weights and the buffered activation group), the GROUP
+   products, then the adder tree, ``tree_levels`` levels per register.
+4. scale: acc x gscale, in ``beat_cycles`` chunks of ``scale_bits`` (the register before it
+   holds the item that long).
+5. accumulate into a per-lane total (a carry-select adder); the finished totals of a row
+   block go to the totals FIFO (``acc_fifo_depth`` blocks).
+6. requantize (``Requant``): the row parameters (bias, mult) wait in a register filled from
+   their stream; total + bias, the sequential total x mult product, rounding and saturation;
+   results go to a FIFO that the ``y`` stream drains (again credits, so no stall inside).
+
+Results leave as one beat of LANES x 32 bits (int8 sign-extended, or int32). Every pipeline
+register of the datapath loads every cycle and carries a valid bit (no reset, no enable from a
+stream handshake); only counters, valid bits and FIFO pointers see the handshakes.
 
 A job is: write LEN/ROWS/SHIFT, write CTRL.start; stream K/GROUP activation beats, then
 N/LANES x K/GROUP weight beats and N/LANES row-parameter beats; read N/LANES result beats.
@@ -19,14 +29,14 @@ N/LANES x K/GROUP weight beats and N/LANES row-parameter beats; read N/LANES res
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal, signed
-from amaranth.lib import memory, stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from design.config import GqmvConfig
 from design.csr import CYCLES_BITS, ROWS_BITS, CsrBlock, axil_signature
-from design.datapath import GroupDot, Requant
-from model.integer_ops import GSCALE_BITS, MAX_SHIFT, MULT_BITS
+from design.datapath import ADD_CHUNK, Requant, adder_levels, register, select_add
+from model.integer_ops import GSCALE_BITS, MAX_SHIFT
 
 
 def gqmv_signature(cfg: GqmvConfig) -> wiring.Signature:
@@ -99,90 +109,118 @@ class Gqmv(wiring.Component):
             with m.If(x_addr == last_group):
                 m.d.sync += [loading.eq(0), w_open.eq(1)]
 
-        # ---- stage 2: group dot products ----------------------------------------------------
-        v1, first1, last1 = Signal(), Signal(), Signal()
-        advance = Signal()
-        steps = cfg.beat_cycles
-        sc = Signal(range(max(steps, 2)))        # chunk of the acc x gscale product (stage 3)
-        scale_done = sc == steps - 1
-        # The row parameters are consumed straight from their stream at the hand-off (no copy).
-        handoff = Signal()
-        m.d.comb += [
-            advance.eq(~v1 | (scale_done & (~last1 | (req.in_ready & self.rowp.valid)))),
-            handoff.eq(v1 & last1 & scale_done & self.rowp.valid),
-            self.rowp.ready.eq(handoff & req.in_ready),
-        ]
+        # ---- stage 2: issue of weight beats ------------------------------------------------
+        # A beat is taken only when the pipeline behind it can never have to wait: at most one
+        # beat per beat_cycles (the chunked scale product), and the last beat of a row block
+        # only with a credit, i.e. a free slot in the totals FIFO in front of the requantizer.
+        # w.ready therefore depends on registers only, and no handshake reaches the enables of
+        # the datapath registers.
+        steps, sb, tw = cfg.beat_cycles, cfg.scale_bits, cfg.total_bits
+        m.submodules.acc_fifo = acc_fifo = fifo.SyncFIFO(width=lanes * tw,
+                                                         depth=cfg.acc_fifo_depth)
+        credits = Signal(range(cfg.acc_fifo_depth + 1), init=cfg.acc_fifo_depth)
+        gap = Signal(range(max(steps, 2)))
         is_last_g = g_in == last_group
-        w_fire = Signal()
+        w_fire, take = Signal(), Signal()
         m.d.comb += [
             x_rd.addr.eq(g_in),
-            self.w.ready.eq(w_open & advance),
+            self.w.ready.eq(w_open & (gap == 0) & (~is_last_g | (credits != 0))),
             w_fire.eq(self.w.valid & self.w.ready),
         ]
+        m.d.sync += credits.eq(credits - (w_fire & is_last_g) + take)
         with m.If(w_fire):
             m.d.sync += g_in.eq(g_in + 1)
             with m.If(is_last_g):
                 m.d.sync += [g_in.eq(0), blk_in.eq(blk_in + 1)]
                 with m.If(blk_in == last_block):
                     m.d.sync += w_open.eq(0)
-
-        wbits = group * 8
-        acc1, gs1 = [], []
-        for lane in range(lanes):
-            dot = GroupDot(group)
-            m.submodules[f"dot{lane}"] = dot
-            base = lane * (wbits + GSCALE_BITS)
-            m.d.comb += [dot.w.eq(self.w.payload[base:base + wbits]), dot.x.eq(x_rd.data)]
-            acc = Signal.like(dot.acc, name=f"acc1_{lane}")
-            gs = Signal(GSCALE_BITS, name=f"gs1_{lane}")
-            with m.If(advance & w_fire):
-                m.d.sync += [acc.eq(dot.acc),
-                             gs.eq(self.w.payload[base + wbits:base + wbits + GSCALE_BITS])]
-            acc1.append(acc)
-            gs1.append(gs)
-        with m.If(advance):
-            m.d.sync += [v1.eq(w_fire), first1.eq(g_in == 0), last1.eq(is_last_g)]
-
-        # ---- stage 3: scale, accumulate, bias, hand over to the requantizer -----------------
-        # The acc x gscale product takes ``beat_cycles`` cycles (Horner over scale_bits chunks
-        # of gscale, most significant first); stage 2 waits until the last chunk.
-        tw, sb = cfg.total_bits, cfg.scale_bits
         if steps > 1:
-            with m.If(v1 & ~scale_done):
-                m.d.sync += sc.eq(sc + 1)
-            with m.If(v1 & advance):
-                m.d.sync += sc.eq(0)
+            with m.If(gap != 0):
+                m.d.sync += gap.eq(gap - 1)
+            with m.If(w_fire):
+                m.d.sync += gap.eq(steps - 1)
+
+        # ---- stage 3: input register, products, adder tree (fixed latency, no stall) --------
+        # The register in front of the scale product holds its item for beat_cycles cycles
+        # (enabled by its valid bit) when the product is chunked.
+        wbits = group * 8
+        valid, first, last = w_fire, g_in == 0, is_last_g
+        x_q = register(m, x_rd.data, "x_q")
+        terms, gscales = [], []
         for lane in range(lanes):
-            total = Signal(signed(tw), name=f"total_{lane}")
-            part = Signal(signed(tw), name=f"part_{lane}")
-            chunk = gs1[lane][GSCALE_BITS - sb:]
-            scaled = Signal(signed(tw), name=f"scaled_{lane}")
-            m.d.comb += scaled.eq((part << sb) + acc1[lane] * chunk if steps > 1
-                                  else acc1[lane] * chunk)
-            if steps > 1:
-                with m.If(v1 & ~scale_done):
-                    m.d.sync += [part.eq(scaled), gs1[lane].eq(gs1[lane] << sb)]
-                with m.If(v1 & advance):
-                    m.d.sync += part.eq(0)
-            running = Signal(signed(tw), name=f"running_{lane}")
-            m.d.comb += running.eq(scaled)
-            with m.If(~first1):
-                m.d.comb += running.eq(total + scaled)
-            with m.If(v1 & advance):
-                m.d.sync += total.eq(running)
-            pbase = lane * (32 + MULT_BITS)
-            bias = self.rowp.payload[pbase:pbase + 32].as_signed()
-            if cfg.mutation == "drop_bias":
-                bias = 0
-            m.d.comb += [req.totals[lane].eq(running + bias),
-                         req.mults[lane].eq(self.rowp.payload[pbase + 32:pbase + 32 + MULT_BITS])]
-        m.d.comb += [req.in_valid.eq(handoff), req.shift.eq(shift),
-                     req.out_int32.eq(out_int32)]
+            base = lane * (wbits + GSCALE_BITS)
+            w_q = register(m, self.w.payload[base:base + wbits], f"w_q{lane}")
+            terms.append([w_q[8 * i:8 * i + 8].as_signed() * x_q[8 * i:8 * i + 8].as_signed()
+                          for i in range(group)])
+            gscales.append(self.w.payload[base + wbits:base + wbits + GSCALE_BITS])
+        stages = 2 + cfg.tree_stages   # input register, products, tree stages
+        for stage in range(stages):
+            name = "abcdefghijklmnop"[stage]
+            hold = valid if steps > 1 and stage == stages - 1 else None
+            if stage >= 2:
+                terms = [adder_levels(t, cfg.tree_levels) for t in terms]
+            if stage >= 1:
+                terms = [[register(m, v, f"{name}{lane}_{i}", hold) for i, v in enumerate(t)]
+                         for lane, t in enumerate(terms)]
+            if hold is None:
+                gscales = [register(m, g, f"{name}_gs{lane}") for lane, g in enumerate(gscales)]
+            else:
+                load_gs = hold
+            first, last = (register(m, first, f"{name}_first", hold),
+                           register(m, last, f"{name}_last", hold))
+            valid = register(m, valid, f"{name}_v", reset=True)
+        dots = [t[0] for t in terms]
+
+        # ---- stage 4: scale product, beat_cycles chunks of scale_bits (LSB chunk first) -----
+        # With chunks, the held group scale shifts right by scale_bits a cycle, so the chunk
+        # comes straight from a register; the product is shifted back into place.
+        if steps > 1:
+            k = Signal(range(steps))
+            busy_k = valid | (k != 0)
+            with m.If(busy_k):
+                m.d.sync += k.eq(Mux(k == steps - 1, 0, k + 1))
+            chunk_first, chunk_last = k == 0, k == steps - 1
+            held = []
+            for lane, g in enumerate(gscales):
+                gs = Signal(GSCALE_BITS, name=f"gs_held{lane}", reset_less=True)
+                with m.If(busy_k):
+                    m.d.sync += gs.eq(gs >> sb)
+                with m.If(load_gs):
+                    m.d.sync += gs.eq(g)
+                held.append(gs)
+            gscales = held
+        else:
+            k, busy_k, chunk_first, chunk_last = 0, valid, 1, 1
+        scaled = [register(m, (dots[lane] * gscales[lane][:sb]) << (k * sb), f"scaled{lane}")
+                  for lane in range(lanes)]
+        d_v = register(m, busy_k, "scaled_v", reset=True)
+        d_first = register(m, first & chunk_first, "scaled_first")
+        d_final = register(m, last & chunk_last, "scaled_final")
+
+        # ---- stage 5: accumulate; the finished totals of a row block go to the FIFO ---------
+        totals = []
+        for lane in range(lanes):
+            total = Signal(signed(tw), name=f"total_{lane}", reset_less=True)
+            with m.If(d_v):
+                m.d.sync += total.eq(select_add(Mux(d_first, 0, total), scaled[lane], tw,
+                                                ADD_CHUNK))
+            totals.append(total)
+        m.d.comb += [acc_fifo.w_en.eq(register(m, d_v & d_final, "total_done", reset=True)),
+                     acc_fifo.w_data.eq(Cat(*totals))]
+
+        # ---- stage 6: requantizer (takes a block's totals with its row parameters) ----------
+        m.d.comb += [
+            req.totals_valid.eq(acc_fifo.r_rdy), take.eq(req.take), acc_fifo.r_en.eq(take),
+            req.rowp_valid.eq(self.rowp.valid), self.rowp.ready.eq(req.rowp_ready),
+            req.rowp_payload.eq(self.rowp.payload),
+            req.shift.eq(shift), req.out_int32.eq(out_int32),
+        ]
+        for lane in range(lanes):
+            m.d.comb += req.totals[lane].eq(acc_fifo.r_data[lane * tw:(lane + 1) * tw].as_signed())
 
         # ---- results ------------------------------------------------------------------------
-        m.d.comb += [self.y.valid.eq(req.out_valid), req.out_ready.eq(self.y.ready)]
-        for lane in range(lanes):
-            m.d.comb += self.y.payload[32 * lane:32 * lane + 32].eq(req.out_data[lane])
+        m.d.comb += [self.y.valid.eq(req.out_valid), self.y.payload.eq(req.out_data),
+                     req.out_ready.eq(self.y.ready)]
         with m.If(self.y.valid & self.y.ready):
             m.d.sync += blk_out.eq(blk_out + 1)
             with m.If(blk_out == last_block):

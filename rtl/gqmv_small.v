@@ -6,13 +6,38 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
 , csr__arready, csr__rdata, csr__rresp, csr__rvalid, x__ready, w__ready, rowp__ready, y__payload, y__valid, csr__awaddr);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire [50:0] \$10 ;
-  wire [24:0] \$11 ;
-  wire [51:0] \$12 ;
+  wire \$10 ;
+  reg \$100 ;
+  reg \$101 ;
+  reg \$102 ;
+  reg \$103 ;
+  reg \$104 ;
+  reg [5:0] \$105 ;
+  reg [2:0] \$106 ;
+  reg [15:0] \$107 ;
+  reg [2:0] \$108 ;
+  reg [2:0] \$109 ;
+  wire \$11 ;
+  reg [15:0] \$110 ;
+  reg [15:0] \$111 ;
+  reg \$112 ;
+  reg \$113 ;
+  reg \$114 ;
+  reg \$115 ;
+  reg [16:0] \$116 ;
+  reg \$117 ;
+  reg \$118 ;
+  reg \$119 ;
+  wire \$12 ;
+  reg \$120 ;
+  reg [15:0] \$121 ;
+  reg \$122 ;
+  reg [35:0] \$123 ;
+  reg \$124 ;
   wire \$13 ;
-  wire [36:0] \$14 ;
-  wire [36:0] \$15 ;
-  wire [24:0] \$16 ;
+  wire \$14 ;
+  wire \$15 ;
+  wire \$16 ;
   wire \$17 ;
   wire \$18 ;
   wire \$19 ;
@@ -29,80 +54,96 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire \$31 ;
-  wire \$32 ;
-  wire \$33 ;
-  wire \$34 ;
+  wire [5:0] \$31 ;
+  wire [6:0] \$32 ;
+  wire [15:0] \$33 ;
+  wire [16:0] \$34 ;
   wire \$35 ;
-  wire \$36 ;
+  wire [3:0] \$36 ;
   wire \$37 ;
   wire \$38 ;
   wire \$39 ;
   wire \$4 ;
-  wire [5:0] \$40 ;
-  wire [6:0] \$41 ;
-  wire [15:0] \$42 ;
-  wire [16:0] \$43 ;
-  wire \$44 ;
-  wire [3:0] \$45 ;
+  wire [1:0] \$40 ;
+  wire [2:0] \$41 ;
+  wire [3:0] \$42 ;
+  wire \$43 ;
+  wire [16:0] \$44 ;
+  wire \$45 ;
   wire \$46 ;
-  wire [3:0] \$47 ;
+  wire [1:0] \$47 ;
   wire \$48 ;
-  wire [16:0] \$49 ;
+  wire \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire \$51 ;
-  wire \$52 ;
+  wire [15:0] \$50 ;
+  wire [15:0] \$51 ;
+  wire [16:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
   wire \$55 ;
-  wire \$56 ;
+  wire [1:0] \$56 ;
   wire [1:0] \$57 ;
   wire \$58 ;
   wire \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire \$61 ;
-  wire [30:0] \$62 ;
-  wire \$63 ;
+  wire [15:0] \$60 ;
+  wire [24:0] \$61 ;
+  wire [4:0] \$62 ;
+  wire [55:0] \$63 ;
   wire \$64 ;
   wire \$65 ;
-  wire [16:0] \$66 ;
+  wire \$66 ;
   wire \$67 ;
-  reg [23:0] \$68 ;
-  reg \$69 ;
-  wire \$7 ;
-  reg \$70 ;
-  reg \$71 ;
-  reg \$72 ;
-  reg \$73 ;
-  reg \$74 ;
-  reg [5:0] \$75 ;
-  reg [2:0] \$76 ;
-  reg [15:0] \$77 ;
-  reg [2:0] \$78 ;
-  reg [2:0] \$79 ;
+  wire \$68 ;
+  wire \$69 ;
+  wire [24:0] \$7 ;
+  wire [35:0] \$70 ;
+  wire [12:0] \$71 ;
+  wire [35:0] \$72 ;
+  wire [12:0] \$73 ;
+  wire [35:0] \$74 ;
+  wire [12:0] \$75 ;
+  wire [13:0] \$76 ;
+  wire [35:0] \$77 ;
+  wire [12:0] \$78 ;
+  wire [11:0] \$79 ;
   wire \$8 ;
-  reg [15:0] \$80 ;
-  reg [15:0] \$81 ;
-  reg [16:0] \$82 ;
-  reg [15:0] \$83 ;
-  reg \$84 ;
-  reg \$85 ;
-  reg \$86 ;
-  reg \$87 ;
-  reg [35:0] \$88 ;
-  reg [35:0] \$89 ;
+  wire [35:0] \$80 ;
+  wire [12:0] \$81 ;
+  wire [35:0] \$82 ;
+  wire [12:0] \$83 ;
+  wire [13:0] \$84 ;
+  wire [35:0] \$85 ;
+  wire [12:0] \$86 ;
+  wire \$87 ;
+  wire [35:0] \$88 ;
+  wire [12:0] \$89 ;
   wire \$9 ;
+  wire [13:0] \$90 ;
+  wire [35:0] \$91 ;
+  wire [12:0] \$92 ;
+  wire [11:0] \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire [16:0] \$96 ;
+  wire \$97 ;
+  reg [23:0] \$98 ;
+  reg \$99 ;
   (* init = 1'h0 *)
   wire \$signal ;
   (* init = 1'h0 *)
   wire \$signal$51 ;
-  reg \$signal$62  = 1'h0;
-  reg \$signal$79  = 1'h0;
-  wire [16:0] acc;
-  reg [16:0] acc1_0 = 17'h00000;
-  wire advance;
+  wire \$signal$67 ;
+  reg a_first = 1'h0;
+  reg [15:0] a_gs0 = 16'h0000;
+  reg a_last = 1'h0;
+  reg a_v = 1'h0;
+  reg [15:0] b0_0 = 16'h0000;
+  reg [15:0] b0_1 = 16'h0000;
+  reg b_first = 1'h0;
+  reg [15:0] b_gs0 = 16'h0000;
+  reg b_last = 1'h0;
+  reg b_v = 1'h0;
   reg [15:0] blk_in = 16'h0000;
   reg [15:0] blk_out = 16'h0000;
   wire [4:0] bus__araddr;
@@ -123,8 +164,13 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire [3:0] bus__wstrb;
   wire bus__wvalid;
   reg busy = 1'h0;
+  reg [16:0] c0_0 = 17'h00000;
+  reg c_first = 1'h0;
+  reg c_last = 1'h0;
+  reg c_v = 1'h0;
   input clk;
   wire clk;
+  reg credits = 1'h1;
   input [4:0] csr__araddr;
   wire [4:0] csr__araddr;
   output csr__arready;
@@ -168,54 +214,63 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire \error$53 ;
   (* init = 3'h0 *)
   wire [2:0] g_in;
-  reg [15:0] gs1_0 = 16'h0000;
-  wire handoff;
-  wire in_ready;
-  wire in_valid;
-  reg last1 = 1'h0;
+  reg gap = 1'h0;
+  reg [15:0] gs_held0 = 16'h0000;
+  reg k = 1'h0;
   reg [15:0] last_block = 16'h0000;
   reg [2:0] last_group = 3'h0;
   wire [5:0] length;
   (* init = 1'h0 *)
   wire loading;
-  wire [15:0] mults__0;
-  wire [31:0] out_data__0;
+  wire [31:0] out_data;
   reg out_int32 = 1'h0;
   (* init = 1'h0 *)
-  wire \out_int32$87 ;
-  wire \out_int32$95 ;
+  wire \out_int32$83 ;
+  wire \out_int32$93 ;
   wire out_ready;
   wire out_valid;
-  reg [35:0] part_0 = 36'h000000000;
+  wire [35:0] r_data;
+  wire r_en;
+  wire r_rdy;
   input [47:0] rowp__payload;
   wire [47:0] rowp__payload;
   output rowp__ready;
   wire rowp__ready;
   input rowp__valid;
   wire rowp__valid;
+  wire [47:0] rowp_payload;
+  wire rowp_ready;
+  wire rowp_valid;
   wire [15:0] rows;
   input rst;
   wire rst;
-  reg [35:0] running_0;
-  reg sc = 1'h0;
-  wire [35:0] scaled_0;
+  reg [55:0] scaled0 = 56'h00000000000000;
+  reg scaled_final = 1'h0;
+  reg scaled_first = 1'h0;
+  reg scaled_v = 1'h0;
   reg [5:0] shift = 6'h00;
   (* init = 6'h00 *)
-  wire [5:0] \shift$85 ;
-  wire [5:0] \shift$94 ;
+  wire [5:0] \shift$81 ;
+  wire [5:0] \shift$92 ;
   wire start;
-  reg [35:0] total_0 = 36'h000000000;
+  wire take;
+  wire \take$75 ;
+  (* init = 36'h000000000 *)
+  wire [35:0] total_0;
+  (* init = 1'h0 *)
+  wire total_done;
   wire [35:0] totals__0;
-  wire [15:0] w;
+  wire totals_valid;
   input [31:0] w__payload;
   wire [31:0] w__payload;
   output w__ready;
   wire w__ready;
   input w__valid;
   wire w__valid;
-  wire w_fire;
+  reg [35:0] w_data = 36'h000000000;
+  reg w_en = 1'h0;
   reg w_open = 1'h0;
-  wire [15:0] x;
+  reg [15:0] w_q0 = 16'h0000;
   input [15:0] x__payload;
   wire [15:0] x__payload;
   output x__ready;
@@ -224,6 +279,7 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire x__valid;
   (* init = 3'h0 *)
   wire [2:0] x_addr;
+  reg [15:0] x_q = 16'h0000;
   reg [2:0] x_rd__addr = 3'h0;
   wire [15:0] x_rd__data;
   reg [2:0] x_wr__addr = 3'h0;
@@ -250,112 +306,182 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
     if (x_wr__en)
       xbuf[x_wr__addr] <= x__payload;
   end
-  assign x = xbuf[x_rd__addr];
-  assign \$9  = \$7  & \$8 ;
-  assign handoff = \$9  & rowp__valid;
-  assign rowp__ready = handoff & in_ready;
-  assign w__ready = w_open & advance;
-  assign w_fire = w__valid & w__ready;
-  assign \$11  = $signed(acc1_0) * $signed({ 1'h0, gs1_0[15:8] });
-  assign \$12  = $signed(\$10 ) + $signed(\$11 );
-  assign \$13  = ~ \$signal$79 ;
-  assign \$14  = $signed(total_0) + $signed(\$12 [35:0]);
-  assign \$15  = $signed(running_0) + $signed(rowp__payload[31:0]);
-  assign \$16  = cycles + 1'h1;
-  assign \$17  = ~ busy;
-  assign \$18  = start & \$17 ;
-  assign \$19  = ! length;
-  assign \$20  = length > 5'h10;
-  assign \$21  = \$19  | \$20 ;
-  assign \$23  = \$21  | \$22 ;
-  assign \$24  = ! rows;
-  assign \$25  = \$23  | \$24 ;
-  assign \$27  = \shift$94  > 6'h3e;
-  assign \$28  = \$26  | \$27 ;
-  assign \$29  = ! length;
-  assign \$30  = length > 5'h10;
-  assign \$31  = \$29  | \$30 ;
-  assign \$33  = \$31  | \$32 ;
-  assign \$34  = ! rows;
-  assign \$35  = \$33  | \$34 ;
-  assign \$37  = \shift$94  > 6'h3e;
-  assign \$38  = \$36  | \$37 ;
-  assign \$39  = ~ \$38 ;
-  assign \$41  = \$40  - 1'h1;
-  assign \$43  = \$42  - 1'h1;
-  assign \$44  = x__valid & x__ready;
-  assign \$45  = x_wr__addr + 1'h1;
-  assign \$46  = x_wr__addr == last_group;
-  assign \$47  = x_rd__addr + 1'h1;
-  assign \$48  = x_rd__addr == last_group;
-  assign \$49  = blk_in + 1'h1;
-  assign \$50  = blk_in == last_block;
-  assign \$51  = advance & w_fire;
-  assign \$52  = ! x_rd__addr;
-  assign \$53  = x_rd__addr == last_group;
-  assign \$55  = ~ \$54 ;
-  assign \$56  = \$signal$62  & \$55 ;
-  assign \$57  = sc + 1'h1;
-  assign \$58  = \$signal$62  & advance;
-  assign \$60  = ~ \$59 ;
-  assign \$61  = \$signal$62  & \$60 ;
-  assign \$63  = \$signal$62  & advance;
-  assign \$64  = \$signal$62  & advance;
-  assign \$65  = y__valid & y__ready;
-  assign \$66  = blk_out + 1'h1;
-  assign \$67  = blk_out == last_block;
-  always @(posedge clk)
-    cycles <= \$68 ;
-  always @(posedge clk)
-    done <= \$69 ;
-  always @(posedge clk)
-    error <= \$70 ;
-  always @(posedge clk)
-    busy <= \$71 ;
-  always @(posedge clk)
-    x__ready <= \$72 ;
-  always @(posedge clk)
-    w_open <= \$73 ;
-  always @(posedge clk)
-    out_int32 <= \$74 ;
-  always @(posedge clk)
-    shift <= \$75 ;
-  always @(posedge clk)
-    last_group <= \$76 ;
-  always @(posedge clk)
-    last_block <= \$77 ;
-  always @(posedge clk)
-    x_wr__addr <= \$78 ;
-  always @(posedge clk)
-    x_rd__addr <= \$79 ;
-  always @(posedge clk)
-    blk_in <= \$80 ;
-  always @(posedge clk)
-    blk_out <= \$81 ;
-  always @(posedge clk)
-    acc1_0 <= \$82 ;
-  always @(posedge clk)
-    gs1_0 <= \$83 ;
-  always @(posedge clk)
-    \$signal$62  <= \$84 ;
-  always @(posedge clk)
-    \$signal$79  <= \$85 ;
-  always @(posedge clk)
-    last1 <= \$86 ;
-  always @(posedge clk)
-    sc <= \$87 ;
-  always @(posedge clk)
-    part_0 <= \$88 ;
-  always @(posedge clk)
-    total_0 <= \$89 ;
+  assign x_rd__data = xbuf[x_rd__addr];
   assign x_wr__en = x__valid & x__ready;
-  assign \$1  = ~ \$signal$62 ;
-  assign \$3  = ~ last1;
-  assign \$4  = in_ready & rowp__valid;
-  assign \$5  = \$3  | \$4 ;
-  assign \$6  = \$2  & \$5 ;
-  assign advance = \$1  | \$6 ;
-  assign \$7  = \$signal$62  & last1;
+  assign \$1  = ! gap;
+  assign \$2  = w_open & \$1 ;
+  assign \$3  = x_rd__addr == last_group;
+  assign \$4  = ~ \$3 ;
+  assign \$6  = \$4  | \$5 ;
+  assign w__ready = \$2  & \$6 ;
+  assign \$signal$67  = w__valid & w__ready;
+  assign \$7  = cycles + 1'h1;
+  assign \$8  = ~ busy;
+  assign \$9  = start & \$8 ;
+  assign \$10  = ! length;
+  assign \$11  = length > 5'h10;
+  assign \$12  = \$10  | \$11 ;
+  assign \$14  = \$12  | \$13 ;
+  assign \$15  = ! rows;
+  assign \$16  = \$14  | \$15 ;
+  assign \$18  = \shift$92  > 6'h3e;
+  assign \$19  = \$17  | \$18 ;
+  assign \$20  = ! length;
+  assign \$21  = length > 5'h10;
+  assign \$22  = \$20  | \$21 ;
+  assign \$24  = \$22  | \$23 ;
+  assign \$25  = ! rows;
+  assign \$26  = \$24  | \$25 ;
+  assign \$28  = \shift$92  > 6'h3e;
+  assign \$29  = \$27  | \$28 ;
+  assign \$30  = ~ \$29 ;
+  assign \$32  = \$31  - 1'h1;
+  assign \$34  = \$33  - 1'h1;
+  assign \$35  = x__valid & x__ready;
+  assign \$36  = x_wr__addr + 1'h1;
+  assign \$37  = x_wr__addr == last_group;
+  assign \$38  = x_rd__addr == last_group;
+  assign \$39  = \$signal$67  & \$38 ;
+  assign \$40  = credits - \$39 ;
+  assign \$41  = $signed(\$40 ) + $signed({ 1'h0, take });
+  assign \$42  = x_rd__addr + 1'h1;
+  assign \$43  = x_rd__addr == last_group;
+  assign \$44  = blk_in + 1'h1;
+  assign \$45  = blk_in == last_block;
+  assign \$47  = gap - 1'h1;
+  assign \$48  = ! x_rd__addr;
+  assign \$49  = x_rd__addr == last_group;
+  assign \$50  = $signed(w_q0[7:0]) * $signed(x_q[7:0]);
+  assign \$51  = $signed(w_q0[15:8]) * $signed(x_q[15:8]);
+  assign \$52  = $signed(b0_0) + $signed(b0_1);
+  assign \$54  = c_v | \$53 ;
+  assign \$56  = k + 1'h1;
+  assign \$57  = \$55  ? 2'h0 : \$56 ;
+  assign \$59  = c_v | \$58 ;
+  assign \$61  = $signed(c0_0) * $signed({ 1'h0, gs_held0[7:0] });
+  assign \$62  = k * 4'h8;
+  assign \$63  = $signed(\$61 ) << \$62 ;
+  assign \$65  = c_v | \$64 ;
+  assign \$66  = ! k;
+  assign \$67  = c_first & \$66 ;
+  assign \$69  = c_last & \$68 ;
+  assign \$70  = scaled_first ? 36'h000000000 : w_data;
+  assign \$71  = \$70 [11:0] + scaled0[11:0];
+  assign \$72  = scaled_first ? 36'h000000000 : w_data;
+  assign \$73  = \$72 [11:0] + scaled0[11:0];
+  assign \$74  = scaled_first ? 36'h000000000 : w_data;
+  assign \$75  = \$74 [23:12] + scaled0[23:12];
+  assign \$76  = \$75  + 1'h1;
+  assign \$77  = scaled_first ? 36'h000000000 : w_data;
+  assign \$78  = \$77 [23:12] + scaled0[23:12];
+  assign \$79  = \$73 [12] ? \$76 [11:0] : \$78 [11:0];
+  assign \$80  = scaled_first ? 36'h000000000 : w_data;
+  assign \$81  = \$80 [11:0] + scaled0[11:0];
+  assign \$82  = scaled_first ? 36'h000000000 : w_data;
+  assign \$83  = \$82 [23:12] + scaled0[23:12];
+  assign \$84  = \$83  + 1'h1;
+  assign \$85  = scaled_first ? 36'h000000000 : w_data;
+  assign \$86  = \$85 [23:12] + scaled0[23:12];
+  assign \$87  = \$81 [12] ? \$84 [12] : \$86 [12];
+  assign \$88  = scaled_first ? 36'h000000000 : w_data;
+  assign \$89  = \$88 [35:24] + scaled0[35:24];
+  assign \$90  = \$89  + 1'h1;
+  assign \$91  = scaled_first ? 36'h000000000 : w_data;
+  assign \$92  = \$91 [35:24] + scaled0[35:24];
+  assign \$93  = \$87  ? \$90 [11:0] : \$92 [11:0];
+  assign \$94  = scaled_v & scaled_final;
+  assign \$95  = y__valid & y__ready;
+  assign \$96  = blk_out + 1'h1;
+  assign \$97  = blk_out == last_block;
+  always @(posedge clk)
+    cycles <= \$98 ;
+  always @(posedge clk)
+    done <= \$99 ;
+  always @(posedge clk)
+    error <= \$100 ;
+  always @(posedge clk)
+    busy <= \$101 ;
+  always @(posedge clk)
+    x__ready <= \$102 ;
+  always @(posedge clk)
+    w_open <= \$103 ;
+  always @(posedge clk)
+    out_int32 <= \$104 ;
+  always @(posedge clk)
+    shift <= \$105 ;
+  always @(posedge clk)
+    last_group <= \$106 ;
+  always @(posedge clk)
+    last_block <= \$107 ;
+  always @(posedge clk)
+    x_wr__addr <= \$108 ;
+  always @(posedge clk)
+    x_rd__addr <= \$109 ;
+  always @(posedge clk)
+    blk_in <= \$110 ;
+  always @(posedge clk)
+    blk_out <= \$111 ;
+  always @(posedge clk)
+    credits <= \$112 ;
+  always @(posedge clk)
+    gap <= \$113 ;
+  always @(posedge clk)
+    x_q <= x_rd__data;
+  always @(posedge clk)
+    w_q0 <= w__payload[15:0];
+  always @(posedge clk)
+    a_gs0 <= w__payload[31:16];
+  always @(posedge clk)
+    a_first <= \$48 ;
+  always @(posedge clk)
+    a_last <= \$49 ;
+  always @(posedge clk)
+    a_v <= \$114 ;
+  always @(posedge clk)
+    b0_0 <= \$50 ;
+  always @(posedge clk)
+    b0_1 <= \$51 ;
+  always @(posedge clk)
+    b_gs0 <= a_gs0;
+  always @(posedge clk)
+    b_first <= a_first;
+  always @(posedge clk)
+    b_last <= a_last;
+  always @(posedge clk)
+    b_v <= \$115 ;
+  always @(posedge clk)
+    c0_0 <= \$116 ;
+  always @(posedge clk)
+    c_first <= \$117 ;
+  always @(posedge clk)
+    c_last <= \$118 ;
+  always @(posedge clk)
+    c_v <= \$119 ;
+  always @(posedge clk)
+    k <= \$120 ;
+  always @(posedge clk)
+    gs_held0 <= \$121 ;
+  always @(posedge clk)
+    scaled0 <= \$63 ;
+  always @(posedge clk)
+    scaled_v <= \$122 ;
+  always @(posedge clk)
+    scaled_first <= \$67 ;
+  always @(posedge clk)
+    scaled_final <= \$69 ;
+  always @(posedge clk)
+    w_data <= \$123 ;
+  always @(posedge clk)
+    w_en <= \$124 ;
+  \gqmv_small.acc_fifo  acc_fifo (
+    .clk(clk),
+    .r_data(totals__0),
+    .r_en(take),
+    .r_rdy(totals_valid),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(w_data)
+  );
   \gqmv_small.csr  csr (
     .accept_w(csr__awready),
     .bus__araddr(csr__araddr),
@@ -375,336 +501,340 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
     .done(done),
     .error(error),
     .length(length),
-    .out_int32(\out_int32$95 ),
+    .out_int32(\out_int32$93 ),
     .rows(rows),
     .rst(rst),
     .rvalid(csr__rvalid),
-    .shift(\shift$94 ),
+    .shift(\shift$92 ),
     .start(start)
-  );
-  \gqmv_small.dot0  dot0 (
-    .acc(acc),
-    .w(w__payload[15:0]),
-    .x(x)
   );
   \gqmv_small.req  req (
     .clk(clk),
-    .in_ready(in_ready),
-    .in_valid(handoff),
-    .mults__0(rowp__payload[47:32]),
-    .out_data__0(y__payload),
+    .out_data(y__payload),
     .out_int32(out_int32),
-    .out_ready(y__ready),
     .out_valid(y__valid),
+    .r_en(y__ready),
+    .rowp_payload(rowp__payload),
+    .rowp_ready(rowp__ready),
+    .rowp_valid(rowp__valid),
     .rst(rst),
     .shift(shift),
-    .totals__0(\$15 [35:0])
+    .take(take),
+    .totals__0(totals__0),
+    .totals_valid(totals_valid)
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    running_0 = \$12 [35:0];
-    if (\$13 ) begin
-      running_0 = \$14 [35:0];
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$68  = cycles;
+    \$98  = cycles;
     if (busy) begin
-      \$68  = \$16 [23:0];
+      \$98  = \$7 [23:0];
     end
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$68  = 24'h000001;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$98  = 24'h000001;
       end
     end
     if (rst) begin
-      \$68  = 24'h000000;
+      \$98  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$69  = done;
-    if (\$18 ) begin
-      \$69  = 1'h0;
+    \$99  = done;
+    if (\$9 ) begin
+      \$99  = 1'h0;
     end
-    if (\$65 ) begin
-      if (\$67 ) begin
-        \$69  = 1'h1;
+    if (\$95 ) begin
+      if (\$97 ) begin
+        \$99  = 1'h1;
       end
     end
     if (rst) begin
-      \$69  = 1'h0;
+      \$99  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$70  = error;
-    if (\$18 ) begin
-      \$70  = \$28 ;
+    \$100  = error;
+    if (\$9 ) begin
+      \$100  = \$19 ;
     end
     if (rst) begin
-      \$70  = 1'h0;
+      \$100  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$71  = busy;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$71  = 1'h1;
+    \$101  = busy;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$101  = 1'h1;
       end
     end
-    if (\$65 ) begin
-      if (\$67 ) begin
-        \$71  = 1'h0;
+    if (\$95 ) begin
+      if (\$97 ) begin
+        \$101  = 1'h0;
       end
     end
     if (rst) begin
-      \$71  = 1'h0;
+      \$101  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$72  = x__ready;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$72  = 1'h1;
+    \$102  = x__ready;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$102  = 1'h1;
       end
     end
-    if (\$44 ) begin
-      if (\$46 ) begin
-        \$72  = 1'h0;
+    if (\$35 ) begin
+      if (\$37 ) begin
+        \$102  = 1'h0;
       end
     end
     if (rst) begin
-      \$72  = 1'h0;
+      \$102  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$73  = w_open;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$73  = 1'h0;
+    \$103  = w_open;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$103  = 1'h0;
       end
     end
-    if (\$44 ) begin
-      if (\$46 ) begin
-        \$73  = 1'h1;
+    if (\$35 ) begin
+      if (\$37 ) begin
+        \$103  = 1'h1;
       end
     end
-    if (w_fire) begin
-      if (\$48 ) begin
-        if (\$50 ) begin
-          \$73  = 1'h0;
+    if (\$signal$67 ) begin
+      if (\$43 ) begin
+        if (\$45 ) begin
+          \$103  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$73  = 1'h0;
+      \$103  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$74  = out_int32;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$74  = \out_int32$95 ;
+    \$104  = out_int32;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$104  = \out_int32$93 ;
       end
     end
     if (rst) begin
-      \$74  = 1'h0;
+      \$104  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$75  = shift;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$75  = \shift$94 ;
+    \$105  = shift;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$105  = \shift$92 ;
       end
     end
     if (rst) begin
-      \$75  = 6'h00;
+      \$105  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$76  = last_group;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$76  = \$41 [2:0];
+    \$106  = last_group;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$106  = \$32 [2:0];
       end
     end
     if (rst) begin
-      \$76  = 3'h0;
+      \$106  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$77  = last_block;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$77  = \$43 [15:0];
+    \$107  = last_block;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$107  = \$34 [15:0];
       end
     end
     if (rst) begin
-      \$77  = 16'h0000;
+      \$107  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$78  = x_wr__addr;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$78  = 3'h0;
+    \$108  = x_wr__addr;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$108  = 3'h0;
       end
     end
-    if (\$44 ) begin
-      \$78  = \$45 [2:0];
+    if (\$35 ) begin
+      \$108  = \$36 [2:0];
     end
     if (rst) begin
-      \$78  = 3'h0;
+      \$108  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$79  = x_rd__addr;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$79  = 3'h0;
+    \$109  = x_rd__addr;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$109  = 3'h0;
       end
     end
-    if (w_fire) begin
-      \$79  = \$47 [2:0];
-      if (\$48 ) begin
-        \$79  = 3'h0;
-      end
-    end
-    if (rst) begin
-      \$79  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$80  = blk_in;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$80  = 16'h0000;
-      end
-    end
-    if (w_fire) begin
-      if (\$48 ) begin
-        \$80  = \$49 [15:0];
+    if (\$signal$67 ) begin
+      \$109  = \$42 [2:0];
+      if (\$43 ) begin
+        \$109  = 3'h0;
       end
     end
     if (rst) begin
-      \$80  = 16'h0000;
+      \$109  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$81  = blk_out;
-    if (\$18 ) begin
-      if (\$39 ) begin
-        \$81  = 16'h0000;
+    \$110  = blk_in;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$110  = 16'h0000;
       end
     end
-    if (\$65 ) begin
-      \$81  = \$66 [15:0];
+    if (\$signal$67 ) begin
+      if (\$43 ) begin
+        \$110  = \$44 [15:0];
+      end
     end
     if (rst) begin
-      \$81  = 16'h0000;
+      \$110  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$82  = acc1_0;
-    if (\$51 ) begin
-      \$82  = acc;
+    \$111  = blk_out;
+    if (\$9 ) begin
+      if (\$30 ) begin
+        \$111  = 16'h0000;
+      end
+    end
+    if (\$95 ) begin
+      \$111  = \$96 [15:0];
     end
     if (rst) begin
-      \$82  = 17'h00000;
+      \$111  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$83  = gs1_0;
-    if (\$51 ) begin
-      \$83  = w__payload[31:16];
-    end
-    if (\$61 ) begin
-      \$83  = \$62 [15:0];
-    end
+    \$112  = \$41 [0];
     if (rst) begin
-      \$83  = 16'h0000;
+      \$112  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$84  = \$signal$62 ;
-    if (advance) begin
-      \$84  = w_fire;
+    \$113  = gap;
+    if (\$46 ) begin
+      \$113  = \$47 [0];
+    end
+    if (\$signal$67 ) begin
+      \$113  = 1'h1;
     end
     if (rst) begin
-      \$84  = 1'h0;
+      \$113  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$85  = \$signal$79 ;
-    if (advance) begin
-      \$85  = \$52 ;
-    end
+    \$114  = \$signal$67 ;
     if (rst) begin
-      \$85  = 1'h0;
+      \$114  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$86  = last1;
-    if (advance) begin
-      \$86  = \$53 ;
-    end
+    \$115  = a_v;
     if (rst) begin
-      \$86  = 1'h0;
+      \$115  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$87  = sc;
-    if (\$56 ) begin
-      \$87  = \$57 [0];
-    end
-    if (\$58 ) begin
-      \$87  = 1'h0;
-    end
-    if (rst) begin
-      \$87  = 1'h0;
+    \$116  = c0_0;
+    if (b_v) begin
+      \$116  = \$52 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$88  = part_0;
-    if (\$61 ) begin
-      \$88  = \$12 [35:0];
-    end
-    if (\$63 ) begin
-      \$88  = 36'h000000000;
-    end
-    if (rst) begin
-      \$88  = 36'h000000000;
+    \$117  = c_first;
+    if (b_v) begin
+      \$117  = b_first;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$89  = total_0;
-    if (\$64 ) begin
-      \$89  = running_0;
+    \$118  = c_last;
+    if (b_v) begin
+      \$118  = b_last;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$119  = b_v;
+    if (rst) begin
+      \$119  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$120  = k;
+    if (\$54 ) begin
+      \$120  = \$57 [0];
     end
     if (rst) begin
-      \$89  = 36'h000000000;
+      \$120  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$121  = gs_held0;
+    if (\$59 ) begin
+      \$121  = \$60 ;
+    end
+    if (b_v) begin
+      \$121  = b_gs0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$122  = \$65 ;
+    if (rst) begin
+      \$122  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$123  = w_data;
+    if (scaled_v) begin
+      \$123  = { \$93 , \$79 , \$71 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$124  = \$94 ;
+    if (rst) begin
+      \$124  = 1'h0;
     end
   end
   assign bus__araddr = csr__araddr;
@@ -732,38 +862,135 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   assign x_addr = x_wr__addr;
   assign x_wr__data = x__payload;
   assign g_in = x_rd__addr;
-  assign w = w__payload[15:0];
-  assign x_rd__data = x;
-  assign scaled_0 = \$12 [35:0];
-  assign totals__0 = \$15 [35:0];
-  assign mults__0 = rowp__payload[47:32];
-  assign in_valid = handoff;
-  assign \shift$85  = shift;
-  assign \out_int32$87  = out_int32;
+  assign total_done = w_en;
+  assign total_0 = w_data;
+  assign r_rdy = totals_valid;
+  assign \take$75  = take;
+  assign r_en = take;
+  assign rowp_valid = rowp__valid;
+  assign rowp_ready = rowp__ready;
+  assign rowp_payload = rowp__payload;
+  assign \shift$81  = shift;
+  assign \out_int32$83  = out_int32;
+  assign r_data = totals__0;
   assign out_valid = y__valid;
+  assign out_data = y__payload;
   assign out_ready = y__ready;
-  assign out_data__0 = y__payload;
   assign csr__wready = csr__awready;
   assign csr__bresp = 2'h0;
   assign csr__rresp = 2'h0;
-  assign \$2  = sc;
-  assign \$8  = sc;
-  assign \$10  = { part_0[35], part_0[35], part_0[35], part_0[35], part_0[35], part_0[35], part_0[35], part_0, 8'h00 };
-  assign \$26  = \$25 ;
-  assign \$36  = \$35 ;
-  assign \$40  = { 1'h0, length[5:1] };
-  assign \$42  = rows;
-  assign \$54  = sc;
-  assign \$59  = sc;
-  assign \$62  = { 7'h00, gs1_0, 8'h00 };
-  assign \$22  = length[0];
-  assign \$32  = length[0];
+  assign \$17  = \$16 ;
+  assign \$27  = \$26 ;
+  assign \$31  = { 1'h0, length[5:1] };
+  assign \$33  = rows;
+  assign \$55  = k;
+  assign \$60  = { 8'h00, gs_held0[15:8] };
+  assign \$68  = k;
+  assign \$5  = credits;
+  assign \$13  = length[0];
+  assign \$23  = length[0];
+  assign \$46  = gap;
+  assign \$53  = k;
+  assign \$58  = k;
+  assign \$64  = k;
+endmodule
+
+(* generator = "Amaranth" *)
+module \gqmv_small.acc_fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, clk);
+  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [1:0] \$14 ;
+  reg \$15 ;
+  wire [1:0] \$2 ;
+  wire \$3 ;
+  wire [1:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [1:0] \$9 ;
+  input clk;
+  wire clk;
+  wire [-1:0] consume;
+  reg level = 1'h0;
+  wire [-1:0] produce;
+  output [35:0] r_data;
+  wire [35:0] r_data;
+  input r_en;
+  wire r_en;
+  (* init = 1'h0 *)
+  wire r_level;
+  wire [-1:0] r_port__addr;
+  wire [35:0] r_port__data;
+  output r_rdy;
+  wire r_rdy;
+  input rst;
+  wire rst;
+  wire [35:0] w_data;
+  input w_en;
+  wire w_en;
+  (* init = 1'h0 *)
+  wire w_level;
+  wire [-1:0] w_port__addr;
+  input [35:0] w_port__data;
+  wire [35:0] w_port__data;
+  wire w_port__en;
+  wire w_rdy;
+  reg [35:0] storage [0:0];
+  initial begin
+    storage[0] = 36'h000000000;
+  end
+  always @(posedge clk) begin
+    if (w_port__en)
+      storage[1'h0] <= w_port__data;
+  end
+  assign r_data = storage[1'h0];
+  assign w_rdy = ~ level;
+  assign w_port__en = w_en & w_rdy;
+  assign \$1  = w_rdy & w_en;
+  assign \$3  = r_rdy & r_en;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
+  assign \$10  = r_rdy & r_en;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
+  always @(posedge clk)
+    level <= \$15 ;
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    \$15  = level;
+    if (\$8 ) begin
+      \$15  = \$9 [0];
+    end
+    if (\$13 ) begin
+      \$15  = \$14 [0];
+    end
+    if (rst) begin
+      \$15  = 1'h0;
+    end
+  end
+  assign w_level = level;
+  assign r_level = level;
+  assign w_data = w_port__data;
+  assign r_port__data = r_data;
+  assign \$2  = 2'h1;
+  assign \$4  = 2'h1;
+  assign r_rdy = level;
 endmodule
 
 (* generator = "Amaranth" *)
 module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus__araddr, bus__arvalid, bus__rready, clk, rst, accept_w, bus__arready, cycles, done, error, busy, bus__rdata, start, bvalid, out_int32, length, rows
 , shift, rvalid, bus__awaddr);
-  reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
+  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
   wire \$1 ;
   wire \$10 ;
   wire \$11 ;
@@ -870,7 +1097,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
   always @(posedge clk)
     raddr <= \$19 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     bus__rdata = 32'd0;
     casez (raddr)
       3'h0:
@@ -890,7 +1117,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     endcase
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$12  = 1'h0;
     if (accept_w) begin
       casez (bus__awaddr[4:2])
@@ -903,7 +1130,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$13  = bvalid;
     if (\$3 ) begin
       \$13  = 1'h0;
@@ -916,7 +1143,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$14  = out_int32;
     if (accept_w) begin
       casez (bus__awaddr[4:2])
@@ -929,7 +1156,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$15  = length;
     if (accept_w) begin
       casez (bus__awaddr[4:2])
@@ -944,7 +1171,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$16  = rows;
     if (accept_w) begin
       casez (bus__awaddr[4:2])
@@ -961,7 +1188,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$17  = shift;
     if (accept_w) begin
       casez (bus__awaddr[4:2])
@@ -985,7 +1212,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$18  = rvalid;
     if (\$9 ) begin
       \$18  = 1'h0;
@@ -998,7 +1225,7 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$2 ) begin end
+    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
     \$19  = raddr;
     if (\$11 ) begin
       \$19  = bus__araddr[4:2];
@@ -1016,289 +1243,820 @@ module \gqmv_small.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus_
 endmodule
 
 (* generator = "Amaranth" *)
-module \gqmv_small.dot0 (x, acc, w);
-  wire [15:0] \$1 ;
-  wire [15:0] \$2 ;
-  output [16:0] acc;
-  wire [16:0] acc;
-  input [15:0] w;
-  wire [15:0] w;
-  input [15:0] x;
-  wire [15:0] x;
-  assign \$1  = $signed(w[7:0]) * $signed(x[7:0]);
-  assign \$2  = $signed(w[15:8]) * $signed(x[15:8]);
-  assign acc = $signed(\$1 ) + $signed(\$2 );
-endmodule
-
-(* generator = "Amaranth" *)
-module \gqmv_small.req (out_ready, clk, rst, in_valid, totals__0, in_ready, out_int32, shift, out_valid, out_data__0, mults__0);
-  reg \$auto$verilog_backend.cc:2355:dump_module$3  = 0;
+module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, out_data, totals_valid, totals__0, out_int32, shift, rowp_payload);
+  reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire \$11 ;
+  wire [53:0] \$10 ;
+  wire [36:0] \$100 ;
+  wire [36:0] \$101 ;
+  wire [36:0] \$102 ;
+  wire [12:0] \$103 ;
+  wire [11:0] \$104 ;
+  wire [36:0] \$105 ;
+  wire [36:0] \$106 ;
+  wire [36:0] \$107 ;
+  wire [36:0] \$108 ;
+  wire [12:0] \$109 ;
+  wire [53:0] \$11 ;
+  wire [36:0] \$110 ;
+  wire [36:0] \$111 ;
+  wire [36:0] \$112 ;
+  wire [36:0] \$113 ;
+  wire [12:0] \$114 ;
+  wire [13:0] \$115 ;
+  wire [36:0] \$116 ;
+  wire [36:0] \$117 ;
+  wire [36:0] \$118 ;
+  wire [36:0] \$119 ;
   wire \$12 ;
-  wire \$13 ;
-  wire [4:0] \$14 ;
+  wire [12:0] \$120 ;
+  wire \$121 ;
+  wire [36:0] \$122 ;
+  wire [36:0] \$123 ;
+  wire [36:0] \$124 ;
+  wire [36:0] \$125 ;
+  wire [12:0] \$126 ;
+  wire [13:0] \$127 ;
+  wire [36:0] \$128 ;
+  wire [36:0] \$129 ;
+  wire [53:0] \$13 ;
+  wire [36:0] \$130 ;
+  wire [36:0] \$131 ;
+  wire [12:0] \$132 ;
+  wire \$133 ;
+  wire [36:0] \$134 ;
+  wire [36:0] \$135 ;
+  wire [36:0] \$136 ;
+  wire [36:0] \$137 ;
+  wire [2:0] \$138 ;
+  wire [3:0] \$139 ;
+  wire [53:0] \$14 ;
+  wire [36:0] \$140 ;
+  wire [36:0] \$141 ;
+  wire [36:0] \$142 ;
+  wire [36:0] \$143 ;
+  wire [2:0] \$144 ;
+  wire [1:0] \$145 ;
+  wire [37:0] \$146 ;
+  wire [36:0] \$147 ;
+  wire [36:0] \$148 ;
+  wire [36:0] \$149 ;
   wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire \$18 ;
-  wire \$19 ;
+  wire [36:0] \$150 ;
+  wire [12:0] \$151 ;
+  wire [36:0] \$152 ;
+  wire [36:0] \$153 ;
+  wire [36:0] \$154 ;
+  wire [36:0] \$155 ;
+  wire [12:0] \$156 ;
+  wire [36:0] \$157 ;
+  wire [36:0] \$158 ;
+  wire [36:0] \$159 ;
+  wire [53:0] \$16 ;
+  wire [36:0] \$160 ;
+  wire [12:0] \$161 ;
+  wire [13:0] \$162 ;
+  wire [36:0] \$163 ;
+  wire [36:0] \$164 ;
+  wire [36:0] \$165 ;
+  wire [36:0] \$166 ;
+  wire [12:0] \$167 ;
+  wire [11:0] \$168 ;
+  wire [36:0] \$169 ;
+  wire [53:0] \$17 ;
+  wire [36:0] \$170 ;
+  wire [36:0] \$171 ;
+  wire [36:0] \$172 ;
+  wire [12:0] \$173 ;
+  wire [36:0] \$174 ;
+  wire [36:0] \$175 ;
+  wire [36:0] \$176 ;
+  wire [36:0] \$177 ;
+  wire [12:0] \$178 ;
+  wire [13:0] \$179 ;
+  wire [9:0] \$18 ;
+  wire [36:0] \$180 ;
+  wire [36:0] \$181 ;
+  wire [36:0] \$182 ;
+  wire [36:0] \$183 ;
+  wire [12:0] \$184 ;
+  wire \$185 ;
+  wire [36:0] \$186 ;
+  wire [36:0] \$187 ;
+  wire [36:0] \$188 ;
+  wire [36:0] \$189 ;
+  wire [7:0] \$19 ;
+  wire [12:0] \$190 ;
+  wire [13:0] \$191 ;
+  wire [36:0] \$192 ;
+  wire [36:0] \$193 ;
+  wire [36:0] \$194 ;
+  wire [36:0] \$195 ;
+  wire [12:0] \$196 ;
+  wire [11:0] \$197 ;
+  wire [36:0] \$198 ;
+  wire [36:0] \$199 ;
   wire \$2 ;
-  wire \$20 ;
-  wire \$21 ;
+  wire [7:0] \$20 ;
+  wire [36:0] \$200 ;
+  wire [36:0] \$201 ;
+  wire [12:0] \$202 ;
+  wire [36:0] \$203 ;
+  wire [36:0] \$204 ;
+  wire [36:0] \$205 ;
+  wire [36:0] \$206 ;
+  wire [12:0] \$207 ;
+  wire [13:0] \$208 ;
+  wire [36:0] \$209 ;
+  wire [52:0] \$21 ;
+  wire [36:0] \$210 ;
+  wire [36:0] \$211 ;
+  wire [36:0] \$212 ;
+  wire [12:0] \$213 ;
+  wire \$214 ;
+  wire [36:0] \$215 ;
+  wire [36:0] \$216 ;
+  wire [36:0] \$217 ;
+  wire [36:0] \$218 ;
+  wire [12:0] \$219 ;
   wire \$22 ;
-  wire \$23 ;
-  wire [16:0] \$24 ;
-  wire \$25 ;
+  wire [13:0] \$220 ;
+  wire [36:0] \$221 ;
+  wire [36:0] \$222 ;
+  wire [36:0] \$223 ;
+  wire [36:0] \$224 ;
+  wire [12:0] \$225 ;
+  wire \$226 ;
+  wire [36:0] \$227 ;
+  wire [36:0] \$228 ;
+  wire [36:0] \$229 ;
+  wire [2:0] \$23 ;
+  wire [36:0] \$230 ;
+  wire [2:0] \$231 ;
+  wire [3:0] \$232 ;
+  wire [36:0] \$233 ;
+  wire [36:0] \$234 ;
+  wire [36:0] \$235 ;
+  wire [36:0] \$236 ;
+  wire [2:0] \$237 ;
+  wire [1:0] \$238 ;
+  reg \$239 ;
+  wire \$24 ;
+  reg [47:0] \$240 ;
+  reg [1:0] \$241 ;
+  reg [3:0] \$242 ;
+  reg \$243 ;
+  reg [3:0] \$244 ;
+  reg \$245 ;
+  reg \$246 ;
+  reg [15:0] \$247 ;
+  reg [35:0] \$248 ;
+  reg [36:0] \$249 ;
+  wire [3:0] \$25 ;
+  reg [15:0] \$250 ;
   wire \$26 ;
-  wire \$27 ;
+  wire [4:0] \$27 ;
   wire \$28 ;
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
   wire \$31 ;
   wire \$32 ;
-  wire [35:0] \$33 ;
-  wire [35:0] \$34 ;
-  wire [53:0] \$35 ;
+  wire [4:0] \$33 ;
+  wire \$34 ;
+  wire \$35 ;
   wire \$36 ;
-  wire [5:0] \$37 ;
-  wire [117:0] \$38 ;
-  wire [56:0] \$39 ;
+  wire [15:0] \$37 ;
+  wire [12:0] \$38 ;
+  wire [12:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [5:0] \$41 ;
-  wire [6:0] \$42 ;
-  wire [56:0] \$43 ;
-  wire \$44 ;
-  wire [53:0] \$45 ;
-  wire \$46 ;
-  wire [5:0] \$47 ;
-  wire [117:0] \$48 ;
-  wire [56:0] \$49 ;
+  wire [12:0] \$40 ;
+  wire [13:0] \$41 ;
+  wire [12:0] \$42 ;
+  wire [11:0] \$43 ;
+  wire [12:0] \$44 ;
+  wire [12:0] \$45 ;
+  wire [13:0] \$46 ;
+  wire [12:0] \$47 ;
+  wire \$48 ;
+  wire [12:0] \$49 ;
   wire \$5 ;
-  wire \$50 ;
-  wire [5:0] \$51 ;
-  wire [6:0] \$52 ;
-  wire [56:0] \$53 ;
-  wire \$54 ;
-  wire [53:0] \$55 ;
-  wire \$56 ;
-  wire [5:0] \$57 ;
-  wire [117:0] \$58 ;
-  wire [56:0] \$59 ;
+  wire [13:0] \$50 ;
+  wire [12:0] \$51 ;
+  wire [11:0] \$52 ;
+  wire [15:0] \$53 ;
+  wire [36:0] \$54 ;
+  wire [36:0] \$55 ;
+  wire [36:0] \$56 ;
+  wire [36:0] \$57 ;
+  wire [12:0] \$58 ;
+  wire [36:0] \$59 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [5:0] \$61 ;
-  wire [6:0] \$62 ;
-  wire [56:0] \$63 ;
-  wire [56:0] \$64 ;
-  wire [56:0] \$65 ;
-  wire [56:0] \$66 ;
-  reg \$67 ;
-  reg [3:0] \$68 ;
-  reg \$69 ;
-  wire [53:0] \$7 ;
-  reg [52:0] \$70 ;
-  reg [15:0] \$71 ;
-  reg [35:0] \$72 ;
-  reg [31:0] \$73 ;
-  wire [36:0] \$8 ;
-  wire [54:0] \$9 ;
-  reg busy = 1'h0;
+  wire [36:0] \$60 ;
+  wire [36:0] \$61 ;
+  wire [36:0] \$62 ;
+  wire [12:0] \$63 ;
+  wire [36:0] \$64 ;
+  wire [36:0] \$65 ;
+  wire [36:0] \$66 ;
+  wire [36:0] \$67 ;
+  wire [12:0] \$68 ;
+  wire [13:0] \$69 ;
+  wire \$7 ;
+  wire [36:0] \$70 ;
+  wire [36:0] \$71 ;
+  wire [36:0] \$72 ;
+  wire [36:0] \$73 ;
+  wire [12:0] \$74 ;
+  wire [11:0] \$75 ;
+  wire [36:0] \$76 ;
+  wire [36:0] \$77 ;
+  wire [36:0] \$78 ;
+  wire [36:0] \$79 ;
+  wire [52:0] \$8 ;
+  wire [12:0] \$80 ;
+  wire [36:0] \$81 ;
+  wire [36:0] \$82 ;
+  wire [36:0] \$83 ;
+  wire [36:0] \$84 ;
+  wire [12:0] \$85 ;
+  wire [13:0] \$86 ;
+  wire [36:0] \$87 ;
+  wire [36:0] \$88 ;
+  wire [36:0] \$89 ;
+  wire [52:0] \$9 ;
+  wire [36:0] \$90 ;
+  wire [12:0] \$91 ;
+  wire \$92 ;
+  wire [36:0] \$93 ;
+  wire [36:0] \$94 ;
+  wire [36:0] \$95 ;
+  wire [36:0] \$96 ;
+  wire [12:0] \$97 ;
+  wire [13:0] \$98 ;
+  wire [36:0] \$99 ;
+  reg [36:0] acc0 = 37'h0000000000;
+  reg active = 1'h0;
   input clk;
   wire clk;
   reg [3:0] count = 4'h0;
-  output in_ready;
-  wire in_ready;
-  input in_valid;
-  wire in_valid;
-  reg [15:0] mul0 = 16'h0000;
-  input [15:0] mults__0;
-  wire [15:0] mults__0;
-  output [31:0] out_data__0;
-  reg [31:0] out_data__0 = 32'd0;
+  reg [1:0] credits = 2'h2;
+  wire [31:0] data;
+  reg first = 1'h0;
+  reg [15:0] low0 = 16'h0000;
+  reg [15:0] mshift0 = 16'h0000;
+  output [31:0] out_data;
+  wire [31:0] out_data;
   input out_int32;
   wire out_int32;
-  input out_ready;
   wire out_ready;
   output out_valid;
-  reg out_valid = 1'h0;
-  reg [52:0] prod0 = 53'h00000000000000;
+  wire out_valid;
+  (* init = 1'h0 *)
+  wire p_done;
+  reg [47:0] params = 48'h000000000000;
+  wire [31:0] r_data;
+  input r_en;
+  wire r_en;
+  wire r_rdy;
+  input [47:0] rowp_payload;
+  wire [47:0] rowp_payload;
+  output rowp_ready;
+  wire rowp_ready;
+  input rowp_valid;
+  wire rowp_valid;
+  reg rp_full = 1'h0;
   input rst;
   wire rst;
   input [5:0] shift;
   wire [5:0] shift;
-  wire [52:0] step0;
-  reg [35:0] tot0 = 36'h000000000;
+  reg [35:0] t0 = 36'h000000000;
+  output take;
+  wire take;
   input [35:0] totals__0;
   wire [35:0] totals__0;
-  assign \$26  = count == 4'hf;
-  assign \$27  = busy & \$26 ;
-  assign \$28  = ~ out_valid;
-  assign \$29  = \$28  | out_ready;
-  assign \$30  = \$27  & \$29 ;
-  assign \$31  = $signed(tot0) > $signed(32'd2147483647);
-  assign \$32  = $signed(tot0) < $signed(32'd2147483648);
-  assign \$33  = \$32  ? 36'hf80000000 : tot0;
-  assign \$34  = \$31  ? 36'h07fffffff : \$33 ;
-  assign \$36  = shift > 6'h35;
-  assign \$37  = \$36  ? 6'h35 : shift;
-  assign \$38  = 1'h1 << \$37 ;
-  assign \$39  = $signed(\$35 ) + $signed({ 1'h0, \$38 [54:0] });
-  assign \$40  = shift > 6'h35;
-  assign \$41  = \$40  ? 6'h35 : shift;
-  assign \$42  = \$41  + 1'h1;
-  assign \$43  = $signed(\$39 ) >>> \$42 ;
-  assign \$44  = $signed(\$43 ) > $signed(8'h7f);
-  assign \$46  = shift > 6'h35;
-  assign \$47  = \$46  ? 6'h35 : shift;
-  assign \$48  = 1'h1 << \$47 ;
-  assign \$49  = $signed(\$45 ) + $signed({ 1'h0, \$48 [54:0] });
-  assign \$50  = shift > 6'h35;
-  assign \$51  = \$50  ? 6'h35 : shift;
-  assign \$52  = \$51  + 1'h1;
-  assign \$53  = $signed(\$49 ) >>> \$52 ;
-  assign \$54  = $signed(\$53 ) < $signed(8'h80);
-  assign \$56  = shift > 6'h35;
-  assign \$57  = \$56  ? 6'h35 : shift;
-  assign \$58  = 1'h1 << \$57 ;
-  assign \$59  = $signed(\$55 ) + $signed({ 1'h0, \$58 [54:0] });
-  assign \$60  = shift > 6'h35;
-  assign \$61  = \$60  ? 6'h35 : shift;
-  assign \$62  = \$61  + 1'h1;
-  assign \$63  = $signed(\$59 ) >>> \$62 ;
-  assign \$64  = \$54  ? 57'h1ffffffffffff80 : \$63 ;
-  assign \$65  = \$44  ? 57'h00000000000007f : \$64 ;
-  assign \$66  = out_int32 ? { \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34 [35], \$34  } : \$65 ;
+  input totals_valid;
+  wire totals_valid;
+  wire [31:0] w_data;
+  reg w_en = 1'h0;
+  reg [3:0] \wait  = 4'h0;
+  assign \$1  = ~ rp_full;
+  assign rowp_ready = \$1  | take;
+  assign \$2  = totals_valid & rp_full;
+  assign \$3  = ! \wait ;
+  assign \$4  = \$2  & \$3 ;
+  assign \$5  = | credits;
+  assign take = \$4  & \$5 ;
+  assign \$6  = $signed({ acc0, low0 }) > $signed(32'd2147483647);
+  assign \$7  = $signed({ acc0, low0 }) < $signed(32'd2147483648);
+  assign \$8  = \$7  ? 53'h1fffff80000000 : { acc0, low0 };
+  assign \$9  = \$6  ? 53'h0000007fffffff : \$8 ;
+  assign \$11  = $signed(\$10 ) >>> shift;
+  assign \$12  = $signed(\$11 ) >= $signed(9'h0ff);
+  assign \$14  = $signed(\$13 ) >>> shift;
+  assign \$15  = $signed(\$14 ) <= $signed(10'h2fe);
+  assign \$17  = $signed(\$16 ) >>> shift;
+  assign \$18  = \$17 [8:0] + 1'h1;
+  assign \$19  = \$15  ? 8'h80 : \$18 [8:1];
+  assign \$20  = \$12  ? 8'h7f : \$19 ;
+  assign \$21  = out_int32 ? \$9  : { \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20  };
+  assign \$22  = rowp_valid & rowp_ready;
+  assign \$23  = credits - take;
+  assign \$24  = out_valid & r_en;
+  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
+  assign \$26  = | \wait ;
+  assign \$27  = \wait  - 1'h1;
+  assign \$28  = count == 4'hf;
+  assign \$29  = active & \$28 ;
+  assign \$30  = count == 4'hf;
+  assign \$31  = ~ \$30 ;
+  assign \$32  = active & \$31 ;
+  assign \$33  = count + 1'h1;
+  assign \$34  = count == 4'hf;
+  assign \$35  = active & \$34 ;
+  assign \$36  = active & \$35 ;
+  assign \$38  = totals__0[11:0] + params[11:0];
+  assign \$39  = totals__0[11:0] + params[11:0];
+  assign \$40  = totals__0[23:12] + params[23:12];
+  assign \$41  = \$40  + 1'h1;
+  assign \$42  = totals__0[23:12] + params[23:12];
+  assign \$43  = \$39 [12] ? \$41 [11:0] : \$42 [11:0];
+  assign \$44  = totals__0[11:0] + params[11:0];
+  assign \$45  = totals__0[23:12] + params[23:12];
+  assign \$46  = \$45  + 1'h1;
+  assign \$47  = totals__0[23:12] + params[23:12];
+  assign \$48  = \$44 [12] ? \$46 [12] : \$47 [12];
+  assign \$49  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$50  = \$49  + 1'h1;
+  assign \$51  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$52  = \$48  ? \$50 [11:0] : \$51 [11:0];
+  assign \$53  = out_int32 ? 16'h0001 : params[47:32];
+  assign \$54  = first ? 37'h0000000000 : acc0;
+  assign \$55  = first ? 37'h0000000000 : acc0;
+  assign \$56  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$57  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$58  = \$54 [11:0] + \$56 [11:0];
+  assign \$59  = first ? 37'h0000000000 : acc0;
+  assign \$60  = first ? 37'h0000000000 : acc0;
+  assign \$61  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$62  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$63  = \$59 [11:0] + \$61 [11:0];
+  assign \$64  = first ? 37'h0000000000 : acc0;
+  assign \$65  = first ? 37'h0000000000 : acc0;
+  assign \$66  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$67  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$68  = \$64 [23:12] + \$66 [23:12];
+  assign \$69  = \$68  + 1'h1;
+  assign \$70  = first ? 37'h0000000000 : acc0;
+  assign \$71  = first ? 37'h0000000000 : acc0;
+  assign \$72  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$73  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$74  = \$70 [23:12] + \$72 [23:12];
+  assign \$75  = \$63 [12] ? \$69 [11:0] : \$74 [11:0];
+  assign \$76  = first ? 37'h0000000000 : acc0;
+  assign \$77  = first ? 37'h0000000000 : acc0;
+  assign \$78  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$79  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$80  = \$76 [11:0] + \$78 [11:0];
+  assign \$81  = first ? 37'h0000000000 : acc0;
+  assign \$82  = first ? 37'h0000000000 : acc0;
+  assign \$83  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$84  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$85  = \$81 [23:12] + \$83 [23:12];
+  assign \$86  = \$85  + 1'h1;
+  assign \$87  = first ? 37'h0000000000 : acc0;
+  assign \$88  = first ? 37'h0000000000 : acc0;
+  assign \$89  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$90  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$91  = \$87 [23:12] + \$89 [23:12];
+  assign \$92  = \$80 [12] ? \$86 [12] : \$91 [12];
+  assign \$93  = first ? 37'h0000000000 : acc0;
+  assign \$94  = first ? 37'h0000000000 : acc0;
+  assign \$95  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$96  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$97  = \$93 [35:24] + \$95 [35:24];
+  assign \$98  = \$97  + 1'h1;
+  assign \$99  = first ? 37'h0000000000 : acc0;
+  assign \$100  = first ? 37'h0000000000 : acc0;
+  assign \$101  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$102  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$103  = \$99 [35:24] + \$101 [35:24];
+  assign \$104  = \$92  ? \$98 [11:0] : \$103 [11:0];
+  assign \$105  = first ? 37'h0000000000 : acc0;
+  assign \$106  = first ? 37'h0000000000 : acc0;
+  assign \$107  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$108  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$109  = \$105 [11:0] + \$107 [11:0];
+  assign \$110  = first ? 37'h0000000000 : acc0;
+  assign \$111  = first ? 37'h0000000000 : acc0;
+  assign \$112  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$113  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$114  = \$110 [23:12] + \$112 [23:12];
+  assign \$115  = \$114  + 1'h1;
+  assign \$116  = first ? 37'h0000000000 : acc0;
+  assign \$117  = first ? 37'h0000000000 : acc0;
+  assign \$118  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$119  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$120  = \$116 [23:12] + \$118 [23:12];
+  assign \$121  = \$109 [12] ? \$115 [12] : \$120 [12];
+  assign \$122  = first ? 37'h0000000000 : acc0;
+  assign \$123  = first ? 37'h0000000000 : acc0;
+  assign \$124  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$125  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$126  = \$122 [35:24] + \$124 [35:24];
+  assign \$127  = \$126  + 1'h1;
+  assign \$128  = first ? 37'h0000000000 : acc0;
+  assign \$129  = first ? 37'h0000000000 : acc0;
+  assign \$130  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$131  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$132  = \$128 [35:24] + \$130 [35:24];
+  assign \$133  = \$121  ? \$127 [12] : \$132 [12];
+  assign \$134  = first ? 37'h0000000000 : acc0;
+  assign \$135  = first ? 37'h0000000000 : acc0;
+  assign \$136  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$137  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$138  = { \$135 [36], \$134 [36] } + { \$137 [36], \$136 [36] };
+  assign \$139  = \$138  + 1'h1;
+  assign \$140  = first ? 37'h0000000000 : acc0;
+  assign \$141  = first ? 37'h0000000000 : acc0;
+  assign \$142  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$143  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$144  = { \$141 [36], \$140 [36] } + { \$143 [36], \$142 [36] };
+  assign \$145  = \$133  ? \$139 [1:0] : \$144 [1:0];
+  assign \$147  = first ? 37'h0000000000 : acc0;
+  assign \$148  = first ? 37'h0000000000 : acc0;
+  assign \$149  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$150  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$151  = \$147 [11:0] + \$149 [11:0];
+  assign \$152  = first ? 37'h0000000000 : acc0;
+  assign \$153  = first ? 37'h0000000000 : acc0;
+  assign \$154  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$155  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$156  = \$152 [11:0] + \$154 [11:0];
+  assign \$157  = first ? 37'h0000000000 : acc0;
+  assign \$158  = first ? 37'h0000000000 : acc0;
+  assign \$159  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$160  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$161  = \$157 [23:12] + \$159 [23:12];
+  assign \$162  = \$161  + 1'h1;
+  assign \$163  = first ? 37'h0000000000 : acc0;
+  assign \$164  = first ? 37'h0000000000 : acc0;
+  assign \$165  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$166  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$167  = \$163 [23:12] + \$165 [23:12];
+  assign \$168  = \$156 [12] ? \$162 [11:0] : \$167 [11:0];
+  assign \$169  = first ? 37'h0000000000 : acc0;
+  assign \$170  = first ? 37'h0000000000 : acc0;
+  assign \$171  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$172  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$173  = \$169 [11:0] + \$171 [11:0];
+  assign \$174  = first ? 37'h0000000000 : acc0;
+  assign \$175  = first ? 37'h0000000000 : acc0;
+  assign \$176  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$177  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$178  = \$174 [23:12] + \$176 [23:12];
+  assign \$179  = \$178  + 1'h1;
+  assign \$180  = first ? 37'h0000000000 : acc0;
+  assign \$181  = first ? 37'h0000000000 : acc0;
+  assign \$182  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$183  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$184  = \$180 [23:12] + \$182 [23:12];
+  assign \$185  = \$173 [12] ? \$179 [12] : \$184 [12];
+  assign \$186  = first ? 37'h0000000000 : acc0;
+  assign \$187  = first ? 37'h0000000000 : acc0;
+  assign \$188  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$189  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$190  = \$186 [35:24] + \$188 [35:24];
+  assign \$191  = \$190  + 1'h1;
+  assign \$192  = first ? 37'h0000000000 : acc0;
+  assign \$193  = first ? 37'h0000000000 : acc0;
+  assign \$194  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$195  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$196  = \$192 [35:24] + \$194 [35:24];
+  assign \$197  = \$185  ? \$191 [11:0] : \$196 [11:0];
+  assign \$198  = first ? 37'h0000000000 : acc0;
+  assign \$199  = first ? 37'h0000000000 : acc0;
+  assign \$200  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$201  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$202  = \$198 [11:0] + \$200 [11:0];
+  assign \$203  = first ? 37'h0000000000 : acc0;
+  assign \$204  = first ? 37'h0000000000 : acc0;
+  assign \$205  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$206  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$207  = \$203 [23:12] + \$205 [23:12];
+  assign \$208  = \$207  + 1'h1;
+  assign \$209  = first ? 37'h0000000000 : acc0;
+  assign \$210  = first ? 37'h0000000000 : acc0;
+  assign \$211  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$212  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$213  = \$209 [23:12] + \$211 [23:12];
+  assign \$214  = \$202 [12] ? \$208 [12] : \$213 [12];
+  assign \$215  = first ? 37'h0000000000 : acc0;
+  assign \$216  = first ? 37'h0000000000 : acc0;
+  assign \$217  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$218  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$219  = \$215 [35:24] + \$217 [35:24];
+  assign \$220  = \$219  + 1'h1;
+  assign \$221  = first ? 37'h0000000000 : acc0;
+  assign \$222  = first ? 37'h0000000000 : acc0;
+  assign \$223  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$224  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$225  = \$221 [35:24] + \$223 [35:24];
+  assign \$226  = \$214  ? \$220 [12] : \$225 [12];
+  assign \$227  = first ? 37'h0000000000 : acc0;
+  assign \$228  = first ? 37'h0000000000 : acc0;
+  assign \$229  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$230  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$231  = { \$228 [36], \$227 [36] } + { \$230 [36], \$229 [36] };
+  assign \$232  = \$231  + 1'h1;
+  assign \$233  = first ? 37'h0000000000 : acc0;
+  assign \$234  = first ? 37'h0000000000 : acc0;
+  assign \$235  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$236  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$237  = { \$234 [36], \$233 [36] } + { \$236 [36], \$235 [36] };
+  assign \$238  = \$226  ? \$232 [1:0] : \$237 [1:0];
   always @(posedge clk)
-    out_valid <= \$67 ;
+    rp_full <= \$239 ;
   always @(posedge clk)
-    count <= \$68 ;
+    params <= \$240 ;
   always @(posedge clk)
-    busy <= \$69 ;
+    credits <= \$241 ;
   always @(posedge clk)
-    prod0 <= \$70 ;
+    \wait  <= \$242 ;
   always @(posedge clk)
-    mul0 <= \$71 ;
+    active <= \$243 ;
   always @(posedge clk)
-    tot0 <= \$72 ;
+    count <= \$244 ;
   always @(posedge clk)
-    out_data__0 <= \$73 ;
-  assign \$1  = ~ busy;
-  assign \$2  = count == 4'hf;
-  assign \$3  = busy & \$2 ;
-  assign \$4  = ~ out_valid;
-  assign \$5  = \$4  | out_ready;
-  assign \$6  = \$3  & \$5 ;
-  assign in_ready = \$1  | \$6 ;
-  assign \$8  = $signed(tot0) * $signed({ 1'h0, mul0[15] });
-  assign \$9  = $signed(\$7 ) + $signed(\$8 );
-  assign \$10  = out_valid & out_ready;
-  assign \$11  = count == 4'hf;
+    first <= \$245 ;
+  always @(posedge clk)
+    w_en <= \$246 ;
+  always @(posedge clk)
+    mshift0 <= \$247 ;
+  always @(posedge clk)
+    t0 <= \$248 ;
+  always @(posedge clk)
+    acc0 <= \$249 ;
+  always @(posedge clk)
+    low0 <= \$250 ;
+  \gqmv_small.req.out_fifo  out_fifo (
+    .clk(clk),
+    .r_data(out_data),
+    .r_en(r_en),
+    .r_rdy(out_valid),
+    .rst(rst),
+    .w_en(w_en),
+    .w_port__data(\$21 [31:0])
+  );
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$239  = rp_full;
+    if (take) begin
+      \$239  = 1'h0;
+    end
+    if (\$22 ) begin
+      \$239  = 1'h1;
+    end
+    if (rst) begin
+      \$239  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$240  = params;
+    if (\$22 ) begin
+      \$240  = rowp_payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$241  = \$25 [1:0];
+    if (rst) begin
+      \$241  = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$242  = \wait ;
+    if (\$26 ) begin
+      \$242  = \$27 [3:0];
+    end
+    if (take) begin
+      \$242  = 4'hf;
+    end
+    if (rst) begin
+      \$242  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$243  = active;
+    if (\$29 ) begin
+      \$243  = 1'h0;
+    end
+    if (take) begin
+      \$243  = 1'h1;
+    end
+    if (rst) begin
+      \$243  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$244  = count;
+    if (\$32 ) begin
+      \$244  = \$33 [3:0];
+    end
+    if (take) begin
+      \$244  = 4'h0;
+    end
+    if (rst) begin
+      \$244  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$245  = first;
+    if (active) begin
+      \$245  = 1'h0;
+    end
+    if (take) begin
+      \$245  = 1'h1;
+    end
+    if (rst) begin
+      \$245  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$246  = \$36 ;
+    if (rst) begin
+      \$246  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$247  = mshift0;
+    if (active) begin
+      \$247  = \$37 ;
+    end
+    if (take) begin
+      \$247  = \$53 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$248  = t0;
+    if (take) begin
+      \$248  = { \$52 , \$43 , \$38 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$249  = acc0;
+    if (active) begin
+      \$249  = \$146 [36:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$250  = low0;
+    if (active) begin
+      \$250  = { \$151 [0], low0[15:1] };
+    end
+  end
+  assign r_rdy = out_valid;
+  assign r_data = out_data;
+  assign out_ready = r_en;
+  assign data = \$21 [31:0];
+  assign p_done = w_en;
+  assign w_data = \$21 [31:0];
+  assign \$10  = { acc0, low0, 1'h0 };
+  assign \$13  = { acc0, low0, 1'h0 };
+  assign \$16  = { acc0, low0, 1'h0 };
+  assign \$37  = { 1'h0, mshift0[15:1] };
+  assign \$146  = { \$145 [1], \$145 , \$104 , \$75 , \$58 [11:1] };
+endmodule
+
+(* generator = "Amaranth" *)
+module \gqmv_small.req.out_fifo (clk, rst, w_port__data, r_rdy, r_data, w_en, r_en);
+  reg \$auto$verilog_backend.cc:2355:dump_module$5  = 0;
+  wire \$1 ;
+  wire \$10 ;
+  wire \$11 ;
+  wire \$12 ;
+  wire \$13 ;
+  wire [2:0] \$14 ;
+  reg \$15 ;
+  reg \$16 ;
+  reg [1:0] \$17 ;
+  wire [1:0] \$2 ;
+  wire \$3 ;
+  wire [1:0] \$4 ;
+  wire \$5 ;
+  wire \$6 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [2:0] \$9 ;
+  input clk;
+  wire clk;
+  (* init = 1'h0 *)
+  wire consume;
+  reg [1:0] level = 2'h0;
+  (* init = 1'h0 *)
+  wire produce;
+  output [31:0] r_data;
+  wire [31:0] r_data;
+  input r_en;
+  wire r_en;
+  (* init = 2'h0 *)
+  wire [1:0] r_level;
+  reg r_port__addr = 1'h0;
+  wire [31:0] r_port__data;
+  output r_rdy;
+  wire r_rdy;
+  input rst;
+  wire rst;
+  wire [31:0] w_data;
+  input w_en;
+  wire w_en;
+  (* init = 2'h0 *)
+  wire [1:0] w_level;
+  reg w_port__addr = 1'h0;
+  input [31:0] w_port__data;
+  wire [31:0] w_port__data;
+  wire w_port__en;
+  wire w_rdy;
+  reg [31:0] storage [1:0];
+  initial begin
+    storage[0] = 32'd0;
+    storage[1] = 32'd0;
+  end
+  always @(posedge clk) begin
+    if (w_port__en)
+      storage[w_port__addr] <= w_port__data;
+  end
+  assign r_data = storage[r_port__addr];
+  assign w_rdy = level != 2'h2;
+  assign r_rdy = | level;
+  assign w_port__en = w_en & w_rdy;
+  assign \$1  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
+  assign \$10  = r_rdy & r_en;
+  assign \$11  = w_rdy & w_en;
   assign \$12  = ~ \$11 ;
-  assign \$13  = busy & \$12 ;
-  assign \$14  = count + 1'h1;
-  assign \$15  = count == 4'hf;
-  assign \$16  = busy & \$15 ;
-  assign \$17  = ~ out_valid;
-  assign \$18  = \$17  | out_ready;
-  assign \$19  = \$16  & \$18 ;
-  assign \$20  = in_valid & in_ready;
-  assign \$21  = count == 4'hf;
-  assign \$22  = ~ \$21 ;
-  assign \$23  = busy & \$22 ;
-  assign \$25  = in_valid & in_ready;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
+  always @(posedge clk)
+    w_port__addr <= \$15 ;
+  always @(posedge clk)
+    r_port__addr <= \$16 ;
+  always @(posedge clk)
+    level <= \$17 ;
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$67  = out_valid;
-    if (\$10 ) begin
-      \$67  = 1'h0;
-    end
-    if (\$19 ) begin
-      \$67  = 1'h1;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$15  = w_port__addr;
+    if (\$1 ) begin
+      \$15  = \$2 [0];
     end
     if (rst) begin
-      \$67  = 1'h0;
+      \$15  = 1'h0;
     end
   end
   always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$68  = count;
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$16  = r_port__addr;
+    if (\$3 ) begin
+      \$16  = \$4 [0];
+    end
+    if (rst) begin
+      \$16  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [1:0];
+    end
     if (\$13 ) begin
-      \$68  = \$14 [3:0];
-    end
-    if (\$20 ) begin
-      \$68  = 4'h0;
+      \$17  = \$14 [1:0];
     end
     if (rst) begin
-      \$68  = 4'h0;
+      \$17  = 2'h0;
     end
   end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$69  = busy;
-    if (\$19 ) begin
-      \$69  = 1'h0;
-    end
-    if (\$20 ) begin
-      \$69  = 1'h1;
-    end
-    if (rst) begin
-      \$69  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$70  = prod0;
-    if (\$23 ) begin
-      \$70  = \$9 [52:0];
-    end
-    if (\$25 ) begin
-      \$70  = 53'h00000000000000;
-    end
-    if (rst) begin
-      \$70  = 53'h00000000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$71  = mul0;
-    if (\$23 ) begin
-      \$71  = \$24 [15:0];
-    end
-    if (\$25 ) begin
-      \$71  = mults__0;
-    end
-    if (rst) begin
-      \$71  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$72  = tot0;
-    if (\$25 ) begin
-      \$72  = totals__0;
-    end
-    if (rst) begin
-      \$72  = 36'h000000000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$3 ) begin end
-    \$73  = out_data__0;
-    if (\$30 ) begin
-      \$73  = \$66 [31:0];
-    end
-    if (rst) begin
-      \$73  = 32'd0;
-    end
-  end
-  assign step0 = \$9 [52:0];
-  assign \$7  = { prod0, 1'h0 };
-  assign \$24  = { mul0, 1'h0 };
-  assign \$35  = { \$9 [52:0], 1'h0 };
-  assign \$45  = { \$9 [52:0], 1'h0 };
-  assign \$55  = { \$9 [52:0], 1'h0 };
+  assign w_level = level;
+  assign r_level = level;
+  assign produce = w_port__addr;
+  assign w_data = w_port__data;
+  assign consume = r_port__addr;
+  assign r_port__data = r_data;
 endmodule
