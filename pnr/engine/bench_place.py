@@ -90,12 +90,13 @@ def run_one(netlist: Path, top: str, util: float, density: float) -> dict[str, f
     t1 = time.monotonic()
     prob = gpl.build_problem(layout)
     a, _ = gpl.b2b_system(prob, np.zeros(prob.n), 0)
-    res = gpl.global_place(prob, max(density, gpl.utilization(prob)))
+    density = max(density, gpl.utilization(prob))
+    res = gpl.global_place(prob, density)
     t2 = time.monotonic()
     dpl.legalize(layout, prob, res.x, res.y)
     t3 = time.monotonic()
     legal = hpwl_um(layout)
-    dpl.improve(layout, prob)
+    dpl.improve(layout, prob, density)
     t4 = time.monotonic()
     return {"cells": prob.n, "nets": len(prob.net_start) - 1, "b2b_nnz": int(a.nnz),
             "floorplan_s": t1 - t0, "gpl_s": t2 - t1, "gpl_iters": res.iterations,

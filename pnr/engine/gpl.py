@@ -70,10 +70,16 @@ class Problem:
     net_start: np.ndarray
     core: tuple[int, int, int, int]
     fixed_rects: list[tuple[int, int, int, int]]
+    pad: float = 0.0   # nm added to every cell's width when measuring density (cell padding)
 
     @property
     def n(self) -> int:
         return len(self.movable)
+
+    @property
+    def area(self) -> np.ndarray:
+        """Each cell's area for density, padding included."""
+        return (self.width + self.pad) * self.height
 
     @property
     def pin_net(self) -> np.ndarray:
@@ -244,7 +250,7 @@ class BinGrid:
     def __init__(self, prob: Problem, density: float, bin_nm: float | None = None) -> None:
         cx0, cy0, cx1, cy1 = prob.core
         if bin_nm is None:  # room for ~BIN_CELLS average cells at the target density
-            mean_area = float((prob.width * prob.height).mean()) if prob.n else 1.0
+            mean_area = float(prob.area.mean()) if prob.n else 1.0
             bin_nm = max(2 * tech.ROW_H, float(np.sqrt(BIN_CELLS * mean_area / density)),
                          max(cx1 - cx0, cy1 - cy0) / 256)
         self.nx = max(1, int(round((cx1 - cx0) / bin_nm)))
@@ -266,12 +272,12 @@ class BinGrid:
         """Movable cell area per bin (each cell counted in the bin of its centre)."""
         bx, by = self.bin_of(x, y)
         u = np.zeros((self.nx, self.ny))
-        np.add.at(u, (bx, by), prob.width * prob.height)
+        np.add.at(u, (bx, by), prob.area)
         return u
 
     def overflow(self, prob: Problem, x: np.ndarray, y: np.ndarray) -> float:
         """Share of the movable area above bin capacity (RePlAce's overflow measure)."""
-        total = float((prob.width * prob.height).sum())
+        total = float(prob.area.sum())
         over = np.maximum(self.usage(prob, x, y) - self.capacity, 0.0).sum()
         return float(over / total) if total else 0.0
 
@@ -286,7 +292,7 @@ def spread(prob: Problem, grid: BinGrid, x: np.ndarray, y: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray]:
     """SimPL look-ahead legalization: the upper-bound positions (copies of x, y)."""
     x, y = x.copy(), y.copy()
-    area = prob.width * prob.height
+    area = prob.area
     usage = grid.usage(prob, x, y)
     cap = grid.capacity
     done = np.zeros_like(usage, dtype=bool)
@@ -403,12 +409,14 @@ class GplResult:
     hpwl_upper_nm: float
 
 
-def utilization(prob: Problem) -> float:
-    """Movable cell area / free core area (core minus fixed cells)."""
+def utilization(prob: Problem, padded: bool = False) -> float:
+    """Movable cell area (with ``padded``: including padding) / free core area (core minus
+    fixed cells)."""
     cx0, cy0, cx1, cy1 = prob.core
     free = (cx1 - cx0) * (cy1 - cy0) - sum((r[2] - r[0]) * (r[3] - r[1])
                                            for r in prob.fixed_rects)
-    return float((prob.width * prob.height).sum() / free) if free > 0 else float("inf")
+    area = prob.area if padded else prob.width * prob.height
+    return float(area.sum() / free) if free > 0 else float("inf")
 
 
 def global_place(prob: Problem, density: float) -> GplResult:

@@ -14,6 +14,8 @@ measures it); the dense n x n solve this replaced ran out of memory at 54k cells
 spread until no bin holds more cell area than ``density x`` its free area (up to a 10 %
 overflow, which legalization absorbs). It must not be below the core's cell utilization (cell
 area / core area without tap cells); without the key, 0.7 (OpenROAD's default) is used.
+``placement.cell_pad_sites`` (default 1) free sites are kept right of every logic cell in
+legalization and counted in the density, so no two logic cells abut (ORFS' cell padding).
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from pnr.engine import dpl, gpl, library, tech
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, write_def
 
+DEFAULT_PAD_SITES = 1   # one free site between logic cells: pin access for the router
+
+
 
 def target_density(layout_or_prob: Layout | gpl.Problem, density: float | None,
                    where: str = "placement.density") -> float:
     """The bin target density to spread to: ``density`` (default 0.7), checked against the
-    core's utilization. A value at most 0.01 below it (floorplan rounding) is raised to it."""
+    core's utilization. A value at most 0.01 below it (floorplan rounding) is raised to it,
+    and so is a value below the utilization with cell padding (``prob.pad``) counted."""
     prob = layout_or_prob if isinstance(layout_or_prob, gpl.Problem) \
         else gpl.build_problem(layout_or_prob)
     util = gpl.utilization(prob)
@@ -45,29 +51,42 @@ def target_density(layout_or_prob: Layout | gpl.Problem, density: float | None,
     if density < util - 0.01:
         raise StepError(f"{where}: {density} is below the core's cell utilization "
                         f"{util:.3f}; raise it or lower floorplan.core_utilization")
-    return min(1.0, max(density, util))
+    return min(1.0, max(density, util, gpl.utilization(prob, padded=True)))
 
 
-def global_place(layout: Layout, density: float | None = None
+def cell_pad_sites(placement: dict, where: str = "placement.cell_pad_sites") -> int:
+    """Free sites kept beside every logic cell (``placement.cell_pad_sites``, default
+    DEFAULT_PAD_SITES); like ORFS' CELL_PAD_IN_SITES_DETAIL_PLACEMENT."""
+    value = placement.get("cell_pad_sites", DEFAULT_PAD_SITES)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 8:
+        raise StepError(f"{where}: {value!r} is not a whole number of sites in 0..8")
+    return value
+
+
+def global_place(layout: Layout, density: float | None = None, pad: int = DEFAULT_PAD_SITES
                  ) -> tuple[np.ndarray, np.ndarray, list[Component]]:
     """Global placement of the logic cells; returns x, y (nm) of each cell centre (spread to
-    ``density``) and the cells in that order."""
+    ``density``, cells counted with ``pad`` sites of padding) and the cells in that order."""
     prob = gpl.build_problem(layout)
+    prob.pad = pad * tech.SITE_W
     res = gpl.global_place(prob, target_density(prob, density))
     return res.x, res.y, prob.movable
 
 
 def legalize(layout: Layout, x: np.ndarray, y: np.ndarray, movable: list[Component],
-             detailed: bool = True) -> None:
-    """Abacus legalization of ``movable`` (centres x, y) onto free sites, then (``detailed``)
-    wirelength-reducing moves into white space; raises StepError on any overlap."""
+             detailed: bool = True, density: float | None = None,
+             pad: int = DEFAULT_PAD_SITES) -> None:
+    """Abacus legalization of ``movable`` (centres x, y) onto free sites with ``pad`` free
+    sites right of each cell, then (``detailed``) wirelength-reducing moves into white space
+    (keeping bins within ``density`` if given); raises StepError on any overlap."""
     prob = gpl.build_problem(layout)
     if [c.name for c in prob.movable] != [c.name for c in movable]:
         raise StepError("placement: the cells to legalize are not the layout's logic cells")
     prob.movable = movable
-    dpl.legalize(layout, prob, x, y)
+    prob.pad = pad * tech.SITE_W
+    dpl.legalize(layout, prob, x, y, pad)
     if detailed:
-        dpl.improve(layout, prob)
+        dpl.improve(layout, prob, density, pad=pad)
     cx0, _, cx1, _ = layout.core
     check_overlaps(layout, (cx1 - cx0) // tech.SITE_W)
 
@@ -163,12 +182,14 @@ def hpwl_um(layout: Layout) -> float:
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
     layout = Layout.load(ctx.input("layout.json"))
-    where = f"{ctx.design.folder / 'config.yaml'}: placement.density"
+    where = f"{ctx.design.folder / 'config.yaml'}: placement"
     prob = gpl.build_problem(layout)
-    density = target_density(prob, ctx.design.placement.get("density"), where)
+    pad = cell_pad_sites(ctx.design.placement, f"{where}.cell_pad_sites")
+    prob.pad = pad * tech.SITE_W
+    density = target_density(prob, ctx.design.placement.get("density"), f"{where}.density")
     res = gpl.global_place(prob, density)
-    dpl.legalize(layout, prob, res.x, res.y)
-    dpl.improve(layout, prob)
+    dpl.legalize(layout, prob, res.x, res.y, pad)
+    dpl.improve(layout, prob, density, pad=pad)
     cx0, _, cx1, _ = layout.core
     check_overlaps(layout, (cx1 - cx0) // tech.SITE_W)
     layout.save(ctx.output("layout.json"))

@@ -12,6 +12,8 @@ from pnr.engine.layout import Layout
 from pnr.engine.netlist import write_netlist
 from pnr.engine.place import hpwl_um
 
+PAD = 1
+
 
 @pytest.fixture(scope="module")
 def placed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, gpl.Problem, dict]:
@@ -21,10 +23,11 @@ def placed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Layout, gpl.Proble
     layout = build_floorplan("synth", path, {"core_utilization": 0.55})
     taps_before = {c.name: (c.x, c.y) for c in layout.components if c.kind == "tap"}
     prob = gpl.build_problem(layout)
+    prob.pad = PAD * tech.SITE_W
     res = gpl.global_place(prob, 0.7)
-    disp = dpl.legalize(layout, prob, res.x, res.y)
+    disp = dpl.legalize(layout, prob, res.x, res.y, PAD)
     legal = hpwl_um(layout)
-    moved = dpl.improve(layout, prob)
+    moved = dpl.improve(layout, prob, 0.7, pad=PAD)
     return layout, prob, {"taps": taps_before, "disp": disp, "legal": legal, "moved": moved}
 
 
@@ -48,9 +51,24 @@ def _check_legal(layout: Layout) -> None:
             used.add((s, c.y))
 
 
+def _check_padding(layout: Layout, pad: int) -> None:
+    """Beside every logic cell there are at least ``pad`` free sites (to the next logic or
+    tap cell in its row)."""
+    lib = library.cells()
+    by_row: dict[int, list[tuple[int, int, bool]]] = {}
+    for c in layout.components:
+        by_row.setdefault(c.y, []).append((c.x, c.x + lib[c.cell].width, c.kind == "logic"))
+    for spans in by_row.values():
+        spans.sort()
+        for (_, end, a), (start, _, b) in zip(spans, spans[1:], strict=False):
+            if a or b:
+                assert start - end >= pad * tech.SITE_W
+
+
 def test_legalized_cells_on_sites_without_overlap(placed) -> None:
     layout, _, info = placed
     _check_legal(layout)
+    _check_padding(layout, PAD)
     taps_after = {c.name: (c.x, c.y) for c in layout.components if c.kind == "tap"}
     assert taps_after == info["taps"]                        # fixed cells never move
     # Abacus moves cells little: mean displacement of a few rows at most
@@ -61,6 +79,7 @@ def test_detailed_placement_lowers_wirelength_and_stays_legal(placed) -> None:
     layout, _, info = placed
     assert info["moved"] > 0
     assert hpwl_um(layout) < info["legal"]
+    _check_padding(layout, PAD)
 
 
 def test_abacus_segment_collapses_overlapping_cells() -> None:
