@@ -30,9 +30,11 @@ The netlist is shaped for place and route:
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -82,6 +84,34 @@ ABC_MODES = {
 DEFAULT_ABC_MODE = "sized"
 
 
+# Which yosys runs the script (``synth: {yosys: ...}``), measured in pnr/README.md: Debian's
+# native 0.23 (``/usr/bin/yosys`` with ``berkeley-abc``) or the 0.60 library the virtualenv's
+# pyosys wheel carries (``libyosys.so`` + its own ``yosys-abc``), run through the Python API.
+YOSYS_IMPLS = ("debian", "pyosys")
+DEFAULT_YOSYS = "debian"
+PYOSYS_RUNNER = ("import sys\nfrom pyosys import libyosys as ys\n"
+                 "ys.run_pass(f'tee -q -o {sys.argv[2]} script {sys.argv[1]}', ys.Design())\n")
+
+
+def pyosys_abc() -> Path:
+    """The ``yosys-abc`` shipped inside the pyosys package (yosys' default lookup would search
+    next to the Python interpreter)."""
+    spec = importlib.util.find_spec("pyosys")
+    if spec is None or spec.origin is None:
+        raise StepError("synth.yosys: pyosys is not installed in this Python environment")
+    exe = Path(spec.origin).with_name("yosys-abc")
+    if not exe.is_file():
+        raise StepError(f"synth.yosys: pyosys has no yosys-abc at {exe}")
+    return exe
+
+
+def yosys_command(impl: str, script: Path, log: Path) -> list[str]:
+    """The command line that runs ``script`` with the chosen yosys, logging to ``log``."""
+    if impl == "pyosys":
+        return [sys.executable, "-c", PYOSYS_RUNNER, str(script), str(log)]
+    return ["yosys", "-q", "-l", str(log), "-s", str(script)]
+
+
 def synth_liberty(corner: str = "tt") -> Path:
     """``corner``'s Liberty without the flow's dont-use cells (:func:`gptnano.pdk.flow_dont_use`:
     lambdapdk's list, physical-only and flow-only cells). The tie cell is dropped too so ABC
@@ -89,16 +119,23 @@ def synth_liberty(corner: str = "tt") -> Path:
     return filtered_liberty(corner, flow_dont_use(), "synth")
 
 
-def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str) -> str:
-    """The yosys script for ``ctx.design``; ``abc_mode`` is a key of :data:`ABC_MODES`."""
+def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str,
+                 abc_exe: Path | None = None) -> str:
+    """The yosys script for ``ctx.design``; ``abc_mode`` is a key of :data:`ABC_MODES`;
+    ``abc_exe`` the ABC binary when it is not the yosys build's default (pyosys)."""
     if abc_mode not in ABC_MODES:
         raise StepError(f"unknown ABC mode '{abc_mode}'; known: {sorted(ABC_MODES)}")
     design = ctx.design
     period_ps = int(round(design.clock_period_ns * 1000))
     reads = "\n".join(f"read_verilog -sv {f}" for f in design.rtl)
     abc_script = ctx.reports_dir / "abc.script"
-    abc_script.write_text(ABC_SIZED_SCRIPT)
+    # yosys replaces {D} only in its own scripts, not inside a -script file: the delay target
+    # is written into the file here (with the placeholder left in, ABC ignored it and the
+    # netlist was the same at every clock).
+    abc_script.write_text(ABC_SIZED_SCRIPT.replace("{D}", f"-D {period_ps}"))
     abc = ABC_MODES[abc_mode].format(period_ps=period_ps, lib=lib, script=abc_script)
+    if abc_exe is not None:
+        abc += f" -exe {abc_exe}"
     full_lib = corner_liberty("tt")
     return f"""read_liberty -lib {full_lib}
 {reads}
@@ -124,14 +161,20 @@ write_verilog -noattr -noexpr -nohex -nodec {netlist}
 
 
 def parse_stat(text: str, top: str) -> dict[str, float | int]:
-    """Cell count, area and flip-flop count from yosys ``stat -liberty``."""
-    cells = re.search(r"Number of cells:\s+(\d+)", text)
+    """Cell count, area and flip-flop count from yosys ``stat -liberty``, in 0.23's layout
+    (``Number of cells: N``, ``<cell> <count>`` lines) or 0.60's (``N <area> cells``,
+    ``<count> <area> <cell>`` lines)."""
+    cells = (re.search(r"Number of cells:\s+(\d+)", text)
+             or re.search(r"^\s*(\d+)\s+\S+\s+cells\s*$", text, re.M))
     area = re.search(r"Chip area for (?:top )?module '\\?" + re.escape(top) + r"':\s+([\d.]+)",
                      text)
     if not cells or not area:
         raise StepError("yosys stat report has no cell count / chip area")
-    regs = sum(int(n) for name, n in re.findall(r"(\S+__\w+_\d+)\s+(\d+)\s*$", text, re.M)
-               if re.search(r"__(?:df|edf|sdf)", name))
+    counts = [(name, int(n)) for name, n in
+              re.findall(r"^\s*(\S+__\w+_\d+)\s+(\d+)\s*$", text, re.M)]
+    counts += [(name, int(n)) for n, name in
+               re.findall(r"^\s*(\d+)\s+[\d.eE+-]+\s+(\S+__\w+_\d+)\s*$", text, re.M)]
+    regs = sum(n for name, n in counts if re.search(r"__(?:df|edf|sdf)", name))
     return {"cells": int(cells.group(1)), "cellarea": float(area.group(1)), "registers": regs}
 
 
@@ -164,11 +207,15 @@ def run(ctx: StepContext, abc_mode: str | None = None) -> dict[str, float | int 
     lib = synth_liberty(corner)
     netlist = ctx.output("vg")
     script = ctx.reports_dir / "synth.ys"
-    script.write_text(yosys_script(ctx, lib, netlist, abc_mode))
+    impl = str(settings.get("yosys", DEFAULT_YOSYS))
+    if impl not in YOSYS_IMPLS:
+        raise StepError(f"{ctx.design.folder / 'config.yaml'}: synth.yosys must be one of "
+                        f"{sorted(YOSYS_IMPLS)}, got '{impl}'")
+    abc_exe = pyosys_abc() if impl == "pyosys" else None
+    script.write_text(yosys_script(ctx, lib, netlist, abc_mode, abc_exe))
     log = ctx.reports_dir / "yosys.log"
     start = time.monotonic()
-    proc = subprocess.run(["yosys", "-q", "-l", str(log), "-s", str(script)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(yosys_command(impl, script, log), capture_output=True, text=True)
     runtime = time.monotonic() - start
     if proc.returncode != 0 or not netlist.is_file():
         tail = (proc.stderr or proc.stdout)[-1500:]
@@ -181,4 +228,5 @@ def run(ctx: StepContext, abc_mode: str | None = None) -> dict[str, float | int 
     metrics["synth_runtime_s"] = round(runtime, 2)
     metrics["abc_mode"] = abc_mode
     metrics["map_corner"] = corner
+    metrics["yosys"] = impl
     return metrics
