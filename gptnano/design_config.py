@@ -4,6 +4,15 @@
 metrics (``rules.json``). Every stage reads the design through :func:`load_design`, so a typo in
 a config is reported once, with the file and the key, before any tool runs.
 
+Every key is declared once in :data:`VARIABLES` with its type, default and help text (the idea
+of LibreLane's ``Variable`` table and SiliconCompiler's task variables): the loader rejects a
+key the table does not know, a value of the wrong type or out of range, and any value that
+becomes a file name or a tool argument but holds characters a yosys, Tcl or shell command line
+would split or interpret (``python -m gptnano.design_config`` prints the table). The step
+modules keep reading their settings from :class:`DesignConfig` (``floorplan``, ``placement``,
+``dft``, ``extra[...]``) with their own defaults; ``tests/test_design_config.py`` checks that
+the table's defaults are the ones the modules use.
+
 Example::
 
     name: probe
@@ -19,6 +28,8 @@ Example::
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,10 +45,153 @@ DESIGNS_DIR = REPO_ROOT / "designs"
 # flow's clock, e.g. ORFS's, to compare slack). Hold is always signoff.
 TIMING_MODES = ("signoff", "report")
 CORNERS = tuple(pdk.CORNERS)  # every corner the PDK table characterises, in its order
+REQUIRED = object()           # default of a key the config must give
+
+# A design name becomes a folder (build/<name>/) and part of every tool's file arguments.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
+# A file path spliced into yosys scripts, OpenSTA/Magic Tcl and netgen arguments unquoted: no
+# whitespace, quotes, Tcl brackets/braces/$, redirections or separators.
+SAFE_PATH = re.compile(r"[A-Za-z0-9_./+-]+")
+# A Verilog (non-escaped) identifier: top module and port names.
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 class DesignConfigError(ValueError):
     """A design configuration is missing, malformed, or names files that do not exist."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One config key: dotted ``key`` (``route.max_rounds``), its ``type`` (``bool``, ``int``,
+    ``float``, ``str``, ``list``), ``default`` (:data:`REQUIRED` if the config must give it),
+    ``help``; optional ``choices``, bounds (``low``/``high``, ``low_open`` excludes ``low``),
+    a ``pattern`` a string must match in full (``pattern_help`` says what it means) and
+    ``nullable`` (``null`` allowed). ``items`` is the element Variable of a list."""
+
+    key: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    pattern: re.Pattern[str] | None = None
+    pattern_help: str = ""
+    nullable: bool = False
+    items: Variable | None = None
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not acceptable for this key (``None`` if it is)."""
+        if value is None:
+            return None if self.nullable else "must not be empty (null)"
+        if self.type is list:
+            values = [value] if isinstance(value, str) else value
+            if not isinstance(values, list):
+                return f"must be a list, got {value!r}"
+            for item in values:
+                why = self.items.problem(item) if self.items else None
+                if why:
+                    return f"entry {item!r}: {why}"
+            return None
+        if self.type is float:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+        elif self.type is int:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        else:
+            ok = isinstance(value, self.type)
+        if not ok:
+            return f"must be {_TYPE_WORDS[self.type]}, got {value!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"must be one of {list(self.choices)}, got {value!r}"
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return f"must be {'>' if self.low_open else '>='} {self.low:g}, got {value!r}"
+        if self.high is not None and value > self.high:
+            return f"must be <= {self.high:g}, got {value!r}"
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            return f"{value!r} is not {self.pattern_help}"
+        return None
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _v(key: str, type_: type, default: Any, help_: str, **kw: Any) -> Variable:
+    return Variable(key, type_, default, help_, **kw)
+
+
+def _ident(key: str, default: Any, help_: str, nullable: bool = False) -> Variable:
+    return _v(key, str, default, help_, pattern=IDENTIFIER, nullable=nullable,
+              pattern_help="a Verilog identifier (letters, digits, _ and $)")
+
+
+def _path(key: str, default: Any, help_: str) -> Variable:
+    return _v(key, str, default, help_, pattern=SAFE_PATH,
+              pattern_help="a safe path (letters, digits, _ . / + - only: it is passed "
+                           "unquoted to yosys/OpenSTA/Magic)")
+
+
+# The declaration of every key. Defaults are the ones the reading module applies (checked by
+# tests/test_design_config.py against the modules' constants).
+VARIABLES: tuple[Variable, ...] = (
+    _v("name", str, None, "design name; the build folder build/<name>/ (default: the folder "
+       "name)", pattern=SAFE_NAME, nullable=True,
+       pattern_help="a safe name (letters, digits, _ . + -, starting with a letter or digit; "
+                    "it becomes a folder and a tool argument)"),
+    _ident("top", REQUIRED, "top module of the RTL"),
+    _v("rtl", list, REQUIRED, "Verilog files, relative to the repository root",
+       items=_path("rtl[]", None, "Verilog file")),
+    _path("sdc", "constraint.sdc", "SDC file, relative to the design folder"),
+    _ident("clock.port", REQUIRED, "clock input port"),
+    _v("clock.period_ns", float, REQUIRED, "clock period in ns", low=0, low_open=True),
+    _v("corners", list, list(CORNERS), "PVT corners signed off (STA per corner)",
+       items=_v("corners[]", str, None, "corner", choices=CORNERS)),
+    _v("variant", str, None, "model variant of the design (a row of model/experiments.csv)",
+       nullable=True, pattern=SAFE_NAME, pattern_help="a safe name"),
+    _v("floorplan.core_utilization", float, 0.4, "cell area / core area", low=0,
+       low_open=True, high=1),
+    _v("floorplan.aspect_ratio", float, 1.0, "core height / width", low=0, low_open=True),
+    _v("floorplan.core_margin_um", float, 10.0, "die edge to core distance (um)", low=0),
+    _v("floorplan.tap_pitch_um", float, 13.8, "tap cell column pitch (um)", low=0,
+       low_open=True),
+    _v("placement.density", float, 0.7, "placer bin target density (pnr.engine.gpl default)",
+       low=0, low_open=True, high=1),
+    _v("timing.setup", str, "signoff", "setup slack: 'signoff' fails the run when negative, "
+       "'report' only shows it (hold is always signoff)", choices=TIMING_MODES),
+    _v("synth.abc", str, "sized", "ABC mapping mode (pnr.engine.synth.ABC_MODES)",
+       choices=("sized", "area", "fast")),
+    _v("synth.corner", str, "tt", "Liberty corner ABC maps against", choices=CORNERS),
+    _v("cts.clock_max_fanout", float, 16, "clock tree buffer fanout", low=2),
+    _v("cts.signal_max_fanout", float, 20, "high-fanout signal net buffer fanout", low=2),
+    _v("cts.clock_max_transition_ns", float, 0.15, "clock tree max transition (ns)", low=0,
+       low_open=True),
+    _v("cts.signal_max_transition_ns", float, 0.4, "buffered signal max transition (ns)",
+       low=0, low_open=True),
+    _v("rsz.hold_margin_ns", float, 0.05, "hold repair target slack (ns)"),
+    _v("rsz.max_rounds", float, 10, "hold repair rounds", low=0),
+    _v("route.max_rounds", int, 60, "router rip-up round budget", low=0),
+    _v("route.time_guard_s", float, 3600.0, "router wall-clock guard (s): fails, never cuts "
+       "rounds", low=0, low_open=True),
+    _v("power.activity", float, 0.1, "default switching activity for power analysis", low=0,
+       high=1),
+    _v("drc.feol", bool, False, "KLayout DRC also runs the FEOL rule groups"),
+    _v("dft.enable", bool, False, "insert scan chains and run ATPG in the flow"),
+    _v("dft.chains", int, 1, "number of scan chains", low=1),
+    _ident("dft.scan_in", "scan_in", "scan-in port name (_<k> added per chain)"),
+    _ident("dft.scan_out", "scan_out", "scan-out port name"),
+    _ident("dft.scan_enable", "scan_en", "scan-enable port name"),
+    _ident("dft.reset", None, "reset port held inactive during ATPG", nullable=True),
+    _v("dft.reset_active_low", bool, False, "the reset port is active low"),
+    _v("dft.atpg.seed", int, 1, "random-pattern seed"),
+    _v("dft.atpg.conflict_budget", int, 20000, "SAT conflict budget per fault", low=1),
+    _v("dft.atpg.max_random_batches", int, 32, "random pattern batches before SAT", low=0),
+    _v("dft.atpg.solver", str, "cadical153", "PySAT solver name", pattern=SAFE_NAME,
+       pattern_help="a solver name"),
+)
+BY_KEY = {v.key: v for v in VARIABLES}
+# Mappings: every dotted prefix of a declared key (clock, dft, dft.atpg, ...).
+SECTIONS = sorted({".".join(v.key.split(".")[:i]) for v in VARIABLES
+                   for i in range(1, v.key.count(".") + 1)})
 
 
 @dataclass(frozen=True)
@@ -60,27 +214,55 @@ class DesignConfig:
     def rules_file(self) -> Path:
         return self.folder / "rules.json"
 
+    @property
+    def config_file(self) -> Path:
+        return self.folder / "config.yaml"
 
-def _timing_modes(data: dict[str, Any], where: Path) -> str:
-    """``timing: {setup: signoff|report}`` -> the setup mode (hold is always signed off)."""
-    timing = data.get("timing", {})
-    if not isinstance(timing, dict):
-        raise DesignConfigError(f"{where}: timing must be a mapping like {{setup: report}}")
-    unknown = sorted(set(timing) - {"setup"})
-    if unknown:
-        raise DesignConfigError(f"{where}: timing: unknown keys {unknown} (known: setup; hold "
-                                "is always a signoff check)")
-    mode = timing.get("setup", "signoff")
-    if mode not in TIMING_MODES:
-        raise DesignConfigError(f"{where}: timing.setup must be one of {list(TIMING_MODES)}, "
-                                f"got {mode!r}")
-    return str(mode)
+    def setting(self, key: str) -> Any:
+        """The value of declared ``key`` (``route.max_rounds``): the config's, else the
+        table's default."""
+        var = BY_KEY[key]
+        node: Any = {**self.extra, "floorplan": self.floorplan, "placement": self.placement,
+                     "dft": self.dft, "timing": {"setup": self.setup_mode}}
+        for part in key.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return var.default
+            node = node[part]
+        return node
 
 
-def _need(data: dict[str, Any], key: str, where: Path) -> Any:
-    if key not in data:
-        raise DesignConfigError(f"{where}: missing required key '{key}'")
-    return data[key]
+def check_values(data: dict[str, Any], where: Path) -> None:
+    """Reject unknown keys, missing required keys and bad values, naming file and key."""
+    def walk(mapping: Any, prefix: str) -> None:
+        if not isinstance(mapping, dict):
+            example = ", ".join(f"{k.split('.')[-1]}: ..." for k in BY_KEY
+                                if k.startswith(prefix + ".") and k.count(".") == prefix.count(
+                                    ".") + 1)
+            raise DesignConfigError(f"{where}: {prefix} must be a mapping like {{{example}}}, "
+                                    f"got {mapping!r}")
+        for key, value in mapping.items():
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            if dotted in SECTIONS:
+                if value is not None:  # an empty section ("route:") means all defaults
+                    walk(value, dotted)
+            elif dotted in BY_KEY:
+                why = BY_KEY[dotted].problem(value)
+                if why:
+                    raise DesignConfigError(f"{where}: {dotted} {why}")
+            else:
+                siblings = sorted(k.split(".")[-1] for k in (*BY_KEY, *SECTIONS)
+                                  if k.rpartition(".")[0] == prefix)
+                label = prefix or "top level"
+                raise DesignConfigError(f"{where}: {label}: unknown keys [{str(key)!r}] "
+                                        f"(known: {', '.join(siblings)})")
+    walk(data, "")
+    for var in VARIABLES:
+        if var.default is REQUIRED:
+            node: Any = data
+            for part in var.key.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    raise DesignConfigError(f"{where}: missing required key '{var.key}'")
+                node = node[part]
 
 
 def design_names() -> list[str]:
@@ -88,11 +270,21 @@ def design_names() -> list[str]:
     return sorted(p.parent.name for p in DESIGNS_DIR.glob("*/config.yaml"))
 
 
+def config_path(name_or_path: str | Path) -> Path:
+    """``designs/<name>/config.yaml`` for a design name, or the given ``.yaml`` path. A name
+    that is not a plain folder name (``../x``, ``a/b``) is refused before any file is read."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml"):
+        return candidate
+    if not SAFE_NAME.fullmatch(str(name_or_path)) or ".." in str(name_or_path):
+        raise DesignConfigError(f"design name {str(name_or_path)!r} is not a design folder "
+                                f"name (known designs: {', '.join(design_names()) or 'none'})")
+    return DESIGNS_DIR / str(name_or_path) / "config.yaml"
+
+
 def load_design(name_or_path: str | Path) -> DesignConfig:
     """Load ``designs/<name>/config.yaml`` (or a config file path) and check it."""
-    candidate = Path(name_or_path)
-    is_file = candidate.suffix in (".yaml", ".yml")
-    path = candidate if is_file else DESIGNS_DIR / str(name_or_path) / "config.yaml"
+    path = config_path(name_or_path)
     if not path.is_file():
         known = ", ".join(design_names()) or "none"
         raise DesignConfigError(f"no design config at {path} (known designs: {known})")
@@ -102,8 +294,13 @@ def load_design(name_or_path: str | Path) -> DesignConfig:
         raise DesignConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
         raise DesignConfigError(f"{path}: expected a mapping at the top level")
+    check_values(data, path)
     folder = path.parent
-    rtl_entries = _need(data, "rtl", path)
+    name = data.get("name") or folder.name
+    if not SAFE_NAME.fullmatch(name) or ".." in name:
+        raise DesignConfigError(f"{path}: name {name!r} is not a safe name (letters, digits, "
+                                "_ . + -; it becomes the folder build/<name>/)")
+    rtl_entries = data["rtl"]
     if isinstance(rtl_entries, str):
         rtl_entries = [rtl_entries]
     rtl = tuple((REPO_ROOT / f).resolve() for f in rtl_entries)
@@ -113,33 +310,40 @@ def load_design(name_or_path: str | Path) -> DesignConfig:
     sdc = folder / data.get("sdc", "constraint.sdc")
     if not sdc.is_file():
         raise DesignConfigError(f"{path}: SDC file {sdc} does not exist")
-    clock = _need(data, "clock", path)
-    try:
-        period = float(clock["period_ns"])
-        port = str(clock["port"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DesignConfigError(f"{path}: clock needs 'port' and a numeric 'period_ns'") from exc
-    if period <= 0:
-        raise DesignConfigError(f"{path}: clock period_ns must be positive, got {period}")
-    corners = tuple(data.get("corners", CORNERS))
-    unknown = [c for c in corners if c not in CORNERS]
-    if unknown:
-        raise DesignConfigError(f"{path}: unknown corners {unknown}; known: {list(CORNERS)}")
-    setup_mode = _timing_modes(data, path)
-    known_keys = {"name", "top", "rtl", "sdc", "clock", "floorplan", "placement", "corners", "dft",
-                  "timing"}
+    for f in (*rtl, sdc, folder.resolve()):
+        if not SAFE_PATH.fullmatch(str(f)):
+            raise DesignConfigError(f"{path}: the path {str(f)!r} has characters tools would "
+                                    "split or interpret (use letters, digits, _ . / + -)")
+    clock = data["clock"]
+    unset = {"floorplan": {}, "placement": {}, "dft": {}, "timing": {}}
+    sections = {k: data.get(k) or v for k, v in unset.items()}
+    structured = {"name", "top", "rtl", "sdc", "clock", "corners", *unset}
     return DesignConfig(
-        name=str(data.get("name", folder.name)),
-        top=str(_need(data, "top", path)),
+        name=str(name),
+        top=str(data["top"]),
         rtl=rtl,
         sdc=sdc,
         folder=folder,
-        clock_port=port,
-        clock_period_ns=period,
-        floorplan=dict(data.get("floorplan", {})),
-        placement=dict(data.get("placement", {})),
-        corners=corners,
-        dft=dict(data.get("dft", {})),
-        extra={k: v for k, v in data.items() if k not in known_keys},
-        setup_mode=setup_mode,
+        clock_port=str(clock["port"]),
+        clock_period_ns=float(clock["period_ns"]),
+        floorplan=dict(sections["floorplan"]),
+        placement=dict(sections["placement"]),
+        corners=tuple(data.get("corners") or CORNERS),
+        dft=dict(sections["dft"]),
+        extra={k: v for k, v in data.items() if k not in structured},
+        setup_mode=str(sections["timing"].get("setup", BY_KEY["timing.setup"].default)),
     )
+
+
+def describe() -> str:
+    """The variable table as text (``python -m gptnano.design_config``)."""
+    lines = []
+    for var in VARIABLES:
+        default = "required" if var.default is REQUIRED else f"default {var.default!r}"
+        kind = _TYPE_WORDS.get(var.type, "a list")
+        lines.append(f"{var.key:34s} {kind}, {default}: {var.help}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(describe() + "\n")
