@@ -1,13 +1,27 @@
-"""LVS signoff: netgen compares Magic's extracted netlist with the powered gate netlist.
+"""LVS signoff: netgen compares Magic's extracted layout with the netlist STA signs off.
 
-Reads ``<top>.spice`` (from the extract step) and ``<top>.layout.json`` (placed components,
-including the physical-only tap/decap/fill cells); writes ``reports/<top>.powered.v`` (the
-schematic side: every instance with VPWR/VGND/VPB/VNB tied to the supplies) and
-``reports/lvs.rpt`` / ``reports/lvs.json`` from netgen.
+Reads ``<top>.spice`` (from the extract step) and ``<top>.vg`` (the gate netlist after CTS and
+timing repair -- the very file the STA and power nodes read); writes ``reports/<top>.powered.v``
+(the schematic side: every instance of the ``.vg`` with VPWR/VGND/VPB/VNB tied to the
+supplies), ``reports/lvs_setup.tcl`` and ``reports/lvs.rpt`` / ``reports/lvs.json``.
 
-The standard cells are compared as black boxes on the schematic side (the powered Verilog has
-no cell bodies), the way OpenLane runs sky130 LVS; netgen's sky130 setup from lambdapdk is used
-unchanged (it ignores tap/fill/decap classes on both sides).
+Why the ``.vg`` and not the P&R database (``layout.json``): a schematic written from the layout
+database agrees with the layout by construction whenever the database itself is wrong -- a
+connectivity bug introduced by placement, CTS or routing after synthesis passes. Against the
+signed-off netlist such a bug is a mismatch (``signoff/tests/test_lvs_signed_off.py`` swaps two
+nets in ``layout.json`` after CTS and checks that LVS fails).
+
+Physical-only cells (taps, fill, decap, diodes: :data:`gptnano.pdk.PHYSICAL_ONLY`) exist only in
+the layout. As OpenLane does, netgen is told to ignore their classes: the setup file here
+sources lambdapdk's sky130 netgen setup unchanged (it already ignores decap/fill/tap) and adds
+``ignore class`` for every other physical-only master present on either side.
+
+The standard cells are compared as black boxes on both sides (the powered Verilog has no cell
+bodies; :func:`blackbox_layout` drops the extracted transistors), the usual standard-cell LVS
+contract: what is compared is every connection between cells, the ports and the supplies.
+
+The ``.vg`` is read by yosys (pyosys ``read_verilog`` + ``write_json``), not by a hand-written
+parser.
 """
 
 from __future__ import annotations
@@ -16,12 +30,12 @@ import json
 import re
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from gptnano.paths import require, sky130_base_dir
-from gptnano.pdk import cell_cdl
+from gptnano.pdk import PHYSICAL_ONLY, cell_cdl
 from gptnano.step import StepContext, StepError
-from pnr.engine.layout import Layout
 
 
 def cdl_pins(cdl: Path) -> dict[str, list[str]]:
@@ -40,39 +54,109 @@ SUPPLY = {"VPWR": "VPWR", "VPB": "VPWR", "VGND": "VGND", "VNB": "VGND"}
 NO_CONNECT = "nc__"  # prefix of the one-pin net given to each open cell pin
 
 
-def powered_verilog(layout: Layout, path: Path) -> Path:
-    """The schematic for LVS: all placed instances with explicit supply connections."""
+@dataclass
+class GateNetlist:
+    """The top module of a gate netlist: ports in order with directions, and instances as
+    (name, cell, {pin: net})."""
+
+    top: str
+    ports: list[tuple[str, str]]
+    instances: list[tuple[str, str, dict[str, str]]]
+
+
+def read_gate_netlist(vg: Path, top: str, workdir: Path) -> GateNetlist:
+    """Read ``vg`` with yosys (cells stay unknown black boxes) through its JSON netlist.
+
+    Each bit is named by a port if it is one, else by its first visible net name; multi-bit
+    nets become ``name[i]``. Constant bits are refused: the flow's netlists have none
+    (``pnr.engine.synth.check_netlist``), and a tie would need a tie cell in the layout.
+    """
+    from pyosys import libyosys as ys
+
+    out = workdir / f"{top}.vg.json"
+    design = ys.Design()
+    ys.run_pass(f"tee -q read_verilog {vg}", design)
+    ys.run_pass(f"tee -q write_json {out}", design)
+    module = json.loads(out.read_text()).get("modules", {}).get(top)
+    if module is None:
+        raise StepError(f"{vg}: module {top} not found")
+    names: dict[int, str] = {}
+    ports: list[tuple[str, str]] = []
+    for name, port in module["ports"].items():
+        bits = port["bits"]
+        for i, bit in enumerate(bits):
+            names.setdefault(bit, name if len(bits) == 1 else f"{name}[{i}]")
+        ports.append((name, port["direction"]))
+    for name, net in sorted(module["netnames"].items(), key=lambda t: t[1].get("hide_name", 0)):
+        for i, bit in enumerate(net["bits"]):
+            if isinstance(bit, int):
+                names.setdefault(bit, name if len(net["bits"]) == 1 else f"{name}[{i}]")
+    instances = []
+    for inst, cell in module["cells"].items():
+        conns = {}
+        for pin, bits in cell["connections"].items():
+            if len(bits) != 1 or not isinstance(bits[0], int):
+                raise StepError(f"{vg}: {inst}.{pin} is a constant or a bus; LVS expects one "
+                                "net per pin")
+            conns[pin] = names[bits[0]]
+        instances.append((inst, cell["type"], conns))
+    return GateNetlist(top, ports, instances)
+
+
+def powered_verilog(netlist: GateNetlist, path: Path) -> Path:
+    """The schematic for LVS: every instance of the signed-off netlist, supplies tied."""
     lib = cdl_pins(cell_cdl())
-    conns: dict[str, dict[str, str]] = {}
-    for net, pins in layout.nets.items():
-        for inst, pin in pins:
-            if inst != "PIN":
-                conns.setdefault(inst, {})[pin] = net
-    ports = list(layout.ports)
-    lines = [f"module {layout.top} ({', '.join(ports + ['VPWR', 'VGND'])});"]
-    for p in layout.ports.values():
-        lines.append(f"  {'input' if p.direction == 'input' else 'output'} {p.name};")
+    port_names = [p for p, _ in netlist.ports]
+    if any(p in SUPPLY for p in port_names):
+        raise StepError(f"{path.name}: the netlist already has a supply port")
+    lines = [f"module {netlist.top} ({', '.join(port_names + ['VPWR', 'VGND'])});"]
+    lines += [f"  {d} {p};" for p, d in netlist.ports]
     lines.append("  inout VPWR;\n  inout VGND;")
-    nets = {n for n in layout.nets if n not in layout.ports}
+    nets = {n for _, _, conns in netlist.instances for n in conns.values()} - set(port_names)
     lines += [f"  wire {n};" for n in sorted(nets)]
     open_nets: list[str] = []
     instances: list[str] = []
-    for c in layout.components:
-        pins = dict(conns.get(c.name, {}))
-        if c.cell not in lib:
-            raise StepError(f"LVS: cell {c.cell} not in {cell_cdl()}")
-        for pin in lib[c.cell]:
+    for name, cell, conns in netlist.instances:
+        if cell not in lib:
+            raise StepError(f"LVS: cell {cell} (instance {name}) not in {cell_cdl()}")
+        pins = dict(conns)
+        for pin in lib[cell]:
             if pin in SUPPLY:
                 pins[pin] = SUPPLY[pin]
             elif pin not in pins:  # an open pin: a one-pin net, like the layout side's
-                pins[pin] = f"{NO_CONNECT}{c.name}_{pin}"
+                pins[pin] = f"{NO_CONNECT}{name}_{pin}"
                 open_nets.append(pins[pin])
-        order = {p: k for k, p in enumerate(lib[c.cell])}
+        order = {p: k for k, p in enumerate(lib[cell])}
+        unknown = sorted(set(pins) - set(order))
+        if unknown:
+            raise StepError(f"LVS: instance {name} connects {cell} pins {unknown} the cell "
+                            "does not have")
         body = ", ".join(f".{p}({n})" for p, n in sorted(pins.items(), key=lambda t: order[t[0]]))
-        instances.append(f"  {c.cell} {c.name} ({body});")
+        instances.append(f"  {cell} {name} ({body});")
     lines += [f"  wire {n};" for n in open_nets] + instances
     lines.append("endmodule")
     path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def setup_file(path: Path) -> Path:
+    """netgen setup: lambdapdk's sky130 setup, then ``ignore class`` for each physical-only
+    master (:data:`gptnano.pdk.PHYSICAL_ONLY`, glob patterns) on whichever side has it."""
+    base = require(sky130_base_dir() / "setup" / "netgen" / "lvs_setup.tcl", "netgen LVS setup")
+    patterns = " ".join(PHYSICAL_ONLY)
+    path.write_text(f"""source {{{base}}}
+# physical-only cells exist only in the layout (gptnano.pdk.PHYSICAL_ONLY)
+foreach side {{1 2}} {{
+    foreach cell [set cells$side] {{
+        foreach pattern {{{patterns}}} {{
+            if {{[string match $pattern $cell]}} {{
+                ignore class "-circuit$side $cell"
+                break
+            }}
+        }}
+    }}
+}}
+""")
     return path
 
 
@@ -148,17 +232,20 @@ def parse_netgen(report: Path) -> dict[str, object]:
             "nets": [int(a) for a in nets[-1]] if nets else None}
 
 
-def run_lvs(layout_spice: Path, layout: Layout, workdir: Path) -> dict[str, object]:
-    setup = require(sky130_base_dir() / "setup" / "netgen" / "lvs_setup.tcl", "netgen LVS setup")
-    schematic = powered_verilog(layout, workdir / f"{layout.top}.powered.v")
-    layout_spice = blackbox_layout(layout_spice, workdir / f"{layout.top}.layout_bb.spice",
-                                   layout.top, cdl_pins(cell_cdl()))
+def run_lvs(layout_spice: Path, netlist: Path, top: str, workdir: Path) -> dict[str, object]:
+    """netgen on the extracted layout (circuit 1) and the powered signed-off netlist
+    (circuit 2); the verdict and counts from its report."""
+    schematic = powered_verilog(read_gate_netlist(netlist, top, workdir),
+                                workdir / f"{top}.powered.v")
+    layout_spice = blackbox_layout(layout_spice, workdir / f"{top}.layout_bb.spice", top,
+                                   cdl_pins(cell_cdl()))
+    setup = setup_file(workdir / "lvs_setup.tcl")
     report = workdir / "lvs.rpt"
     log = workdir / "netgen.log"
     with open(log, "w") as fh:
         proc = subprocess.run(
-            ["netgen-lvs", "-batch", "lvs", f"{layout_spice} {layout.top}",
-             f"{schematic} {layout.top}", str(setup), str(report)],
+            ["netgen-lvs", "-batch", "lvs", f"{layout_spice} {top}", f"{schematic} {top}",
+             str(setup), str(report)],
             stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir)
     if proc.returncode != 0 or not report.is_file():
         raise StepError(f"netgen LVS failed (exit {proc.returncode}), see {log}")
@@ -169,7 +256,7 @@ def run_lvs(layout_spice: Path, layout: Layout, workdir: Path) -> dict[str, obje
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
-    layout = Layout.load(ctx.input("layout.json"))
-    result = run_lvs(ctx.input("spice").resolve(), layout, ctx.reports_dir.resolve())
+    result = run_lvs(ctx.input("spice").resolve(), ctx.input("vg").resolve(), ctx.top,
+                     ctx.reports_dir.resolve())
     return {"lvs_match": int(bool(result["match"])), "lvs_result": str(result["final"])[:120],
             "runtime_s": round(time.monotonic() - t0, 2)}

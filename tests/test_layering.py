@@ -64,10 +64,6 @@ CLI_SHIMS: dict[str, str] = {
 
 # (importing module, imported module) -> why the edge is allowed for now
 MODULE_EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("signoff.lvs", "pnr.engine.layout"):
-        "LVS builds its schematic from the layout.json view whose reader lives in "
-        "pnr.engine.layout (owned by the router work); it goes when LVS reads the signed-off "
-        ".vg (issue #15) or when the Layout view moves into gptnano",
 }
 
 MODULE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.")

@@ -159,11 +159,12 @@ class DrcMagicTask(_DrcTask):
 
 
 class LvsTask(EngineTask):
-    """Netgen LVS of the extracted layout against the placed netlist (``layout.json``)."""
+    """Netgen LVS of the extracted layout against the signed-off gate netlist (the ``vg`` STA
+    and power read, after CTS and timing repair) with supplies tied."""
 
     NAME = "lvs"
     MODULE = "signoff.lvs"
-    NEEDS = ("spice", "layout.json")
+    NEEDS = ("spice", "vg")
     MAKES = ()
 
     def violations(self, metrics: dict[str, Any]) -> list[str]:
