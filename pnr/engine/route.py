@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pnr.engine import library, pin_access, tech
+from pnr.engine import grt, library, pin_access, tech
 from pnr.engine import route_core as core
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Layout, grid_x, grid_y, place_rect, write_def
@@ -79,6 +79,7 @@ FOCUS_PINS = 8          # nets with more pins left than this aim at the nearest 
 PROBE_COST = 1000.0     # extra cost per node where a rip-up probe crosses another net
 HIST_STEP = 40.0        # history cost added to a contested node per rip-up
 UNTANGLE_NETS = 3       # rip-up cycles among at most this many nets are untangled
+GUIDE_COST = 40.0       # extra cost per node outside the net's global-route guide
 PATIENCE = 8            # rip-up rounds without fewer failed nets before giving up
 MAX_ROUNDS = 60
 """Round budget: at most this many rip-up rounds, whatever the machine's speed, so the routed
@@ -344,6 +345,16 @@ class Router:
         self.gcell = (1 << 30, 1 << 30, 1)
         self.guide_cost = 0.0
         self._guide = np.zeros(1, np.int32)
+
+    def global_route(self, log=None) -> grt.GlobalRoute:
+        """Global-route every net over GCells (:mod:`pnr.engine.grt`, capacities from this
+        router's static blockage) and take its corridors as route guides."""
+        plane = self.nx * self.ny
+        terminals = [[p.nodes[0] % plane for p in pins] for pins in self.pins]
+        result = grt.global_route(terminals, self.s.block, self.s.side, self.nx, self.ny, log)
+        self.set_guides(result.guides, (grt.GCELL_X, grt.GCELL_Y, result.gnx),
+                        result.gnx * result.gny, GUIDE_COST)
+        return result
 
     def set_guides(self, guides: dict[int, np.ndarray], gcell: tuple[int, int, int],
                    ngcells: int, cost: float) -> None:
@@ -939,8 +950,16 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     router = Router(layout)
     progress = ctx.reports_dir / "route.log"
     with open(progress, "w") as fh:
-        failed = router.run(rounds, log=lambda line: print(line, file=fh, flush=True),
-                            time_guard_s=guard)
+        def log(line: str) -> None:
+            print(line, file=fh, flush=True)
+
+        tg = time.monotonic()
+        groute = router.global_route(log=log)
+        groute.write_reports(ctx.reports_dir)
+        grt_metrics = groute.metrics()
+        log(f"{time.monotonic() - tg:7.1f}s global route: " +
+            " ".join(f"{k}={v}" for k, v in grt_metrics.items()))
+        failed = router.run(rounds, log=log, time_guard_s=guard)
     layout.routes = router.geometry()
     layout.save(ctx.output("layout.json"))
     write_def(layout, ctx.output("def"))
@@ -954,6 +973,6 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     (ctx.reports_dir / "route.rpt").write_text(
         f"nets {len(router.names)}\nfailed {len(names)}\n" + "".join(f"  {n}\n" for n in names))
     return {"nets": len(router.names), "failed_nets": len(names),
-            "rip_up_rounds": router.rounds_run,
+            "rip_up_rounds": router.rounds_run, **grt_metrics,
             "wirelength_um": round(wl / 1000, 1), "vias": vias, "spef_nets": spef_nets,
             "runtime_s": round(time.monotonic() - t0, 2)}
