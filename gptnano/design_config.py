@@ -161,6 +161,8 @@ VARIABLES: tuple[Variable, ...] = (
     _v("synth.abc", str, "sized", "ABC mapping mode (pnr.engine.synth.ABC_MODES)",
        choices=("sized", "area", "fast")),
     _v("synth.corner", str, "tt", "Liberty corner ABC maps against", choices=CORNERS),
+    _v("synth.yosys", str, "debian", "yosys build: Debian's 0.23 or the virtualenv's pyosys "
+       "0.60 (pnr.engine.synth.YOSYS_IMPLS)", choices=("debian", "pyosys")),
     _v("cts.clock_max_fanout", float, 16, "clock tree buffer fanout", low=2),
     _v("cts.signal_max_fanout", float, 20, "high-fanout signal net buffer fanout", low=2),
     _v("cts.clock_max_transition_ns", float, 0.15, "clock tree max transition (ns)", low=0,
@@ -169,6 +171,7 @@ VARIABLES: tuple[Variable, ...] = (
        low=0, low_open=True),
     _v("rsz.hold_margin_ns", float, 0.05, "hold repair target slack (ns)"),
     _v("rsz.max_rounds", float, 10, "hold repair rounds", low=0),
+    _v("rsz.size_rounds", float, 20, "gate sizing rounds before hold repair (0: off)", low=0),
     _v("route.max_rounds", int, 60, "router rip-up round budget", low=0),
     _v("route.time_guard_s", float, 3600.0, "router wall-clock guard (s): fails, never cuts "
        "rounds", low=0, low_open=True),

@@ -144,6 +144,8 @@ def test_defaults_are_the_ones_the_modules_apply() -> None:
     assert BY_KEY["placement.density"].default == gpl.DEFAULT_DENSITY
     assert BY_KEY["synth.abc"].default == synth.DEFAULT_ABC_MODE
     assert set(BY_KEY["synth.abc"].choices) == set(synth.ABC_MODES)
+    assert BY_KEY["synth.yosys"].default == synth.DEFAULT_YOSYS
+    assert set(BY_KEY["synth.yosys"].choices) == set(synth.YOSYS_IMPLS)
     assert BY_KEY["power.activity"].default == power.DEFAULT_ACTIVITY
     dft = DftSettings()
     for key in ("enable", "chains", "scan_in", "scan_out", "scan_enable", "reset",

@@ -1,11 +1,24 @@
-"""Timing repair after CTS: hold fixing with delay cells, checked by OpenSTA at every corner.
+"""Timing repair after CTS: gate sizing for setup, then hold fixing with delay cells, both
+checked by OpenSTA at every corner.
 
 Reads the clock-tree-built ``<top>.layout.json`` and ``<top>.vg`` (+ the ``sdc`` view);
-writes both back with the inserted cells (plus ``<top>.def``), so the router, LVS (layout) and
-STA/power (netlist) see the same design -- the same contract as :mod:`pnr.engine.cts`, whose
-:class:`~pnr.engine.cts.CtsDesign` does the editing and the placement into free sites.
+writes both back with the resized and inserted cells (plus ``<top>.def``), so the router, LVS
+(layout) and STA/power (netlist) see the same design -- the same contract as
+:mod:`pnr.engine.cts`, whose :class:`~pnr.engine.cts.CtsDesign` does the editing and the
+placement into free sites.
 
-Algorithm (after OpenROAD's ``repair_timing -hold``, ``src/rsz/src/RepairHold.cc``: find the
+Gate sizing (after the sizing moves of OpenROAD's ``repair_timing -setup``,
+``src/rsz/src/RepairSetup.cc``, reduced to upsizing): while a corner has negative setup slack,
+each round takes the worst setup path of every failing corner and, for each cell driving a
+net on it (clock-tree and hold cells excepted), tries every stronger cell of its drive family
+(``nand2_1`` -> ``nand2_2``, ``nand2_4``; :func:`drive_families`, synthesis' dont-use list
+applies) with ``replace_cell`` in every session, keeping the one that gains most of the summed
+negative setup WS over the corners without any corner's negative WS getting worse. A kept
+cell grows into free sites to its right or moves to the nearest free sites
+(:func:`pnr.engine.place.place_in_free_sites`). Rounds stop when one gains nothing or after
+``size_rounds``. Sizing runs first because faster cells shorten hold paths too.
+
+Hold repair (after OpenROAD's ``repair_timing -hold``, ``src/rsz/src/RepairHold.cc``: find the
 hold-violating endpoints, insert delay buffers in front of them, never make setup worse):
 
 1. One long-lived OpenSTA session per corner (:class:`gptnano.opensta.StaSession`; one
@@ -30,7 +43,7 @@ hold-violating endpoints, insert delay buffers in front of them, never make setu
    delay at the corner that needs the most) that covers the shortfall, else the slowest.
 3. The cell is tried in OpenSTA first (``make_instance``/``connect_pin`` in every session);
    if the setup slack through the pin falls below the floor at any corner -- 0 where the
-   corner met setup, else the corner's setup worst slack before the repair, so setup WNS
+   corner met setup, else the corner's setup worst slack after sizing, so setup WNS
    never gets worse (TNS may) -- the edit is undone and the next candidate is tried. A kept
    cell is placed into the free sites nearest to its sink and added to layout and netlist.
 4. Rounds repeat (a cell's delay is rarely exactly what was needed, and chains may be needed)
@@ -40,35 +53,46 @@ Hold violations at output ports are not repaired (the port's net is the port's o
 cell in front of it would rename it) and are counted in ``hold_unfixed``.
 
 Config (``rsz:`` in ``config.yaml``, all optional): ``hold_margin_ns`` (0.05: the target slack
-before routing, the router's parasitics change the numbers), ``max_rounds`` (10).
+before routing, the router's parasitics change the numbers), ``max_rounds`` (10, hold
+rounds), ``size_rounds`` (20, sizing rounds; 0 turns sizing off).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gptnano.opensta import StaSession, load_script
-from gptnano.pdk import PHYSICAL_ONLY, PREFIX, corner_liberty, lambdapdk_dont_use, matches
-from pnr.engine import liberty, spef, tech
+from gptnano.pdk import (
+    PHYSICAL_ONLY,
+    PREFIX,
+    corner_liberty,
+    flow_dont_use,
+    lambdapdk_dont_use,
+    matches,
+)
+from pnr.engine import liberty, library, spef, tech
 from pnr.engine.buffer_tree import Pin, centre, rmst_length
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.cts import WIRE_C_PF_PER_UM, WIRE_R_OHM_PER_UM, CtsDesign
 from pnr.engine.cts import _check_same_connectivity as check_same_connectivity
 from pnr.engine.layout import Layout, write_def
 from pnr.engine.netlist import read_netlist, write_netlist
-from pnr.engine.place import check_overlaps
+from pnr.engine.place import check_overlaps, place_in_free_sites
 
 # Delay cells for hold, fastest first. The dlygate cells are kept out of *synthesis* by the
 # flow's dont-use list (gptnano.pdk.FLOW_ONLY: "left to the timing repair"); the cells every
 # step must avoid (lambdapdk's dont-use, physical-only) are checked in :func:`hold_cells`.
 HOLD_CELLS = tuple(f"{PREFIX}{c}" for c in (
     "buf_1", "dlygate4sd1_1", "dlygate4sd2_1", "dlygate4sd3_1", "clkdlybuf4s50_1"))
-DEFAULTS: dict[str, float] = {"hold_margin_ns": 0.05, "max_rounds": 10}
+DEFAULTS: dict[str, float] = {"hold_margin_ns": 0.05, "max_rounds": 10, "size_rounds": 20}
+# A sizing move must win at least this much summed negative setup slack (ns).
+SIZE_MIN_GAIN_NS = 1e-3
 NS = 1e-9                       # OpenSTA's Tcl API returns seconds
 INF = math.inf
 # The Tcl helpers the repair loop calls (times in seconds, as the API returns them).
@@ -97,6 +121,16 @@ proc gptnano_min_path_pins {pin} {
   }
   return $out
 }
+proc gptnano_max_path_pins {} {
+  set worst 1e30
+  set best {}
+  foreach pe [find_timing_paths -path_delay max -group_count 1 -endpoint_count 1] {
+    if {[$pe slack] < $worst} { set worst [$pe slack]; set best $pe }
+  }
+  set out {}
+  if {$best != {}} { foreach p [[$best path] pins] { lappend out [get_full_name $p] } }
+  return $out
+}
 proc gptnano_ws {kind} {
   return [sta::worst_slack_cmd $kind]
 }
@@ -122,8 +156,9 @@ def settings(ctx: StepContext) -> dict[str, float]:
         raise StepError(f"{ctx.design.folder / 'config.yaml'}: rsz: accepts only "
                         f"{sorted(DEFAULTS)}, got {given!r}")
     out = {**DEFAULTS, **{k: float(v) for k, v in given.items()}}
-    if out["max_rounds"] < 0:
-        raise StepError(f"rsz.max_rounds must be >= 0, got {out['max_rounds']}")
+    for key in ("max_rounds", "size_rounds"):
+        if out[key] < 0:
+            raise StepError(f"rsz.{key} must be >= 0, got {out[key]}")
     return out
 
 
@@ -132,13 +167,28 @@ class Report:
     """What the repair did, for ``reports/rsz.json`` and the metrics."""
 
     before: dict[str, dict[str, float]]        # corner -> hold/setup WS and TNS (ns)
+    sized: dict[str, dict[str, float]]         # after gate sizing, before hold repair
     after: dict[str, dict[str, float]]
+    resized: list[dict[str, Any]]
     inserted: list[dict[str, Any]]
     unfixed: list[str]
     rounds: int
 
 
-class HoldRepair:
+def drive_families(libs: list[liberty.Liberty]) -> dict[str, list[str]]:
+    """Drive-strength families of the cells synthesis may use (``nand2`` ->
+    ``[nand2_1, nand2_2, nand2_4]``), weakest first: the LEF cells outside the flow's dont-use
+    list that every Liberty in ``libs`` has."""
+    fam: dict[str, list[tuple[int, str]]] = {}
+    banned = flow_dont_use()
+    for cell in library.cells():
+        m = re.fullmatch(re.escape(PREFIX) + r"(\w+)_(\d+)", cell)
+        if m and not matches(cell, banned) and all(lib.has_cell(cell) for lib in libs):
+            fam.setdefault(m.group(1), []).append((int(m.group(2)), cell))
+    return {k: [c for _, c in sorted(v)] for k, v in fam.items()}
+
+
+class Repair:
     """The layout/netlist editor (:class:`CtsDesign`) and one OpenSTA session per corner, kept
     in step: every netlist edit goes to all sessions."""
 
@@ -276,11 +326,94 @@ class HoldRepair:
                         "corner": corner}
         return None
 
-    def repair(self, margin: float, max_rounds: int) -> Report:
-        """Rounds of :meth:`fix_endpoint` over the violating endpoints (module docstring)."""
+    # -- gate sizing -----------------------------------------------------------------------
+    def setup_ws(self) -> dict[str, float]:
+        return {c: float(sta.eval("gptnano_ws max")) / NS for c, sta in self.sessions.items()}
+
+    def resize_component(self, inst: str, cell: str) -> None:
+        """Give ``inst`` the master ``cell`` in layout and netlist: in place if the sites to
+        its right are free, else into the free sites nearest to where it was."""
+        comp = self.db.comp[inst]
+        lib = self.db.lib
+        cx0 = self.db.layout.core[0]
+        row = next(r for r, (y, _) in enumerate(self.db.layout.rows) if y == comp.y)
+        s0 = (comp.x - cx0) // tech.SITE_W
+        old_w, new_w = lib[comp.cell].width // tech.SITE_W, lib[cell].width // tech.SITE_W
+        occ = self.db.occ
+        occ[row][s0:s0 + old_w] = bytes(old_w)
+        comp.cell = cell
+        self.db.inst[inst].cell = cell
+        if s0 + new_w <= len(occ[row]) and not any(occ[row][s0:s0 + new_w]):
+            occ[row][s0:s0 + new_w] = b"\x01" * new_w
+        else:
+            place_in_free_sites(self.db.layout, comp, comp.x + old_w * tech.SITE_W / 2,
+                                comp.y + tech.ROW_H / 2, occ)
+
+    def size(self, rounds: int) -> list[dict[str, Any]]:
+        """Upsize the drivers on the worst setup path (module docstring, gate sizing)."""
+        families = drive_families(list(self.libs.values()))
+        family_of = {c: k for k, cells in families.items() for c in cells}
+
+        def objective(ws: dict[str, float]) -> float:
+            return sum(min(v, 0.0) for v in ws.values())
+
+        resized: list[dict[str, Any]] = []
+        ws = self.setup_ws()
+        for k in range(rounds):
+            if objective(ws) >= 0:
+                break
+            drivers: dict[str, str] = {}        # instance -> corner whose path it is on
+            for corner in sorted(ws, key=ws.__getitem__):
+                if ws[corner] >= 0:
+                    continue
+                for pin in self.sessions[corner].eval("gptnano_max_path_pins").split():
+                    inst, _, port = pin.rpartition("/")
+                    if (inst and inst not in drivers and not inst.startswith(("cts_", "hold_"))
+                            and self.db.lib[self.db.comp[inst].cell].pins[port].direction
+                            == "OUTPUT"):
+                        drivers[inst] = corner
+            improved = False
+            for inst, corner in drivers.items():
+                cur = self.db.comp[inst].cell
+                if cur not in family_of:
+                    continue
+                cells = families[family_of[cur]]
+                best: tuple[float, str, dict[str, float]] | None = None
+                for cand in cells[cells.index(cur) + 1:]:
+                    if self.sessions[corner].eval(f"replace_cell {inst} {cand}") != "1":
+                        continue
+                    for c, sta in self.sessions.items():
+                        if c != corner:
+                            sta.eval(f"replace_cell {inst} {cand}")
+                    new = self.setup_ws()
+                    gain = objective(new) - objective(ws)
+                    if (gain > SIZE_MIN_GAIN_NS
+                            and all(min(new[c], 0) >= min(ws[c], 0) - 1e-4 for c in ws)
+                            and (best is None or gain > best[0])):
+                        best = (gain, cand, new)
+                    self.broadcast(f"replace_cell {inst} {cur}")
+                if best is not None:
+                    self.broadcast(f"replace_cell {inst} {best[1]}")
+                    self.resize_component(inst, best[1])
+                    resized.append({"round": k + 1, "instance": inst, "from": cur,
+                                    "to": best[1], "corner": corner,
+                                    "gain_ns": round(best[0], 4)})
+                    ws = best[2]
+                    improved = True
+            self.update_parasitics()
+            ws = self.setup_ws()
+            if not improved:
+                break
+        return resized
+
+    def repair(self, margin: float, max_rounds: int, size_rounds: int) -> Report:
+        """Gate sizing (:meth:`size`), then rounds of :meth:`fix_endpoint` over the
+        hold-violating endpoints (module docstring)."""
         self.update_parasitics()
         before = self.summary()
-        floor = {c: min(0.0, before[c]["ws_setup"]) for c in self.corners}
+        resized = self.size(size_rounds)
+        sized = self.summary()
+        floor = {c: min(0.0, sized[c]["ws_setup"]) for c in self.corners}
         inserted: list[dict[str, Any]] = []
         tried: set[str] = set()
         rounds = 0
@@ -301,7 +434,7 @@ class HoldRepair:
             if not added:
                 break
         unfixed = sorted(self.violations(0.0))
-        return Report(before, self.summary(), inserted, unfixed, rounds)
+        return Report(before, sized, self.summary(), resized, inserted, unfixed, rounds)
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
@@ -319,8 +452,8 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
             sessions[c].eval(load_script(corner_liberty(c), ctx.input("vg"), ctx.top, sdc,
                                          None))
             sessions[c].eval(HELPERS_TCL)
-        fix = HoldRepair(db, sessions, ctx.reports_dir / f"{ctx.top}.est.spef")
-        rep = fix.repair(cfg["hold_margin_ns"], int(cfg["max_rounds"]))
+        fix = Repair(db, sessions, ctx.reports_dir / f"{ctx.top}.est.spef")
+        rep = fix.repair(cfg["hold_margin_ns"], int(cfg["max_rounds"]), int(cfg["size_rounds"]))
     finally:
         for sta in sessions.values():
             sta.close()
@@ -332,6 +465,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     write_netlist(netlist, ctx.output("vg"))
     (ctx.reports_dir / "rsz.json").write_text(json.dumps(rep.__dict__, indent=1))
     metrics: dict[str, float | int | str] = {
+        "cells_resized": len({r["instance"] for r in rep.resized}),
         "hold_buffers_added": len(rep.inserted),
         "hold_unfixed": len(rep.unfixed),
         "hold_rounds": rep.rounds,
@@ -341,6 +475,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     for c in ctx.design.corners:
         for key, value in rep.before[c].items():
             metrics[f"{key}_before_ns_{c}"] = value
+        metrics[f"ws_setup_sized_ns_{c}"] = rep.sized[c]["ws_setup"]
         for key, value in rep.after[c].items():
             metrics[f"{key}_after_ns_{c}"] = value
     return metrics

@@ -4,11 +4,12 @@ The fast tests check the session protocol (multi-line scripts, results with newl
 backslashes, Tcl errors) and the config/cell checks; the slow one runs ORFS's gcd through
 synthesis, placement and CTS at ORFS's 1.1 ns clock, where hold fails at ss before the repair
 (the capture clock's tree is slower than the SDC's 0.29 ns input latency assumes), and checks
-the repaired design with a fresh OpenSTA run.
+the repaired design with a fresh OpenSTA run, and that gate sizing won setup slack.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,19 @@ def test_hold_cells_are_allowed_and_have_a_delay_arc() -> None:
     assert max(delays) > 4 * min(delays)       # a real range of delays to choose from
 
 
+def test_drive_families_are_ordered_and_allowed() -> None:
+    from gptnano.pdk import flow_dont_use
+    from pnr.engine import liberty
+
+    fam = rsz.drive_families([liberty.load("tt"), liberty.load("ss")])
+    p = "sky130_fd_sc_hd__"
+    assert fam["nand2"][:3] == [f"{p}nand2_1", f"{p}nand2_2", f"{p}nand2_4"]
+    assert fam["dfxtp"] == [f"{p}dfxtp_1", f"{p}dfxtp_2", f"{p}dfxtp_4"]
+    assert "dlygate4sd3" not in fam and "a2111oi" in fam          # a2111oi_0 is dont-use
+    assert f"{p}a2111oi_0" not in fam["a2111oi"]
+    assert not [c for cells in fam.values() for c in cells if matches(c, flow_dont_use())]
+
+
 def test_settings_reject_unknown_keys(tmp_path: Path) -> None:
     design = load_design("probe")
     ctx = StepContext.standalone(design, tmp_path)
@@ -60,9 +74,11 @@ def test_settings_reject_unknown_keys(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_gcd_hold_repaired_without_hurting_setup(tmp_path: Path) -> None:
     from flow.run_engine import run_flow
+    from pnr.engine import tech
     from pnr.engine.cts import _check_same_connectivity
     from pnr.engine.layout import Layout
     from pnr.engine.netlist import read_netlist
+    from pnr.engine.place import check_overlaps
 
     out = tmp_path / "gcd"
     metrics = run_flow("orfs_gcd", out, until="rsz")["rsz"]
@@ -71,12 +87,20 @@ def test_gcd_hold_repaired_without_hurting_setup(tmp_path: Path) -> None:
     assert metrics["hold_buffers_added"] > 0 and metrics["hold_unfixed"] == 0
     for c in corners:
         assert metrics[f"ws_hold_after_ns_{c}"] >= 0
-        assert metrics[f"ws_setup_after_ns_{c}"] >= metrics[f"ws_setup_before_ns_{c}"] - 1e-4
+        # sizing never loses WS at a corner, hold repair never loses what sizing won
+        assert metrics[f"ws_setup_sized_ns_{c}"] >= metrics[f"ws_setup_before_ns_{c}"] - 1e-4
+        assert metrics[f"ws_setup_after_ns_{c}"] >= metrics[f"ws_setup_sized_ns_{c}"] - 1e-4
+    assert metrics["cells_resized"] > 0
+    assert metrics["ws_setup_sized_ns_ss"] > metrics["ws_setup_before_ns_ss"]
     step = next(out.glob("*_rsz"))
     vg, layout = step / "outputs/gcd.vg", Layout.load(step / "outputs/gcd.layout.json")
     _check_same_connectivity(layout, read_netlist(vg))
     added = [c for c in layout.components if c.name.startswith("hold_")]
     assert len(added) == metrics["hold_buffers_added"] and all(c.placed for c in added)
+    check_overlaps(layout, (layout.core[2] - layout.core[0]) // tech.SITE_W)
+    cells = {i.name: i.cell for i in read_netlist(vg).instances}
+    for move in json.loads((step / "reports/rsz.json").read_text())["resized"]:
+        assert layout.comp(move["instance"]).cell == cells[move["instance"]]
     # an independent OpenSTA run on the written netlist and the estimate agrees
     with StaSession(tmp_path / "check.log") as sta:
         sta.eval(load_script(corner_liberty("ss"), vg, "gcd", load_design("orfs_gcd").sdc,
