@@ -150,16 +150,10 @@ def hold_cells() -> tuple[str, ...]:
 
 
 def settings(ctx: StepContext) -> dict[str, float]:
-    """``rsz:`` of the design config over :data:`DEFAULTS`; unknown keys are an error."""
-    given = ctx.design.extra.get("rsz", {}) or {}
-    if not isinstance(given, dict) or set(given) - set(DEFAULTS):
-        raise StepError(f"{ctx.design.folder / 'config.yaml'}: rsz: accepts only "
-                        f"{sorted(DEFAULTS)}, got {given!r}")
-    out = {**DEFAULTS, **{k: float(v) for k, v in given.items()}}
-    for key in ("max_rounds", "size_rounds"):
-        if out[key] < 0:
-            raise StepError(f"rsz.{key} must be >= 0, got {out[key]}")
-    return out
+    """``rsz:`` of the design config over :data:`DEFAULTS` (keys, types and bounds are checked
+    where the config is loaded, in :data:`gptnano.design_config.VARIABLES`)."""
+    given = ctx.design.extra.get("rsz") or {}
+    return {**DEFAULTS, **{k: float(v) for k, v in given.items()}}
 
 
 @dataclass
@@ -435,6 +429,7 @@ class Repair:
                 break
         unfixed = sorted(self.violations(0.0))
         return Report(before, sized, self.summary(), resized, inserted, unfixed, rounds)
+
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()

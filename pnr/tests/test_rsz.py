@@ -9,6 +9,7 @@ the repaired design with a fresh OpenSTA run, and that gate sizing won setup sla
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -60,15 +61,11 @@ def test_drive_families_are_ordered_and_allowed() -> None:
     assert not [c for cells in fam.values() for c in cells if matches(c, flow_dont_use())]
 
 
-def test_settings_reject_unknown_keys(tmp_path: Path) -> None:
+def test_settings_over_defaults(tmp_path: Path) -> None:
     design = load_design("probe")
-    ctx = StepContext.standalone(design, tmp_path)
-    assert rsz.settings(ctx) == rsz.DEFAULTS
-    bad = StepContext.standalone(
-        type(design)(**{**design.__dict__, "extra": {**design.extra, "rsz": {"margin": 1}}}),
-        tmp_path / "b")
-    with pytest.raises(StepError, match="rsz: accepts only"):
-        rsz.settings(bad)
+    assert rsz.settings(StepContext.standalone(design, tmp_path)) == rsz.DEFAULTS
+    off = dataclasses.replace(design, extra={**design.extra, "rsz": {"size_rounds": 0}})
+    assert rsz.settings(StepContext.standalone(off, tmp_path / "b"))["size_rounds"] == 0
 
 
 @pytest.mark.slow
