@@ -52,10 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     except SummaryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"{path}: passed={record['passed']}")
+    passed = record["metrics"]["flow__passed"]
+    print(f"{path}: flow__passed={passed}")
     for failure in record["failures"]:
         print(f"  FAILED {failure}")
-    return 0 if record["passed"] else 1
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

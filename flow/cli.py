@@ -52,15 +52,21 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 
 def _print_record(path: Any, record: dict[str, Any]) -> None:
-    wns = record.get("wns_ns") or {}
-    hold = record.get("hold_wns_ns") or {}
-    corners = " ".join(f"{c}:{wns.get(c)}/{hold.get(c)}" for c in wns)
+    """The headline figures of signoff.json (names and units: gptnano.metrics)."""
+    mt = record.get("metrics") or {}
+    corners = sorted({n.split("corner:")[1] for n in mt if "__corner:" in n})
+    slacks = " ".join(f"{c}:{mt.get(f'timing__setup__ws__corner:{c}')}/"
+                      f"{mt.get(f'timing__hold__ws__corner:{c}')}" for c in corners)
     print(f"signoff: {path}")
-    print(f"  passed={record['passed']} engine={record['engine']} cells={record['cells']} "
-          f"util={record['utilization']} fmax_mhz={record['fmax_mhz']}")
-    print(f"  setup/hold slack ns {corners}")
-    print(f"  drc_klayout={record['drc_klayout']} drc_magic={record['drc_magic']} "
-          f"lvs_clean={record['lvs_clean']} power_mw={record['power_mw']}")
+    print(f"  flow__passed={mt.get('flow__passed')} engine={record['engine']} "
+          f"design__instance__count={mt.get('design__instance__count')} "
+          f"design__instance__utilization={mt.get('design__instance__utilization')} "
+          f"timing__fmax={mt.get('timing__fmax')} MHz")
+    print(f"  setup/hold worst slack (ns) {slacks}")
+    print(f"  klayout__drc_error__count={mt.get('klayout__drc_error__count')} "
+          f"magic__drc_error__count={mt.get('magic__drc_error__count')} "
+          f"design__lvs__clean={mt.get('design__lvs__clean')} "
+          f"power__total={mt.get('power__total')} mW")
     for failure in record["failures"]:
         print(f"  FAILED {failure}")
     if record["not_run"]:
@@ -181,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.to_steps:
         # A partial run is judged only on the nodes it ran.
         return EXIT_FAILED if record["failures"] or run_error else EXIT_OK
-    return EXIT_OK if record["passed"] and not run_error else EXIT_FAILED
+    return EXIT_OK if record["metrics"]["flow__passed"] and not run_error else EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Golden thresholds (``designs/<name>/rules.json``): load, check, and update on purpose.
 
-The file follows OpenROAD-flow-scripts' ``rules-base.json``: each key is a metric (dotted keys
-reach into nested metrics, ``wns_ns.tt``; DFT metrics are ``dft.<key>``) mapped to
-``{"value": threshold, "compare": "<=" | "<" | ">=" | ">" | "=="}``. An optional ``"margin"``
-(relative, 0.1 = 10 %) tells ``update`` how much headroom to leave. Keys starting with ``_`` are
-metadata: ``_updates`` logs every deliberate update (date, reason, source, old -> new).
+The file follows OpenROAD-flow-scripts' ``rules-base.json``: each key is a metric named by the
+registry :mod:`gptnano.metrics` (``design__instance__count``, ``timing__setup__ws__corner:tt``,
+``dft__stuck_at__coverage``, ``model__perplexity__validation``) mapped to
+``{"value": threshold, "compare": "<=" | "<" | ">=" | ">" | "=="}``. A key the registry does
+not know is an error naming the file. An optional ``"margin"`` (relative, 0.1 = 10 %) tells
+``update`` how much headroom to leave. Keys starting with ``_`` are metadata: ``_updates`` logs
+every deliberate update (date, reason, source, old -> new).
 
 Goldens change only through ``python -m signoff.goldens update --design X --reason "..."``: the
 nightly never rewrites them, so a degradation fails loudly instead of becoming the new normal.
@@ -12,15 +14,18 @@ nightly never rewrites them, so a degradation fails loudly instead of becoming t
 Update policy (applied to the measured value, per rule family):
 
 * ``<=`` (cells, areas, power): measured × (1 + margin), margin 10 % unless the rule says;
-* violation counts (``drc_*``): the measured count, no margin;
-* slacks (``wns_ns.*``, ``hold_wns_ns.*``, ``>=``): min(0, measured) -- timing that is met must
-  stay met; timing that is not met must not get worse;
-* ``dft.stuck_at_coverage`` (``>=``): measured - 0.5 percentage points;
-* ``val_ppl`` (``<=``, the validation perplexity of the design's model variant, from
-  ``model/experiments.csv`` via ``variant:`` in the design's config.yaml): measured × 1.02 --
-  the model README's own quality gate for INT8 is +2 %;
-* ``lvs_clean``, ``complete``, ``passed`` (``==``): must be true; a run failing signoff
-  is refused.
+* violation counts (``*__drc_error__count``): the measured count, no margin;
+* slacks (``timing__*__ws*``, ``timing__*__tns*``, ``>=``): min(0, measured) -- timing that is
+  met must stay met; timing that is not met must not get worse;
+* ``dft__stuck_at__coverage`` (``>=``): measured - 0.5 percentage points;
+* ``model__perplexity__validation`` (``<=``, the validation perplexity of the design's model
+  variant, from ``model/experiments.csv`` via ``variant:`` in the design's config.yaml):
+  measured × 1.02 -- the model README's own quality gate for INT8 is +2 %;
+* ``design__lvs__clean``, ``flow__complete``, ``flow__passed`` (``==``): must be true; a run
+  failing signoff is refused.
+
+New rules get their comparison from the registry's better-direction (lower -> ``<=``,
+higher -> ``>=``, boolean -> ``==``).
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gptnano import metrics as registry
 from gptnano.fileio import atomic_write_json
 from gptnano.paths import REPO_ROOT, build_root
-from reports.collect import ReportInputError, design_model_metrics, load_design_run, lookup
+from reports.collect import ReportInputError, design_model_metrics, load_design_run
 
 DESIGNS_DIR = REPO_ROOT / "designs"
 EXPERIMENTS = REPO_ROOT / "model" / "experiments.csv"
@@ -47,27 +53,23 @@ COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
 }
 DEFAULT_MARGIN = 0.10
 # Relative margins of ``<=`` rules that must be tighter than DEFAULT_MARGIN.
-METRIC_MARGINS = {"val_ppl": 0.02}
+METRIC_MARGINS = {"model__perplexity__validation": 0.02}
 COVERAGE_MARGIN_POINTS = 0.5
+COMPARE_FOR = {"lower": "<=", "higher": ">=", "true": "=="}
 
-# Rules created by ``update`` when a rules file lacks them and the metric was measured.
+# Metrics ``update`` adds a rule for when a rules file lacks them and the run measured them.
+DEFAULT_RULE_METRICS: tuple[str, ...] = (
+    "design__instance__count", "design__core__area", "design__die__area", "power__total",
+    *(registry.per_corner("timing__setup__ws", c) for c in registry.CORNERS),
+    *(registry.per_corner("timing__hold__ws", c) for c in registry.CORNERS),
+    "klayout__drc_error__count", "magic__drc_error__count", "design__lvs__clean",
+    "flow__complete", "flow__passed", "dft__stuck_at__coverage",
+    "model__perplexity__validation",
+)
 DEFAULT_RULES: dict[str, str] = {
-    "cells": "<=",
-    "core_area_um2": "<=",
-    "die_area_um2": "<=",
-    "power_total_mw": "<=",
-    "wns_ns.ss": ">=", "wns_ns.tt": ">=", "wns_ns.ff": ">=",
-    "hold_wns_ns.ss": ">=", "hold_wns_ns.tt": ">=", "hold_wns_ns.ff": ">=",
-    "drc_klayout": "<=",
-    "drc_magic": "<=",
-    "lvs_clean": "==",
-    "complete": "==",
-    "passed": "==",
-    "dft.stuck_at_coverage": ">=",
-    "val_ppl": "<=",
-}
+    name: COMPARE_FOR[registry.lookup(name).better] for name in DEFAULT_RULE_METRICS}
 # Signoff requirements: a run where these are false cannot become a golden.
-MUST_BE_TRUE = ("complete", "passed", "lvs_clean")
+MUST_BE_TRUE = ("flow__complete", "flow__passed", "design__lvs__clean")
 
 
 class GoldenError(ValueError):
@@ -123,6 +125,10 @@ def parse_rules(data: dict[str, Any], path: Path) -> list[Rule]:
     for metric, body in data.items():
         if metric.startswith("_"):
             continue
+        try:
+            registry.lookup(metric)
+        except registry.UnknownMetric as exc:
+            raise GoldenError(f"{path}: rule {exc.args[0]}") from exc
         if not isinstance(body, dict) or "value" not in body or "compare" not in body:
             raise GoldenError(f"{path}: rule '{metric}' needs 'value' and 'compare', got {body!r}")
         if body["compare"] not in COMPARATORS:
@@ -142,26 +148,11 @@ def load_rules(path: Path) -> list[Rule]:
     return parse_rules(read_rules_file(path), path)
 
 
-def derive(metrics: dict[str, Any]) -> dict[str, Any]:
-    """Metrics computed from the reported ones (total power from a dynamic/leakage split)."""
-    out = dict(metrics)
-    power = metrics.get("power_mw")
-    if isinstance(power, int | float) and not isinstance(power, bool):
-        out["power_total_mw"] = power
-    elif isinstance(power, dict):
-        if isinstance(power.get("total"), int | float):
-            out["power_total_mw"] = power["total"]
-        elif all(isinstance(power.get(k), int | float) for k in ("dynamic", "leakage")):
-            out["power_total_mw"] = power["dynamic"] + power["leakage"]
-    return out
-
-
 def check(rules: list[Rule], metrics: dict[str, Any]) -> list[CheckResult]:
     """Evaluate each rule; a metric the run did not report fails (it cannot be vouched for)."""
-    metrics = derive(metrics)
     results = []
     for rule in rules:
-        measured = lookup(metrics, rule.metric)
+        measured = metrics.get(rule.metric)
         if not _number_or_bool(measured):
             results.append(CheckResult(rule, None, False))
             continue
@@ -172,31 +163,26 @@ def check(rules: list[Rule], metrics: dict[str, Any]) -> list[CheckResult]:
     return results
 
 
-def flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:
-    """Numeric leaves as dotted keys (booleans as 0/1) -- what the history database stores."""
-    flat: dict[str, float] = {}
-    for key, value in metrics.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, f"{name}."))
-        elif _number_or_bool(value):
-            flat[name] = float(value)
-    return flat
+def flatten(metrics: dict[str, Any]) -> dict[str, float]:
+    """Numeric metrics (booleans as 0/1) -- what the history database stores."""
+    return {name: float(value) for name, value in metrics.items() if _number_or_bool(value)}
 
 
 def run_metrics(run_dir: Path, design: str, designs_dir: Path = DESIGNS_DIR,
                 experiments: Path = EXPERIMENTS) -> dict[str, Any]:
-    """signoff.json (+ dft.json as ``dft``) of one design's run folder, with derived metrics,
-    plus ``val_ppl`` of the design's model variant (``designs/<d>/config.yaml`` ``variant:``)."""
+    """The registry metrics of one design's run folder: signoff.json's ``metrics``, dft.json's
+    figures (named by :data:`gptnano.metrics.DFT_KEYS`) and the perplexity of the design's
+    model variant (``designs/<d>/config.yaml`` ``variant:``)."""
     run = load_design_run(design, run_dir)
     if run.errors:
         raise GoldenError("; ".join(run.errors))
     if run.signoff is None and run.dft is None:
         raise GoldenError(f"{run_dir}: no signoff.json or dft.json (has the flow run?)")
-    metrics = derive(run.signoff or {})
-    metrics.pop("reports", None)
-    if run.dft is not None:
-        metrics["dft"] = run.dft
+    metrics = dict((run.signoff or {}).get("metrics") or {})
+    for key, name in registry.DFT_KEYS.items():
+        value = (run.dft or {}).get(key)
+        if _number_or_bool(value):
+            metrics[name] = value
     metrics.update(design_model_metrics(designs_dir, design, experiments))
     return metrics
 
@@ -205,11 +191,13 @@ def new_threshold(metric: str, compare: str, measured: Any, margin: float | None
     """The threshold ``update`` writes for a measured value (policy in the module docstring)."""
     if isinstance(measured, bool) or compare == "==":
         return measured
-    if metric.startswith("drc_"):
+    base = registry.split(metric)[0]
+    if base.endswith("__drc_error__count"):
         return measured
-    if metric.startswith(("wns_ns.", "hold_wns_ns.")) and compare in (">=", ">"):
+    if base.startswith("timing__") and base.endswith(("__ws", "__tns")) and \
+            compare in (">=", ">"):
         return min(0.0, float(measured))
-    if metric == "dft.stuck_at_coverage":
+    if metric == "dft__stuck_at__coverage":
         return round(float(measured) - (margin if margin is not None else COVERAGE_MARGIN_POINTS),
                      3)
     m = METRIC_MARGINS.get(metric, DEFAULT_MARGIN) if margin is None else margin
@@ -225,12 +213,11 @@ def update_rules(path: Path, metrics: dict[str, Any], reason: str, source: str,
     """Rewrite thresholds from measured metrics; log the reason; return the changes."""
     if len(reason.strip()) < 8:
         raise GoldenError("a golden update needs a real --reason (at least a few words)")
-    metrics = derive(metrics)
     data = read_rules_file(path) if path.is_file() else {}
     rules = {r.metric: r for r in parse_rules(data, path)}
     if add_defaults:
         for metric, compare in DEFAULT_RULES.items():
-            if metric not in rules and _number_or_bool(lookup(metrics, metric)):
+            if metric not in rules and _number_or_bool(metrics.get(metric)):
                 rules[metric] = Rule(metric, compare, 0)
     broken = [m for m in MUST_BE_TRUE if metrics.get(m) is False]
     if broken:
@@ -239,7 +226,7 @@ def update_rules(path: Path, metrics: dict[str, Any], reason: str, source: str,
                           "rules file by hand and say why in the commit)")
     changes: dict[str, Any] = {}
     for metric, rule in rules.items():
-        measured = lookup(metrics, metric)
+        measured = metrics.get(metric)
         if not _number_or_bool(measured):
             continue  # not measured this time: keep the old threshold rather than guess
         value = new_threshold(metric, rule.compare, measured, rule.margin)

@@ -4,20 +4,24 @@ Every flow node writes ``reports/metrics.json`` (:mod:`flow.tasks.base`: status,
 step's metrics), also when its check fails; the flow CLI writes ``<job>/gptnano_flow.json``
 (engine, planned nodes). This module joins them into the record the dashboard, the goldens and
 the nightly regression read (contract in :mod:`reports.collect`). It never invents a value: a
-node that did not run leaves its fields ``null`` and is listed under ``not_run``; the run
-``passed`` only if the flow was complete and every node finished clean.
+metric a node did not measure is absent from ``metrics``, a node that did not run is listed
+under ``not_run``; ``flow__passed`` is true only if the flow was complete and every node
+finished clean.
 
-Units: times in ns, areas in um^2, power in mW, ``utilization`` as a fraction (0-1).
+Every quantity is under its :mod:`gptnano.metrics` name in ``metrics`` (units there); the
+top-level keys are the run's identity and verdict details. ``reports`` maps a metric name to
+the report file it was read from.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gptnano import metrics as m
 from gptnano.design_config import DesignConfig
 from gptnano.fileio import atomic_write_json
 from gptnano.paths import build_root
@@ -39,6 +43,7 @@ class NodeRecord:
     metrics: dict[str, Any]
     error: str | None
     folder: Path
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -86,18 +91,13 @@ def read_sc_node(folder: Path, step: str, index: str, sc_name: str) -> NodeRecor
         sc_status = data["record"]["status"]["node"][step][index]["value"]
     except (KeyError, TypeError):
         return NodeRecord(step, index, "error", None, {}, f"{manifest}: no node status", folder)
-    metrics: dict[str, Any] = {}
-    for name, body in (data.get("metric") or {}).items():
-        try:
-            value = body["node"][step][index]["value"]
-        except (KeyError, TypeError):
-            continue
-        if value is not None:
-            metrics[name] = value
-    runtime = metrics.get("tasktime")
+    try:  # SC's own metric names stay in SC's manifest: only the node's run time is taken
+        runtime = data["metric"]["tasktime"]["node"][step][index]["value"]
+    except (KeyError, TypeError):
+        runtime = None
     status = SC_STATUS.get(str(sc_status), "error")
     return NodeRecord(step, index, status, round(runtime, 2) if _num(runtime) is not None else None,
-                      metrics, None if status == "ok" else f"SC status {sc_status}", folder)
+                      {}, None if status == "ok" else f"SC status {sc_status}", folder)
 
 
 def read_node(job: Path, step: str, index: str, sc_name: str = "") -> NodeRecord:
@@ -107,7 +107,8 @@ def read_node(job: Path, step: str, index: str, sc_name: str = "") -> NodeRecord
         return read_sc_node(folder, step, index, sc_name or job.parent.name)
     data = _read_json(path)
     return NodeRecord(step, index, str(data.get("status", "error")), data.get("runtime_s"),
-                      dict(data.get("metrics") or {}), data.get("error"), folder)
+                      dict(data.get("metrics") or {}), data.get("error"), folder,
+                      dict(data.get("details") or {}))
 
 
 def _num(value: Any) -> float | int | None:
@@ -121,105 +122,85 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     plan = read_plan(job)
     out_dir = job.parent
     nodes = {(s, i): read_node(job, s, i, design.name) for s, i in plan["nodes"]}
-
-    def metric(step: str, key: str, index: str = "0") -> Any:
-        node = nodes.get((step, index))
-        return node.metrics.get(key) if node else None
-
-    def rel(path: Path) -> str:
-        return os.path.relpath(path, out_dir)
-
+    metrics: dict[str, Any] = {}
     reports: dict[str, str] = {}
 
-    def report(name: str, step: str, filename: str, index: str = "0") -> None:
-        path = job / step / index / "reports" / filename
+    def node_metric(step: str, name: str, index: str = "0") -> Any:
+        node = nodes.get((step, index))
+        return node.metrics.get(name) if node else None
+
+    def take(name: str, step: str, report_file: str | None, index: str = "0",
+             source: str | None = None) -> bool:
+        """Copy registry metric ``source`` (default ``name``) of node step/index into the
+        record as ``name``, linking its report; False when the node did not measure it."""
+        value = node_metric(step, source or name, index)
+        if value is None:
+            return False
+        metrics[name] = value
+        path = job / step / index / "reports" / (report_file or METRICS_FILE)
         if path.is_file():
-            reports[name] = rel(path)
+            reports[name] = os.path.relpath(path, out_dir)
+        return True
 
     corners = list(plan.get("corners", []))
-    wns = {c: _num(metric("sta", "setup_slack_ns", c)) for c in corners}
-    tns = {c: _num(metric("sta", "setup_tns_ns", c)) for c in corners}
-    hold = {c: _num(metric("sta", "hold_slack_ns", c)) for c in corners}
-    fmax_by = {c: _num(metric("sta", "fmax_mhz", c)) for c in corners}
     for c in corners:
-        report(f"wns_ns.{c}", "sta", "setup.rpt", c)
-        report(f"tns_ns.{c}", "sta", "setup_end.rpt", c)
-        report(f"hold_wns_ns.{c}", "sta", "hold.rpt", c)
-        report(f"fmax_mhz.{c}", "sta", "setup.rpt", c)
-    fmax_values = [v for v in fmax_by.values() if v is not None]
-    power = None
-    if nodes.get(("power", "0")) and nodes[("power", "0")].metrics:
-        pm = nodes[("power", "0")].metrics
-        power = {"dynamic": _num(pm.get("dynamic_mw")), "leakage": _num(pm.get("leakage_mw")),
-                 "total": _num(pm.get("total_mw"))}
-        report("power_mw", "power", "power.rpt")
-
-    synth_cells = _num(metric("syn", "cells"))
+        for base, rpt in (("timing__setup__ws", "setup.rpt"), ("timing__setup__tns",
+                          "setup_end.rpt"), ("timing__hold__ws", "hold.rpt"),
+                          ("timing__hold__tns", "hold.rpt"), ("timing__fmax", "setup.rpt")):
+            take(m.per_corner(base, c), "sta", rpt, c)
+    for base in ("timing__setup__ws", "timing__setup__tns", "timing__hold__ws",
+                 "timing__hold__tns", "timing__fmax"):
+        # unqualified = worst corner (LibreLane's convention)
+        value = m.worst((metrics.get(m.per_corner(base, c)) for c in corners),
+                        m.REGISTRY[base].better)
+        if value is not None:
+            metrics[base] = value
+    for name in ("power__internal__total", "power__switching__total", "power__dynamic__total",
+                 "power__leakage__total", "power__total"):
+        take(name, "power", "power.rpt")
+    take("synth__design__instance__count", "syn", "stat.rpt")
+    take("synth__design__instance__area", "syn", "stat.rpt")
     # logic cells in the layout: after timing repair / CTS (their buffers count) when they ran
-    placed_cells = _num(metric("rsz", "cells"))
-    if placed_cells is None:
-        placed_cells = _num(metric("cts", "cells"))
-    if placed_cells is None:
-        placed_cells = _num(metric("floorplan", "cells"))
-    if _num(metric("rsz", "cells")) is not None:
-        report("cells", "rsz", "rsz.json")
-    elif _num(metric("cts", "cells")) is not None:
-        report("cells", "cts", "cts.json")
-    else:
-        report("cells", "syn", "stat.rpt")
-    report("cell_area_um2", "syn", "stat.rpt")
-    for key in ("core_area_um2", "die_area_um2", "utilization"):
-        report(key, "floorplan", METRICS_FILE)
-    report("wirelength_um", "route", "route.rpt")
-    report("drc_klayout", "drc_klayout", "drc_klayout.json")
-    report("drc_magic", "drc_magic", "drc_magic.rpt")
-    lvs_node = nodes.get(("lvs", "0"))
-    lvs_clean = None
-    if lvs_node and _num(lvs_node.metrics.get("lvs_match")) is not None:
-        lvs_clean = bool(lvs_node.metrics["lvs_match"])
-        report("lvs_clean", "lvs", "lvs.rpt")
+    if not (take("design__instance__count", "rsz", "rsz.json")
+            or take("design__instance__count", "cts", "cts.json")
+            or take("design__instance__count", "floorplan", None)):
+        take("design__instance__count", "syn", "stat.rpt", source="synth__design__instance__count")
+    for name in ("design__core__area", "design__die__area", "design__instance__utilization"):
+        take(name, "floorplan", None)
+    take("route__wirelength", "route", "route.rpt")
+    take("klayout__drc_error__count", "drc_klayout", "drc_klayout.json")
+    take("magic__drc_error__count", "drc_magic", "drc_magic.rpt")
+    take("design__lvs__clean", "lvs", "lvs.rpt")
+    metrics["clock__period"] = design.clock_period_ns
 
     # The gds step's own output (later nodes only carry copies of it).
     gds_path = job / "gds" / "0" / "outputs" / f"{design.top}.gds"
-    gds = rel(gds_path) if gds_path.is_file() else None
+    gds = os.path.relpath(gds_path, out_dir) if gds_path.is_file() else None
 
     failures = [f"{n.name}: {n.error or n.status}" for n in nodes.values()
                 if n.status in ("failed", "error")]
     not_run = [n.name for n in nodes.values() if n.status in ("not_run", "running")]
     missing = list(plan.get("missing", []))
-    passed = not failures and not not_run and not missing
+    metrics["flow__complete"] = not missing
+    metrics["flow__passed"] = not failures and not not_run and not missing
+    for n in nodes.values():
+        if n.runtime_s is not None:
+            metrics[m.qualified("runtime__total", "step", n.name)] = n.runtime_s
+    sta = nodes.get(("sta", corners[0])) if corners else None
     return {
         "design": design.name,
         "top": design.top,
         "job": job.name,
         "engine": plan.get("engine"),
-        "complete": not missing,
         "missing_steps": missing,
-        "passed": passed,
         "failures": failures,
         "not_run": not_run,
-        "cells": placed_cells if placed_cells is not None else synth_cells,
-        "cells_synth": synth_cells,
-        "cell_area_um2": _num(metric("syn", "cellarea")),
-        "core_area_um2": _num(metric("floorplan", "core_area_um2")),
-        "die_area_um2": _num(metric("floorplan", "die_area_um2")),
-        "utilization": _num(metric("floorplan", "utilization")),
-        "wirelength_um": _num(metric("route", "wirelength_um")),
-        "clock_ns": design.clock_period_ns,
         # "report": setup slack at this clock is shown, not a pass criterion (hold always is)
         "setup_mode": design.setup_mode,
-        "wns_ns": wns,
-        "tns_ns": tns,
-        "hold_wns_ns": hold,
-        "fmax_mhz": min(fmax_values) if fmax_values else None,
-        "fmax_mhz_by_corner": fmax_by,
-        "sta_parasitics": metric("sta", "parasitics", corners[0]) if corners else None,
-        "power_mw": power,
-        "drc_klayout": _num(metric("drc_klayout", "drc_klayout_total")),
-        "drc_magic": _num(metric("drc_magic", "drc_magic_total")),
-        "lvs_clean": lvs_clean,
+        "sta_parasitics": sta.details.get("parasitics") if sta else None,
         "gds": gds,
-        "runtime_s": {n.name: n.runtime_s for n in nodes.values() if n.runtime_s is not None},
+        # every quantity under its gptnano.metrics name (units in the registry)
+        "metrics": metrics,
         "reports": reports,
     }
 

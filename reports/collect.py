@@ -8,10 +8,15 @@ make a broken run look like one that never ran.
 
 Inputs (contracts in the project issues):
 
-* ``<build>/<design>/signoff.json`` -- flow metrics (``cells``, ``core_area_um2``, ``wns_ns`` per
-  corner, ``power_mw``, ``drc_klayout``, ``lvs_clean``, ``runtime_s`` per step, optional
-  ``reports`` mapping metric -> report file).
+* ``<build>/<design>/signoff.json`` -- flow metrics under ``metrics``, every one named by the
+  registry :mod:`gptnano.metrics` (``design__instance__count``, ``design__core__area``,
+  ``timing__setup__ws__corner:<c>``, ``power__total``, ``klayout__drc_error__count``,
+  ``design__lvs__clean``, ``runtime__total__step:<node>``, ...), plus ``reports`` mapping a
+  metric name -> report file. A signoff.json written before the registry (flat ``cells``,
+  ``wns_ns``, ...) is read through :func:`gptnano.metrics.legacy_name`, so old nightly run
+  folders still show.
 * ``<build>/<design>/dft.json`` -- ``scan_flops``, ``chains``, ``stuck_at_coverage`` (percent), ...
+  in DFT's own words, named at reading (:data:`gptnano.metrics.DFT_KEYS`).
 * ``model/experiments.csv`` -- ``variant, params, bytes, val_ppl, next_token_acc``.
 * ``rtl/manifest.json`` -- generated RTL configurations (``configs: {name: {top, params}}``);
   the entry whose ``top`` matches a design's top may give ``cycles_per_token`` (int, or mapping
@@ -37,16 +42,13 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from gptnano import metrics as registry
 from gptnano import pdk
 from gptnano.paths import REPO_ROOT
 
 CORNERS = tuple(pdk.CORNERS)
 EXPERIMENT_COLUMNS = ("variant", "params", "bytes", "val_ppl", "next_token_acc")
 
-# Keys whose values must be numbers when present (dotted keys reach into per-corner dicts).
-NUMERIC_KEYS = ("cells", "core_area_um2", "die_area_um2", "utilization", "clock_ns",
-                "drc_klayout", "drc_magic")
-PER_CORNER_KEYS = ("wns_ns", "hold_wns_ns")
 DFT_NUMERIC_KEYS = ("scan_flops", "chains", "stuck_at_coverage", "vectors")
 
 
@@ -80,34 +82,60 @@ def read_json_object(path: Path) -> dict[str, Any]:
     return data
 
 
+def _legacy_leaves(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and key != "reports":
+            out.update(_legacy_leaves(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def upgrade_signoff(data: dict[str, Any]) -> dict[str, Any]:
+    """A pre-registry signoff.json (flat ``cells``, ``wns_ns: {corner: slack}``, ...) in the
+    current shape: its metrics renamed by :func:`gptnano.metrics.legacy_name`, its report links
+    too; keys that were not metrics stay at the top level. Current records pass unchanged."""
+    if "metrics" in data:
+        return data
+    out: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    for key, value in _legacy_leaves(data).items():
+        name = registry.legacy_name(key)
+        if name is not None and (value is None or isinstance(value, int | float)):
+            if value is not None:
+                metrics.setdefault(name, value)
+        elif "." not in key:
+            out[key] = value
+    reports = {}
+    for key, path in (data.get("reports") or {}).items():
+        name = registry.legacy_name(key)
+        if name is None and key in registry.LEGACY_PER_CORNER:
+            name = registry.LEGACY_PER_CORNER[key]
+        if name is not None:
+            reports[name] = path
+    return {**out, "metrics": metrics, "reports": reports}
+
+
 def validate_signoff(data: dict[str, Any], path: Path) -> None:
-    """Check the types of the fields the dashboard and the goldens rely on."""
-    for key in NUMERIC_KEYS:
-        if key in data and data[key] is not None and not _is_number(data[key]):
-            raise ReportInputError(f"{path}: '{key}' must be a number, got {data[key]!r}")
-    for key in PER_CORNER_KEYS:
-        if key not in data or data[key] is None:
+    """Check the names and types of the metrics the dashboard and the goldens rely on."""
+    metrics = data.get("metrics")
+    if not isinstance(metrics, dict):
+        raise ReportInputError(f"{path}: 'metrics' must be a mapping of metric names to values")
+    for name, value in metrics.items():
+        try:
+            metric = registry.lookup(name)
+        except registry.UnknownMetric as exc:
+            raise ReportInputError(f"{path}: {exc.args[0]}") from exc
+        if value is None:
             continue
-        value = data[key]
-        if not isinstance(value, dict):
-            raise ReportInputError(f"{path}: '{key}' must map corners to numbers, got {value!r}")
-        for corner, number in value.items():
-            if number is not None and not _is_number(number):
-                raise ReportInputError(f"{path}: '{key}.{corner}' must be a number, got {number!r}")
-    power = data.get("power_mw")
-    if power is not None and not _is_number(power):
-        if not isinstance(power, dict) or not all(
-            v is None or _is_number(v) for v in power.values()
-        ):
-            raise ReportInputError(
-                f"{path}: 'power_mw' must be a number or a mapping of numbers, got {power!r}")
-    for key in ("runtime_s", "reports"):
-        if key in data and not isinstance(data[key], dict):
-            raise ReportInputError(f"{path}: '{key}' must be a mapping, got {data[key]!r}")
-    if "lvs_clean" in data and data["lvs_clean"] is not None and not isinstance(
-        data["lvs_clean"], bool
-    ):
-        raise ReportInputError(f"{path}: 'lvs_clean' must be true/false, got {data['lvs_clean']!r}")
+        if metric.is_bool and not isinstance(value, bool):
+            raise ReportInputError(f"{path}: '{name}' must be true/false, got {value!r}")
+        if not metric.is_bool and not _is_number(value):
+            raise ReportInputError(f"{path}: '{name}' must be a number ({metric.unit}), "
+                                   f"got {value!r}")
+    if "reports" in data and not isinstance(data["reports"], dict):
+        raise ReportInputError(f"{path}: 'reports' must be a mapping, got {data['reports']!r}")
 
 
 def validate_dft(data: dict[str, Any], path: Path) -> None:
@@ -131,27 +159,36 @@ class DesignRun:
     dft_path: Path | None = None
     errors: list[str] = field(default_factory=list)
 
-    def get(self, dotted: str) -> Sourced:
-        """``wns_ns.tt`` -> value from signoff.json with its report file (or the json itself)."""
+    def get(self, name: str) -> Sourced:
+        """A registry metric of signoff.json (``timing__setup__ws__corner:tt``) with the report
+        file it came from (or the json itself)."""
         if self.signoff is None:
             return Sourced(None)
-        value = lookup(self.signoff, dotted)
-        return Sourced(value, self.report_for(dotted) if value is not None else None)
+        value = (self.signoff.get("metrics") or {}).get(name)
+        return Sourced(value, self.report_for(name) if value is not None else None)
 
-    def get_dft(self, key: str) -> Sourced:
+    def field(self, key: str) -> Sourced:
+        """A top-level field of signoff.json that is not a metric (``engine``, ``failures``)."""
+        if self.signoff is None:
+            return Sourced(None)
+        value = self.signoff.get(key)
+        return Sourced(value, self.signoff_path if value is not None else None)
+
+    def get_dft(self, name: str) -> Sourced:
+        """A registry metric (``dft__stuck_at__coverage``) read from dft.json."""
         if self.dft is None:
             return Sourced(None)
-        value = self.dft.get(key)
+        keys = [k for k, v in registry.DFT_KEYS.items() if v == name]
+        value = self.dft.get(keys[0]) if keys else None
         return Sourced(value, self.dft_path if value is not None else None)
 
-    def report_for(self, dotted: str) -> Path | None:
-        """The report file a metric came from: the ``reports`` entry if it exists, else the json."""
+    def report_for(self, name: str) -> Path | None:
+        """The report a metric came from: its ``reports`` entry (or that of the metric without
+        its qualifier) if the file exists, else the json."""
         assert self.signoff_path is not None
         reports = self.signoff.get("reports") if self.signoff else None
         if isinstance(reports, dict):
-            parts = dotted.split(".")
-            for n in range(len(parts), 0, -1):
-                candidate = reports.get(".".join(parts[:n]))
+            for candidate in (reports.get(name), reports.get(registry.split(name)[0])):
                 if isinstance(candidate, str):
                     resolved = resolve_report(candidate, self.signoff_path.parent)
                     if resolved is not None:
@@ -169,24 +206,17 @@ def resolve_report(entry: str, base: Path) -> Path | None:
     return None
 
 
-def lookup(data: dict[str, Any], dotted: str) -> Any:
-    """Follow a dotted key (``wns_ns.tt``) into nested dicts; ``None`` if any part is missing."""
-    node: Any = data
-    for part in dotted.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
-
-
 def _load_checked(
-    path: Path, validate: Callable[[dict[str, Any], Path], None], errors: list[str]
+    path: Path, validate: Callable[[dict[str, Any], Path], None], errors: list[str],
+    upgrade: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> tuple[dict[str, Any] | None, Path | None]:
     """Read and validate one optional JSON file; a bad file is recorded in ``errors``."""
     if not path.is_file():
         return None, None
     try:
         data = read_json_object(path)
+        if upgrade is not None:
+            data = upgrade(data)
         validate(data, path)
     except ReportInputError as exc:
         errors.append(str(exc))
@@ -198,7 +228,7 @@ def load_design_run(name: str, folder: Path) -> DesignRun:
     """Load ``signoff.json`` and ``dft.json`` of one design's run folder (either may be absent)."""
     run = DesignRun(name=name, folder=folder)
     run.signoff, run.signoff_path = _load_checked(
-        folder / "signoff.json", validate_signoff, run.errors)
+        folder / "signoff.json", validate_signoff, run.errors, upgrade_signoff)
     run.dft, run.dft_path = _load_checked(folder / "dft.json", validate_dft, run.errors)
     return run
 
@@ -270,13 +300,14 @@ def variant_ppl(experiments: pd.DataFrame | None, experiments_path: Path, varian
 
 def design_model_metrics(designs_dir: Path, name: str, experiments_path: Path
                          ) -> dict[str, Any]:
-    """``{"val_ppl": x}`` for a design whose config names a variant (else ``{}``)."""
+    """``{"model__perplexity__validation": x}`` for a design whose config names a variant
+    (else ``{}``)."""
     variant = design_setting(designs_dir, name, "variant")
     if variant is None:
         return {}
     ppl = variant_ppl(load_experiments(experiments_path), experiments_path, variant,
                       designs_dir / name / "config.yaml")
-    return {} if ppl.value is None else {"val_ppl": ppl.value}
+    return {} if ppl.value is None else {"model__perplexity__validation": ppl.value}
 
 
 def load_dv_latency(runs_dir: Path, errors: list[str]) -> dict[str, Sourced]:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import jinja2
 import pandas as pd
 
+from gptnano import metrics as registry
 from gptnano.paths import REPO_ROOT, build_root
 from reports import history, layout, plots
 from reports.collect import (
@@ -115,11 +116,15 @@ def load_runs(names: list[str], folder: Path, problems: list[str]) -> list[Desig
 
 
 def runtimes(runs: list[DesignRun]) -> dict[str, dict[str, float]]:
-    """Seconds per step for each design: the flow's ``runtime_s`` plus DFT's total."""
+    """Seconds per step for each design: the flow's ``runtime__total__step:<node>`` metrics
+    plus DFT's (dft.json's own ``step_runtime_s``/``runtime_s``, named ``dft.<step>``)."""
     out: dict[str, dict[str, float]] = {}
     for run in runs:
-        steps = {str(k): float(v) for k, v in ((run.signoff or {}).get("runtime_s") or {}).items()
-                 if isinstance(v, int | float)}
+        steps: dict[str, float] = {}
+        for name, value in ((run.signoff or {}).get("metrics") or {}).items():
+            base, kind, node = registry.split(name)
+            if base == "runtime__total" and kind == "step" and isinstance(value, int | float):
+                steps[str(node)] = float(value)
         dft_steps = (run.dft or {}).get("step_runtime_s")
         if isinstance(dft_steps, dict):
             steps.update({f"dft.{k}": float(v) for k, v in dft_steps.items()

@@ -3,7 +3,7 @@
 Why SQLite: one file, no server, readable from pandas (``pd.read_sql``) and the ``sqlite3``
 shell, safe against a half-written run because each run is recorded in one transaction.
 
-Schema (``PRAGMA user_version`` = 1)::
+Schema (``PRAGMA user_version`` = 2)::
 
     runs(run_id TEXT PRIMARY KEY,      -- '20261124T081500Z-3f9a': UTC start + random suffix
          started_utc TEXT NOT NULL,    -- ISO 8601, UTC
@@ -19,14 +19,22 @@ Schema (``PRAGMA user_version`` = 1)::
          flow_s REAL,                  -- wall-clock seconds of the flow subprocess
          message TEXT)                 -- first problem, in words
     metrics(run_id, design, key TEXT, value REAL)
-                                       -- every numeric leaf of signoff.json (dotted keys,
-                                       -- 'wns_ns.tt'), dft.json as 'dft.<key>', booleans 0/1,
-                                       -- plus 'power_total_mw'; PRIMARY KEY (run_id, design, key)
+                                       -- every numeric metric of the run under its
+                                       -- gptnano.metrics name ('timing__setup__ws__corner:tt',
+                                       -- 'dft__stuck_at__coverage'), booleans 0/1;
+                                       -- PRIMARY KEY (run_id, design, key)
     checks(run_id, design, metric, compare TEXT, threshold TEXT, value TEXT, passed INTEGER)
                                        -- every golden rule evaluated, passing or not
                                        -- (threshold/value as JSON text: numbers or booleans)
     golden_updates(id INTEGER PRIMARY KEY, date_utc TEXT, design TEXT, reason TEXT,
                    source TEXT, changes TEXT)  -- JSON {metric: {old, new, measured}}
+
+Migration: version 1 stored the pre-registry names (``wns_ns.tt``, ``power_total_mw``,
+``dft.stuck_at_coverage``, ``runtime_s.<node>``). Opening such a database renames them in
+``metrics``, ``checks`` and ``golden_updates`` by :func:`gptnano.metrics.legacy_name`, in one
+transaction, and sets version 2. Version-1 rows whose key was not a metric (no registry name,
+e.g. a DFT run's free-form fields) are deleted; where two old keys meant one quantity
+(``power_mw.total`` and ``power_total_mw``) one row is kept.
 """
 
 from __future__ import annotations
@@ -41,10 +49,11 @@ from typing import Any
 
 import pandas as pd
 
+from gptnano import metrics as registry
 from gptnano.paths import REPO_ROOT
 
 DEFAULT_DB = REPO_ROOT / "reports" / "history.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -110,25 +119,59 @@ def run_folder(stored: str) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
+def migrate_v1(con: sqlite3.Connection) -> dict[str, str | None]:
+    """Rename version-1 metric keys to registry names (module docstring); returns the
+    mapping applied (old -> new, ``None`` = deleted). Runs inside the caller's transaction."""
+    keys = {k for (k,) in con.execute("SELECT DISTINCT key FROM metrics")}
+    keys |= {k for (k,) in con.execute("SELECT DISTINCT metric FROM checks")}
+    renames = {k: registry.legacy_name(k) for k in keys if not registry.is_known(k)}
+    for old, new in sorted(renames.items()):
+        if new is not None:
+            con.execute("UPDATE OR IGNORE metrics SET key = ? WHERE key = ?", (new, old))
+            con.execute("UPDATE checks SET metric = ? WHERE metric = ?", (new, old))
+        con.execute("DELETE FROM metrics WHERE key = ?", (old,))  # duplicates / non-metrics
+        con.execute("DELETE FROM checks WHERE metric = ?", (old,))
+    for row_id, changes in con.execute("SELECT id, changes FROM golden_updates").fetchall():
+        data = json.loads(changes)
+        renamed = {(k if registry.is_known(k) else registry.legacy_name(k) or k): v
+                   for k, v in data.items()}
+        con.execute("UPDATE golden_updates SET changes = ? WHERE id = ?",
+                    (json.dumps(renamed, sort_keys=True), row_id))
+    return renames
+
+
 @contextmanager
 def connect(path: Path) -> Iterator[sqlite3.Connection]:
-    """Open (creating if needed) the history database with the current schema."""
+    """Open (creating if needed) the history database with the current schema, migrating a
+    version-1 database first."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(path, timeout=30)) as con:
         try:
             version = con.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version not in (0, 1, SCHEMA_VERSION):
                 raise HistoryError(f"{path}: schema version {version}, this code knows "
                                    f"{SCHEMA_VERSION}")
             con.executescript(SCHEMA)
-            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if version == 1:
+                with con:
+                    migrate_v1(con)
+                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            else:
+                con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"{path}: not a usable SQLite history database ({exc})") from exc
         yield con
 
 
 def record_run(path: Path, run: RunRecord) -> None:
-    """Append one nightly run (all designs, metrics and checks) in a single transaction."""
+    """Append one nightly run (all designs, metrics and checks) in a single transaction; a
+    metric name the registry (:mod:`gptnano.metrics`) does not know is refused."""
+    names = {k for d in run.designs for k in d.metrics} | {c[0] for d in run.designs
+                                                            for c in d.checks}
+    unknown = registry.unknown(names)
+    if unknown:
+        raise HistoryError(f"{path}: run {run.run_id} has metric names not in gptnano.metrics: "
+                           f"{', '.join(unknown)}")
     try:
         _insert_run(path, run)
     except sqlite3.IntegrityError as exc:

@@ -71,19 +71,19 @@ def plot_pareto(points: pd.DataFrame, path: Path) -> Path:
 def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:
     """Area breakdown (cells / core whitespace / die margin) and power (dynamic / leakage)."""
     title = "Area and power breakdown"
-    have_area = frame["core_area_um2"].notna().any() if not frame.empty else False
-    have_power = frame["power_mw"].notna().any() if not frame.empty else False
+    have_area = frame["design__core__area"].notna().any() if not frame.empty else False
+    have_power = frame["power__total"].notna().any() if not frame.empty else False
     if not have_area and not have_power:
         return _empty(path, title, "no signoff.json with area or power yet")
     fig = Figure(figsize=(9, 3.6))
     ax_area, ax_power = fig.subplots(1, 2)
     names = frame["design"].astype(str).tolist()
-    core = pd.to_numeric(frame["core_area_um2"], errors="coerce").fillna(0)
-    util = pd.to_numeric(frame["utilization"], errors="coerce")
-    reported = pd.to_numeric(frame["cell_area_um2"], errors="coerce")
+    core = pd.to_numeric(frame["design__core__area"], errors="coerce").fillna(0)
+    util = pd.to_numeric(frame["design__instance__utilization"], errors="coerce")
+    reported = pd.to_numeric(frame["synth__design__instance__area"], errors="coerce")
     cell_area = reported.fillna(core * util).fillna(0)
     whitespace = (core - cell_area).where(reported.notna() | util.notna(), core)
-    die = pd.to_numeric(frame["die_area_um2"], errors="coerce")
+    die = pd.to_numeric(frame["design__die__area"], errors="coerce")
     margin = (die - core).where(die.notna(), 0).clip(lower=0)
     ax_area.bar(names, cell_area, label="standard cells (cell area, else utilization × core)")
     ax_area.bar(names, whitespace, bottom=cell_area, label="core whitespace")
@@ -91,9 +91,9 @@ def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:
     ax_area.set_ylabel("area (µm²)")
     ax_area.set_title("area")
     ax_area.legend(fontsize=7)
-    dynamic = pd.to_numeric(frame["power_dynamic_mw"], errors="coerce")
-    leakage = pd.to_numeric(frame["power_leakage_mw"], errors="coerce")
-    total = pd.to_numeric(frame["power_mw"], errors="coerce")
+    dynamic = pd.to_numeric(frame["power__dynamic__total"], errors="coerce")
+    leakage = pd.to_numeric(frame["power__leakage__total"], errors="coerce")
+    total = pd.to_numeric(frame["power__total"], errors="coerce")
     unsplit = total.where(dynamic.isna() | leakage.isna(), 0).fillna(0)
     ax_power.bar(names, dynamic.fillna(0), label="dynamic")
     ax_power.bar(names, leakage.fillna(0), bottom=dynamic.fillna(0), label="leakage")
@@ -114,7 +114,7 @@ def plot_runtime(runtimes: dict[str, dict[str, float]], path: Path) -> Path:
     title = "Runtime per flow step"
     runtimes = {d: r for d, r in runtimes.items() if r}
     if not runtimes:
-        return _empty(path, title, "no runtime_s in any signoff.json / dft.json yet")
+        return _empty(path, title, "no runtime__total in any signoff.json / dft.json yet")
     frame = pd.DataFrame(runtimes).T.fillna(0)
     fig = Figure(figsize=(7.5, 0.6 * len(frame) + 1.8))
     ax = fig.add_subplot()
@@ -128,8 +128,9 @@ def plot_runtime(runtimes: dict[str, dict[str, float]], path: Path) -> Path:
     return _save(fig, path)
 
 
-TREND_METRICS = (("cells", "cells"), ("core_area_um2", "core area (µm²)"),
-                 ("wns_ns.tt", "WNS tt (ns)"), ("power_total_mw", "power (mW)"))
+TREND_METRICS = (("design__instance__count", "cells"), ("design__core__area", "core area (µm²)"),
+                 ("timing__setup__ws__corner:tt", "worst setup slack tt (ns)"),
+                 ("power__total", "power (mW)"))
 
 
 def plot_trends(history: pd.DataFrame, path: Path) -> Path:

@@ -52,31 +52,38 @@ class Context:
     dv_latency: dict[str, Sourced] = field(default_factory=dict)
 
 
+# Columns that are registry metrics carry the registry name (gptnano.metrics); the others
+# are the row's identity, verdicts, or figures derived here (DERIVED, formula in the cell).
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("design", "design"),
     ("engine", "engine"),
     ("flow", "flow status"),
     ("variant", "model variant"),
-    ("val_ppl", "val. perplexity"),
-    ("clock_ns", "clock (ns)"),
-    *((f"fmax_{c}", f"fmax {c} (MHz)") for c in CORNERS),
+    ("model__perplexity__validation", "val. perplexity"),
+    ("clock__period", "clock (ns)"),
+    *((f"timing__fmax__corner:{c}", f"fmax {c} (MHz)") for c in CORNERS),
     ("cycles_per_token", "cycles/token"),
     ("us_per_token", "µs/token"),
     ("tokens_per_s", "tokens/s"),
-    ("die_area_um2", "die area (µm²)"),
-    ("core_area_um2", "core area (µm²)"),
-    ("cell_area_um2", "cell area (µm²)"),
-    ("utilization", "utilization"),
-    ("cells", "cells"),
+    ("design__die__area", "die area (µm²)"),
+    ("design__core__area", "core area (µm²)"),
+    ("synth__design__instance__area", "cell area (µm²)"),
+    ("design__instance__utilization", "utilization"),
+    ("design__instance__count", "cells"),
     ("memory_bits", "memory bits"),
-    ("power_dynamic_mw", "dynamic (mW)"),
-    ("power_leakage_mw", "leakage (mW)"),
-    ("power_mw", "power (mW)"),
+    ("power__dynamic__total", "dynamic (mW)"),
+    ("power__leakage__total", "leakage (mW)"),
+    ("power__total", "power (mW)"),
     ("tokens_per_s_per_w", "tokens/s/W"),
-    ("stuck_at_coverage", "stuck-at cov. (%)"),
+    ("dft__stuck_at__coverage", "stuck-at cov. (%)"),
     ("drc", "DRC (KLayout / Magic)"),
-    ("lvs", "LVS"),
+    ("design__lvs__clean", "LVS"),
 )
+# Columns that are not registry metrics: identity/verdict cells and figures of the RTL and
+# model stages derived in this module (each cell's tooltip states its formula or source).
+NOT_METRICS = frozenset({"design", "engine", "flow", "variant", "cycles_per_token",
+                         "us_per_token", "tokens_per_s", "memory_bits", "tokens_per_s_per_w",
+                         "drc"})
 
 
 def fmt(value: float | int, digits: int = 4) -> str:
@@ -92,20 +99,6 @@ def _cell(item: Sourced, run_ran: bool, digits: int = 4) -> Cell:
     if _is_number(item.value):
         return Cell(fmt(item.value, digits), float(item.value), item.source, item.note)
     return Cell(str(item.value), str(item.value), item.source, item.note)
-
-
-def split_power(power: Any) -> tuple[float | None, float | None, float | None]:
-    """(dynamic, leakage, total) in mW from a number or a {dynamic, leakage[, total]} mapping."""
-    if power is None:
-        return None, None, None
-    if _is_number(power):
-        return None, None, float(power)
-    dynamic = power.get("dynamic") if _is_number(power.get("dynamic")) else None
-    leakage = power.get("leakage") if _is_number(power.get("leakage")) else None
-    total = power.get("total")
-    if not _is_number(total):
-        total = dynamic + leakage if dynamic is not None and leakage is not None else None
-    return dynamic, leakage, total
 
 
 def manifest_entry(ctx: Context, name: str) -> dict[str, Any] | None:
@@ -162,32 +155,24 @@ def memory_bits(entry: dict[str, Any], manifest_path: Path) -> Sourced:
 
 
 def fmax_cells(run: DesignRun, ran: bool) -> dict[str, Cell]:
-    """fmax per corner: the flow's own figure if per corner, else 1000 / (clock - wns)."""
+    """fmax per corner: the flow's own figure, else 1000 / (clock - worst setup slack)."""
     out: dict[str, Cell] = {}
-    reported = run.get("fmax_mhz")
-    by_corner = reported.value if isinstance(reported.value, dict) else \
-        run.get("fmax_mhz_by_corner").value
-    clock = run.get("clock_ns")
+    clock = run.get("clock__period")
     for corner in CORNERS:
-        if isinstance(by_corner, dict) and _is_number(by_corner.get(corner)):
-            out[f"fmax_{corner}"] = _cell(
-                Sourced(by_corner[corner], run.report_for(f"fmax_mhz.{corner}")), ran)
+        key = f"timing__fmax__corner:{corner}"
+        reported = run.get(key)
+        if _is_number(reported.value):
+            out[key] = _cell(reported, ran)
             continue
-        wns = run.get(f"wns_ns.{corner}")
-        if _is_number(clock.value) and _is_number(wns.value) and clock.value - wns.value > 0:
-            mhz = 1000.0 / (clock.value - wns.value)
-            out[f"fmax_{corner}"] = _cell(Sourced(
-                mhz, wns.source, f"derived: 1000 / (clock_ns {clock.value} - wns_ns.{corner} "
-                f"{wns.value})"), ran)
+        ws_name = f"timing__setup__ws__corner:{corner}"
+        ws = run.get(ws_name)
+        if _is_number(clock.value) and _is_number(ws.value) and clock.value - ws.value > 0:
+            mhz = 1000.0 / (clock.value - ws.value)
+            out[key] = _cell(Sourced(
+                mhz, ws.source, f"derived: 1000 / (clock__period {clock.value} - {ws_name} "
+                f"{ws.value})"), ran)
         else:
-            out[f"fmax_{corner}"] = Cell(NA if ran else NOT_RUN)
-    if _is_number(reported.value) and not isinstance(by_corner, dict):
-        # one figure, corner not stated: shown beside the derived ones, not instead
-        for corner in CORNERS:
-            cell = out[f"fmax_{corner}"]
-            note = f"{cell.title}; " if cell.title else ""
-            out[f"fmax_{corner}"] = Cell(cell.text, cell.value, cell.source,
-                                         f"{note}flow reports fmax_mhz = {fmt(reported.value)}")
+            out[key] = Cell(NA if ran else NOT_RUN)
     return out
 
 
@@ -197,7 +182,7 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
     row: dict[str, Cell] = {"design": Cell(run.name, run.name, run.signoff_path)}
     if run.errors:
         row["design"] = Cell(run.name, run.name, None, "; ".join(run.errors))
-    row["engine"] = _cell(run.get("engine"), ran)
+    row["engine"] = _cell(run.field("engine"), ran)
     row["flow"] = flow_cell(run, ran)
 
     manifest = manifest_entry(ctx, run.name) or {}
@@ -212,15 +197,16 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
     except ReportInputError as exc:
         ppl = Sourced(None, None, str(exc))
     if ppl.value is not None:
-        row["val_ppl"] = Cell(fmt(ppl.value), ppl.value, ppl.source)
+        row["model__perplexity__validation"] = Cell(fmt(ppl.value), ppl.value, ppl.source)
     else:
-        row["val_ppl"] = Cell(NOT_RUN if ctx.experiments is None else NA, title=ppl.note)
+        row["model__perplexity__validation"] = Cell(
+            NOT_RUN if ctx.experiments is None else NA, title=ppl.note)
 
-    row["clock_ns"] = _cell(run.get("clock_ns"), ran)
+    row["clock__period"] = _cell(run.get("clock__period"), ran)
     row.update(fmax_cells(run, ran))
 
-    cycles = run.get("cycles_per_token")
-    if cycles.value is None and manifest:
+    cycles = Sourced(None)
+    if manifest:
         value = manifest.get("cycles_per_token")
         if isinstance(value, dict):
             value = value.get(str(variant)) if variant else None
@@ -232,7 +218,7 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         "no cycles per token recorded for this RTL: rtl/manifest.json has no cycles_per_token "
         "and no DV forward pass (build/dv/runs/*/forward.json) names this config"
         if manifest else "not an RTL configuration of rtl/manifest.json"))
-    clock = run.get("clock_ns").value
+    clock = run.get("clock__period").value
     tokens_per_s = None
     if _is_number(cycles.value) and _is_number(clock):
         us = cycles.value * clock / 1000.0
@@ -245,39 +231,38 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         missing = "cycles/token" if not _is_number(cycles.value) else "a signoff clock"
         row["us_per_token"] = row["tokens_per_s"] = Cell(NA, title=f"needs {missing}")
 
-    for key in ("die_area_um2", "core_area_um2", "cell_area_um2", "utilization", "cells"):
+    for key in ("design__die__area", "design__core__area", "synth__design__instance__area",
+                "design__instance__utilization", "design__instance__count"):
         row[key] = _cell(run.get(key), ran)
-    memory = run.get("memory_bits")
-    if memory.value is None and manifest:
-        memory = memory_bits(manifest, ctx.manifest_path)
+    memory = memory_bits(manifest, ctx.manifest_path) if manifest else Sourced(None)
     row["memory_bits"] = _cell(memory, True) if memory.value is not None else Cell(NA)
 
-    power = run.get("power_mw")
-    dynamic, leakage, total = split_power(power.value)
-    for key, value in (("power_dynamic_mw", dynamic), ("power_leakage_mw", leakage),
-                       ("power_mw", total)):
-        row[key] = _cell(Sourced(value, power.source), ran)
-    if tokens_per_s is not None and total:
-        per_watt = tokens_per_s / (total / 1000.0)
-        row["tokens_per_s_per_w"] = Cell(fmt(per_watt), per_watt, power.source,
-                                         "derived: tokens/s / (power_mw / 1000)")
+    total = run.get("power__total")
+    for key in ("power__dynamic__total", "power__leakage__total", "power__total"):
+        row[key] = _cell(run.get(key), ran)
+    if tokens_per_s is not None and _is_number(total.value) and total.value:
+        per_watt = tokens_per_s / (total.value / 1000.0)
+        row["tokens_per_s_per_w"] = Cell(fmt(per_watt), per_watt, total.source,
+                                         "derived: tokens/s / (power__total mW / 1000)")
     else:
         row["tokens_per_s_per_w"] = Cell(NA if ran else NOT_RUN,
                                          title="needs tokens/s and the signoff power")
 
-    row["stuck_at_coverage"] = _cell(run.get_dft("stuck_at_coverage"), run.dft is not None)
+    row["dft__stuck_at__coverage"] = _cell(run.get_dft("dft__stuck_at__coverage"),
+                                           run.dft is not None)
     row["drc"] = drc_cell(run, ran)
-    lvs = run.get("lvs_clean")
+    lvs = run.get("design__lvs__clean")
     if lvs.value is None:
-        row["lvs"] = Cell(NA if ran else NOT_RUN)
+        row["design__lvs__clean"] = Cell(NA if ran else NOT_RUN)
     else:
-        row["lvs"] = Cell("clean" if lvs.value else "MISMATCH", str(lvs.value), lvs.source)
+        row["design__lvs__clean"] = Cell("clean" if lvs.value else "MISMATCH", str(lvs.value),
+                                         lvs.source)
     return row
 
 
 def flow_cell(run: DesignRun, ran: bool) -> Cell:
     """The flow's own verdict (``passed``), with its failures and skipped steps on hover."""
-    passed = run.get("passed")
+    passed = run.get("flow__passed")
     if passed.value is None:
         return Cell(NA if ran else NOT_RUN)
     problems = [str(p) for p in (run.signoff or {}).get("failures") or []]
@@ -289,7 +274,8 @@ def flow_cell(run: DesignRun, ran: bool) -> Cell:
 
 
 def drc_cell(run: DesignRun, ran: bool) -> Cell:
-    klayout, magic = run.get("drc_klayout"), run.get("drc_magic")
+    klayout = run.get("klayout__drc_error__count")
+    magic = run.get("magic__drc_error__count")
     if klayout.value is None and magic.value is None:
         return Cell(NA if ran else NOT_RUN)
     parts = [fmt(v.value) if v.value is not None else NA for v in (klayout, magic)]
@@ -322,7 +308,7 @@ def pareto_points(runs: list[DesignRun], rows: list[dict[str, Cell]], ctx: Conte
     ppl = dict(zip(ctx.experiments["variant"], ctx.experiments["val_ppl"], strict=True))
     points = []
     for run, row in zip(runs, rows, strict=True):
-        area, clock = run.get("core_area_um2").value, run.get("clock_ns").value
+        area, clock = run.get("design__core__area").value, run.get("clock__period").value
         if not (_is_number(area) and _is_number(clock)):
             continue
         per_variant: dict[str, float] = {}

@@ -8,7 +8,9 @@ dict. A SiliconCompiler node has exactly that folder layout, so the wrapper only
   the views it passes on unchanged (every other view the input nodes provide) -- SiliconCompiler
   copies only declared inputs and fails a node that leaves undeclared files in ``outputs/``;
 * run the step in the node folder and copy the pass-through views;
-* record the step's metrics in the SiliconCompiler manifest (:mod:`flow.tasks.metrics`) and in
+* name the step's metrics in the registry's vocabulary (:func:`gptnano.metrics.from_engine`:
+  the engine steps keep their own return keys, this is the one boundary that maps them) and
+  record them in the SiliconCompiler manifest (:mod:`flow.tasks.metrics`) and in
   ``reports/metrics.json`` (read by :mod:`flow.summary`, also when the run failed);
 * fail the node when a signoff criterion is violated (:meth:`EngineTask.violations`): the
   metrics are recorded first so the failure is visible in ``signoff.json``.
@@ -26,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from flow.tasks.metrics import record_all
+from gptnano import metrics as registry
 from gptnano.design_config import load_design
 from gptnano.fileio import atomic_write_json
 from gptnano.step import StepContext
@@ -36,12 +39,14 @@ TOOL = "gptnano"
 
 
 def write_status(reports: Path, status: str, step: str, index: str, metrics: dict[str, Any],
-                 runtime_s: float | None, error: str | None = None) -> None:
+                 runtime_s: float | None, error: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
     """``reports/metrics.json``: status is ``running`` until the step ends (a killed node keeps
-    ``running``, which the summary reports as not finished)."""
+    ``running``, which the summary reports as not finished). ``metrics`` carries registry names
+    only; ``details`` the step's other return values (diagnostics, not tracked)."""
     reports.mkdir(parents=True, exist_ok=True)
     body = {"step": step, "index": index, "status": status, "runtime_s": runtime_s,
-            "metrics": metrics, "error": error}
+            "metrics": metrics, "details": details or {}, "error": error}
     atomic_write_json(reports / METRICS_FILE, body, newline=False, default=str)
 
 
@@ -123,11 +128,12 @@ class EngineTask(Task):
             dst = ctx.outputs_dir / f"{ctx.top}.{ext}"
             if src.is_file() and not dst.exists():
                 shutil.copy2(src, dst)
-        record_all(self, metrics)
+        named, details = registry.from_engine(self.NAME, self.index, metrics)
+        record_all(self, named)
         problems = self.violations(metrics)
-        write_status(reports, "failed" if problems else "ok", self.step, self.index, metrics,
-                     runtime, "; ".join(problems) or None)
-        for key, value in metrics.items():
+        write_status(reports, "failed" if problems else "ok", self.step, self.index, named,
+                     runtime, "; ".join(problems) or None, details)
+        for key, value in named.items():
             self.logger.info(f"{key}: {value}")
         if problems:
             for p in problems:

@@ -1,9 +1,9 @@
-"""Engine metric names -> SiliconCompiler's ASIC metric schema (names and units).
+"""Registry metrics (:mod:`gptnano.metrics`) -> SiliconCompiler's ASIC metric schema.
 
-The engine steps return descriptive keys (``core_area_um2``, ``setup_slack_ns``); the SC
-manifest has a fixed metric set (``totalarea``, ``setupslack``, ...) with units, converted by
-SC when a source unit is given. Keys SC has no metric for stay in ``reports/metrics.json``
-only (the summary reads that file), so nothing is lost.
+The SC manifest has a fixed metric set (``totalarea``, ``setupslack``, ...) with units,
+converted by SC when a source unit is given. This table is the only place where SC's names
+appear; every other layer uses the registry names. Registry metrics SC has no metric for stay
+in ``reports/metrics.json`` only (the summary reads that file), so nothing is lost.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-# engine key -> (SC metric, source unit or None, transform)
+from gptnano import metrics as registry
+
+# registry metric (qualifier stripped) -> (SC metric, source unit or None, transform)
 Mapping = tuple[str, str | None, Callable[[float], float]]
 
 
@@ -24,41 +26,44 @@ def _percent(v: float) -> float:
 
 
 def _negative_part(v: float) -> float:
+    """WNS in SC's sense: min(0, worst slack)."""
     return min(0.0, v)
 
 
 SC_METRICS: dict[str, list[Mapping]] = {
-    "cells": [("cells", None, _same)],
-    "registers": [("registers", None, _same)],
-    "cellarea": [("cellarea", "um^2", _same)],
-    "core_area_um2": [("stdcellarea", "um^2", _same)],
-    "die_area_um2": [("totalarea", "um^2", _same)],
-    "utilization": [("utilization", "%", _percent)],
-    "io_pins": [("pins", None, _same)],
-    "nets": [("nets", None, _same)],
-    "wirelength_um": [("wirelength", "um", _same)],
-    "failed_nets": [("drvs", None, _same)],
-    "setup_slack_ns": [("setupslack", "ns", _same), ("setupwns", "ns", _negative_part)],
-    "setup_tns_ns": [("setuptns", "ns", _same)],
-    "hold_slack_ns": [("holdslack", "ns", _same), ("holdwns", "ns", _negative_part)],
-    "hold_tns_ns": [("holdtns", "ns", _same)],
-    "fmax_mhz": [("fmax", "MHz", _same)],
-    "total_mw": [("averagepower", "mw", _same)],
-    "leakage_mw": [("leakagepower", "mw", _same)],
-    "drc_klayout_total": [("drcs", None, _same)],
-    "drc_magic_total": [("drcs", None, _same)],
-    "lvs_match": [("errors", None, lambda v: 0.0 if v else 1.0)],
+    "design__instance__count": [("cells", None, _same)],
+    "synth__design__instance__count": [("cells", None, _same)],
+    "synth__design__register__count": [("registers", None, _same)],
+    "synth__design__instance__area": [("cellarea", "um^2", _same)],
+    "design__core__area": [("stdcellarea", "um^2", _same)],
+    "design__die__area": [("totalarea", "um^2", _same)],
+    "design__instance__utilization": [("utilization", "%", _percent)],
+    "design__io": [("pins", None, _same)],
+    "route__net": [("nets", None, _same)],
+    "route__wirelength": [("wirelength", "um", _same)],
+    "route__net__failed": [("drvs", None, _same)],
+    "timing__setup__ws": [("setupslack", "ns", _same), ("setupwns", "ns", _negative_part)],
+    "timing__setup__tns": [("setuptns", "ns", _same)],
+    "timing__hold__ws": [("holdslack", "ns", _same), ("holdwns", "ns", _negative_part)],
+    "timing__hold__tns": [("holdtns", "ns", _same)],
+    "timing__fmax": [("fmax", "MHz", _same)],
+    "power__total": [("averagepower", "mw", _same)],
+    "power__leakage__total": [("leakagepower", "mw", _same)],
+    "klayout__drc_error__count": [("drcs", None, _same)],
+    "magic__drc_error__count": [("drcs", None, _same)],
+    "design__lvs__clean": [("errors", None, lambda v: 0.0 if v else 1.0)],
 }
 
 
 def sc_values(metrics: dict[str, Any]) -> list[tuple[str, float, str | None]]:
-    """(SC metric, value, unit) for every mappable numeric engine metric."""
+    """(SC metric, value, unit) for every mappable registry metric (booleans as 0/1)."""
     out = []
-    for key, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
+    for name, value in metrics.items():
+        if not isinstance(value, int | float):
             continue
-        for metric, unit, transform in SC_METRICS.get(key, []):
-            out.append((metric, transform(value), unit))
+        base = registry.split(name)[0]
+        for metric, unit, transform in SC_METRICS.get(base, []):
+            out.append((metric, transform(float(value)), unit))
     return out
 
 

@@ -115,8 +115,9 @@ def test_openroad_project_uses_the_stock_asic_flow() -> None:
 
 def test_metric_mapping_units() -> None:
     values = {m: (v, u) for m, v, u in sc_values(
-        {"setup_slack_ns": -0.5, "utilization": 0.4, "fmax_mhz": 80.0, "lvs_match": 1,
-         "abc_mode": "sized", "drc_klayout_total": 0})}
+        {"timing__setup__ws__corner:ss": -0.5, "design__instance__utilization": 0.4,
+         "timing__fmax__corner:ss": 80.0, "design__lvs__clean": True,
+         "klayout__drc_error__count": 0})}
     assert values["setupslack"] == (-0.5, "ns")
     assert values["setupwns"] == (-0.5, "ns")
     assert values["utilization"] == (40.0, "%")
@@ -156,17 +157,20 @@ def test_short_flow_runs_in_siliconcompiler(tmp_path: Path,
     record = json.loads((tmp_path / "probe" / "signoff.json").read_text())
     job = tmp_path / "probe" / "short"
     # Truncated flow: never reported as passed, missing modules named.
-    assert code == cli.EXIT_FAILED and record["passed"] is False
-    assert record["complete"] is False and "pnr.engine.floorplan" in record["missing_steps"]
-    assert record["cells"] == record["cells_synth"] > 100
-    assert set(record["wns_ns"]) == {"ss", "tt", "ff"}
-    assert record["wns_ns"]["ss"] < record["wns_ns"]["tt"] < record["wns_ns"]["ff"]
-    assert record["power_mw"]["total"] > 0
-    assert (tmp_path / "probe" / record["reports"]["wns_ns.tt"]).is_file()
+    m = record["metrics"]  # every name from gptnano.metrics
+    assert code == cli.EXIT_FAILED and m["flow__passed"] is False
+    assert m["flow__complete"] is False and "pnr.engine.floorplan" in record["missing_steps"]
+    assert m["design__instance__count"] == m["synth__design__instance__count"] > 100
+    ws = [m[f"timing__setup__ws__corner:{c}"] for c in ("ss", "tt", "ff")]
+    assert ws[0] < ws[1] < ws[2] and m["timing__setup__ws"] == ws[0]
+    assert m["power__total"] > 0
+    assert (tmp_path / "probe" / record["reports"]["timing__setup__ws__corner:tt"]).is_file()
     assert (job / "sta" / "tt" / "outputs" / "probe_mac.vg").is_file()  # passed through
-    assert set(record["runtime_s"]) >= {"syn", "sta/ss", "sta/tt", "sta/ff", "power"}
+    assert {n.split(":", 1)[1] for n in m if n.startswith("runtime__total__step:")} >= \
+        {"syn", "sta/ss", "sta/tt", "sta/ff", "power"}
     manifest = json.loads((job / "probe.pkg.json").read_text())
-    assert manifest["metric"]["cells"]["node"]["syn"]["0"]["value"] == record["cells"]
+    assert manifest["metric"]["cells"]["node"]["syn"]["0"]["value"] == \
+        m["synth__design__instance__count"]
 
     # make signoff on the existing job: the signoff nodes re-run, synthesis is reused.
     netlist = job / "syn" / "0" / "outputs" / "probe_mac.vg"

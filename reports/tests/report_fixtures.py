@@ -8,12 +8,42 @@ from pathlib import Path
 import gdstk
 import pytest
 
-SIGNOFF = {
+SETUP, HOLD, FMAX = ("timing__setup__ws__corner:", "timing__hold__ws__corner:",
+                     "timing__fmax__corner:")
+METRICS = {
+    "design__instance__count": 812, "design__core__area": 4100.0, "design__die__area": 6400.0,
+    "design__instance__utilization": 0.41, "clock__period": 10.0,
+    SETUP + "ss": 0.5, SETUP + "tt": 2.0, SETUP + "ff": 4.0,
+    HOLD + "ss": 0.3, HOLD + "tt": 0.2, HOLD + "ff": 0.1, "timing__fmax": 105.3,
+    "power__dynamic__total": 0.9, "power__leakage__total": 0.1, "power__total": 1.0,
+    "klayout__drc_error__count": 0, "magic__drc_error__count": 0, "design__lvs__clean": True,
+    "flow__complete": True, "flow__passed": True,
+    "runtime__total__step:syn": 1.5, "runtime__total__step:place": 2.0,
+    "runtime__total__step:route": 3.5, "runtime__total__step:drc": 4.0,
+}
+
+
+def signoff(fields: dict | None = None, **metrics: object) -> dict:
+    """A signoff.json as flow.summary writes it; ``metrics`` change registry metrics
+    (``None`` drops one), ``fields`` the top-level keys."""
+    merged = {k: v for k, v in dict(METRICS, **metrics).items() if v is not None}
+    return {"gds": "layout.gds", "engine": "embedded", "failures": [], "not_run": [],
+            "metrics": merged,
+            "reports": {"timing__setup__ws": "reports/sta.rpt",
+                        "klayout__drc_error__count": "reports/drc.lyrdb",
+                        "design__instance__count": "reports/missing.rpt"},
+            **(fields or {})}
+
+
+SIGNOFF = signoff()
+# the same run as signoff.json was written before the metric registry (gptnano.metrics)
+LEGACY_SIGNOFF = {
     "cells": 812, "core_area_um2": 4100.0, "die_area_um2": 6400.0, "utilization": 0.41,
     "clock_ns": 10.0, "wns_ns": {"ss": 0.5, "tt": 2.0, "ff": 4.0},
     "hold_wns_ns": {"ss": 0.3, "tt": 0.2, "ff": 0.1}, "fmax_mhz": 105.3,
-    "power_mw": {"dynamic": 0.9, "leakage": 0.1}, "drc_klayout": 0, "drc_magic": 0,
-    "lvs_clean": True, "gds": "layout.gds", "engine": "embedded",
+    "power_mw": {"dynamic": 0.9, "leakage": 0.1, "total": 1.0}, "drc_klayout": 0,
+    "drc_magic": 0, "lvs_clean": True, "complete": True, "passed": True, "gds": "layout.gds",
+    "engine": "embedded", "failures": [], "not_run": [],
     "runtime_s": {"syn": 1.5, "place": 2.0, "route": 3.5, "drc": 4.0},
     "reports": {"wns_ns": "reports/sta.rpt", "drc_klayout": "reports/drc.lyrdb",
                 "cells": "reports/missing.rpt"},
@@ -74,7 +104,8 @@ def workspace(tmp_path: Path) -> dict[str, Path]:
             config += f"variant: {variant}\n"
         (designs / name / "config.yaml").write_text(config)
     write_design(build, "probe", dft=DFT)
-    write_design(build, "small", dict(SIGNOFF, cells=2500, core_area_um2=12000.0))
+    write_design(build, "small", signoff(design__instance__count=2500,
+                                         design__core__area=12000.0))
     experiments = tmp_path / "experiments.csv"
     experiments.write_text("variant,params,bytes,val_ppl,next_token_acc\n"
                            "fp32,120000,480000,11.5,0.41\nint8,120000,120000,11.9,0.40\n"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reports import browser, dashboard, history
-from reports.tests.report_fixtures import SIGNOFF, write_design
+from reports.tests.report_fixtures import signoff, write_design
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "out"
 
@@ -17,11 +17,12 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "out"
 def test_dashboard_loads_cleanly_in_chromium(workspace) -> None:
     for n, cells in enumerate((2500, 2450, 2610), start=1):
         run_dir = workspace["build"] / "nightly" / f"r{n}"
-        write_design(run_dir, "small", dict(SIGNOFF, cells=cells))
+        write_design(run_dir, "small", signoff(design__instance__count=cells))
         history.record_run(workspace["db"], history.RunRecord(
             f"r{n}", f"2026-01-0{n}T00:00:00Z", f"2026-01-0{n}T01:00:00Z", "abc", "flow",
             str(run_dir), [history.DesignRecord("small", "pass", "", 0, 9.0,
-                                                {"cells": cells, "wns_ns.tt": 2.0 - n / 10})]))
+                                                {"design__instance__count": cells,
+                                                 "timing__setup__ws__corner:tt": 2.0 - n / 10})]))
     index = dashboard.build(out=workspace["out"], build=workspace["build"], db=workspace["db"],
                             designs_dir=workspace["designs"],
                             experiments=workspace["experiments"], manifest=workspace["manifest"])

@@ -8,35 +8,51 @@ from pathlib import Path
 import pytest
 
 from reports.collect import ReportInputError, load_design_run, load_experiments
-from reports.tests.report_fixtures import SIGNOFF, write_design
+from reports.tests.report_fixtures import LEGACY_SIGNOFF, SIGNOFF, signoff, write_design
 
 
 def test_values_link_to_report_files_or_the_json(tmp_path: Path) -> None:
     folder = write_design(tmp_path, "probe")
     run = load_design_run("probe", folder)
     assert run.errors == []
-    assert run.get("wns_ns.tt").value == 2.0
-    assert run.get("wns_ns.tt").source == (folder / "reports" / "sta.rpt").resolve()
-    assert run.get("drc_klayout").source.name == "drc.lyrdb"
+    tt = "timing__setup__ws__corner:tt"
+    assert run.get(tt).value == 2.0
+    # the report of the metric without its qualifier
+    assert run.get(tt).source == (folder / "reports" / "sta.rpt").resolve()
+    assert run.get("klayout__drc_error__count").source.name == "drc.lyrdb"
     # a reports entry pointing at a missing file falls back to the json itself
-    assert run.get("cells").source == (folder / "signoff.json").resolve()
-    assert run.get("no_such.metric").value is None
+    assert run.get("design__instance__count").source == (folder / "signoff.json").resolve()
+    assert run.get("route__wirelength").value is None
+    assert run.field("engine").value == "embedded"
+
+
+def test_legacy_signoff_reads_as_the_registry_names(tmp_path: Path) -> None:
+    """A signoff.json from before gptnano.metrics (old nightly folders) reads like a new one."""
+    new = load_design_run("new", write_design(tmp_path, "new"))
+    old = load_design_run("old", write_design(tmp_path, "old", LEGACY_SIGNOFF))
+    assert old.errors == []
+    assert old.signoff["metrics"] == new.signoff["metrics"]
+    assert old.signoff["reports"] == new.signoff["reports"]
+    assert old.field("engine").value == "embedded"
 
 
 def test_absent_outputs_are_not_errors(tmp_path: Path) -> None:
     run = load_design_run("ghost", tmp_path / "ghost")
     assert run.signoff is None and run.dft is None and run.errors == []
-    assert run.get("cells").value is None
+    assert run.get("design__instance__count").value is None
 
 
 @pytest.mark.parametrize(("content", "fragment"), [
     ("{oops", "not valid JSON"),
     ("[1, 2]", "expected a JSON object"),
-    (json.dumps(dict(SIGNOFF, cells="812")), "'cells' must be a number"),
-    (json.dumps(dict(SIGNOFF, wns_ns=1.0)), "'wns_ns' must map corners"),
-    (json.dumps(dict(SIGNOFF, wns_ns={"tt": "fast"})), "'wns_ns.tt' must be a number"),
-    (json.dumps(dict(SIGNOFF, power_mw="low")), "'power_mw' must be a number or a mapping"),
-    (json.dumps(dict(SIGNOFF, lvs_clean="yes")), "'lvs_clean' must be true/false"),
+    (json.dumps(signoff(design__instance__count="812")),
+     "'design__instance__count' must be a number (count)"),
+    (json.dumps(signoff(**{"timing__setup__ws__corner:tt": "fast"})),
+     "'timing__setup__ws__corner:tt' must be a number (ns)"),
+    (json.dumps(signoff(design__lvs__clean="yes")), "'design__lvs__clean' must be true/false"),
+    (json.dumps(signoff(wns_ns=1.0)), "metric 'wns_ns' is not in gptnano.metrics"),
+    (json.dumps(signoff(**{"timing__setup__ws__corner:sf": 1.0})), "unknown corner 'sf'"),
+    (json.dumps(dict(SIGNOFF, metrics=[1])), "'metrics' must be a mapping"),
 ])
 def test_malformed_signoff_is_named(tmp_path: Path, content: str, fragment: str) -> None:
     (tmp_path / "d").mkdir()

@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from reports import dashboard, history
-from reports.tests.report_fixtures import SIGNOFF, write_design
+from reports.tests.report_fixtures import SIGNOFF, signoff, write_design
 
 
 class Links(HTMLParser):
@@ -37,11 +37,12 @@ def targets(page: Path) -> Links:
 
 def add_run(ws: dict[str, Path], run_id: str, cells: float) -> None:
     run_dir = ws["build"] / "nightly" / run_id
-    write_design(run_dir, "small", dict(SIGNOFF, cells=cells))
+    write_design(run_dir, "small", signoff(design__instance__count=cells))
     (run_dir / "summary.txt").write_text("summary\n")
-    record = history.DesignRecord("small", "fail", "cells = 2 (golden: <= 1)", 0, 9.0,
-                                  {"cells": cells, "core_area_um2": 4100.0},
-                                  [("cells", "<=", 1, cells, False)])
+    record = history.DesignRecord("small", "fail", "design__instance__count = 2 (golden: <= 1)",
+                                  0, 9.0, {"design__instance__count": cells,
+                                           "design__core__area": 4100.0},
+                                  [("design__instance__count", "<=", 1, cells, False)])
     history.record_run(ws["db"], history.RunRecord(
         run_id, f"2026-01-0{run_id[-1]}T00:00:00Z", "2026-01-01T01:00:00Z", "abc", "flow",
         str(run_dir), [record]))
@@ -64,9 +65,9 @@ def test_every_link_and_image_resolves(workspace) -> None:
     assert "layout-probe-" in html and "density-small-" in html
     assert "reports/sta.rpt" in html  # the WNS cells link to the STA report
     run_page = next(p for p in pages if "r2" in p.name).read_text()
-    assert "cells = 2 (golden: &lt;= 1)" in run_page and "2,600" in run_page
+    assert "design__instance__count = 2 (golden: &lt;= 1)" in run_page and "2,600" in run_page
     csv = (workspace["out"] / "ppa.csv").read_text().splitlines()
-    assert csv[0].startswith("design,engine,flow,variant,val_ppl")
+    assert csv[0].startswith("design,engine,flow,variant,model__perplexity__validation,")
     assert len(csv) == 3
 
 
@@ -88,13 +89,14 @@ def test_script_in_design_name_is_escaped(workspace) -> None:
 
 
 def test_malformed_input_is_reported_on_the_page(workspace, capsys) -> None:
-    (workspace["build"] / "probe" / "signoff.json").write_text(json.dumps(dict(SIGNOFF,
-                                                                                cells="many")))
+    (workspace["build"] / "probe" / "signoff.json").write_text(json.dumps(
+        signoff(design__instance__count="many")))
     workspace["experiments"].write_text("variant\nfp32\n")
     html = build(workspace).read_text()
     assert "Inputs that could not be used" in html
-    assert "&#39;cells&#39; must be a number" in html and "missing columns" in html
-    assert "signoff.json: &#39;cells&#39;" in html
+    assert "&#39;design__instance__count&#39; must be a number" in html
+    assert "missing columns" in html
+    assert "signoff.json: &#39;design__instance__count&#39;" in html
     assert "must be a number" in capsys.readouterr().err
 
 

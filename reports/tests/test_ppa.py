@@ -15,9 +15,10 @@ from reports.ppa import (
     design_row,
     pareto_points,
     rtl_only_configs,
-    split_power,
 )
-from reports.tests.report_fixtures import SIGNOFF, write_design
+from reports.tests.report_fixtures import FMAX, SETUP, signoff, write_design
+
+PPL = "model__perplexity__validation"
 
 
 def context(ws) -> Context:
@@ -28,51 +29,47 @@ def context(ws) -> Context:
 def test_accelerator_row(workspace) -> None:
     run = load_design_run("small", workspace["build"] / "small")
     row = design_row(run, context(workspace))
-    assert row["variant"].text == "int8" and row["val_ppl"].value == pytest.approx(11.9)
-    assert row["val_ppl"].source == workspace["experiments"]
+    assert row["variant"].text == "int8" and row[PPL].value == pytest.approx(11.9)
+    assert row[PPL].source == workspace["experiments"]
     # fmax per corner from clock and slack: 1000 / (10 - 0.5)
-    assert row["fmax_ss"].value == pytest.approx(1000 / 9.5)
-    assert row["fmax_ss"].title.startswith("derived")
-    assert row["fmax_tt"].title.endswith("flow reports fmax_mhz = 105.3")
+    assert row[FMAX + "ss"].value == pytest.approx(1000 / 9.5)
+    assert row[FMAX + "ss"].title.startswith("derived: 1000 / (clock__period 10.0 - " + SETUP)
     assert row["cycles_per_token"].value == 20000
     assert row["cycles_per_token"].source == workspace["manifest"]
     assert row["us_per_token"].value == pytest.approx(200.0)  # 20000 cycles × 10 ns
     assert row["tokens_per_s"].value == pytest.approx(5000.0)
-    assert row["power_mw"].value == pytest.approx(1.0)
+    assert row["power__total"].value == pytest.approx(1.0)
+    assert row["power__dynamic__total"].value == pytest.approx(0.9)
     assert row["tokens_per_s_per_w"].value == pytest.approx(5e6)
     assert row["memory_bits"].value == 65536
-    assert row["stuck_at_coverage"].text == NOT_RUN  # no dft.json for this design
-    assert row["drc"].text == "0 / 0" and row["lvs"].text == "clean"
+    assert row["dft__stuck_at__coverage"].text == NOT_RUN  # no dft.json for this design
+    assert row["drc"].text == "0 / 0" and row["design__lvs__clean"].text == "clean"
 
 
 def test_manifest_of_another_top_does_not_apply(workspace) -> None:
     row = design_row(load_design_run("probe", workspace["build"] / "probe"), context(workspace))
     assert row["cycles_per_token"].text == NA and row["memory_bits"].text == NA
     assert row["tokens_per_s_per_w"].text == NA
-    assert row["stuck_at_coverage"].value == pytest.approx(98.5)
+    assert row["dft__stuck_at__coverage"].value == pytest.approx(98.5)
 
 
 def test_design_without_run(workspace) -> None:
     row = design_row(load_design_run("ghost", workspace["build"] / "ghost"), context(workspace))
-    assert row["cells"].text == NOT_RUN and row["fmax_tt"].text == NOT_RUN
-    assert row["lvs"].text == NOT_RUN and row["cells"].source is None
+    assert row["design__instance__count"].text == NOT_RUN and row[FMAX + "tt"].text == NOT_RUN
+    assert row["design__lvs__clean"].text == NOT_RUN
+    assert row["design__instance__count"].source is None
 
 
 def test_violations_and_mismatch_are_flagged(tmp_path, workspace) -> None:
-    bad = dict(SIGNOFF, drc_klayout=3, lvs_clean=False, fmax_mhz={"ss": 90.0, "tt": 120.0},
-               passed=False, failures=["route: 2 nets unrouted"], not_run=["gds", "lvs"])
+    bad = signoff({"failures": ["route: 2 nets unrouted"], "not_run": ["gds", "lvs"]},
+                  klayout__drc_error__count=3, design__lvs__clean=False, flow__passed=False,
+                  **{FMAX + "ss": 90.0, FMAX + "tt": 120.0})
     run = load_design_run("bad", write_design(tmp_path, "bad", bad))
     row = design_row(run, context(workspace))
     assert row["flow"].text == "FAIL"
     assert row["flow"].title == "route: 2 nets unrouted; not run: gds, lvs"
-    assert row["drc"].value == "violations" and row["lvs"].text == "MISMATCH"
-    assert row["fmax_ss"].value == 90.0 and not row["fmax_ss"].title  # reported, not derived
-
-
-def test_split_power() -> None:
-    assert split_power(2.0) == (None, None, 2.0)
-    assert split_power({"dynamic": 1.0, "leakage": 0.5}) == (1.0, 0.5, 1.5)
-    assert split_power({"dynamic": 1.0}) == (1.0, None, None)
+    assert row["drc"].value == "violations" and row["design__lvs__clean"].text == "MISMATCH"
+    assert row[FMAX + "ss"].value == 90.0 and not row[FMAX + "ss"].title  # reported
 
 
 def test_pareto_points_only_for_measured_pairs(workspace) -> None:
@@ -100,12 +97,12 @@ def test_manifest_configs_entry_matching_the_top(workspace) -> None:
 
 
 def test_flow_fmax_by_corner_is_used(tmp_path, workspace) -> None:
-    data = dict(SIGNOFF, fmax_mhz=95.0, fmax_mhz_by_corner={"ss": 95.0, "tt": 130.0, "ff": None},
-                reports={"fmax_mhz.ss": "reports/sta.rpt"})
+    data = signoff({"reports": {FMAX + "ss": "reports/sta.rpt"}}, timing__fmax=95.0,
+                   **{FMAX + "ss": 95.0, FMAX + "tt": 130.0})
     row = design_row(load_design_run("d", write_design(tmp_path, "d", data)), context(workspace))
-    assert row["fmax_ss"].value == 95.0 and row["fmax_ss"].source.name == "sta.rpt"
-    assert row["fmax_tt"].value == 130.0 and not row["fmax_tt"].title
-    assert row["fmax_ff"].title.startswith("derived")  # the flow gave no ff figure
+    assert row[FMAX + "ss"].value == 95.0 and row[FMAX + "ss"].source.name == "sta.rpt"
+    assert row[FMAX + "tt"].value == 130.0 and not row[FMAX + "tt"].title
+    assert row[FMAX + "ff"].title.startswith("derived")  # the flow gave no ff figure
 
 
 GQMV_MANIFEST = {"configs": {
@@ -171,7 +168,8 @@ def test_rtl_only_config_gets_a_row(workspace) -> None:
     ctx = context(workspace)
     assert rtl_only_configs(ctx, ["probe", "small"]) == ["base"]
     row = design_row(load_design_run("base", workspace["build"] / "base"), ctx)
-    assert row["memory_bits"].value == 512 * 8 and row["cells"].text == NOT_RUN
+    assert row["memory_bits"].value == 512 * 8
+    assert row["design__instance__count"].text == NOT_RUN
     assert row["us_per_token"].text == NA and "cycles/token" in row["us_per_token"].title
 
 
@@ -179,4 +177,4 @@ def test_unknown_variant_is_not_shown_as_a_perplexity(workspace) -> None:
     (workspace["designs"] / "small" / "config.yaml").write_text(
         "name: small\ntop: gpt_accel\nvariant: int3\n")
     row = design_row(load_design_run("small", workspace["build"] / "small"), context(workspace))
-    assert row["val_ppl"].text == NA and "variant 'int3' has no val_ppl" in row["val_ppl"].title
+    assert row[PPL].text == NA and "variant 'int3' has no val_ppl" in row[PPL].title

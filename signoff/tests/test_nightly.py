@@ -31,17 +31,29 @@ if args.design in metrics.get("_signoff_failed", []):
     print("signoff failed: lvs mismatch"); sys.exit(1)
 '''
 
-SIGNOFF = {
-    "cells": 812, "core_area_um2": 4100.0, "die_area_um2": 6400.0, "utilization": 0.41,
-    "clock_ns": 10.0, "wns_ns": {"ss": 0.8, "tt": 3.1, "ff": 4.6},
-    "hold_wns_ns": {"ss": 0.3, "tt": 0.2, "ff": 0.1}, "fmax_mhz": 108.7,
-    "power_mw": {"dynamic": 0.9, "leakage": 0.002}, "drc_klayout": 0, "drc_magic": 0,
-    "lvs_clean": True, "gds": "probe.gds", "engine": "embedded",
-    "runtime_s": {"syn": 1.0, "place": 2.0, "route": 3.0},
+METRICS = {
+    "design__instance__count": 812, "design__core__area": 4100.0, "design__die__area": 6400.0,
+    "design__instance__utilization": 0.41, "clock__period": 10.0,
+    "timing__setup__ws__corner:ss": 0.8, "timing__setup__ws__corner:tt": 3.1,
+    "timing__setup__ws__corner:ff": 4.6, "timing__hold__ws__corner:ss": 0.3,
+    "timing__hold__ws__corner:tt": 0.2, "timing__hold__ws__corner:ff": 0.1,
+    "timing__fmax": 108.7, "power__dynamic__total": 0.9, "power__leakage__total": 0.002,
+    "power__total": 0.902, "klayout__drc_error__count": 0, "magic__drc_error__count": 0,
+    "design__lvs__clean": True, "runtime__total__step:syn": 1.0,
+    "runtime__total__step:place": 2.0, "runtime__total__step:route": 3.0,
 }
-RULES = {"cells": {"value": 900, "compare": "<="}, "wns_ns.ss": {"value": 0, "compare": ">="},
-         "drc_klayout": {"value": 0, "compare": "=="},
-         "lvs_clean": {"value": True, "compare": "=="}}
+
+
+def signoff(**changes: object) -> dict:
+    """A signoff.json as flow.summary writes it, with some metrics changed."""
+    return {"gds": "probe.gds", "engine": "embedded", "metrics": dict(METRICS, **changes)}
+
+
+SIGNOFF = signoff()
+RULES = {"design__instance__count": {"value": 900, "compare": "<="},
+         "timing__setup__ws__corner:ss": {"value": 0, "compare": ">="},
+         "klayout__drc_error__count": {"value": 0, "compare": "=="},
+         "design__lvs__clean": {"value": True, "compare": "=="}}
 
 
 @pytest.fixture
@@ -55,7 +67,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     flow = tmp_path / "fake_flow.py"
     flow.write_text(FAKE_FLOW)
     metrics = tmp_path / "metrics.json"
-    metrics.write_text(json.dumps({"alpha": SIGNOFF, "beta": dict(SIGNOFF, cells=850)}))
+    metrics.write_text(json.dumps({"alpha": SIGNOFF, "beta": signoff(design__instance__count=850)}))
     monkeypatch.setenv("FAKE_METRICS", str(metrics))
     return {"designs": designs, "flow": flow, "metrics": metrics, "build": tmp_path / "build",
             "db": tmp_path / "h.sqlite", "out": tmp_path / "out"}
@@ -75,11 +87,13 @@ def test_passing_run_records_history_and_dashboard(setup, capsys) -> None:
     assert "PASSED: 2/2 designs pass" in out
     run_dirs = list((setup["build"] / "nightly").iterdir())
     assert len(run_dirs) == 1
-    assert json.loads((run_dirs[0] / "alpha" / "signoff.json").read_text())["cells"] == 812
+    written = json.loads((run_dirs[0] / "alpha" / "signoff.json").read_text())
+    assert written["metrics"]["design__instance__count"] == 812
     assert (run_dirs[0] / "alpha" / "flow.log").read_text().startswith("$ ")
     with sqlite3.connect(setup["db"]) as con:
         assert con.execute("SELECT passed FROM runs").fetchall() == [(1,)]
-        assert con.execute("SELECT value FROM metrics WHERE design='beta' AND key='cells'"
+        assert con.execute("SELECT value FROM metrics WHERE design='beta' "
+                           "AND key='design__instance__count'"
                            ).fetchall() == [(850.0,)]
         assert con.execute("SELECT COUNT(*) FROM checks WHERE passed=1").fetchone() == (8,)
     index = (setup["out"] / "index.html").read_text()
@@ -90,16 +104,16 @@ def test_passing_run_records_history_and_dashboard(setup, capsys) -> None:
 
 
 def test_degraded_threshold_fails_with_exact_message(setup, capsys) -> None:
-    rules = dict(RULES, cells={"value": 800, "compare": "<="})
+    rules = dict(RULES, design__instance__count={"value": 800, "compare": "<="})
     (setup["designs"] / "alpha" / "rules.json").write_text(json.dumps(rules))
     assert run(setup) == 1
     out = capsys.readouterr().out
-    assert "FAIL alpha: cells = 812 (golden: <= 800)" in out
+    assert "FAIL alpha: design__instance__count = 812 (golden: <= 800)" in out
     assert "FAILED: 1/2 designs pass" in out
     summary = json.loads(next((setup["build"] / "nightly").glob("*/summary.json")).read_text())
     alpha = next(d for d in summary["designs"] if d["design"] == "alpha")
-    assert alpha["failures"] == [{"metric": "cells", "value": 812, "compare": "<=",
-                                  "threshold": 800}]
+    assert alpha["failures"] == [{"metric": "design__instance__count", "value": 812,
+                                  "compare": "<=", "threshold": 800}]
     with sqlite3.connect(setup["db"]) as con:
         assert con.execute("SELECT status FROM results ORDER BY design").fetchall() == [
             ("fail",), ("pass",)]
@@ -147,10 +161,10 @@ def test_scheduler_not_forwarded_to_a_flow_that_does_not_accept_it(setup, capsys
 def test_skip_flow_rechecks_existing_results(setup, capsys) -> None:
     for name in ("alpha", "beta"):
         (setup["build"] / name).mkdir(parents=True)
-        (setup["build"] / name / "signoff.json").write_text(json.dumps(dict(SIGNOFF,
-                                                                             lvs_clean=False)))
+        (setup["build"] / name / "signoff.json").write_text(json.dumps(signoff(
+            design__lvs__clean=False)))
     assert run(setup, "--skip-flow") == 1
-    assert "FAIL alpha: lvs_clean = false (golden: == true)" in capsys.readouterr().out
+    assert "FAIL alpha: design__lvs__clean = false (golden: == true)" in capsys.readouterr().out
 
 
 def test_regression_list_errors_name_the_file(tmp_path: Path) -> None:
@@ -191,12 +205,12 @@ def test_design_names_must_be_plain_and_unique(names: list[str]) -> None:
 
 def test_flow_that_fails_signoff_still_names_the_metric(setup, capsys) -> None:
     data = json.loads(setup["metrics"].read_text())
-    data["alpha"]["lvs_clean"] = False
+    data["alpha"]["metrics"]["design__lvs__clean"] = False
     setup["metrics"].write_text(json.dumps(dict(data, _signoff_failed=["alpha"])))
     assert run(setup) == 1
     out = capsys.readouterr().out
     assert "FAIL       alpha" in out
-    assert "FAIL alpha: lvs_clean = false (golden: == true)" in out
+    assert "FAIL alpha: design__lvs__clean = false (golden: == true)" in out
     assert "flow exited with 1" in out and "signoff failed: lvs mismatch" in out
 
 

@@ -24,7 +24,8 @@ def test_nightly_probe_end_to_end(tmp_path: Path) -> None:
     assert "PASSED: 1/1 designs pass" in proc.stdout
     run_dir = next((build / "nightly").iterdir())
     signoff = json.loads((run_dir / "probe" / "signoff.json").read_text())
-    assert signoff["lvs_clean"] is True and signoff["drc_klayout"] == 0
+    metrics = signoff["metrics"]
+    assert metrics["design__lvs__clean"] is True and metrics["klayout__drc_error__count"] == 0
     assert (run_dir / "probe" / "dft.json").is_file()
     with sqlite3.connect(db) as con:
         checks = con.execute("SELECT COUNT(*), SUM(passed) FROM checks").fetchone()
@@ -35,5 +36,5 @@ def test_nightly_probe_end_to_end(tmp_path: Path) -> None:
     assert "layout-probe-" in next((out / "runs").glob("*.html")).read_text()
     # the committed goldens were checked, not only the signoff requirements
     with sqlite3.connect(db) as con:
-        metrics = {m for (m,) in con.execute("SELECT metric FROM checks")}
-    assert {"cells", "power_total_mw", "dft.stuck_at_coverage"} <= metrics
+        checked = {m for (m,) in con.execute("SELECT metric FROM checks")}
+    assert {"design__instance__count", "power__total", "dft__stuck_at__coverage"} <= checked

@@ -1,4 +1,7 @@
-"""signoff.json from node records (flow.summary) and ``python -m signoff.check``."""
+"""signoff.json from node records (flow.summary) and ``python -m signoff.check``.
+
+The node records are written as the flow writes them: the engine steps' own keys (``METRICS``)
+named at the boundary by :func:`gptnano.metrics.from_engine`."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import pytest
 
 from flow import check, summary
 from flow.summary import SummaryError
+from gptnano import metrics as registry
 from gptnano.design_config import load_design
 
 NODES = [["syn", "0"], ["floorplan", "0"], ["route", "0"], ["gds", "0"], ["lvs", "0"],
@@ -44,9 +48,10 @@ def make_job(root: Path, status: dict[tuple[str, str], str] | None = None,
         reports = job / step / index / "reports"
         reports.mkdir(parents=True)
         state = (status or {}).get((step, index), "ok")
+        named, details = registry.from_engine(step, index, metrics)
         (reports / "metrics.json").write_text(json.dumps(
             {"step": step, "index": index, "status": state, "runtime_s": 1.5,
-             "metrics": metrics, "error": "boom" if state != "ok" else None}))
+             "metrics": named, "details": details, "error": "boom" if state != "ok" else None}))
         if step == "sta":
             (reports / "setup.rpt").write_text("slack\n")
     out = job / "gds" / "0" / "outputs"
@@ -67,27 +72,39 @@ def test_clean_run(build: Path) -> None:
     assert path == build / "probe" / "signoff.json"
     assert json.loads(path.read_text()) == rec
     assert (build / "probe" / "job0" / "signoff.json").is_file()
-    assert rec["passed"] is True and rec["failures"] == [] and rec["not_run"] == []
-    assert rec["cells"] == 400 and rec["utilization"] == 0.34
-    assert rec["clock_ns"] == load_design("probe").clock_period_ns
-    assert rec["wns_ns"] == {"ss": 0.5, "tt": 5.0, "ff": 7.0}
-    assert rec["hold_wns_ns"]["ff"] == 0.2
-    assert rec["fmax_mhz"] == 105.26
-    assert rec["power_mw"] == {"dynamic": 0.05, "leakage": 2e-6, "total": 0.050002}
-    assert rec["drc_klayout"] == 0 and rec["drc_magic"] == 0 and rec["lvs_clean"] is True
+    m = rec["metrics"]
+    assert registry.unknown(m) == [] and registry.unknown(rec["reports"]) == []
+    assert m["flow__passed"] is True and rec["failures"] == [] and rec["not_run"] == []
+    assert m["flow__complete"] is True
+    assert m["design__instance__count"] == 400 and m["design__instance__utilization"] == 0.34
+    assert m["synth__design__instance__count"] == 400
+    assert m["synth__design__instance__area"] == 3700.5
+    assert m["clock__period"] == load_design("probe").clock_period_ns
+    # worst setup *slack* per corner (what wns_ns used to hold), the unqualified one the worst
+    assert {c: m[f"timing__setup__ws__corner:{c}"] for c in ("ss", "tt", "ff")} == \
+        {"ss": 0.5, "tt": 5.0, "ff": 7.0}
+    assert m["timing__setup__ws"] == 0.5 and m["timing__hold__ws"] == 0.2
+    assert m["timing__hold__ws__corner:ff"] == 0.2
+    assert m["timing__fmax"] == 105.26 and m["timing__fmax__corner:tt"] == 200.0
+    assert (m["power__dynamic__total"], m["power__leakage__total"], m["power__total"]) == \
+        (0.05, 2e-6, 0.050002)
+    assert m["klayout__drc_error__count"] == 0 and m["magic__drc_error__count"] == 0
+    assert m["design__lvs__clean"] is True
+    assert m["route__wirelength"] == 19000.0
     assert rec["gds"] == "job0/gds/0/outputs/probe_mac.gds"
-    assert rec["reports"]["wns_ns.ss"] == "job0/sta/ss/reports/setup.rpt"
-    assert rec["runtime_s"]["sta/tt"] == 1.5 and rec["engine"] == "embedded"
+    assert rec["reports"]["timing__setup__ws__corner:ss"] == "job0/sta/ss/reports/setup.rpt"
+    assert m["runtime__total__step:sta/tt"] == 1.5 and rec["engine"] == "embedded"
+    assert rec["sta_parasitics"] == "none"
 
 
 def test_failures_and_missing_nodes_fail_the_run(build: Path) -> None:
     make_job(build, status={("sta", "ss"): "failed"}, skip=(("power", "0"),))
     rec = summary.write_summary(load_design("probe"), "job0")[1]
-    assert rec["passed"] is False
+    assert rec["metrics"]["flow__passed"] is False
     assert rec["failures"] == ["sta/ss: boom"]
-    assert rec["not_run"] == ["power"] and rec["power_mw"] is None
+    assert rec["not_run"] == ["power"] and "power__total" not in rec["metrics"]
     # The failed corner's numbers are still reported (the check ran, its result failed).
-    assert rec["wns_ns"]["ss"] == 0.5
+    assert rec["metrics"]["timing__setup__ws__corner:ss"] == 0.5
 
 
 def test_no_run_is_a_clear_error(build: Path) -> None:
@@ -120,5 +137,5 @@ def test_nodes_of_other_tasks_read_from_the_sc_manifest(build: Path) -> None:
         "record": {"status": {"node": {"dft_cut": {"0": {"value": "success"}}}}},
         "metric": {"tasktime": {"node": {"dft_cut": {"0": {"value": 2.345}}}}}}))
     rec = summary.write_summary(load_design("probe"), "job0")[1]
-    assert rec["runtime_s"]["dft_cut"] == 2.35
-    assert rec["not_run"] == ["dft_atpg"] and rec["passed"] is False
+    assert rec["metrics"]["runtime__total__step:dft_cut"] == 2.35
+    assert rec["not_run"] == ["dft_atpg"] and rec["metrics"]["flow__passed"] is False
