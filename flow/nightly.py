@@ -312,6 +312,12 @@ def summary_text(run: history.RunRecord) -> str:
     return "\n".join(lines) + "\n"
 
 
+def progress(text: str) -> None:
+    """One timestamped status line (designs run for minutes to hours; the nightly must not be
+    silent meanwhile). ``print`` of one string is one write, so threads do not interleave."""
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
+
+
 def new_run_dir(root: Path) -> tuple[str, Path]:
     run_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
     path = root / run_id
@@ -323,14 +329,27 @@ def run_nightly(opts: Options) -> history.RunRecord:
     started = datetime.now(UTC)
     run_id, run_dir = new_run_dir(opts.run_root)
 
+    total = len(opts.designs)
+    done: list[str] = []
+
     def one(design: str) -> history.DesignRecord:
         if not (opts.designs_dir / design / "config.yaml").is_file() and opts.flow_cmd:
             (run_dir / design).mkdir()
-            return history.DesignRecord(design, "flow_error", f"no design config "
-                                        f"{opts.designs_dir / design / 'config.yaml'}")
-        record = run_flow(design, run_dir, opts)
-        evaluate(record, run_dir, opts.designs_dir)
+            record = history.DesignRecord(design, "flow_error", f"no design config "
+                                          f"{opts.designs_dir / design / 'config.yaml'}")
+        else:
+            progress(f"start  {design} (log: {run_dir / design}/flow.log)")
+            record = run_flow(design, run_dir, opts)
+            evaluate(record, run_dir, opts.designs_dir)
+        done.append(design)
+        took = f" in {record.flow_s:.0f} s" if record.flow_s else ""
+        reason = record.message.splitlines()[0][:160] if record.message else ""
+        progress(f"finish {design}: {record.status.upper()}{took} ({len(done)}/{total} done)"
+                 + (f" -- {reason}" if reason else ""))
         return record
+
+    progress(f"nightly {run_id}: {total} designs ({', '.join(opts.designs)}), "
+             f"{max(1, opts.jobs)} at a time; results in {run_dir}")
 
     with ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
         records = list(pool.map(one, opts.designs))
