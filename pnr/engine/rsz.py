@@ -374,7 +374,14 @@ class Repair:
                 cells = families[family_of[cur]]
                 best: tuple[float, str, dict[str, float]] | None = None
                 for cand in cells[cells.index(cur) + 1:]:
-                    if self.sessions[corner].eval(f"replace_cell {inst} {cand}") != "1":
+                    # screened at the path's own corner first: most candidates stop here,
+                    # one incremental update instead of one per corner
+                    own = self.sessions[corner]
+                    if own.eval(f"replace_cell {inst} {cand}") != "1":
+                        continue
+                    if (min(float(own.eval("gptnano_ws max")) / NS, 0.0)
+                            <= min(ws[corner], 0.0) + SIZE_MIN_GAIN_NS / 10):
+                        own.eval(f"replace_cell {inst} {cur}")
                         continue
                     for c, sta in self.sessions.items():
                         if c != corner:
