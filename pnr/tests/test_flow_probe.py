@@ -29,14 +29,16 @@ def run_flow(build: Path, *args: str, timeout: int = 3600) -> subprocess.Complet
 
 
 def assert_signoff_clean(record: dict, build: Path, design: str) -> None:
-    assert record["complete"] and record["passed"], (record["failures"], record["not_run"])
-    assert record["drc_klayout"] == 0 and record["drc_magic"] == 0
-    assert record["lvs_clean"] is True
+    m = record["metrics"]  # names and units: gptnano.metrics
+    assert m["flow__complete"] and m["flow__passed"], (record["failures"], record["not_run"])
+    assert m["klayout__drc_error__count"] == 0 and m["magic__drc_error__count"] == 0
+    assert m["design__lvs__clean"] is True
     for corner in ("ss", "tt", "ff"):
-        assert record["wns_ns"][corner] >= 0 and record["hold_wns_ns"][corner] >= 0
-    assert record["fmax_mhz"] >= 1000 / record["clock_ns"]
+        assert m[f"timing__setup__ws__corner:{corner}"] >= 0
+        assert m[f"timing__hold__ws__corner:{corner}"] >= 0
+    assert m["timing__fmax"] >= 1000 / m["clock__period"]
     assert (build / design / record["gds"]).stat().st_size > 0
-    assert record["cells"] > 0 and 0 < record["utilization"] < 1
+    assert m["design__instance__count"] > 0 and 0 < m["design__instance__utilization"] < 1
 
 
 def relaxed_probe(folder: Path, period_ns: float) -> Path:
