@@ -6,19 +6,40 @@ it under ``build/<name>/<job>/`` and writes ``build/<name>/signoff.json``
 passed its checks (DRC = 0, LVS clean, setup and hold met at every corner).
 
 Re-running the same job resumes it: SiliconCompiler re-runs only the nodes whose inputs or
-settings changed; ``--from``/``--to`` restrict the run to a part of the flowgraph. Another
-``--jobname`` starts a separate run beside the earlier ones.
+settings changed (the reused ones are announced); ``--from``/``--to`` restrict the run to a part
+of the flowgraph. Another ``--jobname`` starts a separate run beside the earlier ones.
+
+Safe runs (issue 16): one run per job at a time (:mod:`gptnano.lock`, the refused run names the
+holder); a complete passing run is promoted to ``<job>.good.<n>`` and ``signoff.json`` follows
+it, so a failing attempt never replaces the last good layout (:mod:`flow.runs`,
+``latest.json`` names both); SIGTERM/SIGINT end the whole process tree and mark the running
+nodes killed. Exit status: 0 passed, 1 a check failed or the run failed, 2 a usage or
+configuration error (one line, no traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from gptnano.design_config import DesignConfigError, design_names, load_design
+from flow import runs
+from flow.runs import GOOD_SUFFIX
+from gptnano.design_config import (
+    SAFE_NAME,
+    SAFE_PATH,
+    DesignConfigError,
+    design_names,
+    load_design,
+)
+from gptnano.fileio import atomic_write_json
+from gptnano.lock import JobLock, LockHeld, describe
+from gptnano.paths import MissingDataError, build_root
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -36,6 +57,8 @@ def parser() -> argparse.ArgumentParser:
                     help="stop after STEP (repeatable)")
     ap.add_argument("--jobs", type=int, default=2, help="flow nodes run at the same time")
     ap.add_argument("--jobname", default="job0", help="run folder build/<design>/<jobname>")
+    ap.add_argument("--resume", action="store_true",
+                    help="continue the job's earlier run (an error if there is none)")
     ap.add_argument("--dft", choices=("on", "off"),
                     help="insert the DFT steps between syn and floorplan (default: config)")
     ap.add_argument("--scheduler", choices=("slurm", "lsf", "sge"),
@@ -91,6 +114,35 @@ def stale_job(job: Path, fingerprint: str) -> bool:
     return not stamp.is_file() or stamp.read_text().strip() != fingerprint
 
 
+def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]]) -> None:
+    """SIGTERM/SIGINT on the flow: end every descendant process (SC workers, the steps'
+    children, KLayout, Magic), mark the unfinished nodes as killed, say so, exit 128+signal.
+    Only the flow's own process acts; forked workers inherit the handler and just stop."""
+    from flow.runs import mark_unfinished
+    from gptnano.proc import kill_tree
+
+    main_pid = os.getpid()
+
+    def stop(signum: int, _frame: Any) -> None:
+        if os.getpid() != main_pid:
+            os._exit(128 + signum)
+        name = signal.Signals(signum).name
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
+        print(f"\nstopping: received {name}; ending the flow's processes", file=sys.stderr,
+              flush=True)
+        ended = kill_tree(main_pid)
+        marked = mark_unfinished(job, nodes, f"killed: the flow was stopped by {name}")
+        print(f"stopped {len(ended)} processes ({', '.join(ended[:8])}"
+              f"{', ...' if len(ended) > 8 else ''}); nodes marked killed: "
+              f"{', '.join(marked) or 'none'}; re-run the same command to resume",
+              file=sys.stderr, flush=True)
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list and not args.design:
@@ -101,13 +153,20 @@ def main(argv: list[str] | None = None) -> int:
                      f"{', '.join(design_names()) or 'none'})")
     if args.jobs < 1:
         return _fail("--jobs must be at least 1")
+    if not SAFE_NAME.fullmatch(args.jobname) or ".." in args.jobname \
+            or GOOD_SUFFIX in args.jobname:
+        return _fail(f"--jobname {args.jobname!r}: use letters, digits, _ . + - (it becomes "
+                     f"a folder; '{GOOD_SUFFIX}' is reserved for kept runs)")
     try:
         design = load_design(args.design)
     except DesignConfigError as exc:
         return _fail(str(exc))
+    if not SAFE_PATH.fullmatch(str(build_root())):
+        return _fail(f"build folder {build_root()} (GPTNANO_BUILD) has characters the tools "
+                     "would split or interpret; use letters, digits, _ . / + -")
 
     from flow.project import FlowError, build_project, input_fingerprint, select_engine
-    from flow.summary import SummaryError, job_dir, write_plan, write_summary
+    from flow.summary import SummaryError, job_dir, summarize, write_plan, write_summary
 
     try:
         engine, why = select_engine(args.engine)
@@ -116,16 +175,45 @@ def main(argv: list[str] | None = None) -> int:
                                       dft=dft, quiet=args.quiet)
     except FlowError as exc:
         return _fail(str(exc))
+    except MissingDataError as exc:  # PDK not where GPTNANO_SHARED says
+        return _fail(str(exc))
+    runs.quiet_sc_noise(project.logger)
     flow = project.get_flow()
     known_steps = set(flow.getkeys())
     for step in args.from_steps + args.to_steps:
         if step not in known_steps:
             return _fail(f"unknown step '{step}'; the flow has: {', '.join(sorted(known_steps))}")
+    nodes = plan.nodes() if plan is not None else [
+        (s, i) for s in flow.getkeys() for i in flow.getkeys(s)]
     if args.list:
-        nodes = plan.nodes() if plan is not None else [
-            (s, i) for s in flow.getkeys() for i in flow.getkeys(s)]
         print("\n".join(f"{s}/{i}" for s, i in nodes))
         return EXIT_OK
+    job = job_dir(design, args.jobname)
+    if args.resume and not (job.is_dir() and any(p.is_dir() for p in job.iterdir())):
+        return _fail(f"--resume: nothing to resume, {job} holds no run (leave out --resume "
+                     "to start one)")
+    lock = JobLock(job.parent / f"{args.jobname}.lock", f"design {design.name} job "
+                   f"{args.jobname}", command=" ".join(["siliconcompiler.py", *(argv or
+                                                                               sys.argv[1:])]))
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        return _fail(str(exc))
+    try:
+        if lock.stale:
+            print(f"note: taking over the lock of a run that ended without releasing it "
+                  f"({describe(lock.stale)})", file=sys.stderr)
+        return _run(args, design, engine, why, project, plan, job, nodes,
+                    (SummaryError, summarize, write_plan, write_summary, input_fingerprint))
+    finally:
+        lock.release()
+
+
+def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: Any,
+         plan: Any, job: Path, nodes: list[tuple[str, str]], helpers: tuple[Any, ...]) -> int:
+    """The run itself, under the job lock: SC in the job folder, then the record, promotion
+    of a complete passing run and ``latest.json`` (:mod:`flow.runs`)."""
+    summary_error, summarize, write_plan, write_summary, input_fingerprint = helpers
     print(f"engine: {engine} ({why})")
     if plan is not None and plan.missing:
         print(f"warning: flow truncated, missing engine modules: {', '.join(plan.missing)}",
@@ -137,7 +225,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.scheduler:
         project.option.scheduler.set_name(args.scheduler)
 
-    job = job_dir(design, args.jobname)
     stamp = job / STAMP
     fingerprint = input_fingerprint(design)
     if stale_job(job, fingerprint):
@@ -155,25 +242,42 @@ def main(argv: list[str] | None = None) -> int:
         write_plan(job, record_plan)
     if job.is_dir():  # before the run too, so a killed run resumes with the same inputs
         stamp.write_text(fingerprint + "\n")
+    from siliconcompiler.scheduler import Scheduler
+
+    progress = runs.Progress(nodes, args.jobname)
+    Scheduler.add_listener(progress)
+    _install_stop_handlers(job, nodes)
     start = time.monotonic()
     run_error = None
     try:
         project.run()
     except RuntimeError as exc:
         run_error = str(exc)
+    finally:
+        Scheduler.remove_listener(progress)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT
+                          else signal.SIG_DFL)
     if record_plan:  # ... and after it: SC empties the job folder when the flowgraph changed
         write_plan(job, record_plan)
     if job.is_dir():
         stamp.write_text(fingerprint + "\n")
-    print(f"flow wall time: {time.monotonic() - start:.1f} s")
+    dead = runs.mark_unfinished(job, nodes, "the node's process ended without recording a "
+                                "result (killed by a signal or out of memory; see its log)")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"flow wall time: {time.monotonic() - start:.1f} s; largest process: {peak:,.0f} MB")
+    if dead:
+        print(f"error: {', '.join(dead)} ended without a result", file=sys.stderr)
     if plan is None:
         # SC's stock flow: its own manifest and summary are the record.
         project.summary()
         return EXIT_FAILED if run_error else EXIT_OK
     try:
-        path, record = write_summary(design, args.jobname)
-    except SummaryError as exc:
+        record = summarize(design, job)
+    except summary_error as exc:
         return _fail(str(exc), EXIT_FAILED)
+    atomic_write_json(job / "signoff.json", record)
+    path = _publish(design, job, record, partial=bool(args.to_steps), write_summary=write_summary)
     _print_record(path, record)
     if plan.dft_steps:
         from dft.summary import DftSummaryError, write_flow_summary
@@ -187,7 +291,34 @@ def main(argv: list[str] | None = None) -> int:
     if args.to_steps:
         # A partial run is judged only on the nodes it ran.
         return EXIT_FAILED if record["failures"] or run_error else EXIT_OK
-    return EXIT_OK if record["metrics"]["flow__passed"] and not run_error else EXIT_FAILED
+    return EXIT_OK if runs.passed(record) and not run_error else EXIT_FAILED
+
+
+def _publish(design: Any, job: Path, record: dict[str, Any], partial: bool,
+             write_summary: Any) -> Path:
+    """Keep the last good result (:mod:`flow.runs`): a complete passing run is promoted and
+    ``build/<design>/signoff.json`` rewritten for it; a failed or partial attempt leaves that
+    file describing the last good run (when there is one). Returns the signoff.json of this
+    attempt's record."""
+    design_dir = job.parent
+    attempt = runs.run_entry(design_dir, job, record)
+    previous = runs.read_latest(design_dir).get("complete") or {}
+    kept = design_dir / str(previous.get("job", "")) if previous.get("job") else None
+    if runs.passed(record) and not partial:
+        good = runs.promote(job)
+        path, good_record = write_summary(design, good.name)
+        runs.drop_older_copies(good)
+        runs.write_latest(design_dir, attempt, runs.run_entry(design_dir, good, good_record))
+        print(f"kept as the latest good run: {good} ({path} describes it)")
+        return path
+    if kept is not None and kept.is_dir():
+        runs.write_latest(design_dir, attempt, None)
+        print(f"this attempt did not pass: its record is {job / 'signoff.json'}; "
+              f"{design_dir / 'signoff.json'} still describes the last good run {kept.name}")
+        return job / "signoff.json"
+    path, _ = write_summary(design, job.name)  # nothing good to keep: describe this attempt
+    runs.write_latest(design_dir, attempt, None)
+    return path
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from flow.tasks.metrics import record_all
 from gptnano import metrics as registry
 from gptnano.design_config import load_design
 from gptnano.fileio import atomic_write_json
+from gptnano.proc import StepDied, run_in_child
+from gptnano.sdc_check import check_constraints
 from gptnano.step import StepContext
 from siliconcompiler import Task
 
@@ -113,12 +115,18 @@ class EngineTask(Task):
         ctx = StepContext(design=design, workdir=workdir, threads=1)
         start = time.monotonic()
         try:
-            metrics = dict(self.call_engine(ctx))
+            # In a child process, so a step the OS kills (out of memory) is reported with its
+            # signal and peak memory instead of staying "running" (gptnano.proc).
+            metrics = dict(run_in_child(f"{self.step}/{self.index}", self.call_engine, ctx))
+            if {"vg", "sdc"} <= set(self.MAKES):  # a new netlist: the user's SDC must fit it
+                check_constraints("tt", ctx.output("vg"), ctx.top, design.sdc,
+                                  design.clock_port, reports)
         except Exception as exc:  # the step's own error message names tool and log
             runtime = round(time.monotonic() - start, 2)
-            write_status(reports, "error", self.step, self.index, {}, runtime,
-                         f"{type(exc).__name__}: {exc}")
-            (reports / "traceback.txt").write_text(traceback.format_exc())
+            error = str(exc) if isinstance(exc, StepDied) else f"{type(exc).__name__}: {exc}"
+            write_status(reports, "error", self.step, self.index, {}, runtime, error)
+            (reports / "traceback.txt").write_text(
+                getattr(exc, "child_traceback", None) or traceback.format_exc())
             self.logger.error(f"{self.step}/{self.index}: {exc} "
                               f"(traceback: {reports / 'traceback.txt'})")
             return 1
