@@ -23,7 +23,7 @@ from dft.steps import asm, atpg, chain, cut
 from dft.steps.common import DFT_CORNER
 from dft.summary import DftSummaryError, summarize, write_step_metrics, write_summary
 from gptnano.design_config import DesignConfig, DesignConfigError, load_design
-from gptnano.paths import build_root
+from gptnano.paths import MissingDataError, build_root
 from gptnano.pdk import DFT_DONT_USE, filtered_liberty
 from gptnano.step import StepContext, StepError
 
@@ -106,7 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         design = load_design(args.design)
         summary = run_dft(design, args.build, flow_synth=args.synth == "flow")
-    except (DesignConfigError, StepError, DftSummaryError, ValueError, FileNotFoundError) as exc:
+    except (DesignConfigError, MissingDataError) as exc:  # the user's config or setup: 2
+        print(f"dft: error: {exc}", file=sys.stderr)
+        return 2
+    except (StepError, DftSummaryError, ValueError, FileNotFoundError) as exc:
         print(f"dft: error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=1))
