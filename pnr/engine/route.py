@@ -490,6 +490,18 @@ class Router:
         if not srcs:
             self.unreached = [pins[first]]
             return None
+        # A pin none of whose access nodes can be entered now is unreachable whatever the
+        # searches do (this net's own claims never free another net's node): fail before
+        # searching.  A failing search explores its whole window, which on long nets of a
+        # congested design took seconds each.
+        for t in order[1:]:
+            if probe:
+                ok = any(self._state(n, pins[t], k) != core.NEVER for k in pins[t].nodes)
+            else:
+                ok = any(self._access_ok(n, pins[t], k) for k in pins[t].nodes)
+            if not ok:
+                self.unreached = [pins[t]]
+                return None
         remaining = set(order[1:])
         all_targets = {k: t for t in remaining for k in pins[t].nodes}
         pin_ij = {t: divmod(pins[t].nodes[0] % plane, self.nx) for t in remaining}
