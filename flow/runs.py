@@ -17,7 +17,8 @@
   starts and when it ends (status, seconds), and the nodes reused from the earlier run.
 * **Noise** (:class:`NoiseFilter`): SiliconCompiler's set-up warning ``Adding sky130hd to
   [asic,asiclib]`` and its ``sc-issue`` hint (a bug-report helper, not advice for a failing
-  step) are dropped from the console; every other record, errors above all, passes.
+  step) are dropped from the console, and Liberty reader warnings are cut out of a multi-line
+  error's tool output; every other record, errors above all, passes.
 """
 
 from __future__ import annotations
@@ -158,14 +159,22 @@ class Progress(RunListener):
 
 
 NOISE = (re.compile(r"^Adding \S+ to \[asic,asiclib\]"), re.compile(r"sc-issue"))
+# OpenSTA's Liberty reader warnings (``Warning: <file>.lib, line 31 default_operating_condition
+# ... not found``): the same lines for every Liberty read, ahead of the error a tool tail shows.
+LIBERTY_WARNING = re.compile(r"^Warning: \S+\.lib, line \d+ .*$\n?", re.M)
 
 
 class NoiseFilter(logging.Filter):
-    """Drops SiliconCompiler's set-up chatter and bug-report hints (see module docstring)."""
+    """Drops SiliconCompiler's set-up chatter and bug-report hints, and strips Liberty reader
+    warnings out of multi-line messages (the rest of the message, the error, stays)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         text = record.getMessage()
-        return not any(p.search(text) for p in NOISE)
+        if any(p.search(text) for p in NOISE):
+            return False
+        if "\n" in text and LIBERTY_WARNING.search(text):
+            record.msg, record.args = LIBERTY_WARNING.sub("", text), ()
+        return True
 
 
 def quiet_sc_noise(logger: logging.Logger) -> NoiseFilter:

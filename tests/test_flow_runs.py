@@ -96,8 +96,11 @@ def test_noise_filter_keeps_errors(caplog: pytest.LogCaptureFixture) -> None:
         logger.warning("Adding sky130hd to [asic,asiclib]")
         logger.error("To generate a testcase, run: sc-issue -cfg build/x.pkg.json")
         logger.error("syn/0: SDC check of constraint.sdc failed")
-    assert [r.getMessage() for r in caplog.records] == ["syn/0: SDC check of constraint.sdc "
-                                                         "failed"]
+        logger.error("sta/tt: OpenSTA failed:\nWarning: /b/x_tt.lib, line 31 default_operating"
+                     "_condition tt not found.\nError: t.vg, 3 module t not found")
+    assert [r.getMessage() for r in caplog.records] == [
+        "syn/0: SDC check of constraint.sdc failed",
+        "sta/tt: OpenSTA failed:\nError: t.vg, 3 module t not found"]
 
 
 HOLD = """
