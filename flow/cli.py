@@ -39,7 +39,7 @@ from gptnano.design_config import (
 )
 from gptnano.fileio import atomic_write_json
 from gptnano.lock import JobLock, LockHeld, describe
-from gptnano.paths import MissingDataError, build_root
+from gptnano.paths import SHARED_ENV, MissingDataError, build_root, shared_root
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -161,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         design = load_design(args.design)
     except DesignConfigError as exc:
         return _fail(str(exc))
-    if not SAFE_PATH.fullmatch(str(build_root())):
-        return _fail(f"build folder {build_root()} (GPTNANO_BUILD) has characters the tools "
-                     "would split or interpret; use letters, digits, _ . / + -")
+    for folder, setting in ((build_root(), "GPTNANO_BUILD"), (shared_root(), SHARED_ENV)):
+        if not SAFE_PATH.fullmatch(str(folder)):  # its paths reach yosys/Tcl unquoted
+            return _fail(f"folder {folder} ({setting}) has characters the tools would split "
+                         "or interpret; use letters, digits, _ . / + -")
 
     from flow.project import FlowError, build_project, input_fingerprint, select_engine
     from flow.summary import SummaryError, job_dir, summarize, write_plan, write_summary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -135,6 +136,7 @@ def test_second_run_of_a_job_stops_naming_the_holder(tmp_path: Path, monkeypatch
     (["--design", "probe", "--jobname", "../x"], "--jobname '../x'"),
     (["--design", "probe", "--jobname", "j", "--resume"], "--resume: nothing to resume"),
     (["--design", "../../../x"], "not a design folder name"),
+    (["--design", "probe", "--jobname", "a b"], "--jobname 'a b'"),
 ])
 def test_usage_errors_are_one_line_exit_2(tmp_path: Path, monkeypatch: Any, argv: list[str],
                                           message: str,
@@ -152,3 +154,33 @@ def test_missing_pdk_is_one_line(tmp_path: Path, monkeypatch: Any,
     assert cli.main(["--design", "probe"]) == cli.EXIT_USAGE
     err = capsys.readouterr().err.strip()
     assert "Set GPTNANO_SHARED" in err and "\n" not in err
+
+
+def test_unsafe_build_folder_is_refused(tmp_path: Path, monkeypatch: Any,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path / "my build"))
+    assert cli.main(["--design", "probe"]) == cli.EXIT_USAGE
+    assert "(GPTNANO_BUILD) has characters the tools would split" in capsys.readouterr().err
+
+
+class _Project:
+    def __init__(self, status: dict[tuple[str, str], str]) -> None:
+        self.status = status
+
+    def get(self, *keys: str, step: str, index: str) -> str:
+        return self.status.get((step, index), "pending")
+
+
+def test_progress_lines_name_reused_and_finished_nodes(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    nodes = [("syn", "0"), ("place", "0"), ("sta", "tt")]
+    progress = runs.Progress(nodes, "job0")
+    project = _Project({("syn", "0"): "success"})
+    progress.flow_started(project)
+    progress.node_started(project, "place", "0")
+    project.status[("place", "0")] = "error"
+    progress.node_finished(project, "place", "0")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("reusing syn/0 from job job0")
+    assert lines[1].endswith("start place/0") and re.search(r"ERROR place/0 in [\d.]+ s$",
+                                                              lines[2])
