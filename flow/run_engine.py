@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from gptnano.design_config import load_design
+from gptnano.design_config import DesignConfigError, load_design
+from gptnano.paths import MissingDataError
 from gptnano.step import StepContext, StepError
 
 STEPS = ("floorplan", "place", "cts", "rsz", "route", "fill", "gds", "extract")
@@ -78,9 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--until", choices=STEPS + SIGNOFF)
     ap.add_argument("--netlist", type=Path, help="use this gate netlist instead of synthesizing")
     args = ap.parse_args(argv)
+    if args.out.exists():
+        print(f"error: {args.out.resolve()} exists; choose a new --out (earlier runs are never "
+              "overwritten)", file=sys.stderr)
+        return 2
+    try:
+        load_design(args.design)
+    except DesignConfigError as exc:  # the user's input: 2, like every CLI here
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         run_flow(args.design, args.out, args.until, args.netlist)
-    except StepError as exc:
+    except (StepError, MissingDataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -20,6 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
     ["-m", "signoff.check", "--design", "nosuch"],
     ["-m", "dft.run", "--design", "nosuch"],
     ["-m", "flow.nightly", "--designs", "../x", "--no-dashboard"],
+    ["-m", "flow.run_engine", "--design", "nosuch", "--out", "new_out"],
 ])
 def test_usage_errors_exit_2_in_one_line(cmd: list[str], tmp_path: Path) -> None:
     env = dict(os.environ, GPTNANO_BUILD=str(tmp_path))
