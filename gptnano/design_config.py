@@ -177,7 +177,7 @@ VARIABLES: tuple[Variable, ...] = (
        "rounds", low=0, low_open=True),
     _v("power.activity", float, 0.1, "default switching activity for power analysis", low=0,
        high=1),
-    _v("drc.feol", bool, False, "KLayout DRC also runs the FEOL rule groups"),
+    _v("drc.feol", bool, True, "KLayout DRC runs the FEOL rule groups too (the full deck)"),
     _v("dft.enable", bool, False, "insert scan chains and run ATPG in the flow"),
     _v("dft.chains", int, 1, "number of scan chains", low=1),
     _ident("dft.scan_in", "scan_in", "scan-in port name (_<k> added per chain)"),

@@ -4,9 +4,18 @@ Reads ``<top>.gds``; writes ``reports/drc_klayout.lyrdb`` (the marker database, 
 KLayout) and ``reports/drc_klayout.json`` (violations per rule).
 
 The deck ships as a KLayout macro (XML with an embedded DSL script, ``&lt;``-escaped);
-:func:`prepare_deck` extracts the script, lowers the thread count to the step's, and can switch
-on the front-end (FEOL) rule group, which the deck leaves off by default.  The deck's
-defaults (BEOL + OFFGRID) are the reference count.
+:func:`prepare_deck` extracts the script, lowers the thread count to the step's, and switches
+on the front-end (FEOL) rule group, which the deck leaves off by default: signoff runs the full
+deck (``drc: {feol: false}`` in a design config drops back to BEOL + OFFGRID).
+
+Cost: the deck runs in KLayout's deep (hierarchical) mode, so each standard cell's interior is
+checked once. Most of its FEOL time went into rules of device layers a standard-cell layout does
+not have: ``vpp.5`` alone unions poly, li, met1 and met2 of the whole chip before intersecting
+the result with the (empty) vpp layer -- 25 of 31.5 s on ORFS's gcd. :func:`prepare_deck`
+guards the rules of those device layers (:data:`DEVICE_LAYERS`) with ``layer.is_empty? ||``, so
+they are skipped exactly when the layer has no shape (and run unchanged, with the same result,
+when it has): gcd's FEOL+BEOL deck went from 32.2 s to 5.7 s of KLayout time, with the same
+(zero) violations.
 """
 
 from __future__ import annotations
@@ -22,8 +31,12 @@ from pathlib import Path
 from gptnano.paths import open_pdks_dir, require
 from gptnano.step import StepContext, StepError
 
+# Device layers of capacitors/varactors that standard-cell layouts never draw; their rules are
+# skipped when the layer is empty (see the module docstring).
+DEVICE_LAYERS = ("vpp", "capm", "cap2m")
 
-def prepare_deck(dst: Path, threads: int = 2, feol: bool = False) -> Path:
+
+def prepare_deck(dst: Path, threads: int = 2, feol: bool = True) -> Path:
     src = require(open_pdks_dir() / "klayout" / "sky130.lydrc", "open_pdks KLayout DRC deck")
     m = re.search(r"<text>(.*)</text>", src.read_text(), flags=re.S)
     if not m:
@@ -32,6 +45,8 @@ def prepare_deck(dst: Path, threads: int = 2, feol: bool = False) -> Path:
     script = re.sub(r"^threads\(\d+\)", f"threads({threads})", script, flags=re.M)
     if feol:
         script = re.sub(r"^FEOL\s*=\s*false", "FEOL = true", script, flags=re.M)
+    layers = "|".join(DEVICE_LAYERS)
+    script = re.sub(rf"^({layers})\.(?!is_empty)", r"\1.is_empty? || \1.", script, flags=re.M)
     dst.write_text(script)
     return dst
 
@@ -49,7 +64,7 @@ def count_violations(lyrdb: Path) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def run_klayout_drc(gds: Path, workdir: Path, threads: int = 2, feol: bool = False,
+def run_klayout_drc(gds: Path, workdir: Path, threads: int = 2, feol: bool = True,
                     name: str = "drc_klayout") -> dict[str, int]:
     deck = prepare_deck(workdir / f"{name}.drc", threads, feol)
     report = workdir / f"{name}.lyrdb"
@@ -67,8 +82,8 @@ def run_klayout_drc(gds: Path, workdir: Path, threads: int = 2, feol: bool = Fal
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
-    # designs/<name>/config.yaml may say `drc: {feol: true}` to add the deck's front-end rules
-    feol = bool(ctx.design.extra.get("drc", {}).get("feol", False))
+    # the full deck; designs/<name>/config.yaml may say `drc: {feol: false}` (BEOL only)
+    feol = bool(ctx.design.setting("drc.feol"))
     counts = run_klayout_drc(ctx.input("gds").resolve(), ctx.reports_dir.resolve(), ctx.threads,
                              feol=feol)
     return {"drc_klayout_total": sum(counts.values()), "drc_klayout_feol": int(feol),

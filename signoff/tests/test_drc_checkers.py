@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import gdstk
@@ -39,9 +40,24 @@ def test_magic_flags_met1_spacing(tmp_path: Path, gap: float, bad: bool) -> None
 
 
 def test_prepare_deck_unescapes_and_sets_threads(tmp_path: Path) -> None:
-    deck = prepare_deck(tmp_path / "d.drc", threads=1, feol=True).read_text()
+    deck = prepare_deck(tmp_path / "d.drc", threads=1).read_text()
     assert "&lt;" not in deck and "&amp;" not in deck
-    assert "threads(1)" in deck and "FEOL = true" in deck
+    assert "threads(1)" in deck and "FEOL = true" in deck  # the full deck by default
+    assert "vpp.is_empty? || vpp.width(1.43" in deck
+    beol = prepare_deck(tmp_path / "b.drc", feol=False).read_text()
+    assert re.search(r"^FEOL\s*=\s*false", beol, flags=re.M)
+
+
+def test_guarded_device_layer_rules_still_fire(tmp_path: Path) -> None:
+    """The is_empty? guard skips vpp rules only when there is no vpp shape: a 1 um wide vpp
+    (vpp.1: min width 1.43 um) is still flagged by the full deck."""
+    lib = gdstk.Library(unit=1e-6, precision=1e-9)
+    top = gdstk.Cell("t")
+    top.add(gdstk.rectangle((0, 0), (1.0, 3.0), layer=82, datatype=64))  # capacitor.vpp
+    lib.add(top)
+    lib.write_gds(str(tmp_path / "v.gds"))
+    counts = run_klayout_drc(tmp_path / "v.gds", tmp_path, threads=1)
+    assert counts.get("vpp.1", 0) > 0, counts
 
 
 def test_count_violations(tmp_path: Path) -> None:
