@@ -22,7 +22,7 @@ from dft import synth
 from dft.steps import asm, atpg, chain, cut
 from dft.steps.common import DFT_CORNER
 from dft.summary import DftSummaryError, summarize, write_step_metrics, write_summary
-from gptnano.design_config import DesignConfig, DesignConfigError, load_design
+from gptnano.design_config import DesignConfig, DesignConfigError, check_tool_path, load_design
 from gptnano.paths import MissingDataError, build_root
 from gptnano.pdk import DFT_DONT_USE, filtered_liberty
 from gptnano.step import StepContext, StepError
@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         design = load_design(args.design)
+        check_tool_path((args.build or build_root()).resolve(), "build folder")
         summary = run_dft(design, args.build, flow_synth=args.synth == "flow")
     except (DesignConfigError, MissingDataError) as exc:  # the user's config or setup: 2
         print(f"dft: error: {exc}", file=sys.stderr)

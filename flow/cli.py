@@ -32,8 +32,8 @@ from flow import runs
 from flow.runs import GOOD_SUFFIX
 from gptnano.design_config import (
     SAFE_NAME,
-    SAFE_PATH,
     DesignConfigError,
+    check_tool_path,
     design_names,
     load_design,
 )
@@ -161,10 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         design = load_design(args.design)
     except DesignConfigError as exc:
         return _fail(str(exc))
-    for folder, setting in ((build_root(), "GPTNANO_BUILD"), (shared_root(), SHARED_ENV)):
-        if not SAFE_PATH.fullmatch(str(folder)):  # its paths reach yosys/Tcl unquoted
-            return _fail(f"folder {folder} ({setting}) has characters the tools would split "
-                         "or interpret; use letters, digits, _ . / + -")
+    try:
+        for folder, setting in ((build_root(), "GPTNANO_BUILD"), (shared_root(), SHARED_ENV)):
+            check_tool_path(folder, f"folder ({setting})")
+    except DesignConfigError as exc:
+        return _fail(str(exc))
 
     from flow.project import FlowError, build_project, input_fingerprint, select_engine
     from flow.summary import SummaryError, job_dir, summarize, write_plan, write_summary
@@ -245,7 +246,7 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
         stamp.write_text(fingerprint + "\n")
     from siliconcompiler.scheduler import Scheduler
 
-    progress = runs.Progress(nodes, args.jobname)
+    progress = runs.Progress(nodes, args.jobname, folder=job)
     Scheduler.add_listener(progress)
     _install_stop_handlers(job, nodes)
     start = time.monotonic()

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from gptnano.design_config import DesignConfigError, load_design
+from gptnano.design_config import DesignConfigError, check_tool_path, load_design
 from gptnano.paths import MissingDataError
 from gptnano.step import StepContext, StepError
 
@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         load_design(args.design)
+        check_tool_path(args.out.resolve(), "--out")
     except DesignConfigError as exc:  # the user's input: 2, like every CLI here
         print(f"error: {exc}", file=sys.stderr)
         return 2

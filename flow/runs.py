@@ -14,7 +14,8 @@
 * **Nodes that did not finish are marked** (:func:`mark_unfinished`): a node whose
   ``reports/metrics.json`` still says ``running`` when the flow stops was killed; it says so.
 * **Progress** (:class:`Progress`, a SiliconCompiler ``RunListener``): one line when a node
-  starts and when it ends (status, seconds), and the nodes reused from the earlier run.
+  starts and when it ends (status, seconds), the nodes reused from the earlier run, and once a
+  minute a line per running node with the last line of its log.
 * **Noise** (:class:`NoiseFilter`): SiliconCompiler's set-up warning ``Adding sky130hd to
   [asic,asiclib]`` and its ``sc-issue`` hint (a bug-report helper, not advice for a failing
   step) are dropped from the console, and Liberty reader warnings are cut out of a multi-line
@@ -27,6 +28,7 @@ import json
 import logging
 import re
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -126,18 +128,53 @@ def mark_unfinished(job: Path, nodes: list[tuple[str, str]], reason: str) -> lis
     return marked
 
 
-class Progress(RunListener):
-    """Console lines as nodes start and finish, and which nodes were reused."""
+def last_log_line(node: Path, width: int = 120) -> str:
+    """The last non-empty line of the node's most recently written log (a step's own progress
+    log such as ``reports/route.log``, or SC's task log)."""
+    logs = [p for p in (*node.glob("*.log"), *node.glob("reports/*.log"))
+            if p.is_file() and p.stat().st_size]
+    if not logs:
+        return ""
+    newest = max(logs, key=lambda p: p.stat().st_mtime)
+    with open(newest, "rb") as fh:
+        fh.seek(max(0, newest.stat().st_size - 4096))
+        lines = [ln.strip() for ln in fh.read().decode(errors="replace").splitlines()
+                 if ln.strip()]
+    return f"{newest.name}: {lines[-1][:width]}" if lines else ""
 
-    def __init__(self, nodes: list[tuple[str, str]], job: str, out: Any = None) -> None:
+
+class Progress(RunListener):
+    """Console lines as nodes start and finish, which nodes were reused, and every
+    ``heartbeat_s`` a status line per running node with the last line of its log (route's
+    rip-up rounds, DRC, ATPG), so a long step is never silent."""
+
+    def __init__(self, nodes: list[tuple[str, str]], job: str, out: Any = None,
+                 folder: Path | None = None, heartbeat_s: float = 60.0) -> None:
         self.nodes = nodes
         self.job = job
         self.out = out
+        self.folder = folder
+        self.heartbeat_s = heartbeat_s
         self.started: dict[tuple[str, str], float] = {}
+        self.running: set[tuple[str, str]] = set()
         self.t0 = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def say(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:7.1f}s] {text}", file=self.out, flush=True)
+
+    def beat(self) -> None:
+        """One status line per running node."""
+        now = time.monotonic()
+        for step, index in sorted(self.running):
+            where = last_log_line(self.folder / step / index) if self.folder else ""
+            self.say(f"running {step}/{index} for {now - self.started[(step, index)]:.0f} s"
+                     + (f" -- {where}" if where else ""))
+
+    def _beats(self) -> None:
+        while not self._stop.wait(self.heartbeat_s):
+            self.beat()
 
     def flow_started(self, project: Any) -> None:
         # The scheduler has marked the nodes it will not run again as finished already.
@@ -145,12 +182,23 @@ class Progress(RunListener):
                   if str(project.get("record", "status", step=s, index=i)) == "success"]
         if reused:
             self.say(f"reusing {', '.join(reused)} from job {self.job}")
+        if self.heartbeat_s > 0 and self._thread is None:
+            self._thread = threading.Thread(target=self._beats, daemon=True)
+            self._thread.start()
+
+    def flow_finished(self, project: Any, error: BaseException | None) -> None:
+        self._stop.set()
+
+    def run_finished(self, project: Any, error: BaseException | None) -> None:
+        self._stop.set()
 
     def node_started(self, project: Any, step: str, index: str) -> None:
         self.started[(step, index)] = time.monotonic()
+        self.running.add((step, index))
         self.say(f"start {step}/{index}")
 
     def node_finished(self, project: Any, step: str, index: str) -> None:
+        self.running.discard((step, index))
         status = project.get("record", "status", step=step, index=index)
         began = self.started.get((step, index))
         took = f" in {time.monotonic() - began:.1f} s" if began is not None else ""

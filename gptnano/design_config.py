@@ -268,6 +268,14 @@ def check_values(data: dict[str, Any], where: Path) -> None:
                 node = node[part]
 
 
+def check_tool_path(path: Path | str, what: str) -> None:
+    """Refuse a path that reaches yosys scripts or OpenSTA/Magic Tcl unquoted and holds
+    characters they would split or interpret (spaces, quotes, brackets, ``$``, ``;``)."""
+    if not SAFE_PATH.fullmatch(str(path)):
+        raise DesignConfigError(f"{what} {str(path)!r} has characters tools would split or "
+                                "interpret (use letters, digits, _ . / + -)")
+
+
 def design_names() -> list[str]:
     """Every design folder that has a config.yaml."""
     return sorted(p.parent.name for p in DESIGNS_DIR.glob("*/config.yaml"))
@@ -314,9 +322,7 @@ def load_design(name_or_path: str | Path) -> DesignConfig:
     if not sdc.is_file():
         raise DesignConfigError(f"{path}: SDC file {sdc} does not exist")
     for f in (*rtl, sdc, folder.resolve()):
-        if not SAFE_PATH.fullmatch(str(f)):
-            raise DesignConfigError(f"{path}: the path {str(f)!r} has characters tools would "
-                                    "split or interpret (use letters, digits, _ . / + -)")
+        check_tool_path(f, f"{path}: the path")
     clock = data["clock"]
     unset = {"floorplan": {}, "placement": {}, "dft": {}, "timing": {}}
     sections = {k: data.get(k) or v for k, v in unset.items()}

@@ -21,6 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
     ["-m", "dft.run", "--design", "nosuch"],
     ["-m", "flow.nightly", "--designs", "../x", "--no-dashboard"],
     ["-m", "flow.run_engine", "--design", "nosuch", "--out", "new_out"],
+    ["-m", "flow.run_engine", "--design", "probe", "--out", "/tmp/a b/c"],
+    ["-m", "dft.run", "--design", "probe", "--build", "/tmp/[x]"],
 ])
 def test_usage_errors_exit_2_in_one_line(cmd: list[str], tmp_path: Path) -> None:
     env = dict(os.environ, GPTNANO_BUILD=str(tmp_path))

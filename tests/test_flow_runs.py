@@ -160,7 +160,8 @@ def test_unsafe_build_folder_is_refused(tmp_path: Path, monkeypatch: Any,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path / "my build"))
     assert cli.main(["--design", "probe"]) == cli.EXIT_USAGE
-    assert "(GPTNANO_BUILD) has characters the tools would split" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "folder (GPTNANO_BUILD) " in err and "has characters tools would split" in err
 
 
 class _Project:
@@ -174,7 +175,7 @@ class _Project:
 def test_progress_lines_name_reused_and_finished_nodes(capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
     nodes = [("syn", "0"), ("place", "0"), ("sta", "tt")]
-    progress = runs.Progress(nodes, "job0")
+    progress = runs.Progress(nodes, "job0", heartbeat_s=0)
     project = _Project({("syn", "0"): "success"})
     progress.flow_started(project)
     progress.node_started(project, "place", "0")
@@ -184,3 +185,19 @@ def test_progress_lines_name_reused_and_finished_nodes(capsys: pytest.CaptureFix
     assert lines[0].endswith("reusing syn/0 from job job0")
     assert lines[1].endswith("start place/0") and re.search(r"ERROR place/0 in [\d.]+ s$",
                                                               lines[2])
+
+
+def test_heartbeat_names_running_nodes_and_their_log(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A long step is not silent: each running node with the last line of its newest log."""
+    reports = tmp_path / "route" / "0" / "reports"
+    reports.mkdir(parents=True)
+    (tmp_path / "route" / "0" / "route.log").write_text("")
+    (reports / "route.log").write_text("  3.3s routed 439/439 nets, failed 1\n"
+                                       "  3.8s rip-up round 1: ripped up 1, failed 0\n\n")
+    progress = runs.Progress([("route", "0")], "job0", folder=tmp_path, heartbeat_s=0)
+    progress.node_started(_Project({}), "route", "0")
+    progress.beat()
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert re.search(r"running route/0 for \d+ s -- route.log: 3.8s rip-up round 1: ripped up "
+                     r"1, failed 0$", line)
