@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gptnano.design_config import DesignConfig, DesignConfigError
+from gptnano.design_config import BY_KEY, DesignConfig, DesignConfigError
 
-KNOWN = {"enable", "chains", "scan_in", "scan_out", "scan_enable", "reset", "reset_active_low",
-         "atpg"}
-ATPG_KNOWN = {"seed", "conflict_budget", "max_random_batches", "solver"}
+# The keys are declared (type, default, help) in the config table; load_design has checked them.
+KNOWN = {k.split(".")[1] for k in BY_KEY if k.startswith("dft.")}
+ATPG_KNOWN = {k.split(".")[2] for k in BY_KEY if k.startswith("dft.atpg.")}
 
 
 @dataclass(frozen=True)

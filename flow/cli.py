@@ -20,6 +20,7 @@ configuration error (one line, no traceback).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import signal
@@ -281,6 +282,9 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
     atomic_write_json(job / "signoff.json", record)
     path = _publish(design, job, record, partial=bool(args.to_steps), write_summary=write_summary)
     _print_record(path, record)
+    gds = json.loads(path.read_text()).get("gds")  # relative to build/<design>/ in every copy
+    if gds:
+        print(f"gds: {job.parent / gds}")
     if plan.dft_steps:
         from dft.summary import DftSummaryError, write_flow_summary
 
