@@ -156,6 +156,8 @@ VARIABLES: tuple[Variable, ...] = (
        low_open=True),
     _v("placement.density", float, 0.7, "placer bin target density (pnr.engine.gpl default)",
        low=0, low_open=True, high=1),
+    _v("placement.cell_pad_sites", int, 1, "free sites kept right of every logic cell (cell "
+       "padding, like ORFS' CELL_PAD_IN_SITES_DETAIL_PLACEMENT)", low=0, high=8),
     _v("timing.setup", str, "signoff", "setup slack: 'signoff' fails the run when negative, "
        "'report' only shows it (hold is always signoff)", choices=TIMING_MODES),
     _v("synth.abc", str, "sized", "ABC mapping mode (pnr.engine.synth.ABC_MODES)",

@@ -84,7 +84,8 @@ def _base(tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize(("extra", "message"), [
-    ("placement: {densty: 0.5}\n", r"placement: unknown keys \['densty'\] \(known: density\)"),
+    ("placement: {densty: 0.5}\n",
+     r"placement: unknown keys \['densty'\] \(known: cell_pad_sites, density\)"),
     ("route: {max_rounds: 2.5}\n", "route.max_rounds must be a whole number, got 2.5"),
     ("route: {time_guard_s: 0}\n", "route.time_guard_s must be > 0"),
     ("cts: {clock_max_fanout: 1}\n", "cts.clock_max_fanout must be >= 2"),
@@ -132,7 +133,7 @@ def test_defaults_are_the_ones_the_modules_apply() -> None:
     from dft.atpg_engine import run_atpg
     from dft.config import DftSettings
     from gptnano.design_config import BY_KEY, VARIABLES
-    from pnr.engine import cts, gpl, route, rsz, synth
+    from pnr.engine import cts, gpl, place, route, rsz, synth
     from signoff import power
 
     assert BY_KEY["route.max_rounds"].default == route.MAX_ROUNDS
@@ -142,6 +143,7 @@ def test_defaults_are_the_ones_the_modules_apply() -> None:
                 if k.startswith(section + ".")} == {f"{section}.{k}": v
                                                    for k, v in mod.DEFAULTS.items()}
     assert BY_KEY["placement.density"].default == gpl.DEFAULT_DENSITY
+    assert BY_KEY["placement.cell_pad_sites"].default == place.DEFAULT_PAD_SITES
     assert BY_KEY["synth.abc"].default == synth.DEFAULT_ABC_MODE
     assert set(BY_KEY["synth.abc"].choices) == set(synth.ABC_MODES)
     assert BY_KEY["synth.yosys"].default == synth.DEFAULT_YOSYS
@@ -164,3 +166,20 @@ def test_setting_falls_back_to_the_declared_default(tmp_path: Path) -> None:
     assert cfg.setting("route.time_guard_s") == 3600.0
     assert cfg.setting("placement.density") == 0.7
     assert cfg.extra["route"] == {"max_rounds": 3} and cfg.name == "d"
+
+
+def test_every_section_key_the_engine_reads_is_declared() -> None:
+    """The floorplan/placement mappings are passed to the engine whole; each key it reads with
+    ``.get("key")`` must be in the table, or a config using it would be rejected."""
+    import re
+
+    from gptnano.design_config import BY_KEY
+    from gptnano.paths import REPO_ROOT
+
+    pattern = re.compile(r"\b(placement|fp|floorplan)\.get\(\s*\"(\w+)\"")
+    read = set()
+    for path in (REPO_ROOT / "pnr" / "engine").glob("*.py"):
+        for var, key in pattern.findall(path.read_text()):
+            read.add(f"{'placement' if var == 'placement' else 'floorplan'}.{key}")
+    assert {"placement.cell_pad_sites", "floorplan.core_utilization"} <= read
+    assert sorted(read - set(BY_KEY)) == []
