@@ -115,7 +115,8 @@ def stale_job(job: Path, fingerprint: str) -> bool:
     return not stamp.is_file() or stamp.read_text().strip() != fingerprint
 
 
-def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]]) -> None:
+def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]],
+                           progress: runs.Progress) -> None:
     """SIGTERM/SIGINT on the flow: end every descendant process (SC workers, the steps'
     children, KLayout, Magic), mark the unfinished nodes as killed, say so, exit 128+signal.
     Only the flow's own process acts; forked workers inherit the handler and just stop."""
@@ -133,7 +134,8 @@ def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]]) -> None:
         print(f"\nstopping: received {name}; ending the flow's processes", file=sys.stderr,
               flush=True)
         ended = kill_tree(main_pid)
-        marked = mark_unfinished(job, nodes, f"killed: the flow was stopped by {name}")
+        marked = mark_unfinished(job, nodes, f"killed: the flow was stopped by {name}",
+                                 started=set(progress.running))
         print(f"stopped {len(ended)} processes ({', '.join(ended[:8])}"
               f"{', ...' if len(ended) > 8 else ''}); nodes marked killed: "
               f"{', '.join(marked) or 'none'}; re-run the same command to resume",
@@ -249,7 +251,7 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
 
     progress = runs.Progress(nodes, args.jobname, folder=job)
     Scheduler.add_listener(progress)
-    _install_stop_handlers(job, nodes)
+    _install_stop_handlers(job, nodes, progress)
     start = time.monotonic()
     run_error = None
     try:

@@ -30,6 +30,7 @@ import re
 import shutil
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -111,19 +112,26 @@ def run_entry(design_dir: Path, job: Path, record: dict[str, Any]) -> dict[str, 
             "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
 
 
-def mark_unfinished(job: Path, nodes: list[tuple[str, str]], reason: str) -> list[str]:
-    """Nodes whose ``reports/metrics.json`` still says ``running``: status ``error`` with
+def mark_unfinished(job: Path, nodes: list[tuple[str, str]], reason: str,
+                    started: Iterable[tuple[str, str]] = ()) -> list[str]:
+    """Nodes whose ``reports/metrics.json`` still says ``running``, and ``started`` nodes
+    (launched by the scheduler) that have not written one yet: status ``error`` with
     ``reason`` (they were stopped or died without recording it); returns their names."""
     marked = []
-    for step, index in nodes:
-        path = job / step / index / "reports" / METRICS_FILE
+    started = set(started)
+    for step, index in [*nodes, *sorted(started - set(nodes))]:
+        reports = job / step / index / "reports"
         try:
-            body = json.loads(path.read_text())
+            body = json.loads((reports / METRICS_FILE).read_text())
         except (OSError, json.JSONDecodeError):
-            continue
+            if (step, index) not in started:
+                continue
+            body = {"step": step, "index": index, "status": "running", "runtime_s": None,
+                    "metrics": {}, "details": {}, "error": None}
         if body.get("status") == "running":
             body.update(status="error", error=reason)
-            atomic_write_json(path, body, newline=False, default=str)
+            reports.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(reports / METRICS_FILE, body, newline=False, default=str)
             marked.append(f"{step}/{index}")
     return marked
 

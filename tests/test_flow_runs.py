@@ -84,10 +84,16 @@ def test_unfinished_nodes_are_marked(tmp_path: Path) -> None:
         reports = tmp_path / step / "0" / "reports"
         reports.mkdir(parents=True)
         atomic_write_json(reports / "metrics.json", {"status": status, "error": None})
-    nodes = [("syn", "0"), ("place", "0"), ("route", "0")]
+    nodes = [("syn", "0"), ("place", "0"), ("route", "0"), ("sta", "tt")]
     assert runs.mark_unfinished(tmp_path, nodes, "killed: SIGTERM") == ["place/0"]
     body = json.loads((tmp_path / "place/0/reports/metrics.json").read_text())
     assert body["status"] == "error" and body["error"] == "killed: SIGTERM"
+    # a node the scheduler launched that had not written its record yet
+    assert runs.mark_unfinished(tmp_path, nodes, "killed: SIGINT",
+                                started={("route", "0"), ("syn", "0")}) == ["route/0"]
+    body = json.loads((tmp_path / "route/0/reports/metrics.json").read_text())
+    assert (body["step"], body["status"], body["error"]) == ("route", "error", "killed: SIGINT")
+    assert not (tmp_path / "sta").exists()
 
 
 def test_noise_filter_keeps_errors(caplog: pytest.LogCaptureFixture) -> None:
