@@ -17,9 +17,10 @@
   starts and when it ends (status, seconds), the nodes reused from the earlier run, and once a
   minute a line per running node with the last line of its log.
 * **Noise** (:class:`NoiseFilter`): SiliconCompiler's set-up warning ``Adding sky130hd to
-  [asic,asiclib]`` and its ``sc-issue`` hint (a bug-report helper, not advice for a failing
-  step) are dropped from the console, and Liberty reader warnings are cut out of a multi-line
-  error's tool output; every other record, errors above all, passes.
+  [asic,asiclib]``, its ``Setting up node ...`` line per node and its ``sc-issue`` hint (a
+  bug-report helper, not advice for a failing step) are dropped from the console, and Liberty
+  reader warnings are cut out of a multi-line error's tool output; every other record, errors
+  above all, passes.
 """
 
 from __future__ import annotations
@@ -214,7 +215,9 @@ class Progress(RunListener):
                  f"{step}/{index}{took}")
 
 
-NOISE = (re.compile(r"^Adding \S+ to \[asic,asiclib\]"), re.compile(r"sc-issue"))
+NOISE = (re.compile(r"^Adding \S+ to \[asic,asiclib\]"), re.compile(r"sc-issue"),
+         # one line per node before anything runs; the start/finish lines say the same later
+         re.compile(r"^Setting up node \S+ with \S+$"))
 # OpenSTA's Liberty reader warnings (``Warning: <file>.lib, line 31 default_operating_condition
 # ... not found``): the same lines for every Liberty read, ahead of the error a tool tail shows.
 LIBERTY_WARNING = re.compile(r"^Warning: \S+\.lib, line \d+ .*$\n?", re.M)

@@ -101,6 +101,7 @@ def test_noise_filter_keeps_errors(caplog: pytest.LogCaptureFixture) -> None:
     runs.quiet_sc_noise(logger)
     with caplog.at_level(logging.INFO, logger="test_noise"):
         logger.warning("Adding sky130hd to [asic,asiclib]")
+        logger.info("Setting up node place/0 with gptnano/place")
         logger.error("To generate a testcase, run: sc-issue -cfg build/x.pkg.json")
         logger.error("syn/0: SDC check of constraint.sdc failed")
         logger.error("sta/tt: OpenSTA failed:\nWarning: /b/x_tt.lib, line 31 default_operating"
