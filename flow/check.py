@@ -3,7 +3,9 @@
 Re-runs the signoff nodes (STA at every corner, power, KLayout DRC, Magic DRC, LVS) of the
 design's existing job -- SiliconCompiler's ``from`` reuses the layout nodes as they are -- and
 rewrites ``build/<design>/signoff.json``. ``--collect-only`` runs nothing and only rebuilds
-``signoff.json`` from the node records. Exit status 0 only if the run passes signoff.
+the job's ``signoff.json`` from the node records (``build/<design>/signoff.json`` follows only
+a complete passing run, :func:`flow.cli.publish`). Exit status 0 only if the run passes
+signoff.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     except DesignConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from flow.summary import SummaryError, job_dir, read_plan, write_summary
+    from flow.cli import publish
+    from flow.summary import SummaryError, job_dir, read_plan, summarize, write_summary
+    from gptnano.fileio import atomic_write_json
 
     job = job_dir(design, args.jobname)
     try:
@@ -48,10 +52,13 @@ def main(argv: list[str] | None = None) -> int:
             flow_args += ["--from", step]
         return flow_main(flow_args)
     try:
-        path, record = write_summary(design, args.jobname)
+        record = summarize(design, job)
     except SummaryError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    atomic_write_json(job / "signoff.json", record)
+    # as after a run: build/<design>/signoff.json moves only to a complete passing run
+    path = publish(design, job, record, partial=False, write_summary=write_summary)
     passed = record["metrics"]["flow__passed"]
     print(f"{path}: flow__passed={passed}")
     for failure in record["failures"]:

@@ -282,7 +282,7 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
     except summary_error as exc:
         return _fail(str(exc), EXIT_FAILED)
     atomic_write_json(job / "signoff.json", record)
-    path = _publish(design, job, record, partial=bool(args.to_steps), write_summary=write_summary)
+    path = publish(design, job, record, partial=bool(args.to_steps), write_summary=write_summary)
     _print_record(path, record)
     gds = json.loads(path.read_text()).get("gds")  # relative to build/<design>/ in every copy
     if gds:
@@ -302,7 +302,7 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
     return EXIT_OK if runs.passed(record) and not run_error else EXIT_FAILED
 
 
-def _publish(design: Any, job: Path, record: dict[str, Any], partial: bool,
+def publish(design: Any, job: Path, record: dict[str, Any], partial: bool,
              write_summary: Any) -> Path:
     """Keep the last good result (:mod:`flow.runs`): a complete passing run is promoted and
     ``build/<design>/signoff.json`` rewritten for it; a failed or partial attempt leaves that

@@ -45,14 +45,14 @@ def test_failing_attempt_keeps_the_last_good_run(tmp_path: Path) -> None:
     into a failure with the routed layout deleted."""
     design = _Design(tmp_path)
     job = _job(tmp_path, True, "good layout")
-    path = cli._publish(design, job, {"metrics": {"flow__passed": True}}, False,
+    path = cli.publish(design, job, {"metrics": {"flow__passed": True}}, False,
                         _fake_write_summary)
     assert path == tmp_path / "signoff.json"
     good = tmp_path / "job0.good.1"
     assert json.loads(path.read_text())["job"] == good.name
     # the next attempt fails and SC rewrites job0 in place
     job = _job(tmp_path, False, "broken")
-    path = cli._publish(design, job, {"metrics": {"flow__passed": False}}, False,
+    path = cli.publish(design, job, {"metrics": {"flow__passed": False}}, False,
                         _fake_write_summary)
     assert path == job / "signoff.json"
     published = json.loads((tmp_path / "signoff.json").read_text())
@@ -62,7 +62,7 @@ def test_failing_attempt_keeps_the_last_good_run(tmp_path: Path) -> None:
     assert latest["complete"]["job"] == good.name and latest["attempt"]["passed"] is False
     # a later passing run replaces the kept copy (new folder first, then the old one goes)
     job = _job(tmp_path, True, "better layout")
-    cli._publish(design, job, {"metrics": {"flow__passed": True}}, False, _fake_write_summary)
+    cli.publish(design, job, {"metrics": {"flow__passed": True}}, False, _fake_write_summary)
     assert not good.exists() and (tmp_path / "job0.good.2/gds/0/outputs/t.gds").is_file()
     assert json.loads((tmp_path / "signoff.json").read_text())["job"] == "job0.good.2"
 
@@ -72,10 +72,10 @@ def test_first_attempt_failing_is_published(tmp_path: Path) -> None:
     the failing metric there); a partial (--to) run is never promoted."""
     design = _Design(tmp_path)
     job = _job(tmp_path, False, "broken")
-    cli._publish(design, job, {"metrics": {"flow__passed": False}}, False, _fake_write_summary)
+    cli.publish(design, job, {"metrics": {"flow__passed": False}}, False, _fake_write_summary)
     assert json.loads((tmp_path / "signoff.json").read_text())["job"] == "job0"
     job = _job(tmp_path, True, "partial")
-    cli._publish(design, job, {"metrics": {"flow__passed": True}}, True, _fake_write_summary)
+    cli.publish(design, job, {"metrics": {"flow__passed": True}}, True, _fake_write_summary)
     assert runs.good_copies(tmp_path, "job0") == []
 
 
