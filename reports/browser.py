@@ -31,6 +31,10 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run",
          "--remote-debugging-port=0", "--hide-scrollbars")
+# Widths (CSS px) the page needs: every table's and the whole document's scroll width. A
+# table wider than the window means columns an engineer has to scroll to.
+WIDTHS_JS = """JSON.stringify({tables: Array.from(document.querySelectorAll('table'))
+  .map(t => t.scrollWidth), document: document.documentElement.scrollWidth})"""
 IMAGES_JS = """JSON.stringify(Array.from(document.images).map(i => ({
   src: i.getAttribute('src'), complete: i.complete, width: i.naturalWidth})))"""
 
@@ -45,6 +49,8 @@ class PageReport:
     errors: list[str] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
     title: str = ""
+    table_widths: list[int] = field(default_factory=list)
+    document_width: int = 0
 
     @property
     def broken_images(self) -> list[str]:
@@ -149,7 +155,10 @@ def check_page(page: Path, screenshot: Path | None = None, chromium: str = CHROM
                                              returnByValue=True)["result"]["value"])
                 title = cdp.call("Runtime.evaluate", expression="document.title",
                                  returnByValue=True)["result"]["value"]
-                report = PageReport(url, _errors(cdp.events), images, title)
+                widths = json.loads(cdp.call("Runtime.evaluate", expression=WIDTHS_JS,
+                                             returnByValue=True)["result"]["value"])
+                report = PageReport(url, _errors(cdp.events), images, title,
+                                    widths["tables"], widths["document"])
                 if screenshot is not None:
                     shot = cdp.call("Page.captureScreenshot", format="png",
                                     captureBeyondViewport=True)
@@ -176,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = check_page(args.page, args.screenshot, args.chromium)
     print(f"{report.url}: {len(report.images)} images, {len(report.broken_images)} broken, "
-          f"{len(report.errors)} errors")
+          f"{len(report.errors)} errors; widest table {max(report.table_widths, default=0)} px, "
+          f"page {report.document_width} px (window 1400 px)")
     for line in report.errors + [f"broken image: {s}" for s in report.broken_images]:
         print(f"  {line}")
     return 0 if report.ok else 1

@@ -260,13 +260,27 @@ def load_manifest(path: Path) -> dict[str, Any] | None:
     return read_json_object(path) if path.is_file() else None
 
 
-def discover_designs(build: Path, designs_dir: Path) -> list[str]:
-    """Designs with a config under ``designs/`` plus any build folder holding a signoff.json."""
-    names = {p.parent.name for p in designs_dir.glob("*/config.yaml")}
+def discover_designs(build: Path, designs_dir: Path) -> tuple[list[str], dict[str, str]]:
+    """(designs that ran, {design: config error}).
+
+    A design ran when its build folder holds a signoff.json or dft.json; a design folder that
+    never ran gets no row. A ``designs/<d>/config.yaml`` that the flow would refuse
+    (:func:`gptnano.design_config.load_design` raises) is returned with the flow's message,
+    so a broken config shows as an error rather than as a design that was not run.
+    """
+    from gptnano.design_config import DesignConfigError, load_design
+
+    ran: set[str] = set()
     if build.is_dir():
-        names |= {p.parent.name for p in build.glob("*/signoff.json")}
-        names |= {p.parent.name for p in build.glob("*/dft.json")}
-    return sorted(names)
+        ran |= {p.parent.name for p in build.glob("*/signoff.json")}
+        ran |= {p.parent.name for p in build.glob("*/dft.json")}
+    errors: dict[str, str] = {}
+    for config in sorted(designs_dir.glob("*/config.yaml")):
+        try:
+            load_design(config)
+        except DesignConfigError as exc:
+            errors[config.parent.name] = str(exc)
+    return sorted(ran - set(errors)), errors
 
 
 def design_setting(designs_dir: Path, name: str, key: str) -> Any:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from gptnano import metrics as registry
 from gptnano.paths import REPO_ROOT, build_root
-from reports import history, layout, plots
+from reports import history, layout, node_reports, plots
 from reports.collect import (
     DesignRun,
     ReportInputError,
@@ -41,7 +41,10 @@ from reports.collect import (
 )
 from reports.ppa import (
     COLUMNS,
+    SLACK_KEYS,
+    SUMMARY,
     Context,
+    compact,
     pareto_points,
     ppa_frame,
     ppa_rows,
@@ -68,6 +71,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters["short"] = repo_relative
+    env.filters["compact"] = compact
     return env
 
 
@@ -86,7 +90,8 @@ def linker(page_dir: Path) -> Any:
 def render(page: Path, template: str, **values: Any) -> Path:
     page.parent.mkdir(parents=True, exist_ok=True)
     html = environment().get_template(template).render(
-        link=linker(page.parent), columns=COLUMNS,
+        link=linker(page.parent), columns=COLUMNS, summary_columns=SUMMARY,
+        slack_keys=SLACK_KEYS,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), **values)
     page.write_text(html)
     return page
@@ -115,23 +120,22 @@ def load_runs(names: list[str], folder: Path, problems: list[str]) -> list[Desig
     return runs
 
 
-def runtimes(runs: list[DesignRun]) -> dict[str, dict[str, float]]:
-    """Seconds per step for each design: the flow's ``runtime__total__step:<node>`` metrics
-    plus DFT's (dft.json's own ``step_runtime_s``/``runtime_s``, named ``dft.<step>``)."""
-    out: dict[str, dict[str, float]] = {}
+def step_runtimes(run: DesignRun) -> dict[str, float]:
+    """signoff.json's ``runtime__total__step:<node>`` (seconds per flow node)."""
+    steps: dict[str, float] = {}
+    for name, value in ((run.signoff or {}).get("metrics") or {}).items():
+        base, kind, node = registry.split(name)
+        if base == "runtime__total" and kind == "step" and isinstance(value, int | float):
+            steps[str(node)] = float(value)
+    return steps
+
+
+def timelines(runs: list[DesignRun]) -> dict[str, node_reports.Timeline | None]:
+    """Each design's node timeline from the job signoff.json names (None: no SC manifest)."""
+    out: dict[str, node_reports.Timeline | None] = {}
     for run in runs:
-        steps: dict[str, float] = {}
-        for name, value in ((run.signoff or {}).get("metrics") or {}).items():
-            base, kind, node = registry.split(name)
-            if base == "runtime__total" and kind == "step" and isinstance(value, int | float):
-                steps[str(node)] = float(value)
-        dft_steps = (run.dft or {}).get("step_runtime_s")
-        if isinstance(dft_steps, dict):
-            steps.update({f"dft.{k}": float(v) for k, v in dft_steps.items()
-                          if isinstance(v, int | float)})
-        elif run.dft and isinstance(run.dft.get("runtime_s"), int | float):
-            steps["dft"] = float(run.dft["runtime_s"])
-        out[run.name] = steps
+        job = node_reports.job_folder(run.folder, run.signoff)
+        out[run.name] = node_reports.timeline(job, step_runtimes(run)) if job else None
     return out
 
 
@@ -140,30 +144,38 @@ def fresh(target: Path, source: Path) -> bool:
 
 
 def find_def(run: DesignRun) -> Path | None:
-    """The placed DEF: signoff.json ``def`` or ``reports.def``, else the newest in the folder."""
+    """The placed DEF: signoff.json ``def`` or ``reports.def``, else the newest in the job
+    folder signoff.json names (the design folder for a record without ``job``)."""
     if run.signoff and run.signoff_path:
         for entry in (run.signoff.get("def"), (run.signoff.get("reports") or {}).get("def")):
             if isinstance(entry, str) and (found := resolve_report(entry, run.folder)):
                 return found
-    candidates = sorted(run.folder.rglob("*.def"), key=lambda p: p.stat().st_mtime)
+    # the job signoff.json came from, not a newer job of the same design that did not finish
+    folder = node_reports.job_folder(run.folder, run.signoff) or run.folder
+    candidates = sorted(folder.rglob("*.def"), key=lambda p: p.stat().st_mtime)
     return candidates[-1] if candidates else None
 
 
 def layout_images(runs: list[DesignRun], img_dir: Path, notes: list[str],
-                  problems: list[str]) -> list[Image]:
-    """GDS picture and DEF density map per design (cached while the source is unchanged)."""
-    images = []
+                  problems: list[str]) -> dict[str, list[Image]]:
+    """Per design: KLayout picture of the GDS (full and zoomed), the DEF's cell density and
+    the global router's congestion map; pictures are redrawn only when their source changed."""
+    images: dict[str, list[Image]] = {}
     for run in runs:
+        out = images.setdefault(run.name, [])
         gds_entry = (run.signoff or {}).get("gds")
         gds = resolve_report(gds_entry, run.folder) if isinstance(gds_entry, str) else None
         if gds is not None:
             png = img_dir / f"layout-{safe_name(run.name)}.png"
+            zoom = img_dir / f"layout-zoom-{safe_name(run.name)}.png"
             try:
-                if not fresh(png, gds):
-                    stats = layout.render_gds(gds, png, run.name)
-                    notes.append(f"{run.name}: {stats.polygons:,} polygons in {gds.name}, "
-                                 f"{stats.drawn:,} drawn, rendered in {stats.seconds:.2f} s")
-                images.append(Image(png, f"layout of {run.name}"))
+                if not (fresh(png, gds) and fresh(zoom, gds)):
+                    pic = layout.render_klayout(gds, png, zoom)
+                    notes.append(f"{run.name}: {gds.name} (top {pic.top}) drawn by KLayout with "
+                                 f"the PDK layer properties in {pic.seconds:.2f} s")
+                out += [Image(png, f"layout of {run.name} (KLayout)"),
+                        Image(zoom, f"layout of {run.name}, {layout.ZOOM_UM:.0f} µm at the "
+                                    "centre")]
             except layout.LayoutError as exc:
                 problems.append(str(exc))
         elif isinstance(gds_entry, str):
@@ -174,10 +186,42 @@ def layout_images(runs: list[DesignRun], img_dir: Path, notes: list[str],
             try:
                 if not fresh(png, def_path):
                     layout.render_density(def_path, png, run.name)
-                images.append(Image(png, f"cell density of {run.name}"))
+                out.append(Image(png, f"cell density of {run.name}"))
             except layout.LayoutError as exc:
                 problems.append(str(exc))
+        job = node_reports.job_folder(run.folder, run.signoff)
+        congestion = node_reports.congestion_map(job) if job else None
+        if congestion is not None:
+            out.append(Image(congestion, f"global-routing congestion of {run.name}"))
     return images
+
+
+def design_page(out: Path, run: DesignRun, row: dict, layouts: list[Image],
+                index: Path) -> Path:
+    """``designs/<design>.html``: every PPA figure of one design, its failures, failed nets,
+    DRC by rule, the worst setup and hold path per corner, the node timeline and pictures."""
+    page = out / "designs" / f"{safe_name(run.name)}.html"
+    job = node_reports.job_folder(run.folder, run.signoff)
+    route = node_reports.route_summary(job) if job else None
+    drc = node_reports.drc_by_rule(job) if job else None
+    paths = {check: node_reports.worst_paths(job, check) if job else {}
+             for check in ("setup", "hold")}
+    images = list(layouts)
+    tl = node_reports.timeline(job, step_runtimes(run)) if job else None
+    if tl is not None and tl.spans:
+        images.insert(0, Image(plots.plot_timeline(
+            run.name, tl, out / "designs" / f"timeline-{safe_name(run.name)}.png"),
+            f"node timeline of {run.name}"))
+    failures = [str(f) for f in (run.signoff or {}).get("failures") or []]
+    skipped = [str(s) for s in (run.signoff or {}).get("not_run") or []]
+    failed_nets = None
+    if route is not None:
+        metrics = route[0]
+        failed_nets = metrics.get("route__net__failed", metrics.get("failed_nets"))
+    return render(page, "design.html.j2", title=f"{run.name}: run details", run=run, row=row,
+                  job=job, route=route, failed_nets=failed_nets, drc=drc, paths=paths,
+                  failures=failures, skipped=skipped, timeline=tl, plots=images,
+                  problems=run.errors, index=index)
 
 
 def run_plots(runs: list[DesignRun], rows: list, ctx: Context, img_dir: Path) -> list[Image]:
@@ -186,7 +230,8 @@ def run_plots(runs: list[DesignRun], rows: list, ctx: Context, img_dir: Path) ->
         Image(plots.plot_pareto(pareto_points(runs, rows, ctx), img_dir / "pareto.png"),
               "Pareto: perplexity vs area x latency"),
         Image(plots.plot_area_power(frame, img_dir / "area_power.png"), "area and power"),
-        Image(plots.plot_runtime(runtimes(runs), img_dir / "runtime.png"), "runtime per step"),
+        Image(plots.plot_critical_paths(timelines(runs), img_dir / "runtime.png"),
+              "runtime along the critical path"),
     ]
 
 
@@ -200,8 +245,8 @@ def snapshot_plots(runs: list[DesignRun], rows: list, img_dir: Path) -> list[Ima
     if not area.is_file():
         plots.plot_area_power(ppa_frame(rows), area)
     if not runtime.is_file():
-        plots.plot_runtime(runtimes(runs), runtime)
-    return [Image(area, "area and power"), Image(runtime, "runtime per step")]
+        plots.plot_critical_paths(timelines(runs), runtime)
+    return [Image(area, "area and power"), Image(runtime, "runtime along the critical path")]
 
 
 def build_run_page(out: Path, run: dict[str, Any], db: Path, ctx: Context
@@ -218,7 +263,8 @@ def build_run_page(out: Path, run: dict[str, Any], db: Path, ctx: Context
     rows = ppa_rows(runs, ctx)
     img_dir = out / "runs" / safe_name(run["run_id"])
     images = snapshot_plots(runs, rows, img_dir) if runs else []
-    images += layout_images(runs, img_dir, [], problems)  # cached: drawn once per run
+    for pictures in layout_images(runs, img_dir, [], problems).values():  # drawn once per run
+        images += pictures
     summary = run_dir / "summary.txt"
     for r in results:
         r["flow_s"] = None if pd.isna(r["flow_s"]) else r["flow_s"]
@@ -239,12 +285,15 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     img = out / "img"
     problems: list[str] = []
     ctx = load_context(designs_dir, experiments, manifest, problems, build / "dv" / "runs")
-    names = discover_designs(build, designs_dir)
-    runs = load_runs(names + rtl_only_configs(ctx, names), build, problems)
+    names, config_errors = discover_designs(build, designs_dir)
+    runs = load_runs(names, build, problems)
     rows = ppa_rows(runs, ctx)
+    folders = {p.parent.name for p in designs_dir.glob("*/config.yaml")}
+    rtl_runs = load_runs(rtl_only_configs(ctx, sorted(folders | set(names))), build, problems)
+    rtl_rows = ppa_rows(rtl_runs, ctx)
     csv = out / "ppa.csv"
-    ppa_frame(rows).to_csv(csv, index=False)
-    images = run_plots(runs, rows, ctx, img)
+    ppa_frame(rows + rtl_rows).to_csv(csv, index=False)
+    images = run_plots(runs + rtl_runs, rows + rtl_rows, ctx, img)
     try:
         history_runs = history.runs_frame(db)
         trends = history.metrics_history(db)
@@ -255,6 +304,11 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     images.append(Image(plots.plot_trends(trends, img / "trends.png"), "nightly trends"))
     notes: list[str] = []
     layouts = layout_images(runs, img, notes, problems)
+    index = out / "index.html"
+    pages = {run.name: design_page(out, run, row, layouts.get(run.name, []), index)
+             for run, row in zip(runs, rows, strict=True)}
+    full = render(out / "ppa.html", "ppa.html.j2", title="gpt-nano-asic: every PPA column",
+                  rows=rows + rtl_rows, pages=pages, index=index, csv=csv, problems=[])
     run_list, latest_rows, latest_results = [], [], []
     for run in history_runs.to_dict("records"):  # newest first
         run["page"], rows_of_run, results = build_run_page(out, run, db, ctx)
@@ -266,6 +320,7 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     return render(out / "index.html", "index.html.j2", title="gpt-nano-asic PPA",
                   build=history.portable(str(build)), db=history.portable(str(db)),
                   rows=rows, csv=csv, plots=images, layouts=layouts, layout_notes=notes,
+                  pages=pages, config_errors=config_errors, full=full,
                   runs=run_list, latest_rows=latest_rows, latest_results=latest_results,
                   problems=problems,
                   golden_updates=updates,

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
+
+from reports.node_reports import Timeline
 
 DPI = 110
 
@@ -109,22 +112,62 @@ def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def plot_runtime(runtimes: dict[str, dict[str, float]], path: Path) -> Path:
-    """Seconds per flow step for each design (stacked horizontal bars)."""
-    title = "Runtime per flow step"
-    runtimes = {d: r for d, r in runtimes.items() if r}
-    if not runtimes:
-        return _empty(path, title, "no runtime__total in any signoff.json / dft.json yet")
-    frame = pd.DataFrame(runtimes).T.fillna(0)
-    fig = Figure(figsize=(7.5, 0.6 * len(frame) + 1.8))
+def _node_label(node: tuple[str, str]) -> str:
+    step, index = node
+    return step if index == "0" else f"{step}/{index}"
+
+
+def plot_critical_paths(timelines: dict[str, Timeline], path: Path) -> Path:
+    """Each design's wall-clock time split along its flow's critical path.
+
+    Steps that ran in parallel with the critical path (DRC next to LVS, the STA corners) are
+    not stacked on top of it, so a bar is as long as the run took. Segment labels are written
+    inside segments wide enough for them and left out otherwise (no overlapping text).
+    """
+    title = "Runtime along each flow's critical path"
+    timelines = {d: t for d, t in timelines.items() if t is not None and t.critical}
+    if not timelines:
+        return _empty(path, title, "no flow job with recorded node times yet")
+    fig = Figure(figsize=(8, 0.7 * len(timelines) + 1.4))
     ax = fig.add_subplot()
-    left = pd.Series(0.0, index=frame.index)
-    for step in frame.columns:
-        ax.barh(frame.index.astype(str), frame[step], left=left, label=str(step))
-        left = left + frame[step]
-    ax.set_xlabel("seconds")
-    ax.set_title(title)
-    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    colours = matplotlib.colormaps["tab20"].colors
+    wall = max(t.wall for t in timelines.values())
+    for row, tl in enumerate(timelines.values()):
+        for k, node in enumerate(tl.critical):
+            start, end = tl.spans[node]
+            ax.barh(row, end - start, left=start, color=colours[k % len(colours)],
+                    edgecolor="white", linewidth=0.5)
+            if end - start > 0.016 * wall * len(_node_label(node)):
+                ax.text((start + end) / 2, row, _node_label(node), ha="center", va="center",
+                        fontsize=7, clip_on=True)
+        kind = "" if tl.timed else " (runtimes along the graph)"
+        ax.text(tl.wall, row, f" {tl.wall:.0f} s{kind}", va="center", fontsize=8)
+    ax.set_yticks(range(len(timelines)), [str(d) for d in timelines])
+    ax.set_xlim(0, wall * 1.18)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the first node started")
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)
+
+
+def plot_timeline(design: str, tl: Timeline, path: Path) -> Path:
+    """Gantt chart of one job's nodes (start to end); the critical path in colour."""
+    order = sorted(tl.spans, key=lambda n: tl.spans[n])
+    fig = Figure(figsize=(7.5, 0.28 * len(order) + 1.3))
+    ax = fig.add_subplot()
+    critical = set(tl.critical)
+    for row, node in enumerate(order):
+        start, end = tl.spans[node]
+        ax.barh(row, max(end - start, tl.wall * 0.002), left=start,
+                color="#c0392b" if node in critical else "#95a5a6")
+        ax.text(end, row, f" {end - start:.1f} s", va="center", fontsize=7)
+    ax.set_yticks(range(len(order)), [_node_label(n) for n in order], fontsize=8)
+    ax.set_xlim(0, tl.wall * 1.15 or 1)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds since the first node started")
+    how = "recorded start/end times" if tl.timed else "runtimes laid along the flow graph"
+    ax.set_title(f"{design}: {tl.wall:.0f} s wall clock ({how}); red = critical path",
+                 fontsize=9)
     return _save(fig, path)
 
 

@@ -9,6 +9,7 @@ does not report that figure) -- never a made-up number.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,9 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("model__perplexity__validation", "val. perplexity"),
     ("clock__period", "clock (ns)"),
     *((f"timing__fmax__corner:{c}", f"fmax {c} (MHz)") for c in CORNERS),
+    *((f"timing__setup__ws__corner:{c}", f"setup WS {c} (ns)") for c in CORNERS),
+    *((f"timing__setup__tns__corner:{c}", f"setup TNS {c} (ns)") for c in CORNERS),
+    *((f"timing__hold__ws__corner:{c}", f"hold WS {c} (ns)") for c in CORNERS),
     ("cycles_per_token", "cycles/token"),
     ("us_per_token", "µs/token"),
     ("tokens_per_s", "tokens/s"),
@@ -79,6 +83,24 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("drc", "DRC (KLayout / Magic)"),
     ("design__lvs__clean", "LVS"),
 )
+# The index's summary table (fits a 1400 px window): (group label, [(key, sub-label)]); a group
+# of several keys gets a spanning header with the corners below it.
+SUMMARY: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("design", (("design", ""),)),
+    ("status", (("flow", ""),)),
+    ("clock (ns)", (("clock__period", ""),)),
+    ("fmax (MHz)", tuple((f"timing__fmax__corner:{c}", c) for c in CORNERS)),
+    ("setup WS (ns)", tuple((f"timing__setup__ws__corner:{c}", c) for c in CORNERS)),
+    ("setup TNS (ns)", tuple((f"timing__setup__tns__corner:{c}", c) for c in CORNERS)),
+    ("hold WS (ns)", tuple((f"timing__hold__ws__corner:{c}", c) for c in CORNERS)),
+    ("core area (µm²)", (("design__core__area", ""),)),
+    ("util.", (("design__instance__utilization", ""),)),
+    ("power (mW)", (("power__total", ""),)),
+    ("DRC KL / Magic", (("drc", ""),)),
+    ("LVS", (("design__lvs__clean", ""),)),
+    ("stuck-at cov. (%)", (("dft__stuck_at__coverage", ""),)),
+)
+SLACK_KEYS = frozenset(k for _, keys in SUMMARY[4:7] for k, _ in keys)
 # Columns that are not registry metrics: identity/verdict cells and figures of the RTL and
 # model stages derived in this module (each cell's tooltip states its formula or source).
 NOT_METRICS = frozenset({"design", "engine", "flow", "variant", "cycles_per_token",
@@ -91,6 +113,16 @@ def fmt(value: float | int, digits: int = 4) -> str:
     if isinstance(value, int) or abs(value) >= 10 ** digits:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
+
+
+def compact(value: float | int) -> str:
+    """A number in at most ~6 characters for the summary table (``-12.3k``, ``123M``): the
+    exact figure is on the design page, in the full table and in ppa.csv."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e4, "k")):
+        if abs(value) >= scale:
+            divisor = 1e3 if suffix == "k" else scale
+            return f"{value / divisor:.3g}{suffix}"
+    return fmt(value, 4)
 
 
 def _cell(item: Sourced, run_ran: bool, digits: int = 4) -> Cell:
@@ -204,6 +236,12 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
 
     row["clock__period"] = _cell(run.get("clock__period"), ran)
     row.update(fmax_cells(run, ran))
+    for key in SLACK_KEYS:  # negative slack is a violation: shown in red
+        item = run.get(key)
+        cell = _cell(item, ran, 3)
+        negative = _is_number(item.value) and item.value < 0
+        row[key] = Cell(cell.text, "violations" if negative else cell.value, cell.source,
+                        cell.title)
 
     cycles = Sourced(None)
     if manifest:
@@ -260,17 +298,40 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
     return row
 
 
+NOISE = re.compile(r"^\s*(\[?warning\b|\[?info\b|sc-issue)", re.I)
+REASON_CHARS = 70
+
+
+def short_reason(problems: list[str], limit: int = REASON_CHARS) -> str:
+    """The first failing check in a few words: its first line that is not a tool warning
+    (Liberty and SC noise come before the error in tool output), up to the first ``;``."""
+    if not problems:
+        return ""
+    lines = [ln.strip() for ln in problems[0].splitlines() if ln.strip()]
+    first = next((ln for ln in lines if not NOISE.match(ln)), lines[0] if lines else "")
+    first = first.split("; ")[0].split(" (")[0]
+    if len(first) > limit:
+        first = first[:limit - 1].rstrip() + "…"
+    more = len(problems) - 1
+    return first + (f" (+{more} more)" if more > 0 else "")
+
+
 def flow_cell(run: DesignRun, ran: bool) -> Cell:
-    """The flow's own verdict (``passed``), with its failures and skipped steps on hover."""
+    """The flow's own verdict (``passed``); a failure shows its first reason in the text (all
+    of them on the design page and on hover)."""
     passed = run.get("flow__passed")
     if passed.value is None:
         return Cell(NA if ran else NOT_RUN)
     problems = [str(p) for p in (run.signoff or {}).get("failures") or []]
     skipped = [str(p) for p in (run.signoff or {}).get("not_run") or []]
     if skipped:
-        problems.append("not run: " + ", ".join(skipped))
-    return Cell("pass" if passed.value else "FAIL", "pass" if passed.value else "violations",
-                run.signoff_path, "; ".join(problems))
+        problems.append(f"stopped before {skipped[0]} ({len(skipped)} steps not run: "
+                        + ", ".join(skipped) + ")")
+    text = "pass" if passed.value else "FAIL"
+    if not passed.value and problems:
+        text = f"FAIL: {short_reason(problems)}"
+    return Cell(text, "pass" if passed.value else "violations", run.signoff_path,
+                "; ".join(problems))
 
 
 def drc_cell(run: DesignRun, ran: bool) -> Cell:

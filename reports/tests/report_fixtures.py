@@ -7,6 +7,7 @@ from pathlib import Path
 
 import gdstk
 import pytest
+from matplotlib.figure import Figure
 
 SETUP, HOLD, FMAX = ("timing__setup__ws__corner:", "timing__hold__ws__corner:",
                      "timing__fmax__corner:")
@@ -27,7 +28,7 @@ def signoff(fields: dict | None = None, **metrics: object) -> dict:
     """A signoff.json as flow.summary writes it; ``metrics`` change registry metrics
     (``None`` drops one), ``fields`` the top-level keys."""
     merged = {k: v for k, v in dict(METRICS, **metrics).items() if v is not None}
-    return {"gds": "layout.gds", "engine": "embedded", "failures": [], "not_run": [],
+    return {"gds": "layout.gds", "engine": "embedded", "failures": [], "not_run": [], "job": "job0",
             "metrics": merged,
             "reports": {"timing__setup__ws": "reports/sta.rpt",
                         "klayout__drc_error__count": "reports/drc.lyrdb",
@@ -77,18 +78,115 @@ def write_gds(path: Path, squares: int = 20) -> Path:
     return path
 
 
+# OpenSTA report_checks output (path_end format of the flow's sta step), trimmed.
+SETUP_RPT = """Startpoint: rst_n (input port clocked by clk)
+Endpoint: n_767 (recovery check against rising-edge clock clk)
+Path Group: **async_default**
+Path Type: max
+
+                             26.392   data required time
+                             -6.606   data arrival time
+---------------------------------------------------------------------------
+                             19.786   slack (MET)
+
+
+Startpoint: acc_reg_3 (rising edge-triggered flip-flop clocked by clk)
+Endpoint: acc_reg_7 (rising edge-triggered flip-flop clocked by clk)
+Path Group: clk
+Path Type: max
+
+                             10.210   data required time
+                            -10.710   data arrival time
+---------------------------------------------------------------------------
+                             -0.500   slack (VIOLATED)
+"""
+HOLD_RPT = """Startpoint: n_783 (rising edge-triggered flip-flop clocked by clk)
+Endpoint: n_766 (rising edge-triggered flip-flop clocked by clk)
+Path Group: clk
+Path Type: min
+
+                              0.300   slack (MET)
+"""
+# SC record times of a job whose DRC and LVS ran in parallel after extract (seconds).
+SPANS = {("syn", "0"): (0, 10), ("route", "0"): (10, 30), ("drc_klayout", "0"): (30, 80),
+         ("lvs", "0"): (30, 35), ("sta", "tt"): (35, 40), ("power", "0"): (80, 82)}
+EDGES = {("syn", "0"): [], ("route", "0"): [("syn", "0")],
+         ("drc_klayout", "0"): [("route", "0")], ("lvs", "0"): [("route", "0")],
+         ("sta", "tt"): [("route", "0")], ("power", "0"): [("route", "0")]}
+
+
+def sc_manifest(spans: dict = SPANS, edges: dict = EDGES, timed: bool = True) -> dict:
+    """The parts of a SiliconCompiler ``<design>.pkg.json`` the dashboard reads."""
+    def stamp(seconds: float) -> str:
+        return f"2026-12-07 04:{int(seconds) // 60:02d}:{seconds % 60:09.6f}"
+
+    def per_node(values: dict) -> dict:
+        out: dict = {"default": {"default": None}}
+        for (step, index), value in values.items():
+            out.setdefault(step, {})[index] = {"value": value, "signature": None}
+        return {"node": out}
+
+    flow = {step: {} for step, _ in edges}
+    for (step, index), inputs in edges.items():
+        flow[step][index] = {"input": {"node": {"*": {"*": {"value": [list(i) for i in inputs]}},
+                                                "default": {"default": {"value": []}}}}}
+    record = {"starttime": per_node({n: stamp(a) for n, (a, _) in spans.items()} if timed
+                                    else {}),
+              "endtime": per_node({n: stamp(b) for n, (_, b) in spans.items()} if timed else {})}
+    return {"record": record, "flowgraph": {"default": {}, "testflow": flow}}
+
+
+def write_job(folder: Path, route_failed: int = 0, drc: dict | None = None) -> Path:
+    """Node reports of one flow job as the flow writes them under ``<design>/<job>/``."""
+    job = folder / "job0"
+    for corner in ("ss", "tt"):
+        (job / "sta" / corner / "reports").mkdir(parents=True, exist_ok=True)
+        (job / "sta" / corner / "reports" / "setup.rpt").write_text(SETUP_RPT)
+        (job / "sta" / corner / "reports" / "hold.rpt").write_text(HOLD_RPT)
+    route = job / "route" / "0" / "reports"
+    route.mkdir(parents=True, exist_ok=True)
+    (route / "metrics.json").write_text(json.dumps({
+        "step": "route", "index": "0", "status": "ok",
+        "metrics": {"route__net": 439, "route__net__failed": route_failed},
+        "details": {"rip_up_rounds": 3}}))
+    fig = Figure(figsize=(1, 1))
+    fig.add_subplot().imshow([[0, 1], [1, 0]])
+    fig.savefig(route / "congestion.png")
+    drc_dir = job / "drc_klayout" / "0" / "reports"
+    drc_dir.mkdir(parents=True, exist_ok=True)
+    (drc_dir / "drc_klayout.json").write_text(json.dumps(drc or {}))
+    (job / "top.pkg.json").write_text(json.dumps(sc_manifest()))
+    return job
+
+
 def write_design(build: Path, name: str, signoff: dict | None = None, dft: dict | None = None,
                  gds: bool = True) -> Path:
     folder = build / name
+    write_job(folder)
     (folder / "reports").mkdir(parents=True, exist_ok=True)
     (folder / "reports" / "sta.rpt").write_text("wns report\n")
     (folder / "reports" / "drc.lyrdb").write_text("<report-database/>\n")
     if gds:
         write_gds(folder / "layout.gds")
-        (folder / "top.def").write_text(DEF)
+        (folder / "job0" / "route" / "0" / "outputs").mkdir(parents=True, exist_ok=True)
+        (folder / "job0" / "route" / "0" / "outputs" / "top.def").write_text(DEF)
     (folder / "signoff.json").write_text(json.dumps(SIGNOFF if signoff is None else signoff))
     if dft is not None:
         (folder / "dft.json").write_text(json.dumps(dft))
+    return folder
+
+
+def write_config(designs: Path, name: str, top: str, variant: str | None = None) -> Path:
+    """A design config that :func:`gptnano.design_config.load_design` accepts."""
+    folder = designs / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "top.v").write_text(f"module {top}(input clk); endmodule\n")
+    (folder / "constraint.sdc").write_text("create_clock -period 10 [get_ports clk]\n")
+    config = (f"name: {name}\ntop: {top}\nrtl: [{folder / 'top.v'}]\nsdc: constraint.sdc\n"
+              "clock: {port: clk, period_ns: 10.0}\n")
+    if variant:
+        config += f"variant: {variant}\n"
+    (folder / "config.yaml").write_text(config)
     return folder
 
 
@@ -98,11 +196,7 @@ def workspace(tmp_path: Path) -> dict[str, Path]:
     build = tmp_path / "build"
     designs = tmp_path / "designs"
     for name, variant in (("probe", None), ("small", "int8")):
-        (designs / name).mkdir(parents=True)
-        config = f"name: {name}\ntop: {'gpt_accel' if variant else 'probe_mac'}\n"
-        if variant:
-            config += f"variant: {variant}\n"
-        (designs / name / "config.yaml").write_text(config)
+        write_config(designs, name, "gpt_accel" if variant else "probe_mac", variant)
     write_design(build, "probe", dft=DFT)
     write_design(build, "small", signoff(design__instance__count=2500,
                                          design__core__area=12000.0))

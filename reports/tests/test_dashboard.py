@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from reports import dashboard, history
-from reports.tests.report_fixtures import SIGNOFF, signoff, write_design
+from reports.tests.report_fixtures import SIGNOFF, signoff, write_config, write_design, write_job
 
 
 class Links(HTMLParser):
@@ -65,7 +65,7 @@ def test_every_link_and_image_resolves(workspace) -> None:
     assert "layout-probe-" in html and "density-small-" in html
     assert "reports/sta.rpt" in html  # the WNS cells link to the STA report
     run_page = next(p for p in pages if "r2" in p.name).read_text()
-    assert "design__instance__count = 2 (golden: &lt;= 1)" in run_page and "2,600" in run_page
+    assert "design__instance__count = 2 (golden: &lt;= 1)" in run_page and ">2600<" in run_page
     csv = (workspace["out"] / "ppa.csv").read_text().splitlines()
     assert csv[0].startswith("design,engine,flow,variant,model__perplexity__validation,")
     assert len(csv) == 3
@@ -113,7 +113,7 @@ def test_run_pictures_are_drawn_once(workspace) -> None:
     add_run(workspace, "r1", 2500)
     build(workspace)
     pictures = sorted((workspace["out"] / "runs").glob("*/*.png"))
-    assert len(pictures) == 4  # area/power, runtime, layout, density
+    assert len(pictures) == 5  # area/power, runtime, KLayout full and zoomed, density
     stamps = [p.stat().st_mtime_ns for p in pictures]
     build(workspace)
     assert [p.stat().st_mtime_ns for p in pictures] == stamps
@@ -142,3 +142,38 @@ def test_repository_paths_are_shown_relative() -> None:
     message = f"flow timed out, see {dashboard.REPO_ROOT}/build/nightly/x/small/flow.log"
     assert dashboard.repo_relative(message) == "flow timed out, see build/nightly/x/small/flow.log"
     assert dashboard.repo_relative("/elsewhere/flow.log") == "/elsewhere/flow.log"
+
+
+def test_only_designs_that_ran_and_broken_configs_as_errors(workspace) -> None:
+    """A design folder that never ran gets no row; a config the flow refuses is an error row
+    with the flow's message instead of a row of "not run"."""
+    write_config(workspace["designs"], "never_ran", "never_top")
+    broken = workspace["designs"] / "broken"
+    broken.mkdir()
+    (broken / "config.yaml").write_text("name: broken\ntop: x\n")
+    html = build(workspace).read_text()
+    table = html[html.index('<table class="summary">'):]
+    table = table[:table.index("</table>")]
+    assert "never_ran" not in table
+    assert "config error:" in table and "missing required key" in table and ">broken<" in table
+    csv = (workspace["out"] / "ppa.csv").read_text()
+    assert "never_ran" not in csv and "broken" not in csv
+
+
+def test_design_page_shows_failed_nets_drc_rules_and_worst_paths(workspace) -> None:
+    write_job(workspace["build"] / "probe", route_failed=5, drc={"met1.spacing": 12,
+                                                                "li.width": 2})
+    build(workspace)
+    page = next((workspace["out"] / "designs").glob("probe-*.html"))
+    html = page.read_text()
+    assert 'Failed nets: <b class="bad">5</b>' in html
+    assert "<td>met1.spacing</td><td class=\"bad\">12</td>" in html
+    assert html.index("met1.spacing") < html.index("li.width")  # worst rule first
+    assert "acc_reg_3 (rising edge-triggered flip-flop clocked by clk)" in html
+    assert ">-0.500</a>" in html and ">0.300</a>" in html  # setup and hold slack, linked
+    assert "syn &rarr; route &rarr; drc_klayout &rarr; power" in html  # critical path
+    links = targets(page)
+    for target in links.targets:
+        assert (page.parent / unquote(target)).exists(), target
+    index = (workspace["out"] / "index.html").read_text()
+    assert f'href="designs/{page.name}"' in index

@@ -39,3 +39,27 @@ def test_def_without_components_is_named(tmp_path: Path) -> None:
     path.write_text("DIEAREA ( 0 0 ) ( 10 10 ) ;\n")
     with pytest.raises(layout.LayoutError, match="t.def: no COMPONENTS"):
         layout.parse_def(path)
+
+
+def test_klayout_picture_with_pdk_layer_properties(tmp_path: Path) -> None:
+    """The PDK's .lyp gives met1/met2 their own colours and stipples: the picture is neither
+    blank nor one solid colour, and the zoomed view shows a different part at a larger scale."""
+    from PIL import Image
+
+    gds = write_gds(tmp_path / "x.gds", squares=10)
+    pic = layout.render_klayout(gds, tmp_path / "full.png", tmp_path / "zoom.png", zoom_um=10)
+    assert pic.top == "top" and layout.sky130_lyp().suffix == ".lyp"
+    full, zoom = Image.open(pic.full).convert("RGB"), Image.open(pic.zoom).convert("RGB")
+    assert full.size == zoom.size == (900, 900)
+    colours = full.getcolors(maxcolors=1 << 16)
+    assert colours is not None and len(colours) >= 3
+    top_share = max(n for n, _ in colours) / (900 * 900)
+    assert 0.2 < top_share < 0.95  # white background and drawn layers, not a solid hatch
+    assert full.tobytes() != zoom.tobytes()
+
+
+def test_klayout_unreadable_gds_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.gds"
+    bad.write_bytes(b"\x00\x01garbage")
+    with pytest.raises(layout.LayoutError, match="bad.gds: KLayout cannot read it"):
+        layout.render_klayout(bad, tmp_path / "a.png", tmp_path / "b.png")

@@ -11,10 +11,13 @@ from reports.collect import load_design_run, load_dv_latency, load_experiments, 
 from reports.ppa import (
     NA,
     NOT_RUN,
+    REASON_CHARS,
     Context,
+    compact,
     design_row,
     pareto_points,
     rtl_only_configs,
+    short_reason,
 )
 from reports.tests.report_fixtures import FMAX, SETUP, signoff, write_design
 
@@ -66,8 +69,9 @@ def test_violations_and_mismatch_are_flagged(tmp_path, workspace) -> None:
                   **{FMAX + "ss": 90.0, FMAX + "tt": 120.0})
     run = load_design_run("bad", write_design(tmp_path, "bad", bad))
     row = design_row(run, context(workspace))
-    assert row["flow"].text == "FAIL"
-    assert row["flow"].title == "route: 2 nets unrouted; not run: gds, lvs"
+    assert row["flow"].text == "FAIL: route: 2 nets unrouted (+1 more)"  # visible, not hover
+    assert row["flow"].title == ("route: 2 nets unrouted; stopped before gds (2 steps not run: "
+                                 "gds, lvs)")
     assert row["drc"].value == "violations" and row["design__lvs__clean"].text == "MISMATCH"
     assert row[FMAX + "ss"].value == 90.0 and not row[FMAX + "ss"].title  # reported
 
@@ -178,3 +182,18 @@ def test_unknown_variant_is_not_shown_as_a_perplexity(workspace) -> None:
         "name: small\ntop: gpt_accel\nvariant: int3\n")
     row = design_row(load_design_run("small", workspace["build"] / "small"), context(workspace))
     assert row[PPL].text == NA and "variant 'int3' has no val_ppl" in row[PPL].title
+
+
+def test_failure_reason_skips_tool_warnings_and_is_short() -> None:
+    liberty = ("Warning: sky130_fd_sc_hd__ss.lib line 32, library has no default_operating_"
+               "conditions.\n[WARNING] another one\nsta/ss: setup slack -1.5 ns < 0 at corner "
+               "ss; hold slack -0.2 ns < 0 at corner ss")
+    assert short_reason([liberty]) == "sta/ss: setup slack -1.5 ns < 0 at corner ss"
+    assert short_reason(["x" * 200, "y"]).endswith("… (+1 more)")
+    assert len(short_reason(["x" * 200])) == REASON_CHARS
+    assert short_reason([]) == ""
+
+
+def test_summary_numbers_are_compact() -> None:
+    assert [compact(v) for v in (0.5, -666.2539, 12000.0, -12345.678, 123456789.0)] == \
+        ["0.5", "-666.3", "12k", "-12.3k", "123M"]
