@@ -48,3 +48,30 @@ def test_sdc_problems_name_the_users_file_and_line(tmp_path: Path, text: str,
 def test_clock_port_of_the_config_must_exist(tmp_path: Path) -> None:
     with pytest.raises(StepError, match="clock port 'clock' .* is not a port"):
         _check(tmp_path, GOOD, clock_port="clock")
+
+
+def test_flow_stops_at_syn_naming_the_users_sdc(tmp_path: Path, monkeypatch) -> None:
+    """Issue 16: an SDC typo surfaced only at STA, ten minutes later, naming an internal copy.
+    Now the syn node fails on it, naming the design's own file and the line."""
+    import json
+
+    from flow import cli
+    from gptnano.design_config import DESIGNS_DIR
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    config = (DESIGNS_DIR / "probe" / "config.yaml").read_text()
+    (folder / "config.yaml").write_text(config.replace("rtl: [designs/", "rtl: [" + str(
+        DESIGNS_DIR) + "/"))
+    sdc = (DESIGNS_DIR / "probe" / "constraint.sdc").read_text().splitlines()
+    typo = next(i for i, line in enumerate(sdc) if line.startswith("set_load"))
+    sdc[typo] = sdc[typo].replace("set_load", "set_lod")
+    (folder / "constraint.sdc").write_text("\n".join(sdc) + "\n")
+    monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path / "build"))
+    assert cli.main(["--design", str(folder / "config.yaml"), "--quiet"]) == cli.EXIT_FAILED
+    body = json.loads((tmp_path / "build/probe/job0/syn/0/reports/metrics.json").read_text())
+    assert body["status"] == "error"
+    assert f"SDC check of {folder / 'constraint.sdc'}" in body["error"]
+    assert f'constraint.sdc, {typo + 1} invalid command name "set_lod"' in body["error"]
+    record = json.loads((tmp_path / "build/probe/job0/signoff.json").read_text())
+    assert "floorplan" in record["not_run"]
