@@ -120,7 +120,6 @@ def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]],
     """SIGTERM/SIGINT on the flow: end every descendant process (SC workers, the steps'
     children, KLayout, Magic), mark the unfinished nodes as killed, say so, exit 128+signal.
     Only the flow's own process acts; forked workers inherit the handler and just stop."""
-    from flow.runs import mark_unfinished
     from gptnano.proc import kill_tree
 
     main_pid = os.getpid()
@@ -134,8 +133,11 @@ def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]],
         print(f"\nstopping: received {name}; ending the flow's processes", file=sys.stderr,
               flush=True)
         ended = kill_tree(main_pid)
-        marked = mark_unfinished(job, nodes, f"killed: the flow was stopped by {name}",
-                                 started=set(progress.running))
+        marked = runs.mark_unfinished(job, nodes, f"killed: the flow was stopped by {name}",
+                                      started=set(progress.running))
+        runs.write_latest(job.parent, {"job": job.name, "signoff": None, "passed": False,
+                                       "stopped_by": name, "finished_utc": time.strftime(
+                                           "%Y-%m-%dT%H:%M:%SZ", time.gmtime())}, None)
         print(f"stopped {len(ended)} processes ({', '.join(ended[:8])}"
               f"{', ...' if len(ended) > 8 else ''}); nodes marked killed: "
               f"{', '.join(marked) or 'none'}; re-run the same command to resume",

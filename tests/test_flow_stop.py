@@ -57,6 +57,8 @@ def test_sigterm_ends_the_process_tree_and_marks_the_node(tmp_path: Path) -> Non
     assert "stopping: received SIGTERM" in err and "re-run the same command to resume" in err
     _, alive = psutil.wait_procs(tree, timeout=10)
     assert [p for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+    latest = json.loads((job.parent / "latest.json").read_text())
+    assert latest["attempt"]["stopped_by"] == "SIGTERM" and latest["attempt"]["passed"] is False
     records = [json.loads(p.read_text()) for p in job.glob("*/*/reports/metrics.json")]
     assert not [r for r in records if r["status"] == "running"]
     assert [r for r in records
