@@ -784,7 +784,10 @@ class Router:
             self.rounds_run = rnd
             still: list[int] = []
             ripped = 0
-            for n in failed:
+            for count, n in enumerate(failed, 1):
+                if log and count % 25 == 0:  # rounds on big designs take many minutes
+                    log(f"{time.monotonic() - t0:7.1f}s rip-up round {rnd}: {count}/"
+                        f"{len(failed)} failed nets retried, ripped up {ripped}")
                 if n in self.paths or self.route_net(n):
                     continue
                 hot = self._probe(n)
