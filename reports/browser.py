@@ -127,8 +127,10 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
 
 
 def check_page(page: Path, screenshot: Path | None = None, chromium: str = CHROMIUM,
-               width: int = 1400, timeout: float = 30.0) -> PageReport:
-    """Load ``page`` from disk, collect errors and image states, optionally save a screenshot."""
+               width: int = 1400, timeout: float = 30.0, shot_height: int | None = None
+               ) -> PageReport:
+    """Load ``page`` from disk, collect errors and image states, optionally save a screenshot
+    (the whole page, or its top ``shot_height`` px)."""
     if shutil.which(chromium) is None:
         raise BrowserError(f"chromium not found at {chromium} (apt install chromium)")
     url = page.resolve().as_uri()
@@ -160,8 +162,10 @@ def check_page(page: Path, screenshot: Path | None = None, chromium: str = CHROM
                 report = PageReport(url, _errors(cdp.events), images, title,
                                     widths["tables"], widths["document"])
                 if screenshot is not None:
+                    clip = {} if shot_height is None else {"clip": {
+                        "x": 0, "y": 0, "width": width, "height": shot_height, "scale": 1}}
                     shot = cdp.call("Page.captureScreenshot", format="png",
-                                    captureBeyondViewport=True)
+                                    captureBeyondViewport=True, **clip)
                     screenshot.parent.mkdir(parents=True, exist_ok=True)
                     screenshot.write_bytes(base64.b64decode(shot["data"]))
             finally:
@@ -182,8 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("page", type=Path)
     parser.add_argument("--screenshot", type=Path)
     parser.add_argument("--chromium", default=CHROMIUM)
+    parser.add_argument("--height", type=int, help="screenshot only the top HEIGHT px")
     args = parser.parse_args(argv)
-    report = check_page(args.page, args.screenshot, args.chromium)
+    report = check_page(args.page, args.screenshot, args.chromium, shot_height=args.height)
     print(f"{report.url}: {len(report.images)} images, {len(report.broken_images)} broken, "
           f"{len(report.errors)} errors; widest table {max(report.table_widths, default=0)} px, "
           f"page {report.document_width} px (window 1400 px)")

@@ -136,18 +136,22 @@ def render_klayout(gds: Path, png: Path, zoom_png: Path, lyp: Path | None = None
         raise LayoutError(f"{gds}: KLayout cannot read it ({exc})") from exc
     view.load_layer_props(str(lyp))
     view.max_hier()
-    view.zoom_fit()
-    box = view.box()
+    cell = view.cellview(index).cell
+    box = cell.dbbox()
     if box.empty():
         raise LayoutError(f"{gds}: the top cell is empty")
     png.parent.mkdir(parents=True, exist_ok=True)
-    view.save_image_with_options(str(png), pixels, pixels, 0, 0, 0, box, False)
+    # the picture has the die's aspect ratio (longer side ``pixels``), no white bands; with
+    # oversampling 2 (anti-aliased), so a dense block does not alias into a moire hatch
+    box = box.enlarged(0.02 * max(box.width(), box.height()))
+    scale = pixels / max(box.width(), box.height())
+    width, height = max(1, round(box.width() * scale)), max(1, round(box.height() * scale))
+    view.save_image_with_options(str(png), width, height, 0, 2, 0, box, False)
     centre, half = box.center(), min(zoom_um, box.width(), box.height()) / 2
     view.save_image_with_options(str(zoom_png), pixels, pixels, 0, 0, 0,
                                  kdb.DBox(centre.x - half, centre.y - half,
                                           centre.x + half, centre.y + half), False)
-    top = view.cellview(index).cell.name
-    return KLayoutPicture(png, zoom_png, top, (box.left, box.bottom, box.right, box.top),
+    return KLayoutPicture(png, zoom_png, cell.name, (box.left, box.bottom, box.right, box.top),
                           time.perf_counter() - start)
 
 
@@ -220,16 +224,21 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m reports.layout", description=main.__doc__)
     parser.add_argument("--design", required=True)
+    parser.add_argument("--gds", type=Path,
+                        help="draw this GDS instead of the one signoff.json names (a job that "
+                             "reached the GDS step but not signoff)")
     parser.add_argument("--out", type=Path, help="PNG path (default reports/layout_<design>.png)")
     args = parser.parse_args(argv)
-    record_path = build_root() / args.design / "signoff.json"
-    try:
-        record = json.loads(record_path.read_text())
-        gds = record_path.parent / record["gds"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"error: {record_path}: no flow run with a GDS ({exc}); run `make gds "
-              f"DESIGN={args.design}` first", file=sys.stderr)
-        return 2
+    gds = args.gds
+    if gds is None:
+        record_path = build_root() / args.design / "signoff.json"
+        try:
+            record = json.loads(record_path.read_text())
+            gds = record_path.parent / record["gds"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: {record_path}: no flow run with a GDS ({exc}); run `make gds "
+                  f"DESIGN={args.design}` first", file=sys.stderr)
+            return 2
     out = args.out or REPO_ROOT / "reports" / f"layout_{args.design}.png"
     try:
         picture = render_klayout(gds, out, out.with_name(f"{out.stem}_zoom.png"))

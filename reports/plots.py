@@ -81,11 +81,14 @@ def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:
     fig = Figure(figsize=(9, 3.6))
     ax_area, ax_power = fig.subplots(1, 2)
     names = frame["design"].astype(str).tolist()
-    core = pd.to_numeric(frame["design__core__area"], errors="coerce").fillna(0)
+    core_known = pd.to_numeric(frame["design__core__area"], errors="coerce")
+    core = core_known.fillna(0)
     util = pd.to_numeric(frame["design__instance__utilization"], errors="coerce")
     reported = pd.to_numeric(frame["synth__design__instance__area"], errors="coerce")
     cell_area = reported.fillna(core * util).fillna(0)
+    # a run that stopped after synthesis has a cell area but no core: no whitespace bar
     whitespace = (core - cell_area).where(reported.notna() | util.notna(), core)
+    whitespace = whitespace.where(core_known.notna(), 0).clip(lower=0)
     die = pd.to_numeric(frame["design__die__area"], errors="coerce")
     margin = (die - core).where(die.notna(), 0).clip(lower=0)
     ax_area.bar(names, cell_area, label="standard cells (cell area, else utilization × core)")
@@ -93,7 +96,8 @@ def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:
     ax_area.bar(names, margin, bottom=cell_area + whitespace, label="die margin (die − core)")
     ax_area.set_ylabel("area (µm²)")
     ax_area.set_title("area")
-    ax_area.legend(fontsize=7)
+    # legends below the axes and slanted design names: no text drawn over bars or labels
+    ax_area.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25))
     dynamic = pd.to_numeric(frame["power__dynamic__total"], errors="coerce")
     leakage = pd.to_numeric(frame["power__leakage__total"], errors="coerce")
     total = pd.to_numeric(frame["power__total"], errors="coerce")
@@ -107,7 +111,11 @@ def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:
         ax_power.text(0.5, 0.5, "not run", ha="center", va="center", transform=ax_power.transAxes)
     ax_power.set_ylabel("power (mW)")
     ax_power.set_title("power")
-    ax_power.legend(fontsize=7)
+    ax_power.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25))
+    for ax in (ax_area, ax_power):
+        ax.tick_params(axis="x", labelsize=8, rotation=30)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     fig.suptitle(title)
     return _save(fig, path)
 
