@@ -15,8 +15,11 @@ Update policy (applied to the measured value, per rule family):
 
 * ``<=`` (cells, areas, power): measured × (1 + margin), margin 10 % unless the rule says;
 * violation counts (``*__drc_error__count``): the measured count, no margin;
-* slacks (``timing__*__ws*``, ``timing__*__tns*``, ``>=``): min(0, measured) -- timing that is
-  met must stay met; timing that is not met must not get worse;
+* slacks (``timing__*__ws*``, ``timing__*__tns*``, ``>=``): timing that is met must stay met
+  (threshold 0); timing that is not met (designs with ``timing: {setup: report}``) must not get
+  worse by more than ``UNMET_SLACK_MARGIN`` of itself: the placer's float kernels can move the
+  last digits of a slack on another CPU, and a threshold equal to one run's value would fail
+  on that alone (ORFS pads its setup thresholds for the same reason);
 * ``dft__stuck_at__coverage`` (``>=``): measured - 0.5 percentage points;
 * ``model__perplexity__validation`` (``<=``, the validation perplexity of the design's model
   variant, from ``model/experiments.csv`` via ``variant:`` in the design's config.yaml):
@@ -52,6 +55,8 @@ COMPARATORS: dict[str, Callable[[Any, Any], bool]] = {
     "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq,
 }
 DEFAULT_MARGIN = 0.10
+# Relative headroom of a slack that is not met (see the module docstring).
+UNMET_SLACK_MARGIN = 0.05
 # Relative margins of ``<=`` rules that must be tighter than DEFAULT_MARGIN.
 METRIC_MARGINS = {"model__perplexity__validation": 0.02}
 COVERAGE_MARGIN_POINTS = 0.5
@@ -196,7 +201,8 @@ def new_threshold(metric: str, compare: str, measured: Any, margin: float | None
         return measured
     if base.startswith("timing__") and base.endswith(("__ws", "__tns")) and \
             compare in (">=", ">"):
-        return min(0.0, float(measured))
+        slack = float(measured)
+        return 0.0 if slack >= 0 else round(slack * (1 + UNMET_SLACK_MARGIN), 4)
     if metric == "dft__stuck_at__coverage":
         return round(float(measured) - (margin if margin is not None else COVERAGE_MARGIN_POINTS),
                      3)
