@@ -30,6 +30,7 @@ from gptnano import metrics as registry
 from gptnano.paths import REPO_ROOT, build_root
 from reports import history, layout, node_reports, plots
 from reports.collect import (
+    CORNERS,
     DesignRun,
     ReportInputError,
     discover_designs,
@@ -221,6 +222,8 @@ def design_page(out: Path, run: DesignRun, row: dict, layouts: list[Image],
     return render(page, "design.html.j2", title=f"{run.name}: run details", run=run, row=row,
                   job=job, route=route, failed_nets=failed_nets, drc=drc, paths=paths,
                   failures=failures, skipped=skipped, timeline=tl, plots=images,
+                  corners=sorted(set(paths["setup"]) | set(paths["hold"]),
+                                 key=lambda c: (CORNERS + (c,)).index(c)),
                   problems=run.errors, index=index)
 
 
