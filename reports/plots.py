@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from reports.node_reports import Timeline
 
@@ -136,20 +137,25 @@ def plot_critical_paths(timelines: dict[str, Timeline], path: Path) -> Path:
     timelines = {d: t for d, t in timelines.items() if t is not None and t.critical}
     if not timelines:
         return _empty(path, title, "no flow job with recorded node times yet")
-    fig = Figure(figsize=(8, 0.7 * len(timelines) + 1.4))
+    fig = Figure(figsize=(8, 0.7 * len(timelines) + 1.8))
     ax = fig.add_subplot()
-    colours = matplotlib.colormaps["tab20"].colors
+    palette = matplotlib.colormaps["tab20"].colors
+    steps = sorted({_node_label(n) for tl in timelines.values() for n in tl.critical})
+    colour = {step: palette[k % len(palette)] for k, step in enumerate(steps)}  # same per step
     wall = max(t.wall for t in timelines.values())
     for row, tl in enumerate(timelines.values()):
-        for k, node in enumerate(tl.critical):
+        for node in tl.critical:
             start, end = tl.spans[node]
-            ax.barh(row, end - start, left=start, color=colours[k % len(colours)],
-                    edgecolor="white", linewidth=0.5)
-            if end - start > 0.016 * wall * len(_node_label(node)):
-                ax.text((start + end) / 2, row, _node_label(node), ha="center", va="center",
+            label = _node_label(node)
+            ax.barh(row, end - start, left=start, color=colour[label], edgecolor="white",
+                    linewidth=0.5)
+            if end - start > 0.016 * wall * len(label):
+                ax.text((start + end) / 2, row, label, ha="center", va="center",
                         fontsize=7, clip_on=True)
         kind = "" if tl.timed else " (runtimes along the graph)"
         ax.text(tl.wall, row, f" {tl.wall:.0f} s{kind}", va="center", fontsize=8)
+    ax.legend(handles=[Patch(color=colour[s], label=s) for s in steps], fontsize=7,
+              ncol=min(len(steps), 7), loc="upper center", bbox_to_anchor=(0.5, -0.2))
     ax.set_yticks(range(len(timelines)), [str(d) for d in timelines])
     ax.set_xlim(0, wall * 1.18)
     ax.invert_yaxis()
