@@ -50,6 +50,7 @@ from reports.ppa import (
     ppa_frame,
     ppa_rows,
     rtl_only_configs,
+    short_reason,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -73,6 +74,7 @@ def environment() -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined)
     env.filters["short"] = repo_relative
     env.filters["compact"] = compact
+    env.filters["reason"] = lambda message: short_reason([message] if message else [], 120)
     return env
 
 

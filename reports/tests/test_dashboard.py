@@ -177,3 +177,17 @@ def test_design_page_shows_failed_nets_drc_rules_and_worst_paths(workspace) -> N
         assert (page.parent / unquote(target)).exists(), target
     index = (workspace["out"] / "index.html").read_text()
     assert f'href="designs/{page.name}"' in index
+
+
+def test_index_reason_skips_liberty_warnings(workspace) -> None:
+    """The nightly status line shows the failure, not the tool warnings printed before it."""
+    run_dir = workspace["build"] / "nightly" / "r1"
+    write_design(run_dir, "probe")
+    message = ("Warning: sky130_fd_sc_hd__ss.lib line 1, default_operating_conditions not "
+               "found.\nWarning: another Liberty line\nFLOW_ERROR: sta/ss failed (exit 1)")
+    history.record_run(workspace["db"], history.RunRecord(
+        "r1", "2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z", "abc", "flow", str(run_dir),
+        [history.DesignRecord("probe", "flow_error", message, 1, 70.0)]))
+    html = build(workspace).read_text()
+    latest = html[html.index("Latest nightly run"):html.index("Current results")]
+    assert "FLOW_ERROR: sta/ss failed</td>" in latest and "Liberty" not in latest
