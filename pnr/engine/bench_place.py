@@ -80,23 +80,25 @@ def synthetic_netlist(n: int, seed: int = 1, reach: int = 3) -> Netlist:
     return nl
 
 
-def run_one(netlist: Path, top: str, util: float, density: float) -> dict[str, float]:
+def run_one(netlist: Path, top: str, util: float, density: float, pad: int
+            ) -> dict[str, float]:
     """Floorplan + place one netlist in this process; the phases' seconds and sizes."""
-    from pnr.engine import dpl, gpl
+    from pnr.engine import dpl, gpl, tech
     from pnr.engine.floorplan import build_floorplan
     from pnr.engine.place import hpwl_um
     t0 = time.monotonic()
     layout = build_floorplan(top, netlist, {"core_utilization": util})
     t1 = time.monotonic()
     prob = gpl.build_problem(layout)
+    prob.pad = pad * tech.SITE_W
     a, _ = gpl.b2b_system(prob, np.zeros(prob.n), 0)
-    density = max(density, gpl.utilization(prob))
+    density = max(density, gpl.utilization(prob, padded=True))
     res = gpl.global_place(prob, density)
     t2 = time.monotonic()
-    dpl.legalize(layout, prob, res.x, res.y)
+    dpl.legalize(layout, prob, res.x, res.y, pad)
     t3 = time.monotonic()
     legal = hpwl_um(layout)
-    dpl.improve(layout, prob, density)
+    dpl.improve(layout, prob, density, pad=pad)
     t4 = time.monotonic()
     return {"cells": prob.n, "nets": len(prob.net_start) - 1, "b2b_nnz": int(a.nnz),
             "floorplan_s": t1 - t0, "gpl_s": t2 - t1, "gpl_iters": res.iterations,
@@ -108,7 +110,7 @@ def run_one(netlist: Path, top: str, util: float, density: float) -> dict[str, f
 def _child(args: argparse.Namespace) -> int:
     netlist = Path(args.child)
     top = args.top or "synth"
-    print(json.dumps(run_one(netlist, top, args.util, args.density)))
+    print(json.dumps(run_one(netlist, top, args.util, args.density, args.pad)))
     return 0
 
 
@@ -117,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
     ap.add_argument("--util", type=float, default=0.5, help="floorplan core utilization")
     ap.add_argument("--density", type=float, default=0.7, help="placement target density")
+    ap.add_argument("--pad", type=int, default=1, help="cell padding in sites (the flow's "
+                    "placement.cell_pad_sites default)")
     ap.add_argument("--netlist", type=Path, action="append",
                     help="a real gate netlist (.vg) instead of the synthetic sizes (repeatable)")
     ap.add_argument("--top", help="module name of --netlist (default: read from the file)")
@@ -142,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{'legal s':>7} {'dp s':>6} {'HPWL legal um':>14} {'HPWL um':>12} {'peak MB':>8}")
         for name, path, top in jobs:
             cmd = [sys.executable, "-m", "pnr.engine.bench_place", "--child", str(path),
-                   "--top", top, "--util", str(args.util), "--density", str(args.density)]
+                   "--top", top, "--util", str(args.util), "--density", str(args.density),
+                   "--pad", str(args.pad)]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
             if proc.returncode != 0:
                 print(f"{name}: failed\n{proc.stderr.strip()[-2000:]}", file=sys.stderr)
