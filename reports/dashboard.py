@@ -199,11 +199,12 @@ def layout_images(runs: list[DesignRun], img_dir: Path, notes: list[str],
     return images
 
 
-def design_page(out: Path, run: DesignRun, row: dict, layouts: list[Image],
+def design_page(folder: Path, run: DesignRun, row: dict, layouts: list[Image],
                 index: Path) -> Path:
-    """``designs/<design>.html``: every PPA figure of one design, its failures, failed nets,
-    DRC by rule, the worst setup and hold path per corner, the node timeline and pictures."""
-    page = out / "designs" / f"{safe_name(run.name)}.html"
+    """``<folder>/<design>.html``: every PPA figure of one design, its failures, failed nets,
+    DRC by rule, the worst setup and hold path per corner, the node timeline and pictures
+    (``designs/`` for the current results, ``runs/<id>/designs/`` for a nightly run)."""
+    page = folder / f"{safe_name(run.name)}.html"
     job = node_reports.job_folder(run.folder, run.signoff)
     route = node_reports.route_summary(job) if job else None
     drc = node_reports.drc_by_rule(job) if job else None
@@ -211,10 +212,11 @@ def design_page(out: Path, run: DesignRun, row: dict, layouts: list[Image],
              for check in ("setup", "hold")}
     images = list(layouts)
     tl = node_reports.timeline(job, step_runtimes(run)) if job else None
-    if tl is not None and tl.spans:
-        images.insert(0, Image(plots.plot_timeline(
-            run.name, tl, out / "designs" / f"timeline-{safe_name(run.name)}.png"),
-            f"node timeline of {run.name}"))
+    if tl is not None and tl.spans and tl.source is not None:
+        png = folder / f"timeline-{safe_name(run.name)}.png"
+        if not fresh(png, tl.source):  # a finished job's manifest no longer changes
+            plots.plot_timeline(run.name, tl, png)
+        images.insert(0, Image(png, f"node timeline of {run.name}"))
     failures = [str(f) for f in (run.signoff or {}).get("failures") or []]
     skipped = [str(s) for s in (run.signoff or {}).get("not_run") or []]
     failed_nets = None
@@ -268,14 +270,17 @@ def build_run_page(out: Path, run: dict[str, Any], db: Path, ctx: Context
     rows = ppa_rows(runs, ctx)
     img_dir = out / "runs" / safe_name(run["run_id"])
     images = snapshot_plots(runs, rows, img_dir) if runs else []
-    for pictures in layout_images(runs, img_dir, [], problems).values():  # drawn once per run
+    layouts = layout_images(runs, img_dir, [], problems)  # drawn once per run
+    for pictures in layouts.values():
         images += pictures
+    pages = {r.name: design_page(img_dir / "designs", r, row, layouts.get(r.name, []), page)
+             for r, row in zip(runs, rows, strict=True)}
     summary = run_dir / "summary.txt"
     for r in results:
         r["flow_s"] = None if pd.isna(r["flow_s"]) else r["flow_s"]
     checks = history.checks_frame(db, run["run_id"]).to_dict("records")
     render(page, "run.html.j2", title=f"nightly {run['run_id']}", run=run, results=results,
-           checks=checks, rows=rows, plots=images, problems=problems,
+           checks=checks, rows=rows, plots=images, problems=problems, pages=pages,
            summary=summary if summary.is_file() else None, index=out / "index.html")
     return page, rows, results
 
@@ -310,7 +315,7 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     notes: list[str] = []
     layouts = layout_images(runs, img, notes, problems)
     index = out / "index.html"
-    pages = {run.name: design_page(out, run, row, layouts.get(run.name, []), index)
+    pages = {run.name: design_page(out / "designs", run, row, layouts.get(run.name, []), index)
              for run, row in zip(runs, rows, strict=True)}
     full = render(out / "ppa.html", "ppa.html.j2", title="gpt-nano-asic: every PPA column",
                   rows=rows + rtl_rows, pages=pages, index=index, csv=csv, problems=[])

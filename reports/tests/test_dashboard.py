@@ -64,6 +64,13 @@ def test_every_link_and_image_resolves(workspace) -> None:
         assert f"img/{image}" in html
     assert "layout-probe-" in html and "density-small-" in html
     assert "reports/sta.rpt" in html  # the WNS cells link to the STA report
+    nightly_designs = sorted((workspace["out"] / "runs").rglob("designs/*.html"))
+    assert len(nightly_designs) == 2  # small in r1 and in r2
+    for page in nightly_designs:
+        run_page = page.parent.parent.with_suffix(".html")  # runs/<id>.html links to it
+        assert f'href="{run_page.stem}/designs/{page.name}"' in run_page.read_text()
+        for target in targets(page).targets:
+            assert (page.parent / unquote(target)).exists(), (page, target)
     run_page = next(p for p in pages if "r2" in p.name).read_text()
     assert "design__instance__count = 2 (golden: &lt;= 1)" in run_page and ">2600<" in run_page
     csv = (workspace["out"] / "ppa.csv").read_text().splitlines()
@@ -112,8 +119,9 @@ def test_empty_workspace_renders(tmp_path: Path) -> None:
 def test_run_pictures_are_drawn_once(workspace) -> None:
     add_run(workspace, "r1", 2500)
     build(workspace)
-    pictures = sorted((workspace["out"] / "runs").glob("*/*.png"))
-    assert len(pictures) == 5  # area/power, runtime, KLayout full and zoomed, density
+    pictures = sorted((workspace["out"] / "runs").rglob("*.png"))
+    # area/power, runtime, KLayout full and zoomed, density, the design page's node timeline
+    assert len(pictures) == 6
     stamps = [p.stat().st_mtime_ns for p in pictures]
     build(workspace)
     assert [p.stat().st_mtime_ns for p in pictures] == stamps
