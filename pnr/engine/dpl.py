@@ -109,7 +109,15 @@ def legalize(layout: Layout, prob: Problem, x: np.ndarray, y: np.ndarray, pad: i
     on ``small``)."""
     cx0, cy0 = layout.core[0], layout.core[1]
     widths = (prob.width // tech.SITE_W).astype(int) + pad
-    segs = [[_Segment(a + pad, b) for a, b in row if b - a > pad] for row in free_segments(layout)]
+    runs = free_segments(layout)
+    widest = max((b - a for row in runs for a, b in row), default=0)
+    for k in np.flatnonzero(widths > widest - pad):
+        c = prob.movable[k]
+        raise StepError(f"placement: {c.name} ({c.cell}, {widths[k] - pad} sites) with {pad} "
+                        f"padding sites each side does not fit in the widest free run between "
+                        f"tap columns ({widest} sites); lower placement.cell_pad_sites or widen "
+                        f"floorplan.tap_pitch_um")
+    segs = [[_Segment(a + pad, b) for a, b in row if b - a > pad] for row in runs]
     starts = [[s.s0 for s in row] for row in segs]
     nrows = len(segs)
     room = sum(s.s1 - s.s0 for row in segs for s in row)

@@ -7,6 +7,7 @@ import pytest
 
 from pnr.engine import dpl, gpl, library, tech
 from pnr.engine.bench_place import synthetic_netlist
+from pnr.engine.context import StepError
 from pnr.engine.floorplan import build_floorplan
 from pnr.engine.layout import Layout
 from pnr.engine.netlist import write_netlist
@@ -106,3 +107,20 @@ def test_free_segments_skip_tap_columns(placed) -> None:
         for s0, s1 in row:
             assert not taps & set(range(s0, s1))
     assert np.all([len(row) == len(layout.tap_columns) for row in segs])
+
+
+def test_cell_wider_than_tap_gap_is_a_clear_error(tmp_path) -> None:
+    """A 29-site scan flop fits between tap columns 30 sites apart only without padding."""
+    path = tmp_path / "wide.vg"
+    path.write_text("module wide(a, y);\n  input a; output y;\n  wire n;\n"
+                    "  sky130_fd_sc_hd__sedfxtp_1 f (.CLK(a), .D(a), .DE(a), .SCD(a), .SCE(a),"
+                    " .Q(n));\n  sky130_fd_sc_hd__buf_1 b (.A(n), .X(y));\nendmodule\n")
+    layout = build_floorplan("wide", path, {"core_utilization": 0.3})
+    prob = gpl.build_problem(layout)
+    x = np.full(prob.n, (layout.core[0] + layout.core[2]) / 2.0)
+    y = np.full(prob.n, (layout.core[1] + layout.core[3]) / 2.0)
+    with pytest.raises(StepError, match=r"f \(sky130_fd_sc_hd__sedfxtp_1, 29 sites\) with 1 "
+                                        r"padding .*cell_pad_sites"):
+        dpl.legalize(layout, prob, x, y, 1)
+    dpl.legalize(layout, prob, x, y, 0)
+    _check_legal(layout)
