@@ -14,8 +14,8 @@ measures it); the dense n x n solve this replaced ran out of memory at 54k cells
 spread until no bin holds more cell area than ``density x`` its free area (up to a 10 %
 overflow, which legalization absorbs). It must not be below the core's cell utilization (cell
 area / core area without tap cells); without the key, 0.7 (OpenROAD's default) is used.
-``placement.cell_pad_sites`` (default 1) free sites are kept right of every logic cell in
-legalization and counted in the density, so no two logic cells abut (ORFS' cell padding).
+``placement.cell_pad_sites`` (default 1) free sites are kept on both sides of every logic cell
+(to the next logic or tap cell) and counted in the density (ORFS' cell padding).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, write_def
 
 DEFAULT_PAD_SITES = 1   # one free site between logic cells: pin access for the router
-
 
 
 def target_density(layout_or_prob: Layout | gpl.Problem, density: float | None,
@@ -77,7 +76,7 @@ def legalize(layout: Layout, x: np.ndarray, y: np.ndarray, movable: list[Compone
              detailed: bool = True, density: float | None = None,
              pad: int = DEFAULT_PAD_SITES) -> None:
     """Abacus legalization of ``movable`` (centres x, y) onto free sites with ``pad`` free
-    sites right of each cell, then (``detailed``) wirelength-reducing moves into white space
+    sites on both sides of each cell, then (``detailed``) wirelength-reducing moves into white space
     (keeping bins within ``density`` if given); raises StepError on any overlap."""
     prob = gpl.build_problem(layout)
     if [c.name for c in prob.movable] != [c.name for c in movable]:
