@@ -29,8 +29,9 @@ dv:               ## full cocotb/pyuvm regression with coverage (Icarus + Verila
 dft:              ## scan insertion + ATPG with Fault on the synthesized netlist
 	$(PY) -m dft.run --design $(DESIGN)
 
-gds:              ## RTL to signoff-checked GDSII for DESIGN
-	$(PY) siliconcompiler.py --design $(DESIGN)
+gds:              ## RTL to signoff-checked GDSII for DESIGN, then the dashboard (paths printed)
+	@$(PY) siliconcompiler.py --design $(DESIGN); status=$$?; \
+	  $(PY) -m reports.dashboard; exit $$status
 
 signoff:          ## signoff checks on an existing run of DESIGN
 	$(PY) -m signoff.check --design $(DESIGN)
