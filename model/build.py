@@ -25,6 +25,7 @@ import copy
 import csv
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gptnano.paths import REPO_ROOT, build_root
+from gptnano.paths import REPO_ROOT, MissingDataError, build_root
 from model import compress, export
 from model.corpus_tokens import token_ids
 from model.data import load_split
@@ -64,7 +65,14 @@ from model.quant import (
     smooth_quant,
 )
 from model.tokenizer import TOKENIZER_PATH, save_tokenizer, train_tokenizer
-from model.train import NUM_THREADS, TrainSettings, checkpoint_payload, load_checkpoint, train
+from model.train import (
+    NUM_THREADS,
+    TrainingTimeout,
+    TrainSettings,
+    checkpoint_payload,
+    load_checkpoint,
+    train,
+)
 
 EXPERIMENTS_CSV = REPO_ROOT / "model" / "experiments.csv"
 INT4_GROUP = 32
@@ -326,7 +334,18 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     global EVAL_WINDOWS
     EVAL_WINDOWS = args.eval_windows
-    run(args)
+    if args.resume and args.reuse_checkpoint:
+        ap.error("--resume continues a base training; --reuse-checkpoint skips it")
+    out = args.out or build_root() / "model"
+    if args.resume and not (out / "train" / "base" / "last.pt").is_file():
+        print(f"error: --resume: no interrupted training to resume "
+              f"({out / 'train' / 'base' / 'last.pt'} does not exist)", file=sys.stderr)
+        return 2
+    try:
+        run(args)
+    except (FileNotFoundError, CalibrationFileError, MissingDataError, TrainingTimeout) as exc:
+        print(f"error: {exc}", file=sys.stderr)  # a missing corpus/checkpoint/calibration
+        return 2 if not isinstance(exc, TrainingTimeout) else 1
     return 0
 
 
