@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from gptnano import metrics as registry
-from gptnano.fileio import atomic_write_json
+from gptnano.fileio import atomic_write_json, read_json_object
 from gptnano.paths import REPO_ROOT, build_root
 from reports.collect import ReportInputError, design_model_metrics, load_design_run
 
@@ -115,13 +115,7 @@ def read_rules_file(path: Path) -> dict[str, Any]:
         raise GoldenError(f"{path}: no golden rules file (create one with "
                           f"'python -m signoff.goldens update --design {path.parent.name} "
                           f"--reason \"...\"')")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise GoldenError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise GoldenError(f"{path}: expected a JSON object of rules")
-    return data
+    return read_json_object(path, GoldenError)
 
 
 def parse_rules(data: dict[str, Any], path: Path) -> list[Rule]:

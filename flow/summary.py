@@ -15,7 +15,6 @@ the report file it was read from.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 
 from gptnano import metrics as m
 from gptnano.design_config import DesignConfig
-from gptnano.fileio import atomic_write_json
+from gptnano.fileio import atomic_write_json, read_json_object
 from gptnano.paths import build_root
 
 PLAN_FILE = "gptnano_flow.json"
@@ -68,13 +67,7 @@ def read_plan(job: Path) -> dict[str, Any]:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise SummaryError(f"{path}: not valid JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise SummaryError(f"{path}: expected a JSON object")
-    return data
+    return read_json_object(path, SummaryError)
 
 
 SC_STATUS = {"success": "ok", "error": "error", "skipped": "ok", "timeout": "error"}

@@ -27,3 +27,15 @@ def atomic_write_json(path: Path, data: Any, indent: int = 2, newline: bool = Tr
     """``data`` as JSON (``indent``, a final newline when ``newline``), written atomically."""
     atomic_write(path, json.dumps(data, indent=indent, default=default)
                  + ("\n" if newline else ""))
+
+
+def read_json_object(path: Path, error: type[Exception]) -> dict[str, Any]:
+    """A JSON file holding an object, or ``error`` with one line naming the file (bad JSON,
+    or a list/number where an object belongs). Also for files written atomically above."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise error(f"{path}: expected a JSON object")
+    return data

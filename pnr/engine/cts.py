@@ -245,13 +245,29 @@ def settings(ctx: StepContext) -> dict[str, float]:
     return out
 
 
+def load_placed(ctx: StepContext) -> tuple[Layout, Netlist, CtsDesign]:
+    """The placed layout and its netlist, joined for editing (CTS, timing repair)."""
+    layout = Layout.load(ctx.input("layout.json"))
+    netlist = read_netlist(ctx.input("vg"))
+    return layout, netlist, CtsDesign(layout, netlist)
+
+
+def save_placed(ctx: StepContext, layout: Layout, netlist: Netlist) -> None:
+    """After an edit: no overlaps, the layout still connects what the netlist does; then the
+    layout, its DEF and the netlist are written together, so every view agrees."""
+    nsites = (layout.core[2] - layout.core[0]) // tech.SITE_W
+    check_overlaps(layout, nsites)
+    _check_same_connectivity(layout, netlist)
+    layout.save(ctx.output("layout.json"))
+    write_def(layout, ctx.output("def"))
+    write_netlist(netlist, ctx.output("vg"))
+
+
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
     ctx.reports_dir.mkdir(parents=True, exist_ok=True)
     cfg = settings(ctx)
-    layout = Layout.load(ctx.input("layout.json"))
-    netlist = read_netlist(ctx.input("vg"))
-    db = CtsDesign(layout, netlist)
+    layout, netlist, db = load_placed(ctx)
     clock = ctx.design.clock_port
     if clock not in layout.nets:
         raise StepError(f"CTS: clock port {clock} is not a net of {ctx.input('vg')}")
@@ -267,12 +283,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     for n in wide:
         trees.append(db.buffer_net(n, "signal", sig_fo, SIGNAL_BUFFERS,
                                    cfg["signal_max_transition_ns"]))
-    nsites = (layout.core[2] - layout.core[0]) // tech.SITE_W
-    check_overlaps(layout, nsites)
-    _check_same_connectivity(layout, netlist)
-    layout.save(ctx.output("layout.json"))
-    write_def(layout, ctx.output("def"))
-    write_netlist(netlist, ctx.output("vg"))
+    save_placed(ctx, layout, netlist)
     (ctx.reports_dir / "cts.json").write_text(json.dumps(
         [t.__dict__ for t in trees], indent=1))
     metrics: dict[str, float | int | str] = {

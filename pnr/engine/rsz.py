@@ -79,11 +79,14 @@ from gptnano.pdk import (
 from pnr.engine import liberty, library, spef, tech
 from pnr.engine.buffer_tree import Pin, centre, rmst_length
 from pnr.engine.context import StepContext, StepError
-from pnr.engine.cts import WIRE_C_PF_PER_UM, WIRE_R_OHM_PER_UM, CtsDesign
-from pnr.engine.cts import _check_same_connectivity as check_same_connectivity
-from pnr.engine.layout import Layout, write_def
-from pnr.engine.netlist import read_netlist, write_netlist
-from pnr.engine.place import check_overlaps, place_in_free_sites
+from pnr.engine.cts import (
+    WIRE_C_PF_PER_UM,
+    WIRE_R_OHM_PER_UM,
+    CtsDesign,
+    load_placed,
+    save_placed,
+)
+from pnr.engine.place import place_in_free_sites
 
 # Delay cells for hold, fastest first. The dlygate cells are kept out of *synthesis* by the
 # flow's dont-use list (gptnano.pdk.FLOW_ONLY: "left to the timing repair"); the cells every
@@ -442,9 +445,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
     ctx.reports_dir.mkdir(parents=True, exist_ok=True)
     cfg = settings(ctx)
-    layout = Layout.load(ctx.input("layout.json"))
-    netlist = read_netlist(ctx.input("vg"))
-    db = CtsDesign(layout, netlist)
+    layout, netlist, db = load_placed(ctx)
     sdc = ctx.inputs_dir / f"{ctx.top}.sdc"
     sdc = sdc if sdc.is_file() else ctx.design.sdc
     sessions: dict[str, StaSession] = {}
@@ -459,12 +460,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     finally:
         for sta in sessions.values():
             sta.close()
-    nsites = (layout.core[2] - layout.core[0]) // tech.SITE_W
-    check_overlaps(layout, nsites)
-    check_same_connectivity(layout, netlist)
-    layout.save(ctx.output("layout.json"))
-    write_def(layout, ctx.output("def"))
-    write_netlist(netlist, ctx.output("vg"))
+    save_placed(ctx, layout, netlist)
     (ctx.reports_dir / "rsz.json").write_text(json.dumps(rep.__dict__, indent=1))
     metrics: dict[str, float | int | str] = {
         "cells_resized": len({r["instance"] for r in rep.resized}),
