@@ -152,6 +152,16 @@ def static_blockage(layout: Layout, nx: int, ny: int,
         for inst, pin in pins:
             conn[(inst, pin)] = net
     layer_idx = {name: k for k, name in enumerate(LAYER_NAMES)}
+    # The floorplan's rails run across the whole core; a cell's own rail lies inside one and
+    # would only block the same nodes again (it was half of all obstacles), so it is skipped.
+    rails: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for _net, layer, r in layout.power:
+        if layer == "met1":
+            rails.setdefault((r[1], r[3]), []).append((r[0], r[2]))
+
+    def on_rail(r: tuple) -> bool:
+        return any(a <= r[0] and r[2] <= b for a, b in rails.get((r[1], r[3]), ()))
+
     for c in layout.components:
         m = lib[c.cell]
         for layer, rects in m.obs.items():
@@ -163,8 +173,10 @@ def static_blockage(layout: Layout, nx: int, ny: int,
             tag = net_id.get(net, BLOCKED) if net else BLOCKED
             for layer, rects in pin.shapes.items():
                 if layer in layer_idx:
-                    obstacles += [(layer_idx[layer], place_rect(r, c, m.height), tag)
-                                  for r in rects]
+                    placed = [place_rect(r, c, m.height) for r in rects]
+                    if pin.name in library.POWER_PINS and layer == "met1":
+                        placed = [r for r in placed if not on_rail(r)]
+                    obstacles += [(layer_idx[layer], r, tag) for r in placed]
     for _net, layer, rect in layout.power:
         if layer in layer_idx:
             obstacles.append((layer_idx[layer], rect, BLOCKED))
