@@ -172,6 +172,37 @@ def check_matches_shipped(integer: IntegerGPT, npz: Path = INT8_NPZ) -> None:
                              f"{BASE_CKPT}; re-run `make model`")
 
 
+def compare_with_fake_quant(d: Deployed, n_windows: int) -> dict[str, float]:
+    """Integer model vs the fake-quant PyTorch forward on the first ``n_windows`` validation
+    windows: both perplexities and the share of positions with the same argmax."""
+    import torch
+
+    from model.evaluate import evaluate
+    from model.quant import quant_forward
+
+    val = token_ids("val")
+    block = d.model.config.block_size
+
+    def integer_logits(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(np.stack([d.integer.logits(row) for row in x.numpy()]))
+
+    def fake_quant_logits(x: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return quant_forward(d.model, x, d.calib, d.recipe).double()
+
+    same = total = 0
+    for w in range(n_windows):
+        ids = torch.from_numpy(np.asarray(val[w * block:(w + 1) * block], dtype=np.int64))
+        a = integer_logits(ids[None]).argmax(-1)
+        b = fake_quant_logits(ids[None]).argmax(-1)
+        same += int((a == b).sum())
+        total += a.numel()
+    ppl_int = evaluate(integer_logits, val, block, max_windows=n_windows).ppl
+    ppl_fq = evaluate(fake_quant_logits, val, block, max_windows=n_windows).ppl
+    return {"windows": n_windows, "tokens": total, "integer_ppl": round(ppl_int, 3),
+            "fake_quant_ppl": round(ppl_fq, 3), "argmax_agreement": round(same / total, 4)}
+
+
 def kernel_paths() -> dict[str, str]:
     """The float kernel paths this process runs on (torch's ATen capability, numpy's SIMD
     dispatch), so a test can show that two processes really took different paths."""
@@ -191,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--recalibrate", action="store_true",
                     help="also calibrate anew here and report the drift from the shipped model")
+    ap.add_argument("--compare-windows", type=int, metavar="N",
+                    help="also compare the integer model with the fake-quant PyTorch model on "
+                         "the first N validation windows (perplexity, argmax agreement)")
     args = ap.parse_args(argv)
     try:
         d = build_deployed()
@@ -198,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.recalibrate:
             drift = recalibration_drift(d.model, d.calib, fresh_calibration(d.model))
             out["drift"] = {**drift.__dict__, "problems": drift.problems()}
+        if args.compare_windows:
+            out["compare"] = compare_with_fake_quant(d, args.compare_windows)
     except (CalibrationFileError, FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}")
         return 2
