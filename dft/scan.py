@@ -70,6 +70,14 @@ class ChainInfo:
             raise ScanError(f"{path}: not a scan-chain description: {exc}") from exc
 
 
+def chain_bounds(n_flops: int, n_chains: int) -> list[int]:
+    """Start offsets of balanced chains (plus the end): the first ``n_flops % n_chains`` chains
+    get one flop more, so lengths differ by at most one (ceil(n/k) per chain left the last chain
+    short by up to k-1 flops: 186/186/186/183 for 741 flops in 4 chains)."""
+    base, extra = divmod(n_flops, n_chains)
+    return [k * base + min(k, extra) for k in range(n_chains + 1)]
+
+
 def scan_twin(cell: str, cells: dict[str, Cell]) -> str | None:
     """The mux-D scan version of a flop cell (``..__dfxtp_1`` -> ``..__sdfxtp_1``), if any."""
     lib, sep, base = cell.rpartition("__")
@@ -143,9 +151,9 @@ def insert_scan(
 
     scan_en = add_port(names.scan_enable, True)
     chains: list[dict] = []
-    per = -(-len(flops) // n_chains)
+    bounds = chain_bounds(len(flops), n_chains)
     for k in range(n_chains):
-        members = flops[k * per:(k + 1) * per]
+        members = flops[bounds[k]:bounds[k + 1]]
         sin = add_port(_port_name(names.scan_in, k, n_chains), True)
         sout_name = _port_name(names.scan_out, k, n_chains)
         sout = add_port(sout_name, False)

@@ -116,3 +116,13 @@ def test_liberty_reader_names_a_bad_file(tmp_path):
     empty.write_text("library (x) { }\n")
     with pytest.raises(LibertyError, match="no cell groups"):
         read_liberty(empty)
+
+
+def test_chains_are_balanced_to_one_flop() -> None:
+    from dft.scan import chain_bounds
+
+    for n, k in ((741, 4), (7, 3), (32, 2), (4, 1), (5, 5)):
+        b = chain_bounds(n, k)
+        lengths = [b[i + 1] - b[i] for i in range(k)]
+        assert b[0] == 0 and b[-1] == n and max(lengths) - min(lengths) <= 1, (n, k, lengths)
+    assert chain_bounds(741, 4) == [0, 186, 371, 556, 741]
