@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dft.liberty import Cell, Expr
+from gptnano.toolargs import yosys_word
 
 CONST0, CONST1 = -1, -2  # net ids of the constant drivers
 
@@ -88,8 +89,9 @@ def yosys_json(netlist: Path, liberty: Path, top: str, workdir: Path | None = No
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         out = Path(tmp) / "netlist.json"
         script = (
-            f"read_liberty -lib {liberty}; read_verilog -noautowire {netlist}; "
-            f"hierarchy -top {top}; opt_clean; write_json {out}"
+            f"read_liberty -lib {yosys_word(liberty)}; "
+            f"read_verilog -noautowire {yosys_word(netlist)}; "
+            f"hierarchy -top {top}; opt_clean; write_json {yosys_word(out)}"
         )
         proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)
         if proc.returncode != 0:

@@ -12,22 +12,24 @@ import subprocess
 from pathlib import Path
 
 from gptnano.step import StepError
+from gptnano.toolargs import yosys_word
 
 
 def synthesize(rtl: list[Path], top: str, liberty: Path, out: Path, log: Path) -> None:
     """Synthesize ``rtl`` to a flat sky130 gate netlist ``out`` (Yosys log in ``log``)."""
-    reads = "\n".join(f"read_verilog -sv {f}" for f in rtl)
+    reads = "\n".join(f"read_verilog -sv {yosys_word(f)}" for f in rtl)
+    lib = yosys_word(liberty)
     script = f"""{reads}
 synth -top {top} -flatten
-dfflibmap -liberty {liberty}
-abc -liberty {liberty}
+dfflibmap -liberty {lib}
+abc -liberty {lib}
 opt_clean -purge
 hilomap -hicell sky130_fd_sc_hd__conb_1 HI -locell sky130_fd_sc_hd__conb_1 LO
 setundef -zero
 splitnets -ports
 opt_clean -purge
-stat -liberty {liberty}
-write_verilog -noattr -noexpr -nohex -nodec {out}
+stat -liberty {lib}
+write_verilog -noattr -noexpr -nohex -nodec {yosys_word(out)}
 """
     ys = out.with_suffix(".ys")
     ys.write_text(script)

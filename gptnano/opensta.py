@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 
 from gptnano.step import StepError
+from gptnano.toolargs import tcl_word
 
 STA_EXE = "sta"
 # Newer-OpenSTA SDC commands (``all_inputs -no_clocks``, which ORFS's SDCs use) defined on top
@@ -41,13 +42,14 @@ while {[gets stdin ::gptnano_line] >= 0} {
 
 def load_script(liberty: Path, netlist: Path, top: str, sdc: Path, spef: Path | None) -> str:
     """The Tcl that loads one corner's design (shared by timing, power and repair)."""
-    lines = [f"read_liberty {liberty}", f"read_verilog {netlist}", f"link_design {top}",
-             f"source {SDC_COMPAT_TCL}", f"read_sdc {sdc}",
+    lines = [f"read_liberty {tcl_word(liberty)}", f"read_verilog {tcl_word(netlist)}",
+             f"link_design {tcl_word(top)}", f"source {tcl_word(SDC_COMPAT_TCL)}",
+             f"read_sdc {tcl_word(sdc)}",
              # Signoff timing: the clock is a real (routed, unbuffered) net, so its arrival
              # at each flop is computed, not assumed ideal.
              "set_propagated_clock [all_clocks]"]
     if spef is not None:
-        lines.append(f"read_spef {spef}")
+        lines.append(f"read_spef {tcl_word(spef)}")
     return "\n".join(lines) + "\n"
 
 
@@ -56,7 +58,7 @@ def multi_corner_load_script(liberties: dict[str, Path], netlist: Path, top: str
     """:func:`load_script` for several corners in one process (``define_corners``): one
     Liberty per corner, the same netlist and SDC; queries then name the corner."""
     lines = [f"define_corners {' '.join(liberties)}"]
-    lines += [f"read_liberty -corner {c} {lib}" for c, lib in liberties.items()]
+    lines += [f"read_liberty -corner {c} {tcl_word(lib)}" for c, lib in liberties.items()]
     one = load_script(next(iter(liberties.values())), netlist, top, sdc, None)
     return "\n".join(lines) + "\n" + one.split("\n", 1)[1]
 

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from gptnano.magic import run_magic
 from gptnano.step import StepContext, StepError
+from gptnano.toolargs import tcl_word
 
 
 def drc_script(gds: Path, top: str, out_json: Path) -> str:
     return f"""
 gds readonly true
-gds read {gds}
+gds read {tcl_word(gds)}
 load {top}
 select top cell
 flatten {top}_flat
@@ -33,13 +34,13 @@ drc style drc(full)
 drc check
 drc catchup
 set counts [dict create]
-set fh [open {out_json.with_suffix('.rpt')} w]
+set fh [open {tcl_word(out_json.with_suffix('.rpt'))} w]
 foreach {{why boxes}} [drc listall why] {{
     dict set counts $why [llength $boxes]
     foreach b $boxes {{ puts $fh "$why\\t$b" }}
 }}
 close $fh
-set jf [open {out_json} w]
+set jf [open {tcl_word(out_json)} w]
 puts $jf "\\{{"
 set first 1
 dict for {{k v}} $counts {{

@@ -15,6 +15,7 @@ import time
 
 from gptnano.magic import run_magic
 from gptnano.step import StepContext, StepError
+from gptnano.toolargs import tcl_word
 
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:
@@ -25,7 +26,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     top = ctx.top
     script = f"""
 gds readonly true
-gds read {gds}
+gds read {tcl_word(gds)}
 load {top}
 select top cell
 extract no all

@@ -76,6 +76,7 @@ from gptnano.pdk import (
     lambdapdk_dont_use,
     matches,
 )
+from gptnano.toolargs import tcl_word
 from pnr.engine import liberty, library, spef, tech
 from pnr.engine.buffer_tree import Pin, centre, rmst_length
 from pnr.engine.context import StepContext, StepError
@@ -237,7 +238,7 @@ class Repair:
 
     def update_parasitics(self) -> None:
         spef.write_spef(self.db.layout, self.spef_path, self.net_rc)
-        self.broadcast(f"read_spef {self.spef_path}")
+        self.broadcast(f"read_spef {tcl_word(self.spef_path)}")
 
     # -- one delay cell ----------------------------------------------------------------------
     def choose_cell(self, need_ns: float, corner: str, sinks: list[Pin]) -> str:

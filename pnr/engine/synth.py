@@ -40,6 +40,7 @@ from pathlib import Path
 
 from gptnano.pdk import PREFIX, corner_liberty, filtered_liberty, flow_dont_use
 from gptnano.step import StepContext, StepError
+from gptnano.toolargs import yosys_word
 
 LIB_PREFIX = PREFIX
 TIE_CELL = f"{LIB_PREFIX}conb_1"
@@ -127,22 +128,25 @@ def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str,
         raise StepError(f"unknown ABC mode '{abc_mode}'; known: {sorted(ABC_MODES)}")
     design = ctx.design
     period_ps = int(round(design.clock_period_ns * 1000))
-    reads = "\n".join(f"read_verilog -sv {f}" for f in design.rtl)
+    reads = "\n".join(f"read_verilog -sv {yosys_word(f)}" for f in design.rtl)
     abc_script = ctx.reports_dir / "abc.script"
     # yosys replaces {D} only in its own scripts, not inside a -script file: the delay target
     # is written into the file here (with the placeholder left in, ABC ignored it and the
     # netlist was the same at every clock).
     abc_script.write_text(ABC_SIZED_SCRIPT.replace("{D}", f"-D {period_ps}"))
-    abc = ABC_MODES[abc_mode].format(period_ps=period_ps, lib=lib, script=abc_script)
+    abc = ABC_MODES[abc_mode].format(period_ps=period_ps, lib=yosys_word(lib),
+                                     script=yosys_word(abc_script))
     if abc_exe is not None:
-        abc += f" -exe {abc_exe}"
+        abc += f" -exe {abc_exe}"  # yosys hands -exe to the shell as is: not quoted here
     full_lib = corner_liberty("tt")
-    return f"""read_liberty -lib {full_lib}
+    # every path is one quoted word, except tee's -o file, which yosys does not unquote (the
+    # reports folder is under the build folder, whose path the flow has validated)
+    return f"""read_liberty -lib {yosys_word(full_lib)}
 {reads}
 hierarchy -check -top {design.top}
 synth -top {design.top} -flatten
 opt -purge
-dfflibmap -liberty {lib}
+dfflibmap -liberty {yosys_word(lib)}
 opt
 {abc}
 opt_clean -purge
@@ -155,8 +159,8 @@ insbuf -buf {BUFFER_CELL} A X
 opt_clean -purge
 rename -enumerate -pattern n_%
 check -assert
-tee -o {ctx.reports_dir}/stat.rpt stat -liberty {full_lib}
-write_verilog -noattr -noexpr -nohex -nodec {netlist}
+tee -o {ctx.reports_dir / "stat.rpt"} stat -liberty {yosys_word(full_lib)}
+write_verilog -noattr -noexpr -nohex -nodec {yosys_word(netlist)}
 """
 
 
