@@ -20,6 +20,7 @@ pointed at the local copy (:func:`gptnano.paths.lambdapdk_root`) so SC never dow
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import re
@@ -27,11 +28,19 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flow.tasks.base import TOOL, EngineTask
 from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from gptnano.design_config import DesignConfig
-from gptnano.paths import REPO_ROOT, build_root, lambdapdk_root
+from gptnano.paths import (
+    REPO_ROOT,
+    build_root,
+    lambdapdk_root,
+    open_pdks_dir,
+    sky130_base_dir,
+    sky130hd_dir,
+)
 from siliconcompiler import ASIC, Design, Flowgraph
 
 ENGINES = ("embedded", "openroad", "auto")
@@ -245,23 +254,64 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
     return project, plan
 
 
-def input_fingerprint(design: DesignConfig) -> str:
+FLOW_PACKAGES = ("gptnano", "pnr", "signoff", "dft", "flow")
+
+
+def pdk_inputs() -> list[Path]:
+    """The PDK files the flow reads: the sky130hd library (Liberty, LEF, GDS, CDL, models),
+    the base PDK's APR/setup data (tech LEF, Magic tech, Netgen setup, KLayout layers) and the
+    KLayout DRC deck. A changed PDK file re-runs the flow like a changed RTL file."""
+    files = sorted(p for p in sky130hd_dir().rglob("*") if p.is_file())
+    base = sky130_base_dir()
+    for sub in ("apr", "setup"):
+        files += sorted(p for p in (base / sub).rglob("*") if p.is_file())
+    files.append(open_pdks_dir() / "klayout" / "sky130.lydrc")
+    return files
+
+
+def code_meaning(path: Path) -> bytes:
+    """A Python file by what it does: its syntax tree without docstrings and positions
+    (comments are not in the tree), so editing a docstring or a comment re-runs nothing.
+    A file that does not parse is taken byte for byte (the run will fail on it anyway)."""
+    text = path.read_bytes()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False).encode()
+
+
+def _flow_code(root: Path) -> list[Path]:
+    """The flow's own files under ``root`` (FLOW_PACKAGES), tests and caches left out."""
+    files: list[Path] = []
+    for package in FLOW_PACKAGES:
+        files += sorted(p for p in (root / package).rglob("*")
+                        if p.is_file() and "tests" not in p.relative_to(root).parts
+                        and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    return files
+
+
+def input_fingerprint(design: DesignConfig, root: Path = REPO_ROOT,
+                      pdk: list[Path] | None = None) -> str:
     """SHA-256 over everything a run's result depends on that SiliconCompiler cannot see: the
     design config, SDC and RTL (the embedded tasks read them through the design config, not
-    through SC file parameters) and the flow's own Python code (gptnano/, pnr/, signoff/, dft/,
-    flow/).
+    through SC file parameters), the PDK files (:func:`pdk_inputs`) and the flow's own code
+    (Python by :func:`code_meaning`, other files such as Tcl byte for byte).
 
     SC resumes a job by comparing its own settings, so without this an edited clock period,
-    floorplan or engine fix would silently reuse stale nodes; the CLI re-runs every node of a
-    job whose fingerprint changed."""
-    files = [design.folder / "config.yaml", design.sdc, *design.rtl]
-    for package in ("gptnano", "pnr", "signoff", "dft", "flow"):
-        files += sorted((REPO_ROOT / package).rglob("*.py"))
+    floorplan, engine fix or PDK file would silently reuse stale nodes; the CLI re-runs every
+    node of a job whose fingerprint changed. A docstring or comment edit changes nothing."""
+    files = [design.folder / "config.yaml", design.sdc, *design.rtl, *_flow_code(root),
+             *(pdk_inputs() if pdk is None else pdk)]
     digest = hashlib.sha256()
     for f in files:
-        if f.is_file() and "tests" not in f.parts:
-            digest.update(str(f.relative_to(REPO_ROOT) if f.is_relative_to(REPO_ROOT)
-                              else f).encode())
-            digest.update(f.read_bytes())
+        if f.is_file():
+            digest.update(str(f.relative_to(root) if f.is_relative_to(root) else f).encode())
+            digest.update(code_meaning(f) if f.suffix == ".py" else f.read_bytes())
     return digest.hexdigest()
-
