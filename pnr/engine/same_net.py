@@ -23,7 +23,8 @@ square structuring element (90-degree corners kept, KLayout sizing mode 2) the c
 rectilinear shapes only adds rectangles spanning a gap over the sideways overlap of its two
 sides; every edge of the result lies on an edge coordinate of the input.
 
-What the closing cannot fix, ``shape_net`` then does: holes below the deck's minimum hole
+What the closing cannot fix, ``shape_net`` then does: two corners of the net closer than the
+spacing diagonally are bridged (:func:`bridge_corners`), holes below the deck's minimum hole
 area (a 200 nm gap walled in by pads and patches, m1.7) are filled, and a neck narrower than
 the minimum width (a bridge over a few nm of sideways overlap, or a router patch only as wide
 as two offset pads overlap, m1.1) is widened -- only where the widened box keeps the spacing
@@ -102,6 +103,26 @@ def _widenings(box: kdb.Box, width: int) -> list[kdb.Box]:
     return out
 
 
+def _allowed(region: kdb.Region, cand: kdb.Box, spacing: int, foreign: kdb.Region) -> bool:
+    """``cand`` may join ``region``: no other net's metal of ``foreign`` within ``spacing``."""
+    zone = kdb.Region(cand).sized(spacing - 1, spacing - 1, 2)
+    return ((foreign & zone) - region).is_empty()
+
+
+def bridge_corners(region: kdb.Region, spacing: int, foreign: kdb.Region) -> kdb.Region:
+    """Bridge the same-net gaps the x/y closing leaves: two corners of one net closer than
+    ``spacing`` diagonally (e.g. 75 nm in x and 95 nm in y: no square structuring element of
+    (spacing - 1) / 2 reaches across, but the deck's Euclidean check flags it). Each such pair
+    of edges gets the box spanning it (on the manufacturing grid), kept only where no other
+    net's metal is within ``spacing``; a bridge left too thin is widened by the neck pass."""
+    pairs = region.space_check(spacing, False, kdb.Metrics.Euclidian)
+    for pair in pairs.each():
+        cand = _snap_out(pair.bbox())
+        if _allowed(region, cand, spacing, foreign):
+            region = (region + kdb.Region(cand)).merged()
+    return region
+
+
 def shape_net(rects: Iterable[Rect], spacing: int, width: int, min_hole: int,
               foreign: kdb.Region | None = None) -> kdb.Region:
     """One net's routing metal on one layer, made legal on its own: notches closed, small holes
@@ -114,6 +135,9 @@ def shape_net(rects: Iterable[Rect], spacing: int, width: int, min_hole: int,
     widening, since a widened neck can leave a new notch against its own net.
     """
     region = fill_small_holes(close_notches(rects, spacing), min_hole)
+    if foreign is not None:
+        region = fill_small_holes(close_notches(bridge_corners(region, spacing, foreign),
+                                                spacing), min_hole)
     for _ in range(3):
         necks = region.width_check(width).polygons()
         if necks.is_empty() or foreign is None:
@@ -121,8 +145,7 @@ def shape_net(rects: Iterable[Rect], spacing: int, width: int, min_hole: int,
         grown = False
         for neck in necks.each():
             for cand in _widenings(neck.bbox(), width):
-                zone = kdb.Region(cand).sized(spacing - 1, spacing - 1, 2)
-                if ((foreign & zone) - region).is_empty():
+                if _allowed(region, cand, spacing, foreign):
                     region = (region + kdb.Region(cand)).merged()
                     grown = True
                     break

@@ -118,3 +118,16 @@ def test_no_drawn_metal_is_dropped() -> None:
 def test_inverted_rectangle_is_rejected() -> None:
     with pytest.raises(ValueError, match="inverted"):
         same_net.close_notches([(10, 0, 0, 10)], M1_S)
+
+
+def test_diagonal_same_net_corners_are_bridged_unless_another_net_is_near() -> None:
+    """Corners of one net 75 nm apart in x and 95 nm in y (121 nm Euclidean, < 140 nm m1.2):
+    the square closing cannot reach across; the bridge does, and only where it stays 140 nm
+    from other nets' metal (small at 43 % utilization had two such m1.2 spots)."""
+    a, b = (0, 0, 1000, 170), (1075, 265, 2075, 435)
+    lone = same_net.shape_net([a, b], 140, 140, 140_000, foreign=same_net._region([a, b]))
+    assert lone.space_check(140, False, kdb.Metrics.Euclidian).is_empty()
+    assert lone.width_check(140).is_empty() and lone.count() == 1
+    crowded = same_net._region([a, b, (1000, 300, 1040, 400)])  # another net in the way
+    kept = same_net.shape_net([a, b], 140, 140, 140_000, foreign=crowded)
+    assert kept.count() == 2  # not bridged: that would short-space the other net
