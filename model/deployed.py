@@ -17,10 +17,12 @@ depend on the CPU's kernel path; that is a ``make model`` step
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from gptnano.paths import REPO_ROOT
 from model.corpus_tokens import token_ids
@@ -140,20 +142,16 @@ def recalibration_drift(model: GPT, stored: Calibration, fresh: Calibration) -> 
     """How far the operands of ``model`` move when ``stored`` is replaced by ``fresh``."""
     recipe = export_recipe()
     shipped, moved = IntegerGPT(model, stored, recipe), IntegerGPT(model, fresh, recipe)
-    return _operand_drift(shipped, moved,
-                          sum(fresh.absmax[k] != v for k, v in stored.absmax.items()))
-
-
-def _operand_drift(shipped: IntegerGPT, fresh: IntegerGPT, maxima_moved: int) -> Drift:
     mult_lsb, bias_rel, changed, shifts = 0, 0.0, 0, []
     for name, a in shipped.layers.items():
-        b = fresh.layers[name]
+        b = moved.layers[name]
         mult_lsb = max(mult_lsb, int(np.abs(a.mult.astype(np.int64) - b.mult).max()))
         ref = np.maximum(1, np.abs(a.bias.astype(np.int64)))
         bias_rel = max(bias_rel, float((np.abs(a.bias.astype(np.int64) - b.bias) / ref).max()))
         changed += int((a.w != b.w).sum() + (a.gscale != b.gscale).sum())
         if a.shift != b.shift:
             shifts.append(name)
+    maxima_moved = sum(fresh.absmax[k] != v for k, v in stored.absmax.items())
     return Drift(maxima_moved, mult_lsb, bias_rel, changed, shifts)
 
 
@@ -172,19 +170,20 @@ def check_matches_shipped(integer: IntegerGPT, npz: Path = INT8_NPZ) -> None:
                              f"{BASE_CKPT}; re-run `make model`")
 
 
+def integer_logits(integer: IntegerGPT, x: torch.Tensor) -> torch.Tensor:
+    """Real-valued logits [B, T, V] of the integer model for token ids [B, T], as a tensor
+    (the shape ``model.evaluate.evaluate`` takes)."""
+    return torch.from_numpy(np.stack([integer.logits(row) for row in x.numpy()]))
+
+
 def compare_with_fake_quant(d: Deployed, n_windows: int) -> dict[str, float]:
     """Integer model vs the fake-quant PyTorch forward on the first ``n_windows`` validation
     windows: both perplexities and the share of positions with the same argmax."""
-    import torch
-
     from model.evaluate import evaluate
     from model.quant import quant_forward
 
     val = token_ids("val")
     block = d.model.config.block_size
-
-    def integer_logits(x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(np.stack([d.integer.logits(row) for row in x.numpy()]))
 
     def fake_quant_logits(x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -193,11 +192,12 @@ def compare_with_fake_quant(d: Deployed, n_windows: int) -> dict[str, float]:
     same = total = 0
     for w in range(n_windows):
         ids = torch.from_numpy(np.asarray(val[w * block:(w + 1) * block], dtype=np.int64))
-        a = integer_logits(ids[None]).argmax(-1)
+        a = integer_logits(d.integer, ids[None]).argmax(-1)
         b = fake_quant_logits(ids[None]).argmax(-1)
         same += int((a == b).sum())
         total += a.numel()
-    ppl_int = evaluate(integer_logits, val, block, max_windows=n_windows).ppl
+    ppl_int = evaluate(lambda x: integer_logits(d.integer, x), val, block,
+                       max_windows=n_windows).ppl
     ppl_fq = evaluate(fake_quant_logits, val, block, max_windows=n_windows).ppl
     return {"windows": n_windows, "tokens": total, "integer_ppl": round(ppl_int, 3),
             "fake_quant_ppl": round(ppl_fq, 3), "argmax_agreement": round(same / total, 4)}
@@ -206,7 +206,6 @@ def compare_with_fake_quant(d: Deployed, n_windows: int) -> dict[str, float]:
 def kernel_paths() -> dict[str, str]:
     """The float kernel paths this process runs on (torch's ATen capability, numpy's SIMD
     dispatch), so a test can show that two processes really took different paths."""
-    import torch
     from numpy._core._multiarray_umath import __cpu_features__ as npy_features
 
     return {"torch": torch.backends.cpu.get_cpu_capability(),
@@ -235,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare_windows:
             out["compare"] = compare_with_fake_quant(d, args.compare_windows)
     except (CalibrationFileError, FileNotFoundError, ValueError) as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(out))
     return 0

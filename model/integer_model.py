@@ -101,8 +101,8 @@ class AttentionInt:
 
 
 def _exact(values: np.ndarray | float) -> list[Fraction]:
-    """float64 values as exact rationals (the conversion itself rounds nothing)."""
-    return [Fraction(v) for v in np.asarray(values, dtype=np.float64).ravel().tolist()]
+    """float64 values, flattened, as exact rationals (the conversion rounds nothing)."""
+    return iops.rationals(np.asarray(values, dtype=np.float64))[0]
 
 
 def _scalar_multiplier(real: Fraction) -> tuple[int, int]:

@@ -89,7 +89,7 @@ class FixedPoint:
 Real = float | int | Fraction
 
 
-def _rationals(real: np.ndarray | Sequence[Real]) -> tuple[list[Fraction], tuple[int, ...]]:
+def rationals(real: np.ndarray | Sequence[Real]) -> tuple[list[Fraction], tuple[int, ...]]:
     """Exact rationals of ``real`` (floats are converted exactly, not rounded) and its shape."""
     arr = np.asarray(real, dtype=object if _holds_fractions(real) else np.float64)
     if arr.dtype != object and not np.all(np.isfinite(arr)):
@@ -130,7 +130,7 @@ def quantize_multiplier(real: np.ndarray | Sequence[Real],
     shift and the rounding (half to even) are computed in exact rational arithmetic, so the
     result does not depend on the machine. Returns ``(mult[uint16 as int64], shift)``.
     """
-    r, shape = _rationals(real)
+    r, shape = rationals(real)
     if any(v < 0 for v in r):
         raise ValueError("requantization scales must be finite and non-negative")
     peak = max(r, default=Fraction(0))
@@ -283,7 +283,7 @@ def signed_multiplier(real: np.ndarray | Sequence[Real],
     """Signed reals as integers ``m`` sharing one shift: real ~= m / 2**shift, |m| < 2**bits.
 
     Exact like :func:`quantize_multiplier` (rational shift choice, ties to even)."""
-    r, shape = _rationals(real)
+    r, shape = rationals(real)
     peak = max((abs(v) for v in r), default=Fraction(0))
     if peak == 0:
         return np.zeros(shape, dtype=np.int64), 0

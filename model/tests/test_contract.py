@@ -14,7 +14,6 @@ import subprocess
 import sys
 from fractions import Fraction
 
-import numpy as np
 import pytest
 
 from gptnano.paths import REPO_ROOT
@@ -26,6 +25,7 @@ from model.deployed import (
     check_matches_shipped,
     contract_digest,
     fresh_calibration,
+    integer_logits,
     recalibration_drift,
     stored_calibration,
 )
@@ -87,15 +87,9 @@ def test_recalibration_here_within_tolerance_and_perplexity_epsilon(shipped, val
     ppl = {}
     for name, calib in (("stored", stored), ("fresh", fresh)):
         integer = build_deployed(shipped, calib).integer
-        ppl[name] = evaluate(lambda x, ig=integer: _integer_logits(ig, x), val_ids, block,
+        ppl[name] = evaluate(lambda x, ig=integer: integer_logits(ig, x), val_ids, block,
                              max_windows=2).ppl
     assert abs(ppl["fresh"] / ppl["stored"] - 1) <= PPL_EPSILON, ppl
-
-
-def _integer_logits(integer, x):
-    import torch
-
-    return torch.from_numpy(np.stack([integer.logits(row) for row in x.numpy()]))
 
 
 def test_drift_tolerances_can_fail() -> None:
