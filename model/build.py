@@ -157,9 +157,8 @@ def recalibrate(model: GPT, dest: Destination) -> Calibration:
         old = None  # a new checkpoint: nothing to compare with
     if old is not None:
         drift = recalibration_drift(model, old, fresh)
-        print(f"recalibration: {drift.maxima_moved} of {len(old.absmax)} maxima moved; "
-              f"mult by up to "
-              f"{drift.mult_lsb} LSB, bias by up to {drift.bias_rel:.1e} relative")
+        print(f"recalibration: {drift.maxima_moved} of {len(old.absmax)} maxima moved; mult "
+              f"by up to {drift.mult_lsb} LSB, bias by up to {drift.bias_rel:.1e} relative")
         for problem in drift.problems():
             print(f"recalibration: WARNING beyond tolerance: {problem}")
     store_calibration(fresh, path=dest.calib)
@@ -187,7 +186,7 @@ class Destination:
 def run(args: argparse.Namespace) -> dict:
     torch.set_num_threads(NUM_THREADS)
     t_start = time.monotonic()
-    out = args.out or build_root() / "model"
+    out = args.out  # main() fills in the default
     dest = Destination.at(args.dest)
     if args.dest is not None and args.reuse_checkpoint and not args.recalibrate:
         shutil.copyfile(CALIB_JSON, dest.calib)
@@ -336,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     EVAL_WINDOWS = args.eval_windows
     if args.resume and args.reuse_checkpoint:
         ap.error("--resume continues a base training; --reuse-checkpoint skips it")
-    out = args.out or build_root() / "model"
+    args.out = out = args.out or build_root() / "model"
     if args.resume and not (out / "train" / "base" / "last.pt").is_file():
         print(f"error: --resume: no interrupted training to resume "
               f"({out / 'train' / 'base' / 'last.pt'} does not exist)", file=sys.stderr)
