@@ -1,24 +1,23 @@
 """Quick logic synthesis of a generated config onto sky130_fd_sc_hd, for the cell budget.
 
-Uses the Debian Yosys (0.23) with the typical-corner liberty from the PDK (gunzipped once into
-the build tree). This is an estimate for design decisions and the README, not the physical
-flow's synthesis: ``python -m design.synth small`` prints cells and area and writes the netlist
+A thin caller of the project's one synthesis entry point (:mod:`gptnano.synth`, mode
+``estimate``: generic synthesis mapped on the full typical-corner Liberty). This is an estimate
+for design decisions and the README, not the physical flow's synthesis: ``python -m
+design.synth small`` prints cells and area and writes the netlist
 (``build/design/<config>/<top>.synth.v``, reusable for gate-level simulation).
 """
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from design.config import CONFIGS
 from design.generate import RTL_DIR
+from gptnano import synth
 from gptnano.paths import build_root
-from gptnano.pdk import corner_liberty
 
 
 @dataclass(frozen=True)
@@ -29,34 +28,17 @@ class SynthResult:
     log: Path
 
 
-def liberty_path() -> Path:
-    """The tt liberty, gunzipped once into the build tree (:func:`gptnano.pdk.corner_liberty`)."""
-    return corner_liberty("tt")
-
-
 def synthesize(config: str) -> SynthResult:
+    """Estimate-mode synthesis of the generated RTL of ``config`` (a key of ``CONFIGS``)."""
     cfg = CONFIGS[config]
-    yosys = shutil.which("yosys")
-    if yosys is None:
+    if shutil.which("yosys") is None:
         raise FileNotFoundError("yosys not on PATH (apt install yosys)")
-    lib = liberty_path()
     out = build_root() / "design" / config
-    out.mkdir(parents=True, exist_ok=True)
-    netlist, log = out / f"{cfg.top_name}.synth.v", out / "synth.log"
-    script = "; ".join([
-        f"read_verilog {RTL_DIR / (cfg.top_name + '.v')}",
-        f"synth -flatten -top {cfg.top_name} -noabc",
-        f"dfflibmap -liberty {lib}", f"abc -liberty {lib}", "opt_clean",
-        f"stat -liberty {lib}", f"write_verilog -noattr {netlist}",
-    ])
-    subprocess.run([yosys, "-q", "-l", str(log), "-p", script], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    text = log.read_text()
-    cells = re.findall(r"Number of cells:\s+(\d+)", text)
-    area = re.findall(r"Chip area for module .*?:\s+([\d.]+)", text)
-    if not cells or not area:
-        raise RuntimeError(f"no cell statistics in {log}")
-    return SynthResult(int(cells[-1]), float(area[-1]), netlist, log)
+    netlist = out / f"{cfg.top_name}.synth.v"
+    metrics = synth.synthesize([RTL_DIR / f"{cfg.top_name}.v"], cfg.top_name, netlist, out,
+                               "estimate")
+    return SynthResult(int(metrics["cells"]), float(metrics["cellarea"]), netlist,
+                       out / "yosys.log")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
     python -m flow.run_engine --design probe --out build/engine_probe
 
-Runs synth (``pnr.engine.synth``) -> floorplan -> place -> cts -> rsz -> route -> fill -> gds ->
+Runs synth (``gptnano.synth``) -> floorplan -> place -> cts -> rsz -> route -> fill -> gds ->
 extract -> KLayout DRC -> Magic DRC -> LVS, each step in
 ``<out>/<nn>_<step>/{inputs,outputs,reports}`` with the previous step's outputs copied into
 its inputs, and prints/writes the metrics of every step to ``<out>/metrics.json``.  An
@@ -28,7 +28,7 @@ SIGNOFF = ("drc_klayout", "drc_magic", "lvs")
 
 
 def _synth(design, workdir: Path) -> Path:
-    from pnr.engine import synth
+    from gptnano import synth
 
     ctx = StepContext.standalone(design, workdir)
     for f in design.rtl:

@@ -69,7 +69,7 @@ def read_gate_netlist(vg: Path, top: str, workdir: Path) -> GateNetlist:
 
     Each bit is named by a port if it is one, else by its first visible net name; multi-bit
     nets become ``name[i]``. Constant bits are refused: the flow's netlists have none
-    (``pnr.engine.synth.check_netlist``), and a tie would need a tie cell in the layout.
+    (``gptnano.synth.check_netlist``), and a tie would need a tie cell in the layout.
     """
     from pyosys import libyosys as ys
 

@@ -132,8 +132,9 @@ def test_defaults_are_the_ones_the_modules_apply() -> None:
     changes a default without the table (or the reverse) fails here."""
     from dft.atpg_engine import run_atpg
     from dft.config import DftSettings
+    from gptnano import synth
     from gptnano.design_config import BY_KEY, VARIABLES
-    from pnr.engine import cts, gpl, place, route, rsz, synth
+    from pnr.engine import cts, gpl, place, route, rsz
     from signoff import power
 
     assert BY_KEY["route.max_rounds"].default == route.MAX_ROUNDS

@@ -24,10 +24,10 @@ def _oom(ctx: Any, abc_mode: str | None = None) -> dict[str, Any]:
 
 def test_killed_step_records_signal_and_memory(tmp_path: Path, monkeypatch: Any,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    import pnr.engine.synth
+    import gptnano.synth
 
     monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path))
-    monkeypatch.setattr(pnr.engine.synth, "run", _oom)  # SC forks its nodes: they see it
+    monkeypatch.setattr(gptnano.synth, "run", _oom)  # SC forks its nodes: they see it
     assert cli.main(["--design", "probe", "--to", "syn", "--quiet"]) == cli.EXIT_FAILED
     body = json.loads((tmp_path / "probe/job0/syn/0/reports/metrics.json").read_text())
     assert body["status"] == "error"

@@ -24,13 +24,13 @@ pytestmark = pytest.mark.slow
 def small_run(tmp_path_factory):
     design = load_design("small")
     root = tmp_path_factory.mktemp("dft_small")
-    summary = run_dft(design, root, log=lambda *_: None, flow_synth=True)
+    summary = run_dft(design, root, log=lambda *_: None)
     return design, summary, root
 
 
 def test_accelerator_small_coverage_and_chains(small_run, tmp_path):
     design, summary, _root = small_run
-    assert summary["synthesis"] == "pnr.engine.synth"
+    assert summary["synthesis"] == "gptnano.synth (flow)"
     assert summary["chains"] == dft_settings(design).chains
     assert summary["scan_flops"] > 100
     assert max(summary["chain_lengths"]) - min(summary["chain_lengths"]) <= 1

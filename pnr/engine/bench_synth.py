@@ -4,7 +4,7 @@
     python -m pnr.engine.bench_synth --designs orfs_gcd --yosys debian pyosys --abc sized area
     python -m pnr.engine.bench_synth --designs orfs_gcd --period 1.1 2.2 4.4   # clock sweep
 
-Each combination runs the flow's own synthesis step (:mod:`pnr.engine.synth`, with the
+Each combination runs the flow's own synthesis step (:mod:`gptnano.synth`, flow mode, with the
 config's ``synth:`` keys overridden) and then OpenSTA on the netlist at tt and ss without
 parasitics (pin capacitances only, ideal wires; the clock net unbuffered, so the propagated
 clock arrives at every flop at the same time) -- a comparison of the netlists, not signoff.
@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gptnano import synth
 from gptnano.design_config import DesignConfig, load_design
 from gptnano.opensta import StaSession, load_script
 from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext
-from pnr.engine import synth
 
 DEFAULT_DESIGNS = ("probe", "orfs_gcd", "small", "orfs_riscv32i")
 CORNERS = ("tt", "ss")

@@ -1,4 +1,4 @@
-"""Synthesis step (pnr.engine.synth): a P&R-ready sky130hd netlist from the probe RTL."""
+"""Synthesis step (gptnano.synth): a P&R-ready sky130hd netlist from the probe RTL."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gptnano import pdk
+from gptnano import pdk, synth
 from gptnano.design_config import load_design
 from gptnano.step import StepContext, StepError
-from pnr.engine import synth
 
 DOT4 = Path(__file__).parent / "data" / "dot4" / "config.yaml"
 

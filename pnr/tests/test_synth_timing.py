@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from gptnano import synth
 from gptnano.design_config import load_design
 from gptnano.step import StepContext, StepError
-from pnr.engine import bench_synth, synth
+from pnr.engine import bench_synth
 
 STAT_060 = """=== gcd ===
       199 2.24E+03 cells

@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
+from gptnano import synth
 from gptnano.design_config import load_design
 from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext, StepError
 from gptnano.toolargs import tcl_word
-from pnr.engine import synth
 from signoff import power, sta
 
 

@@ -1,13 +1,30 @@
-"""Synthesis step: RTL (``<top>.v`` files from the design config) to a sky130_fd_sc_hd gate
-netlist ``<top>.vg`` that the physical engine, DFT and STA can all read.
+"""The project's one synthesis entry point: RTL to a sky130_fd_sc_hd gate netlist, in modes.
+
+Every consumer synthesizes through :func:`synthesize` (or the flow step :func:`run`), choosing a
+mode (:data:`MODES`) and a yosys build (:data:`YOSYS_IMPLS`):
+
+* ``flow`` -- the physical flow's netlist ``<top>.vg`` that the engine, DFT, STA and LVS read
+  (the ``syn`` node of the SiliconCompiler flow, :func:`run`): mapped for timing and shaped for
+  place and route (details below);
+* ``dft`` -- a scan-ready netlist for DFT experiments outside the flow: the Liberty without the
+  cells a scan chain cannot test (:data:`gptnano.pdk.DFT_DONT_USE`), yosys' stock ABC script,
+  ports split to bits (Fault and the ATPG see one fault site per bit);
+* ``estimate`` -- the quick cell/area estimate for design decisions (``python -m design.synth``):
+  generic ``synth -noabc`` then ``dfflibmap``/``abc`` on the full typical Liberty.
+
+Why one module in the core (``gptnano``): the design layer (estimates), DFT and the physical
+flow all need synthesis, and only the core sits below all three (``tests/test_layering.py``).
+Before, four separate scripts (engine, DFT stand-in, design estimate, benchmark) each built
+their yosys call; the modes keep each one's script command for command, so the netlists are
+the ones they produced (checked on probe: same cells, area and netlist bytes).
 
 Tool: Debian's yosys 0.23 (native, so ABC runs at full speed on two cores; the PyPI yowasp build
-is WebAssembly and the SiliconCompiler stock task wants yosys >= 0.48 with Tcl). Yosys 0.23 has
-no ``-dont_use`` for ``dfflibmap``/``abc``, so the cells the flow must never instantiate are cut
-out of the Liberty file itself (:func:`synth_liberty`, the dont-use catalogue is
-:mod:`gptnano.pdk`).
+is WebAssembly and the SiliconCompiler stock task wants yosys >= 0.48 with Tcl) or the 0.60
+library of the virtualenv's pyosys wheel. Yosys 0.23 has no ``-dont_use`` for
+``dfflibmap``/``abc``, so the cells a mode must never instantiate are cut out of the Liberty
+file itself (:func:`synth_liberty`, the dont-use catalogue is :mod:`gptnano.pdk`).
 
-The netlist is shaped for place and route:
+The ``flow`` netlist is shaped for place and route:
 
 * ``splitnets -ports`` + ``rename -hide``/``-enumerate``: only plain identifiers, no ``$``
   names, no buses. Generated RTL (Amaranth) carries public names such as ``\\$22``,
@@ -36,9 +53,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from gptnano.pdk import PREFIX, corner_liberty, filtered_liberty, flow_dont_use
+from gptnano.pdk import DFT_DONT_USE, PREFIX, corner_liberty, filtered_liberty, flow_dont_use
 from gptnano.step import StepContext, StepError
 from gptnano.toolargs import yosys_word
 
@@ -54,6 +72,9 @@ _PLAIN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
 _UNPLAIN = (f"\\\\*[!{_PLAIN}]*", "\\\\[0123456789]*")
 UNSPELLABLE = (f"w:{_UNPLAIN[0]} w:{_UNPLAIN[1]} %u x:* %d "
                f"c:{_UNPLAIN[0]} c:{_UNPLAIN[1]}")
+
+# What each mode is for (see the module docstring).
+MODES = ("flow", "dft", "estimate")
 
 # ABC scripts, measured on designs/probe and the multiplier-heavy pnr/tests/data/dot4 (numbers
 # in pnr/README.md). "sized" (the default) maps for the clock period, then lets ABC buffer
@@ -120,16 +141,28 @@ def synth_liberty(corner: str = "tt") -> Path:
     return filtered_liberty(corner, flow_dont_use(), "synth")
 
 
-def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str,
-                 abc_exe: Path | None = None) -> str:
-    """The yosys script for ``ctx.design``; ``abc_mode`` is a key of :data:`ABC_MODES`;
-    ``abc_exe`` the ABC binary when it is not the yosys build's default (pyosys)."""
+def mode_liberty(mode: str, corner: str = "tt") -> Path:
+    """The Liberty ``mode`` maps onto: the flow's dont-use cut, the DFT keep-out cut, or the
+    full library for the estimate."""
+    if mode == "flow":
+        return synth_liberty(corner)
+    if mode == "dft":
+        return filtered_liberty(corner, DFT_DONT_USE, "dft")
+    if mode == "estimate":
+        return corner_liberty(corner)
+    raise StepError(f"unknown synthesis mode '{mode}'; known: {list(MODES)}")
+
+
+def flow_script(rtl: Sequence[Path], top: str, period_ns: float, lib: Path, netlist: Path,
+                reports: Path, abc_mode: str, abc_exe: Path | None = None) -> str:
+    """The ``flow`` mode's yosys script; ``abc_mode`` is a key of :data:`ABC_MODES`;
+    ``abc_exe`` the ABC binary when it is not the yosys build's default (pyosys). Writes the
+    sized ABC script file into ``reports``."""
     if abc_mode not in ABC_MODES:
         raise StepError(f"unknown ABC mode '{abc_mode}'; known: {sorted(ABC_MODES)}")
-    design = ctx.design
-    period_ps = int(round(design.clock_period_ns * 1000))
-    reads = "\n".join(f"read_verilog -sv {yosys_word(f)}" for f in design.rtl)
-    abc_script = ctx.reports_dir / "abc.script"
+    period_ps = int(round(period_ns * 1000))
+    reads = "\n".join(f"read_verilog -sv {yosys_word(f)}" for f in rtl)
+    abc_script = reports / "abc.script"
     # yosys replaces {D} only in its own scripts, not inside a -script file: the delay target
     # is written into the file here (with the placeholder left in, ABC ignored it and the
     # netlist was the same at every clock).
@@ -143,8 +176,8 @@ def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str,
     # reports folder is under the build folder, whose path the flow has validated)
     return f"""read_liberty -lib {yosys_word(full_lib)}
 {reads}
-hierarchy -check -top {design.top}
-synth -top {design.top} -flatten
+hierarchy -check -top {top}
+synth -top {top} -flatten
 opt -purge
 dfflibmap -liberty {yosys_word(lib)}
 opt
@@ -159,8 +192,52 @@ insbuf -buf {BUFFER_CELL} A X
 opt_clean -purge
 rename -enumerate -pattern n_%
 check -assert
-tee -o {ctx.reports_dir / "stat.rpt"} stat -liberty {yosys_word(full_lib)}
+tee -o {reports / "stat.rpt"} stat -liberty {yosys_word(full_lib)}
 write_verilog -noattr -noexpr -nohex -nodec {yosys_word(netlist)}
+"""
+
+
+def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str,
+                 abc_exe: Path | None = None) -> str:
+    """:func:`flow_script` for ``ctx.design`` (RTL, top, clock), reports in ``ctx``."""
+    design = ctx.design
+    return flow_script(design.rtl, design.top, design.clock_period_ns, lib, netlist,
+                       ctx.reports_dir, abc_mode, abc_exe)
+
+
+def dft_script(rtl: Sequence[Path], top: str, lib: Path, netlist: Path, reports: Path,
+               abc_exe: Path | None = None) -> str:
+    """The ``dft`` mode's script (the former ``dft.synth`` stand-in, command for command)."""
+    reads = "\n".join(f"read_verilog -sv {yosys_word(f)}" for f in rtl)
+    lib_word = yosys_word(lib)
+    abc = f"abc -liberty {lib_word}" + (f" -exe {abc_exe}" if abc_exe is not None else "")
+    return f"""{reads}
+synth -top {top} -flatten
+dfflibmap -liberty {lib_word}
+{abc}
+opt_clean -purge
+hilomap -hicell {TIE_CELL} HI -locell {TIE_CELL} LO
+setundef -zero
+splitnets -ports
+opt_clean -purge
+tee -o {reports / "stat.rpt"} stat -liberty {lib_word}
+write_verilog -noattr -noexpr -nohex -nodec {yosys_word(netlist)}
+"""
+
+
+def estimate_script(rtl: Sequence[Path], top: str, lib: Path, netlist: Path, reports: Path,
+                    abc_exe: Path | None = None) -> str:
+    """The ``estimate`` mode's script (the former ``design.synth``, command for command)."""
+    reads = "\n".join(f"read_verilog {yosys_word(f)}" for f in rtl)
+    lib_word = yosys_word(lib)
+    abc = f"abc -liberty {lib_word}" + (f" -exe {abc_exe}" if abc_exe is not None else "")
+    return f"""{reads}
+synth -flatten -top {top} -noabc
+dfflibmap -liberty {lib_word}
+{abc}
+opt_clean
+tee -o {reports / "stat.rpt"} stat -liberty {lib_word}
+write_verilog -noattr {yosys_word(netlist)}
 """
 
 
@@ -197,40 +274,73 @@ def check_netlist(path: Path) -> None:
         raise StepError(f"synthesis netlist {path} is not P&R-ready: {'; '.join(problems)}")
 
 
+def synthesize(rtl: Sequence[Path], top: str, netlist: Path, reports: Path, mode: str = "flow",
+               *, clock_period_ns: float | None = None, abc_mode: str = DEFAULT_ABC_MODE,
+               corner: str = "tt", yosys: str = DEFAULT_YOSYS) -> dict[str, float | int | str]:
+    """Synthesize ``rtl`` (top module ``top``) into ``netlist`` in ``mode``; the script, the
+    yosys log and ``stat.rpt`` go to ``reports``. Returns cells, area, registers, runtime.
+
+    ``clock_period_ns`` (ABC's delay target), ``abc_mode`` and ``corner`` (the Liberty ABC maps
+    against) are the ``flow`` mode's knobs; ``dft`` and ``estimate`` map at ``corner`` too."""
+    if mode not in MODES:
+        raise StepError(f"unknown synthesis mode '{mode}'; known: {list(MODES)}")
+    if yosys not in YOSYS_IMPLS:
+        raise StepError(f"synth.yosys must be one of {sorted(YOSYS_IMPLS)}, got '{yosys}'")
+    reports.mkdir(parents=True, exist_ok=True)
+    netlist.parent.mkdir(parents=True, exist_ok=True)
+    lib = mode_liberty(mode, corner)
+    abc_exe = pyosys_abc() if yosys == "pyosys" else None
+    if mode == "flow":
+        if clock_period_ns is None:
+            raise StepError("flow synthesis needs the clock period (ABC's delay target)")
+        text = flow_script(rtl, top, clock_period_ns, lib, netlist, reports, abc_mode, abc_exe)
+    elif mode == "dft":
+        text = dft_script(rtl, top, lib, netlist, reports, abc_exe)
+    else:
+        text = estimate_script(rtl, top, lib, netlist, reports, abc_exe)
+    script = reports / "synth.ys"
+    script.write_text(text)
+    log = reports / "yosys.log"
+    start = time.monotonic()
+    proc = subprocess.run(yosys_command(yosys, script, log), capture_output=True, text=True)
+    runtime = time.monotonic() - start
+    if proc.returncode != 0 or not netlist.is_file():
+        tail = (proc.stderr or proc.stdout)[-1500:]
+        raise StepError(f"synthesis of {top}: yosys failed (exit {proc.returncode}), "
+                        f"see {log}\n{tail}")
+    metrics: dict[str, float | int | str] = dict(
+        parse_stat((reports / "stat.rpt").read_text(), top))
+    metrics["synth_runtime_s"] = round(runtime, 2)
+    metrics["synth_mode"] = mode
+    metrics["yosys"] = yosys
+    return metrics
+
+
 def run(ctx: StepContext, abc_mode: str | None = None) -> dict[str, float | int | str]:
-    """Synthesize ``ctx.design`` into ``outputs/<top>.vg`` (+ ``<top>.sdc``, the design's
-    constraints); returns cells, area, runtime. ``abc_mode`` defaults to the config's
-    ``synth: {abc: ...}`` or :data:`DEFAULT_ABC_MODE`. ABC maps against the Liberty of the
-    config's ``synth: {corner: ...}`` (default ``tt``): a design whose clock is set by the ss
-    corner maps at ss, so ABC's delay target (the clock period) means the corner that limits."""
+    """The flow's ``syn`` step: ``ctx.design`` into ``outputs/<top>.vg`` (+ ``<top>.sdc``, the
+    design's constraints) in ``flow`` mode; returns cells, area, runtime. ``abc_mode``
+    defaults to the config's ``synth: {abc: ...}`` or :data:`DEFAULT_ABC_MODE`. ABC maps
+    against the Liberty of the config's ``synth: {corner: ...}`` (default ``tt``): a design
+    whose clock is set by the ss corner maps at ss, so ABC's delay target (the clock period)
+    means the corner that limits."""
     for sub in (ctx.outputs_dir, ctx.reports_dir):
         sub.mkdir(parents=True, exist_ok=True)
     settings = ctx.design.extra.get("synth", {})
     abc_mode = abc_mode or str(settings.get("abc", DEFAULT_ABC_MODE))
     corner = str(settings.get("corner", "tt"))
-    lib = synth_liberty(corner)
-    netlist = ctx.output("vg")
-    script = ctx.reports_dir / "synth.ys"
     impl = str(settings.get("yosys", DEFAULT_YOSYS))
     if impl not in YOSYS_IMPLS:
         raise StepError(f"{ctx.design.folder / 'config.yaml'}: synth.yosys must be one of "
                         f"{sorted(YOSYS_IMPLS)}, got '{impl}'")
-    abc_exe = pyosys_abc() if impl == "pyosys" else None
-    script.write_text(yosys_script(ctx, lib, netlist, abc_mode, abc_exe))
-    log = ctx.reports_dir / "yosys.log"
-    start = time.monotonic()
-    proc = subprocess.run(yosys_command(impl, script, log), capture_output=True, text=True)
-    runtime = time.monotonic() - start
-    if proc.returncode != 0 or not netlist.is_file():
-        tail = (proc.stderr or proc.stdout)[-1500:]
-        raise StepError(f"synthesis: yosys failed (exit {proc.returncode}), see {log}\n{tail}")
+    netlist = ctx.output("vg")
+    metrics = synthesize(ctx.design.rtl, ctx.top, netlist, ctx.reports_dir, "flow",
+                         clock_period_ns=ctx.design.clock_period_ns, abc_mode=abc_mode,
+                         corner=corner, yosys=impl)
     check_netlist(netlist)
     # The constraints travel with the netlist as the SDC view (DFT may rewrite it downstream).
     shutil.copyfile(ctx.design.sdc, ctx.output("sdc"))
-    metrics: dict[str, float | int | str] = dict(
-        parse_stat((ctx.reports_dir / "stat.rpt").read_text(), ctx.top))
-    metrics["synth_runtime_s"] = round(runtime, 2)
+    del metrics["synth_mode"]
     metrics["abc_mode"] = abc_mode
     metrics["map_corner"] = corner
-    metrics["yosys"] = impl
+    metrics["yosys"] = metrics.pop("yosys")  # the key order the step always returned
     return metrics
