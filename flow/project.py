@@ -136,9 +136,7 @@ def plan_embedded(design: DesignConfig, dft: bool,
     plan = FlowPlan(corners=tuple(design.corners))
     plan.steps.append(SynTask.NAME)
     if dft:
-        if not exists("dft.tasks"):
-            raise FlowError("DFT requested (dft.enable or --dft on) but dft.tasks is missing")
-        from dft.tasks import TASKS as DFT_TASKS
+        from flow.tasks.dft import TASKS as DFT_TASKS
 
         plan.dft_steps = [f"dft_{cls.NAME}" for cls in DFT_TASKS]
     layout_ok = True
@@ -168,7 +166,7 @@ def build_embedded_flow(plan: FlowPlan) -> Flowgraph:
     flow.node(SynTask.NAME, SynTask())
     previous = SynTask.NAME
     if plan.dft_steps:
-        from dft.tasks import add_dft_nodes
+        from flow.tasks.dft import add_dft_nodes
 
         previous = add_dft_nodes(flow, previous)
         if previous != plan.dft_steps[-1]:
@@ -237,7 +235,7 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
         for task in project.getkeys("tool", TOOL, "task"):
             project.set("tool", TOOL, "task", task, "var", "design_config", config)
         if plan.dft_steps:
-            from dft.tasks import configure_dft
+            from flow.tasks.dft import configure_dft
 
             configure_dft(project, config)
     elif engine == "openroad":

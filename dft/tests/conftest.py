@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dft.run import run_dft
+from flow.run_dft import run_dft
 from gptnano.design_config import DesignConfig, load_design
 
 DATA = Path(__file__).parent / "data"

@@ -14,7 +14,7 @@ from design.config import CONFIGS
 from dft.config import dft_settings
 from dft.functional import run_functional_dv
 from dft.gatesim import run_cocotb
-from dft.run import run_dft
+from flow.run_dft import run_dft
 from gptnano.design_config import load_design
 
 pytestmark = pytest.mark.slow

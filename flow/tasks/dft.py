@@ -1,0 +1,155 @@
+"""The DFT steps as flow tasks: one :class:`~flow.tasks.base.EngineTask` per :mod:`dft.steps`
+module, inserted between ``syn`` and ``floorplan`` when DFT is on.
+
+Why they are plain engine tasks: a DFT step has the engine's contract (views ``<top>.<ext>`` in
+``inputs/`` -> ``outputs/``, ``run(ctx) -> metrics``), so the flow's one task class declares
+their views, runs them in a child process, passes the other views on and records the metrics
+like any other node. (DFT used to carry its own copy of that wrapper, ``dft.tasks.DftTask``.)
+What is added here is DFT's own bookkeeping:
+
+* each step's full metrics go to ``reports/dft_<step>_metrics.json`` (:mod:`dft.summary`
+  builds ``dft.json`` from those files, in the flow and in ``python -m dft.run`` alike);
+* SiliconCompiler 0.38's metric schema is a fixed set (``cells``, ``registers``,
+  ``setupwns``, ...) with nothing for test: :func:`configure_dft` adds the metrics of
+  :data:`SC_DFT_METRICS` to the project's schema (per-node parameters like SC's own), and each
+  node records its values there, so they sit in the job manifest ``<design>.pkg.json`` under
+  ``metric/<name>/node/<step>/<index>``; the chain node also fills SC's ``registers`` with the
+  scanned flop count.
+
+:data:`TASKS` is the one ordered list of DFT steps: the SiliconCompiler flow
+(:func:`add_dft_nodes`) and the standalone run (:mod:`flow.run_dft`) both walk it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from siliconcompiler.schema import EditableSchema, Parameter, PerNode, Scope
+
+from dft.summary import metrics_path, write_step_metrics
+from flow.tasks.base import EngineTask
+from gptnano.step import StepContext
+
+# step metric key -> (SC metric name, SC type, unit, help). SC metric names are lower-case
+# words without separators (``setupwns``), hence ``dftcoverage`` etc.
+SC_DFT_METRICS: dict[str, tuple[str, str, str | None, str]] = {
+    "dft_stuck_at_coverage": ("dftcoverage", "float<0.0..>", "%",
+                              "stuck-at fault coverage: detected / all faults"),
+    "dft_test_coverage": ("dfttestcoverage", "float<0.0..>", "%",
+                          "stuck-at test coverage: detected / faults not proven untestable"),
+    "dft_untestable": ("dftuntestable", "int<0..>", None, "faults proven untestable"),
+    "dft_vectors": ("dftvectors", "int<0..>", None, "ATPG test vectors (patterns)"),
+    "dft_scan_flops": ("dftscanflops", "int<0..>", None, "flip-flops on the scan chains"),
+    "dft_chains": ("dftchains", "int<0..>", None, "number of scan chains"),
+    "dft_max_chain_length": ("dftchainlength", "int<0..>", None, "longest scan chain"),
+    "dft_test_cycles": ("dfttestcycles", "int<0..>", None,
+                        "tester clock cycles to apply every pattern"),
+}
+# step metric key -> SC's own metric
+SC_STANDARD_METRICS = {"dft_scan_flops": "registers"}
+FLOW_PREFIX = "dft_"
+
+
+class DftStepTask(EngineTask):
+    """A :mod:`dft.steps` module as a flow node; subclasses set ``NAME``, ``MODULE``,
+    ``NEEDS`` and ``MAKES`` (the module's ``PRODUCES``)."""
+
+    def call_engine(self, ctx: StepContext) -> dict[str, Any]:
+        """Run the step and keep its full metrics in ``reports/`` (runs in the node's child
+        process, so the file exists exactly when the step finished)."""
+        metrics = self.engine_module().run(ctx)
+        write_step_metrics(ctx.workdir, self.NAME, metrics)
+        return metrics
+
+    def run(self) -> int:
+        status = super().run()
+        path = metrics_path(Path.cwd(), self.NAME)
+        if status == 0 and path.is_file():
+            self.record_dft_metrics(json.loads(path.read_text()), path)
+        return status
+
+    def record_dft_metrics(self, metrics: dict[str, Any], source: Path) -> None:
+        """Record the step's values under :data:`SC_DFT_METRICS` / :data:`SC_STANDARD_METRICS`
+        (``registers`` exists for ASIC projects only, hence the check)."""
+        known = set(self.schema_metric.getkeys())
+        relative = str(source.relative_to(Path.cwd()))
+        for key, value in metrics.items():
+            for metric in (SC_DFT_METRICS.get(key, ("",))[0], SC_STANDARD_METRICS.get(key)):
+                if metric in known:
+                    unit = self.schema_metric.get(metric, field="unit")
+                    self.record_metric(metric, value, source_file=relative, source_unit=unit)
+
+
+class CutTask(DftStepTask):
+    """Fault ``cut``: flip-flops become pseudo inputs/outputs (``<top>.cut.v``)."""
+
+    NAME = "cut"
+    MODULE = "dft.steps.cut"
+    NEEDS = ("vg",)
+    MAKES = ("cut.v",)
+
+
+class AtpgTask(DftStepTask):
+    """SAT-based stuck-at ATPG on the cut netlist (``<top>.tv.json``, Fault format)."""
+
+    NAME = "atpg"
+    MODULE = "dft.steps.atpg"
+    NEEDS = ("cut.v", "vg")
+    MAKES = ("tv.json",)
+
+
+class ChainTask(DftStepTask):
+    """Scan flops + ``dft.chains`` chains on the netlist (``<top>.vg``, ``<top>.scan.json``)
+    and the scan enable tied off in the SDC."""
+
+    NAME = "chain"
+    MODULE = "dft.steps.chain"
+    NEEDS = ("vg", "sdc")  # the SDC it rewrites (SC copies only declared inputs)
+    MAKES = ("vg", "scan.json", "sdc")
+
+
+class AsmTask(DftStepTask):
+    """Vectors to chain bit streams (``<top>.patterns.json``/``.txt``)."""
+
+    NAME = "asm"
+    MODULE = "dft.steps.asm"
+    NEEDS = ("tv.json", "scan.json")
+    MAKES = ("patterns.json", "patterns.txt")
+
+
+TASKS: tuple[type[DftStepTask], ...] = (CutTask, AtpgTask, ChainTask, AsmTask)
+
+
+def add_dft_nodes(flow: Any, after: str, prefix: str = FLOW_PREFIX) -> str:
+    """Add the four DFT nodes after node ``after`` (index 0) and return the last step name;
+    the caller connects it to the next step (``floorplan``)."""
+    previous = after
+    for cls in TASKS:
+        step = f"{prefix}{cls.NAME}"
+        flow.node(step, cls())
+        flow.edge(previous, step)
+        previous = step
+    return previous
+
+
+def register_dft_metrics(project: Any) -> None:
+    """Add :data:`SC_DFT_METRICS` to the project's metric schema (idempotent)."""
+    schema = project.get("metric", field="schema")
+    known = set(schema.getkeys())
+    editable = EditableSchema(schema)
+    for name, sctype, unit, text in SC_DFT_METRICS.values():
+        if name in known:
+            continue
+        editable.insert(name, Parameter(
+            sctype, unit=unit, scope=Scope.JOB, pernode=PerNode.REQUIRED,
+            shorthelp=f"Metric: {text}", help=f"Metric (gpt-nano-asic DFT): {text}."))
+
+
+def configure_dft(project: Any, design_config: Path | str) -> None:
+    """Point every DFT task of the project's flow at the design configuration file and make
+    room for the DFT metrics in the manifest."""
+    register_dft_metrics(project)
+    for cls in TASKS:
+        cls.find_task(project).set("var", "design_config", str(design_config))
