@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from design import perf
 from gptnano import metrics as m
 from gptnano.design_config import DesignConfig
 from gptnano.fileio import atomic_write_json, read_json_object
@@ -165,6 +166,9 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     take("magic__drc_error__count", "drc_magic", "drc_magic.rpt")
     take("design__lvs__clean", "lvs", "lvs.rpt")
     metrics["clock__period"] = design.clock_period_ns
+    model_to_chip = model_figures(design, metrics, corners)
+    if model_to_chip is not None:
+        metrics.update(model_to_chip.pop("metrics", {}))
 
     # The gds step's own output (later nodes only carry copies of it).
     gds_path = job / "gds" / "0" / "outputs" / f"{design.top}.gds"
@@ -192,10 +196,51 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
         "setup_mode": design.setup_mode,
         "sta_parasitics": sta.details.get("parasitics") if sta else None,
         "gds": gds,
+        # the model on this chip (design/perf.py): config, variant, work per token, or the
+        # reason the model__* metrics are absent
+        "model_to_chip": model_to_chip,
         # every quantity under its gptnano.metrics name (units in the registry)
         "metrics": metrics,
         "reports": reports,
     }
+
+
+def model_figures(design: DesignConfig, metrics: dict[str, Any], corners: list[str]
+                  ) -> dict[str, Any] | None:
+    """The model-to-chip record of a design that names a model ``variant`` (None otherwise).
+
+    Cycles come from design/perf.py's cycle model (GqmvConfig.job_cycles per matrix, the
+    formula dv/tests check against the RTL's CYCLES register); throughput is taken at the
+    signoff clock and at each corner's fmax, tokens per joule with the signoff power. A
+    config that cannot run the variant gets ``reason`` and no ``model__*`` metrics: absent,
+    not zero. The ``model__*`` figures are returned under ``metrics`` for the caller to merge.
+    """
+    variant_name = design.extra.get("variant")
+    if not variant_name:
+        return None
+    record: dict[str, Any] = {"variant": variant_name, "config": None}
+    cfg = perf.config_for_top(design.top)
+    if cfg is None:
+        record["reason"] = f"top {design.top} is not a GQMV configuration of design/config.py"
+        return record
+    record["config"] = cfg.name
+    try:
+        variant = perf.load_variant(str(variant_name))
+        reason = perf.unsupported(cfg, variant)
+    except perf.PerfError as exc:
+        reason = str(exc)
+    if reason is not None:
+        record["reason"] = reason
+        return record
+    token = perf.token_perf(cfg, variant)
+    fmax = {c: metrics[m.per_corner("timing__fmax", c)] for c in corners
+            if _num(metrics.get(m.per_corner("timing__fmax", c))) is not None}
+    power = _num(metrics.get("power__total"))
+    record.update(jobs=token.jobs, macs=token.macs, weight_bits=token.weight_bits,
+                  rowp_bits=token.rowp_bits, source="design/perf.py",
+                  metrics=perf.signoff_metrics(token, design.clock_period_ns, fmax,
+                                               float(power) if power is not None else None))
+    return record
 
 
 def write_summary(design: DesignConfig, jobname: str) -> tuple[Path, dict[str, Any]]:

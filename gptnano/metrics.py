@@ -108,6 +108,21 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     # model
     _M("model__perplexity__validation", "", "validation perplexity of the design's model "
        "variant (model/experiments.csv)", "lower"),
+    # model on the chip (design/perf.py's cycle model; written by flow/summary.py for a GQMV
+    # design whose config can hold the model, absent with model_to_chip.reason otherwise)
+    _M("model__cycles_per_token", "cycles", "engine cycles of one token of the design's "
+       "variant: its matrix-vector jobs by GqmvConfig.job_cycles", "lower"),
+    _M("model__us_per_token", "us", "microseconds per token at the signoff clock "
+       "(clock__period, the period every corner was timed at)", "lower"),
+    _M("model__tokens_per_s", "1/s", "tokens per second at the signoff clock; with a corner "
+       "qualifier at that corner's fmax", "higher", "corner"),
+    _M("model__tokens_per_j", "1/J", "tokens per joule: tokens/s at the signoff clock / "
+       "power__total", "higher"),
+    _M("model__weight_bits_per_token", "bit", "parameter bits streamed per token (w stream: "
+       "int8 weights + 16-bit group scales; rowp stream: bias + requantization multiplier)",
+       "lower"),
+    _M("model__weight_bandwidth", "Gbit/s", "parameter bandwidth the engine needs at the "
+       "signoff clock: model__weight_bits_per_token x model__tokens_per_s", "lower"),
     # runtime
     _M("runtime__total", "s", "wall-clock time of one flow node / DFT step", "lower", "step"),
 )}

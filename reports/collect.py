@@ -367,3 +367,32 @@ def load_dv_latency(runs_dir: Path, errors: list[str]) -> dict[str, Sourced]:
             continue
         found.setdefault(config, item)
     return found
+
+
+def load_perf(path: Path) -> dict[str, Any] | None:
+    """``build/design/perf.json`` (``python -m design.perf``): cycles and parameter bits per
+    token for every (hardware config, model variant) pair, or the reason a config cannot run
+    a variant, and each config's synthesized area when an estimate exists. ``None`` when it has
+    not been written; a malformed file raises naming it."""
+    if not path.is_file():
+        return None
+    data = read_json_object(path)
+    configs, points = data.get("configs"), data.get("points")
+    if not isinstance(configs, dict) or not isinstance(points, list):
+        raise ReportInputError(f"{path}: expected 'configs' (mapping) and 'points' (list)")
+    for point in points:
+        if not isinstance(point, dict) or not isinstance(point.get("config"), str) or \
+                not isinstance(point.get("variant"), str):
+            raise ReportInputError(f"{path}: every point needs 'config' and 'variant', got "
+                                   f"{point!r}")
+        cycles = point.get("cycles_per_token")
+        if cycles is not None and not (_is_number(cycles) and cycles > 0):
+            raise ReportInputError(f"{path}: {point['config']}/{point['variant']}: "
+                                   f"'cycles_per_token' must be a positive number, got {cycles!r}")
+    for name, config in configs.items():
+        synth = config.get("synth") if isinstance(config, dict) else None
+        if synth is not None and not (isinstance(synth, dict)
+                                      and _is_number(synth.get("cell_area_um2"))):
+            raise ReportInputError(f"{path}: configs.{name}.synth needs a numeric "
+                                   "'cell_area_um2'")
+    return data

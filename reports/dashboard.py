@@ -38,6 +38,7 @@ from reports.collect import (
     load_dv_latency,
     load_experiments,
     load_manifest,
+    load_perf,
     resolve_report,
 )
 from reports.ppa import (
@@ -101,9 +102,11 @@ def render(page: Path, template: str, **values: Any) -> Path:
 
 
 def load_context(designs_dir: Path, experiments: Path, manifest: Path,
-                 problems: list[str], dv_runs: Path | None = None) -> Context:
-    """Model results, RTL manifest and DV latency shared by every row; bad files -> problems."""
-    frame = data = None
+                 problems: list[str], dv_runs: Path | None = None,
+                 perf: Path | None = None) -> Context:
+    """Model results, RTL manifest, DV latency and the cycle model's table (perf.json) shared
+    by every row; bad files -> problems."""
+    frame = data = perf_data = None
     try:
         frame = load_experiments(experiments)
     except ReportInputError as exc:
@@ -113,7 +116,13 @@ def load_context(designs_dir: Path, experiments: Path, manifest: Path,
     except ReportInputError as exc:
         problems.append(str(exc))
     latency = load_dv_latency(dv_runs, problems) if dv_runs is not None else {}
-    return Context(frame, experiments, data, manifest, designs_dir, latency)
+    if perf is not None:
+        try:
+            perf_data = load_perf(perf)
+        except ReportInputError as exc:
+            problems.append(str(exc))
+    return Context(frame, experiments, data, manifest, designs_dir, latency, perf_data,
+                   perf.resolve() if perf_data is not None and perf is not None else None)
 
 
 def load_runs(names: list[str], folder: Path, problems: list[str]) -> list[DesignRun]:
@@ -231,10 +240,11 @@ def design_page(folder: Path, run: DesignRun, row: dict, layouts: list[Image],
                   problems=run.errors, index=index)
 
 
-def run_plots(runs: list[DesignRun], rows: list, ctx: Context, img_dir: Path) -> list[Image]:
+def run_plots(runs: list[DesignRun], rows: list, ctx: Context, img_dir: Path,
+              points: pd.DataFrame, notes: list[str]) -> list[Image]:
     frame = ppa_frame(rows)
     return [
-        Image(plots.plot_pareto(pareto_points(runs, rows, ctx), img_dir / "pareto.png"),
+        Image(plots.plot_pareto(points, img_dir / "pareto.png", notes),
               "Pareto: perplexity vs area x latency"),
         Image(plots.plot_area_power(frame, img_dir / "area_power.png"), "area and power"),
         Image(plots.plot_critical_paths(timelines(runs), img_dir / "runtime.png"),
@@ -294,7 +304,8 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     out.mkdir(parents=True, exist_ok=True)
     img = out / "img"
     problems: list[str] = []
-    ctx = load_context(designs_dir, experiments, manifest, problems, build / "dv" / "runs")
+    ctx = load_context(designs_dir, experiments, manifest, problems, build / "dv" / "runs",
+                       build / "design" / "perf.json")
     names, config_errors = discover_designs(build, designs_dir)
     runs = load_runs(names, build, problems)
     rows = ppa_rows(runs, ctx)
@@ -303,7 +314,8 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
     rtl_rows = ppa_rows(rtl_runs, ctx)
     csv = out / "ppa.csv"
     ppa_frame(rows + rtl_rows).to_csv(csv, index=False)
-    images = run_plots(runs + rtl_runs, rows + rtl_rows, ctx, img)
+    points, pareto_notes = pareto_points(runs + rtl_runs, ctx)
+    images = run_plots(runs + rtl_runs, rows + rtl_rows, ctx, img, points, pareto_notes)
     try:
         history_runs = history.runs_frame(db)
         trends = history.metrics_history(db)
@@ -333,7 +345,8 @@ def build(out: Path = DEFAULT_OUT, build: Path | None = None, db: Path = history
                   pages=pages, config_errors=config_errors, full=full,
                   runs=run_list, latest_rows=latest_rows, latest_results=latest_results,
                   problems=problems,
-                  golden_updates=updates,
+                  golden_updates=updates, pareto=points.to_dict("records"),
+                  pareto_notes=pareto_notes,
                   experiments=experiments if ctx.experiments is not None else None)
 
 

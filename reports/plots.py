@@ -46,30 +46,48 @@ def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return ordered.loc[keep]
 
 
-def plot_pareto(points: pd.DataFrame, path: Path) -> Path:
-    """Validation perplexity vs area × latency for every (model variant, hardware config)."""
+def plot_pareto(points: pd.DataFrame, path: Path, notes: list[str] | None = None) -> Path:
+    """Validation perplexity vs area × cycles per token for every (hardware config, model
+    variant) pair: one colour per config, filled markers for a signed-off layout area, hollow
+    triangles for a synthesis estimate (cell area only), a grey cross for a layout that did not
+    pass signoff; the Pareto front over all points. Configs without a point are named below."""
     title = "Perplexity vs area × latency"
+    notes = notes or []
     if points.empty:
-        return _empty(path, title, "no (model variant, design) pair has perplexity, area and "
-                      "cycles/token yet\n(needs model/experiments.csv, signoff.json and "
-                      "rtl/manifest.json)")
-    fig = Figure(figsize=(6.4, 4.2))
+        return _empty(path, title, "no (hardware config, model variant) pair has perplexity, "
+                      "area and cycles/token yet\n" + "\n".join(notes[:6]))
+    fig = Figure(figsize=(7.2, 4.6 + 0.18 * len(notes)))
     ax = fig.add_subplot()
-    for design, group in points.groupby("design"):
-        ax.scatter(group["area_x_latency"], group["val_ppl"], label=str(design), s=36)
+    palette = matplotlib.colormaps["tab10"].colors
+    for k, (config, group) in enumerate(points.groupby("config", sort=True)):
+        colour = palette[k % len(palette)]
+        for kind, sub in group.groupby("area_kind"):
+            style = PARETO_STYLE.get(str(kind), PARETO_STYLE["layout, signoff not passed"])
+            ax.scatter(sub["area_x_latency"], sub["val_ppl"], s=44, label=f"{config} ({kind})",
+                       marker=style["marker"], edgecolors=colour,
+                       facecolors=colour if style["filled"] else "none", linewidths=1.3)
         for _, row in group.iterrows():
-            ax.annotate(str(row["variant"]), (row["area_x_latency"], row["val_ppl"]),
-                        fontsize=7, xytext=(3, 3), textcoords="offset points")
+            label = str(row["variant"]) + (" (fp32 ppl)" if "fp32" in str(row["note"]) else "")
+            ax.annotate(label, (row["area_x_latency"], row["val_ppl"]), fontsize=7,
+                        xytext=(4, 2), textcoords="offset points", color=colour)
     front = pareto_front(points, "area_x_latency", "val_ppl")
     ax.step(front["area_x_latency"], front["val_ppl"], where="post", color="k", lw=1,
             label="Pareto front")
     ax.set_xscale("log")
-    ax.set_xlabel("core area × latency (µm² · µs/token)")
+    ax.set_xlabel("area × latency (µm² · cycles/token); area: layout core or synthesized cells")
     ax.set_ylabel("validation perplexity")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     ax.grid(alpha=0.3)
+    if notes:
+        fig.text(0.01, 0.0, "not plotted: " + "; ".join(notes), fontsize=7, color="#555",
+                 wrap=True, va="top")
     return _save(fig, path)
+
+
+PARETO_STYLE = {"signed-off": {"marker": "o", "filled": True},
+                "synthesis estimate": {"marker": "^", "filled": False},
+                "layout, signoff not passed": {"marker": "x", "filled": True}}
 
 
 def plot_area_power(frame: pd.DataFrame, path: Path) -> Path:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from gptnano.paths import REPO_ROOT
 from reports.collect import (
     CORNERS,
     DesignRun,
@@ -23,6 +24,7 @@ from reports.collect import (
     Sourced,
     _is_number,
     design_setting,
+    resolve_report,
     variant_ppl,
 )
 
@@ -51,6 +53,10 @@ class Context:
     designs_dir: Path
     # RTL config name -> measured cycles per token (reports.collect.load_dv_latency)
     dv_latency: dict[str, Sourced] = field(default_factory=dict)
+    # build/design/perf.json (reports.collect.load_perf): the cycle model's figures per
+    # (hardware config, variant) and the configs' synthesized areas
+    perf: dict[str, Any] | None = None
+    perf_path: Path | None = None
 
 
 # Columns that are registry metrics carry the registry name (gptnano.metrics); the others
@@ -66,9 +72,11 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     *((f"timing__setup__ws__corner:{c}", f"setup WS {c} (ns)") for c in CORNERS),
     *((f"timing__setup__tns__corner:{c}", f"setup TNS {c} (ns)") for c in CORNERS),
     *((f"timing__hold__ws__corner:{c}", f"hold WS {c} (ns)") for c in CORNERS),
-    ("cycles_per_token", "cycles/token"),
-    ("us_per_token", "µs/token"),
-    ("tokens_per_s", "tokens/s"),
+    ("model__cycles_per_token", "cycles/token"),
+    ("model__us_per_token", "µs/token"),
+    ("model__tokens_per_s", "tokens/s (signoff clock)"),
+    ("model__tokens_per_s__corner:tt", "tokens/s (tt fmax)"),
+    ("model__weight_bandwidth", "param. bandwidth (Gbit/s)"),
     ("design__die__area", "die area (µm²)"),
     ("design__core__area", "core area (µm²)"),
     ("synth__design__instance__area", "cell area (µm²)"),
@@ -78,7 +86,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("power__dynamic__total", "dynamic (mW)"),
     ("power__leakage__total", "leakage (mW)"),
     ("power__total", "power (mW)"),
-    ("tokens_per_s_per_w", "tokens/s/W"),
+    ("model__tokens_per_j", "tokens/J (= tokens/s/W)"),
     ("dft__stuck_at__coverage", "stuck-at cov. (%)"),
     ("drc", "DRC (KLayout / Magic)"),
     ("design__lvs__clean", "LVS"),
@@ -103,9 +111,11 @@ SUMMARY: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 SLACK_KEYS = frozenset(k for _, keys in SUMMARY[4:7] for k, _ in keys)
 # Columns that are not registry metrics: identity/verdict cells and figures of the RTL and
 # model stages derived in this module (each cell's tooltip states its formula or source).
-NOT_METRICS = frozenset({"design", "engine", "flow", "variant", "cycles_per_token",
-                         "us_per_token", "tokens_per_s", "memory_bits", "tokens_per_s_per_w",
-                         "drc"})
+NOT_METRICS = frozenset({"design", "engine", "flow", "variant", "memory_bits", "drc"})
+CYCLES, US, TPS, TPS_TT, BANDWIDTH, TPJ = (
+    "model__cycles_per_token", "model__us_per_token", "model__tokens_per_s",
+    "model__tokens_per_s__corner:tt", "model__weight_bandwidth", "model__tokens_per_j")
+MODEL_KEYS = (CYCLES, US, TPS, TPS_TT, BANDWIDTH, TPJ)
 
 
 def fmt(value: float | int, digits: int = 4) -> str:
@@ -223,7 +233,14 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
     variant_src = config_path
     if variant is None and manifest.get("variant"):
         variant, variant_src = manifest["variant"], ctx.manifest_path
-    row["variant"] = Cell(str(variant), str(variant), variant_src) if variant else Cell(NA)
+    variant_note = ""
+    if variant is None and manifest and not config_path.is_file() and ctx.perf is not None \
+            and ctx.perf.get("deployed_variant"):
+        # an RTL-only config runs the exported integer model
+        variant, variant_src = ctx.perf["deployed_variant"], ctx.perf_path
+        variant_note = "the exported integer model's variant (perf.json deployed_variant)"
+    row["variant"] = Cell(str(variant), str(variant), variant_src, variant_note) if variant \
+        else Cell(NA)
     try:
         ppl = variant_ppl(ctx.experiments, ctx.experiments_path, variant, variant_src)
     except ReportInputError as exc:
@@ -243,31 +260,7 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         row[key] = Cell(cell.text, "violations" if negative else cell.value, cell.source,
                         cell.title)
 
-    cycles = Sourced(None)
-    if manifest:
-        value = manifest.get("cycles_per_token")
-        if isinstance(value, dict):
-            value = value.get(str(variant)) if variant else None
-        cycles = Sourced(value, ctx.manifest_path) if _is_number(value) else Sourced(None)
-    if cycles.value is None and manifest.get("config") in ctx.dv_latency:
-        cycles = ctx.dv_latency[manifest["config"]]
-    row["cycles_per_token"] = Cell(fmt(cycles.value), float(cycles.value), cycles.source,
-                                   cycles.note) if _is_number(cycles.value) else Cell(NA, title=(
-        "no cycles per token recorded for this RTL: rtl/manifest.json has no cycles_per_token "
-        "and no DV forward pass (build/dv/runs/*/forward.json) names this config"
-        if manifest else "not an RTL configuration of rtl/manifest.json"))
-    clock = run.get("clock__period").value
-    tokens_per_s = None
-    if _is_number(cycles.value) and _is_number(clock):
-        us = cycles.value * clock / 1000.0
-        tokens_per_s = 1e6 / us
-        note = f"derived: cycles/token {fmt(cycles.value)} × clock {clock} ns"
-        row["us_per_token"] = Cell(fmt(us), us, cycles.source, note)
-        row["tokens_per_s"] = Cell(fmt(tokens_per_s), tokens_per_s, cycles.source,
-                                   "derived: 1e6 / µs per token")
-    else:
-        missing = "cycles/token" if not _is_number(cycles.value) else "a signoff clock"
-        row["us_per_token"] = row["tokens_per_s"] = Cell(NA, title=f"needs {missing}")
+    row.update(model_cells(run, ctx, manifest, variant, row))
 
     for key in ("design__die__area", "design__core__area", "synth__design__instance__area",
                 "design__instance__utilization", "design__instance__count"):
@@ -275,16 +268,8 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
     memory = memory_bits(manifest, ctx.manifest_path) if manifest else Sourced(None)
     row["memory_bits"] = _cell(memory, True) if memory.value is not None else Cell(NA)
 
-    total = run.get("power__total")
     for key in ("power__dynamic__total", "power__leakage__total", "power__total"):
         row[key] = _cell(run.get(key), ran)
-    if tokens_per_s is not None and _is_number(total.value) and total.value:
-        per_watt = tokens_per_s / (total.value / 1000.0)
-        row["tokens_per_s_per_w"] = Cell(fmt(per_watt), per_watt, total.source,
-                                         "derived: tokens/s / (power__total mW / 1000)")
-    else:
-        row["tokens_per_s_per_w"] = Cell(NA if ran else NOT_RUN,
-                                         title="needs tokens/s and the signoff power")
 
     row["dft__stuck_at__coverage"] = _cell(run.get_dft("dft__stuck_at__coverage"),
                                            run.dft is not None)
@@ -296,6 +281,107 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         row["design__lvs__clean"] = Cell("clean" if lvs.value else "MISMATCH", str(lvs.value),
                                          lvs.source)
     return row
+
+
+def perf_point(ctx: Context, config: Any, variant: Any) -> dict[str, Any] | None:
+    """perf.json's entry for (hardware config, variant), if any."""
+    if ctx.perf is None or config is None or variant is None:
+        return None
+    return next((p for p in ctx.perf["points"]
+                 if p["config"] == str(config) and p["variant"] == str(variant)), None)
+
+
+def model_cells(run: DesignRun, ctx: Context, manifest: dict[str, Any], variant: Any,
+                row: dict[str, Cell]) -> dict[str, Cell]:
+    """The model-to-chip columns of one row.
+
+    signoff.json's ``model__*`` metrics when the flow wrote them (flow.summary, from
+    design/perf.py's cycle model, at the signoff clock / tt fmax / signoff power); its
+    ``model_to_chip.reason`` when the design's config cannot run the model (absent, not zero);
+    otherwise cycles from perf.json's cycle model, the manifest or a DV forward pass, and the
+    rest derived from them with the row's clock, fmax and power (formula in the tooltip).
+    """
+    ran = run.signoff is not None
+    signoff = run.signoff or {}
+    record = signoff.get("model_to_chip")
+    record = record if isinstance(record, dict) else {}
+    if _is_number(run.get(CYCLES).value):
+        how = (f"design/perf.py cycle model: {record.get('jobs')} jobs per token of "
+               f"{record.get('variant')} on {record.get('config')} (flow.summary)")
+        out = {key: _cell(run.get(key), ran) for key in MODEL_KEYS}
+        cycles = out[CYCLES]
+        out[CYCLES] = Cell(cycles.text, cycles.value, cycles.source, how)
+        for key in MODEL_KEYS:
+            if out[key].text == NA:
+                out[key] = Cell(NA, title="not in signoff.json (needs fmax / power)")
+        return out
+    if record.get("reason"):
+        reason = str(record["reason"])
+        out = {key: Cell(NA, title=f"absent: {reason}") for key in MODEL_KEYS}
+        out[CYCLES] = Cell(f"n/a: {short_reason([reason], 40)}", None, run.signoff_path,
+                           f"absent ({record.get('config')} / {record.get('variant')}): {reason}")
+        return out
+
+    config = manifest.get("config") if manifest else None
+    point = perf_point(ctx, config, variant)
+    cycles, bits = Sourced(None), None
+    missing = ("not an RTL configuration of rtl/manifest.json" if not manifest else
+               "no cycles per token for this RTL: no perf.json point (python -m design.perf), "
+               "no manifest cycles_per_token, no DV forward pass naming this config")
+    if point is not None and _is_number(point.get("cycles_per_token")):
+        cycles = Sourced(point["cycles_per_token"], ctx.perf_path,
+                         f"design/perf.py cycle model: {point.get('jobs')} jobs per token of "
+                         f"{variant} on {config}")
+        bits = point.get("parameter_bits_per_token")
+    elif point is not None and point.get("reason"):
+        missing = f"{config} cannot run {variant}: {point['reason']}"
+    if cycles.value is None and manifest:
+        value = manifest.get("cycles_per_token")
+        if isinstance(value, dict):
+            value = value.get(str(variant)) if variant else None
+        if _is_number(value):
+            cycles = Sourced(value, ctx.manifest_path)
+    if cycles.value is None and config in ctx.dv_latency:
+        cycles = ctx.dv_latency[config]
+    out: dict[str, Cell] = {}
+    if not _is_number(cycles.value):
+        out = {key: Cell(NA, title=f"needs cycles/token: {missing}") for key in MODEL_KEYS}
+        out[CYCLES] = Cell(NA, title=missing)
+        return out
+    n = float(cycles.value)
+    out[CYCLES] = Cell(fmt(n), n, cycles.source, cycles.note)
+    clock = run.get("clock__period").value
+    tps = None
+    if _is_number(clock) and clock > 0:
+        us = n * clock / 1000.0
+        tps = 1e6 / us
+        out[US] = Cell(fmt(us), us, cycles.source, f"derived: cycles/token {fmt(n)} × clock "
+                                                     f"{clock} ns")
+        out[TPS] = Cell(fmt(tps), tps, cycles.source, "derived: 1e6 / µs per token")
+    else:
+        out[US] = out[TPS] = Cell(NA, title="needs a signoff clock (no flow run)")
+    fmax_tt = row.get("timing__fmax__corner:tt")
+    if fmax_tt is not None and isinstance(fmax_tt.value, float) and fmax_tt.value > 0:
+        at_tt = fmax_tt.value * 1e6 / n
+        out[TPS_TT] = Cell(fmt(at_tt), at_tt, fmax_tt.source,
+                           f"derived: fmax tt {fmt(fmax_tt.value)} MHz × 1e6 / {fmt(n)} cycles")
+    else:
+        out[TPS_TT] = Cell(NA, title="needs the tt fmax (no flow run)")
+    if tps is not None and _is_number(bits):
+        gbps = bits * tps / 1e9
+        out[BANDWIDTH] = Cell(fmt(gbps), gbps, cycles.source,
+                              f"derived: {fmt(bits)} parameter bits/token × tokens/s")
+    else:
+        out[BANDWIDTH] = Cell(NA, title="needs parameter bits per token (perf.json) and "
+                                        "tokens/s")
+    total = run.get("power__total")
+    if tps is not None and _is_number(total.value) and total.value > 0:
+        per_j = tps / (total.value / 1000.0)
+        out[TPJ] = Cell(fmt(per_j), per_j, total.source,
+                        "derived: tokens/s / (power__total mW / 1000)")
+    else:
+        out[TPJ] = Cell(NA if ran else NOT_RUN, title="needs tokens/s and the signoff power")
+    return out
 
 
 NOISE = re.compile(r"^\s*(\[?warning\b|\[?info\b|sc-issue)", re.I)
@@ -355,31 +441,100 @@ def ppa_frame(rows: list[dict[str, Cell]]) -> pd.DataFrame:
                         columns=[key for key, _ in COLUMNS])
 
 
-def pareto_points(runs: list[DesignRun], rows: list[dict[str, Cell]], ctx: Context
-                  ) -> pd.DataFrame:
-    """(design, variant, val_ppl, area × µs/token) for every pair measured on both sides.
+SIGNED_OFF, LAYOUT, ESTIMATE = "signed-off", "layout, signoff not passed", "synthesis estimate"
+PARETO_COLUMNS = ["config", "variant", "val_ppl", "area_um2", "area_kind", "area_source",
+                  "cycles_per_token", "area_x_latency", "note"]
 
-    A pair needs the variant's perplexity (experiments.csv), the design's core area (signoff)
-    and cycles/token for that variant on that design (manifest mapping variant -> cycles, or the
-    deployed variant's latency in the table). Pairs with any of these missing are left out.
-    """
-    columns = ["design", "variant", "val_ppl", "area_um2", "us_per_token", "area_x_latency"]
-    if ctx.experiments is None:
-        return pd.DataFrame(columns=columns)
-    ppl = dict(zip(ctx.experiments["variant"], ctx.experiments["val_ppl"], strict=True))
-    points = []
-    for run, row in zip(runs, rows, strict=True):
-        area, clock = run.get("design__core__area").value, run.get("clock__period").value
-        if not (_is_number(area) and _is_number(clock)):
+
+def design_areas(runs: list[DesignRun], ctx: Context) -> dict[str, tuple[float, str, Path | None]]:
+    """Layout core area per hardware config (the design folder whose top is the config's top):
+    (area, "signed-off" if the flow passed else "layout, signoff not passed", source)."""
+    tops = {c.get("top"): name for name, c in ((ctx.perf or {}).get("configs") or {}).items()
+            if isinstance(c, dict)}
+    out: dict[str, tuple[float, str, Path | None]] = {}
+    for run in runs:
+        area = run.get("design__core__area")
+        top = (run.signoff or {}).get("top") or design_setting(ctx.designs_dir, run.name, "top")
+        config = tops.get(top)
+        if config is None or not _is_number(area.value):
             continue
-        per_variant: dict[str, float] = {}
+        kind = SIGNED_OFF if run.get("flow__passed").value is True else LAYOUT
+        best = out.get(config)
+        if best is None or (kind == SIGNED_OFF and best[1] != SIGNED_OFF):
+            out[config] = (float(area.value), kind, area.source)
+    return out
+
+
+def pareto_points(runs: list[DesignRun], ctx: Context) -> tuple[pd.DataFrame, list[str]]:
+    """(points, notes): (config, variant, val_ppl, area, area kind, cycles/token, area × cycles)
+    for every pair with a perplexity, a cycle count and an area; notes say which configs were
+    left out and why.
+
+    Cycles come from perf.json (design/perf.py's cycle model, per variant: pruned heads run
+    fewer cycles) or a design's manifest ``cycles_per_token`` map. Area: the layout's core area
+    of a design built from that config ("signed-off" when its flow passed), else the config's
+    synthesized cell area from perf.json ("synthesis estimate", no whitespace: smaller than a
+    core area). Latency is in cycles so that configs without a signoff clock compare too.
+    """
+    notes: list[str] = []
+    if ctx.experiments is None:
+        return pd.DataFrame(columns=PARETO_COLUMNS), ["model/experiments.csv not run"]
+    ppl = {v: float(p) for v, p in zip(ctx.experiments["variant"], ctx.experiments["val_ppl"],
+                                       strict=True) if pd.notna(p)}
+    points: dict[tuple[str, str], tuple] = {}
+    areas = design_areas(runs, ctx)
+    if ctx.perf is None:
+        notes.append("build/design/perf.json missing: run python -m design.perf")
+    else:
+        configs = ctx.perf.get("configs") or {}
+        by_config: dict[str, list[dict[str, Any]]] = {}
+        for point in ctx.perf["points"]:
+            if _is_number(point.get("cycles_per_token")):
+                by_config.setdefault(point["config"], []).append(point)
+        for config in configs:
+            usable = by_config.get(config, [])
+            if not usable:
+                notes.append(f"{config}: runs no model variant "
+                             f"({_first_reason(ctx.perf['points'], config)})")
+                continue
+            synth = (configs[config] or {}).get("synth") or {}
+            if config in areas:
+                area, kind, source = areas[config]
+            elif _is_number(synth.get("cell_area_um2")) and not synth.get("stale"):
+                area, kind = float(synth["cell_area_um2"]), ESTIMATE
+                source = resolve_report(str(synth.get("source", "")),
+                                        (ctx.perf_path or REPO_ROOT).parent)
+            else:
+                notes.append(f"{config}: no area yet ("
+                             + (str(synth["stale"]) if synth.get("stale") else
+                                f"no flow run, no synthesis: python -m design.synth {config}"
+                                if (configs[config] or {}).get("shipped", True) else
+                                f"python -m design.perf --synth {config}") + ")")
+                continue
+            for point in usable:
+                variant = point["variant"]
+                if variant not in ppl:
+                    continue
+                n = float(point["cycles_per_token"])
+                points[(config, variant)] = (config, variant, ppl[variant], area, kind,
+                                             str(source or ""), n, area * n,
+                                             str(point.get("note", "")))
+    for run in runs:  # a manifest's own per-variant cycles
         cycles = (manifest_entry(ctx, run.name) or {}).get("cycles_per_token")
-        if isinstance(cycles, dict):
-            per_variant = {str(k): float(v) for k, v in cycles.items() if _is_number(v)}
-        elif _is_number(row["cycles_per_token"].value) and row["variant"].value:
-            per_variant = {str(row["variant"].value): float(row["cycles_per_token"].value)}
-        for variant, n in per_variant.items():
-            if variant in ppl and pd.notna(ppl[variant]):
-                us = n * clock / 1000.0
-                points.append((run.name, variant, float(ppl[variant]), float(area), us, area * us))
-    return pd.DataFrame(points, columns=columns)
+        area = run.get("design__core__area")
+        if not isinstance(cycles, dict) or not _is_number(area.value):
+            continue
+        kind = SIGNED_OFF if run.get("flow__passed").value is True else LAYOUT
+        for variant, n in cycles.items():
+            if _is_number(n) and str(variant) in ppl and (run.name, str(variant)) not in points:
+                points[(run.name, str(variant))] = (
+                    run.name, str(variant), ppl[str(variant)], float(area.value), kind,
+                    str(area.source or ""), float(n), float(area.value) * float(n),
+                    "cycles from rtl/manifest.json")
+    return pd.DataFrame(list(points.values()), columns=PARETO_COLUMNS), notes
+
+
+def _first_reason(points: list[dict[str, Any]], config: str) -> str:
+    reasons = [str(p["reason"]) for p in points if p["config"] == config and p.get("reason")
+               and "integer-only" not in str(p["reason"])]
+    return reasons[0] if reasons else "no integer variant"
