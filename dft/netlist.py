@@ -1,10 +1,11 @@
 """The cut (flop-free) gate netlist as a graph ATPG can work on.
 
 Fault's ``cut`` turns every scan flip-flop into a pseudo input (its Q, named after the instance)
-and a pseudo output (``<instance>.d``). This module reads that netlist through Yosys
-(``read_liberty -lib`` gives every cell's pin directions, ``write_json`` gives bit-level
-connectivity with assigns resolved) and attaches each cell's Boolean function from the Liberty
-file, so the simulator and the SAT encoder see plain single-output nodes.
+and a pseudo output (``<instance>.d``). This module reads that netlist through the core's
+gate-netlist reader (:func:`gptnano.netlist.yosys_json`: yosys with ``read_liberty -lib`` gives
+every cell's pin directions, ``write_json`` bit-level connectivity with assigns resolved) and
+attaches each cell's Boolean function from the Liberty file, so the simulator and the SAT
+encoder see plain single-output nodes.
 
 Fault sites follow Fault's own definition (``fault atpg``): every bit of every non-bypassed port,
 and every pin of every cell instance; stuck-at-0 and stuck-at-1 on each. A port or output-pin
@@ -14,20 +15,12 @@ an output-port site is a branch fault seen only by that port.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from dft.liberty import Cell, Expr
-from gptnano.toolargs import yosys_word
+from gptnano.netlist import NetlistError
 
 CONST0, CONST1 = -1, -2  # net ids of the constant drivers
-
-
-class NetlistError(ValueError):
-    """The netlist cannot be used for ATPG (unknown cell, loop, multiple drivers)."""
 
 
 @dataclass
@@ -82,22 +75,6 @@ class Netlist:
     @property
     def outputs(self) -> list[Port]:
         return [p for p in self.ports if p.direction == "output"]
-
-
-def yosys_json(netlist: Path, liberty: Path, top: str, workdir: Path | None = None) -> dict:
-    """Run Yosys on a gate netlist and return its JSON view (cells as Liberty blackboxes)."""
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        out = Path(tmp) / "netlist.json"
-        script = (
-            f"read_liberty -lib {yosys_word(liberty)}; "
-            f"read_verilog -noautowire {yosys_word(netlist)}; "
-            f"hierarchy -top {top}; opt_clean; write_json {yosys_word(out)}"
-        )
-        proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise NetlistError(
-                f"{netlist}: yosys could not read the netlist:\n{proc.stderr[-2000:]}")
-        return json.loads(out.read_text())
 
 
 def build_netlist(

@@ -20,8 +20,8 @@ The standard cells are compared as black boxes on both sides (the powered Verilo
 bodies; :func:`blackbox_layout` drops the extracted transistors), the usual standard-cell LVS
 contract: what is compared is every connection between cells, the ports and the supplies.
 
-The ``.vg`` is read by yosys (pyosys ``read_verilog`` + ``write_json``), not by a hand-written
-parser.
+The ``.vg`` is read by the project's one gate-netlist reader (:mod:`gptnano.netlist`), the
+same the physical engine reads it with.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gptnano.netlist import NetlistError, read_netlist
 from gptnano.paths import require, sky130_base_dir
 from gptnano.pdk import PHYSICAL_ONLY, cell_cdl
 from gptnano.step import StepContext, StepError
@@ -64,43 +65,20 @@ class GateNetlist:
     instances: list[tuple[str, str, dict[str, str]]]
 
 
-def read_gate_netlist(vg: Path, top: str, workdir: Path) -> GateNetlist:
-    """Read ``vg`` with yosys (cells stay unknown black boxes) through its JSON netlist.
-
-    Each bit is named by a port if it is one, else by its first visible net name; multi-bit
-    nets become ``name[i]``. Constant bits are refused: the flow's netlists have none
-    (``gptnano.synth.check_netlist``), and a tie would need a tie cell in the layout.
-    """
-    from pyosys import libyosys as ys
-
-    out = workdir / f"{top}.vg.json"
-    design = ys.Design()
-    ys.run_pass(f"tee -q read_verilog {vg}", design)
-    ys.run_pass(f"tee -q write_json {out}", design)
-    module = json.loads(out.read_text()).get("modules", {}).get(top)
-    if module is None:
-        raise StepError(f"{vg}: module {top} not found")
-    names: dict[int, str] = {}
-    ports: list[tuple[str, str]] = []
-    for name, port in module["ports"].items():
-        bits = port["bits"]
-        for i, bit in enumerate(bits):
-            names.setdefault(bit, name if len(bits) == 1 else f"{name}[{i}]")
-        ports.append((name, port["direction"]))
-    for name, net in sorted(module["netnames"].items(), key=lambda t: t[1].get("hide_name", 0)):
-        for i, bit in enumerate(net["bits"]):
-            if isinstance(bit, int):
-                names.setdefault(bit, name if len(net["bits"]) == 1 else f"{name}[{i}]")
-    instances = []
-    for inst, cell in module["cells"].items():
-        conns = {}
-        for pin, bits in cell["connections"].items():
-            if len(bits) != 1 or not isinstance(bits[0], int):
-                raise StepError(f"{vg}: {inst}.{pin} is a constant or a bus; LVS expects one "
-                                "net per pin")
-            conns[pin] = names[bits[0]]
-        instances.append((inst, cell["type"], conns))
-    return GateNetlist(top, ports, instances)
+def read_gate_netlist(vg: Path, top: str, workdir: Path | None = None) -> GateNetlist:
+    """The top module of ``vg`` through the project's gate-netlist reader
+    (:func:`gptnano.netlist.read_netlist`, the same reader the physical engine uses), which
+    refuses constants, bit-selects and bus ports: the flow's netlists have none
+    (:func:`gptnano.synth.check_netlist`), and a tie would need a tie cell in the layout.
+    ``workdir`` is not used (kept for callers of the yosys-JSON reader this replaced)."""
+    try:
+        netlist = read_netlist(vg)
+    except (NetlistError, OSError) as exc:
+        raise StepError(f"LVS: {exc}") from exc
+    if netlist.top != top:
+        raise StepError(f"{vg}: module {top} not found (the netlist's module is {netlist.top})")
+    return GateNetlist(top, list(netlist.ports.items()),
+                       [(i.name, i.cell, dict(i.conns)) for i in netlist.instances])
 
 
 def powered_verilog(netlist: GateNetlist, path: Path) -> Path:

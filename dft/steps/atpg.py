@@ -16,9 +16,10 @@ import time
 
 from dft.atpg_engine import Circuit, as_fault_tool_sees, detected_set, run_atpg
 from dft.config import dft_settings
-from dft.netlist import async_controls, build_netlist, fault_list, yosys_json
+from dft.netlist import async_controls, build_netlist, fault_list
 from dft.steps.common import cells, liberty, pass_through
 from dft.vectors import write_fault_json
+from gptnano.netlist import yosys_json
 from gptnano.step import StepContext, StepError
 
 PRODUCES = ("tv.json",)

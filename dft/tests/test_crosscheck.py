@@ -9,9 +9,10 @@ import random
 from dft.atpg_engine import Circuit, as_fault_tool_sees, detected_set
 from dft.faultsim_check import icarus_detects
 from dft.liberty import read_liberty
-from dft.netlist import build_netlist, fault_list, yosys_json
+from dft.netlist import build_netlist, fault_list
 from dft.steps.common import liberty
 from dft.vectors import biguint_value, read_fault_json
+from gptnano.netlist import yosys_json
 
 
 def test_engine_agrees_with_icarus_cell_models(blk_run, tmp_path):

@@ -10,7 +10,8 @@ import pytest
 from dft import sky130
 from dft.atpg_engine import Circuit, _pack, run_atpg, verify
 from dft.liberty import LibertyError, parse_function, read_liberty
-from dft.netlist import NetlistError, build_netlist, fault_list, yosys_json
+from dft.netlist import NetlistError, build_netlist, fault_list
+from gptnano.netlist import yosys_json
 from gptnano.pdk import corner_liberty
 
 # y = a&b | !a&c with a redundant consensus term (b&c): the OR input from the consensus

@@ -11,14 +11,14 @@ from cocotb_tools.runner import get_results
 from dft.atpg_engine import Circuit, verify
 from dft.gatesim import run_cocotb
 from dft.liberty import read_liberty
-from dft.netlist import build_netlist, fault_list, yosys_json
+from dft.netlist import build_netlist, fault_list
 from dft.scan import SCAN_OUT_BUFFER, ScanError
 from dft.steps.common import liberty
 from dft.tests.conftest import make_design
 from dft.vectors import biguint_value, read_fault_json
 from flow.run_dft import run_dft
 from gptnano.design_config import DesignConfigError
-from pnr.engine.netlist import read_netlist
+from gptnano.netlist import read_netlist, yosys_json
 
 
 def _step(root: Path, design, step: str, ext: str) -> Path:

@@ -11,7 +11,7 @@ import pytest
 
 from dft.shift_timing import check_job
 from gptnano.design_config import load_design
-from pnr.engine.netlist import read_netlist
+from gptnano.netlist import read_netlist
 from pnr.tests.test_flow_probe import assert_signoff_clean, run_flow
 
 pytestmark = pytest.mark.slow

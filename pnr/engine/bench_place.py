@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pnr.engine.netlist import Instance, Netlist, write_netlist
+from gptnano.netlist import Instance, Netlist, write_netlist
 
 # (cell, input pins, output pin), drawn with these weights
 _CELLS = (("sky130_fd_sc_hd__inv_1", ("A",), "Y", 3),
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs: list[tuple[str, Path, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         if args.netlist:
-            from pnr.engine.netlist import read_netlist
+            from gptnano.netlist import read_netlist
             for f in args.netlist:
                 if not f.is_file():
                     print(f"error: {f}: no such netlist", file=sys.stderr)

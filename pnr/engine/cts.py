@@ -35,11 +35,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gptnano.netlist import Instance, Netlist, read_netlist, write_netlist
 from pnr.engine import liberty, library, spef, tech
 from pnr.engine.buffer_tree import Pin, bisect, centre, manhattan, rmst_length
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, place_rect, write_def
-from pnr.engine.netlist import Instance, Netlist, read_netlist, write_netlist
 from pnr.engine.place import check_overlaps, place_in_free_sites, site_occupancy
 
 CLOCK_BUFFERS = tuple(f"{library.PREFIX}clkbuf_{n}" for n in (2, 4, 8, 16))

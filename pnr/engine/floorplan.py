@@ -20,10 +20,10 @@ import math
 import re
 import time
 
+from gptnano.netlist import read_netlist
 from pnr.engine import library, tech
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, Port, grid_x, grid_y, write_def
-from pnr.engine.netlist import read_netlist
 
 
 def _natural(name: str) -> list:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from gptnano.design_config import DesignConfigError, load_design
+from gptnano.netlist import read_netlist
 from gptnano.step import StepContext, StepError
 from pnr.engine import buffer_tree, cts, liberty, library
 from pnr.engine.floorplan import build_floorplan
 from pnr.engine.layout import Component, Layout
-from pnr.engine.netlist import read_netlist
 from pnr.engine.place import (
     check_overlaps,
     global_place,

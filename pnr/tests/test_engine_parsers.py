@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from gptnano.netlist import NetlistError, read_netlist
 from pnr.engine import library, tech
 from pnr.engine.layout import Component, place_rect
 from pnr.engine.lef import LefError, read_lef
-from pnr.engine.netlist import NetlistError, read_netlist
 
 LEF = """VERSION 5.7 ;
 MACRO demo_inv

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gptnano.netlist import write_netlist
 from pnr.engine import dpl, gpl, library, tech
 from pnr.engine.bench_place import synthetic_netlist
 from pnr.engine.context import StepError
 from pnr.engine.floorplan import build_floorplan
 from pnr.engine.layout import Layout
-from pnr.engine.netlist import write_netlist
 from pnr.engine.place import hpwl_um
 
 PAD = 1

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gptnano.netlist import write_netlist
 from pnr.engine import gpl
 from pnr.engine.bench_place import synthetic_netlist
 from pnr.engine.context import StepError
 from pnr.engine.floorplan import build_floorplan
 from pnr.engine.layout import Component, Layout
-from pnr.engine.netlist import write_netlist
 from pnr.engine.place import target_density
 
 

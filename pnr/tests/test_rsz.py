@@ -71,10 +71,10 @@ def test_settings_over_defaults(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_gcd_hold_repaired_without_hurting_setup(tmp_path: Path) -> None:
     from flow.run_engine import run_flow
+    from gptnano.netlist import read_netlist
     from pnr.engine import tech
     from pnr.engine.cts import _check_same_connectivity
     from pnr.engine.layout import Layout
-    from pnr.engine.netlist import read_netlist
     from pnr.engine.place import check_overlaps
 
     out = tmp_path / "gcd"

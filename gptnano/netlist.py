@@ -1,20 +1,36 @@
-"""Reader for the structural gate-level Verilog that synthesis writes (``<top>.vg``).
+"""The project's gate-netlist reader: structural Verilog (``<top>.vg``) as ports and instances.
 
-Yosys' ``write_verilog -noattr -noexpr`` output of a flattened design is a single module of
-port/wire declarations and cell instances with named connections; that is all this accepts.
-Constant or bit-select connections are rejected with the line, since the synthesis script
-(``hilomap``, ``splitnets``) is expected to have removed them.
+One module reads gate netlists for every step library, in two views:
+
+* :func:`read_netlist` / :func:`write_netlist` -- the flow's P&R-ready netlist (what synthesis
+  writes and CTS/timing repair rewrite): yosys' ``write_verilog -noattr -noexpr`` output of a
+  flattened design, a single module of port/wire declarations and cell instances with named
+  connections; that is all it accepts. Constant or bit-select connections, bus ports and
+  ``assign`` statements are rejected with the file and statement, since the synthesis script
+  (``hilomap``, ``splitnets``, ``insbuf``, :func:`gptnano.synth.check_netlist`) removes them.
+  The physical engine (floorplan, CTS, timing repair) and LVS's schematic read it here; the
+  instance and port order is the file's, which placement's determinism relies on.
+* :func:`yosys_json` -- any Verilog gate netlist at bit level, parsed by yosys itself (cells as
+  Liberty black boxes with their pin directions, assigns resolved): what DFT's ATPG needs for
+  Fault's cut netlist (escaped names, buses, constants). DFT builds its circuit graph on it
+  (:mod:`dft.netlist`).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gptnano.toolargs import yosys_word
+
 
 class NetlistError(ValueError):
-    """The gate netlist uses a construct the engine cannot place (file and reason named)."""
+    """The gate netlist cannot be read, or uses a construct the flow cannot place (file and
+    reason named)."""
 
 
 @dataclass
@@ -45,6 +61,7 @@ _ID = r"(\\\S+|[A-Za-z_][A-Za-z0-9_$]*)"
 
 
 def read_netlist(path: Path) -> Netlist:
+    """The top module of the flow's gate netlist ``path`` (see the module docstring)."""
     text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
     text = re.sub(r"//[^\n]*", "", text)
     mod = re.search(r"\bmodule\s+" + _ID + r"\s*\((.*?)\)\s*;(.*?)\bendmodule", text, re.S)
@@ -98,3 +115,20 @@ def write_netlist(nl: Netlist, path: Path) -> None:
         lines.append(f"  {inst.cell} {inst.name} (\n{conns}\n  );")
     lines.append("endmodule")
     path.write_text("\n".join(lines) + "\n")
+
+
+def yosys_json(netlist: Path, liberty: Path, top: str, workdir: Path | None = None) -> dict:
+    """Yosys' JSON view of the gate netlist ``netlist`` (top module ``top``): cells are Liberty
+    black boxes (``read_liberty -lib``, so every pin has its direction), bits are net ids."""
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        out = Path(tmp) / "netlist.json"
+        script = (
+            f"read_liberty -lib {yosys_word(liberty)}; "
+            f"read_verilog -noautowire {yosys_word(netlist)}; "
+            f"hierarchy -top {top}; opt_clean; write_json {yosys_word(out)}"
+        )
+        proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise NetlistError(
+                f"{netlist}: yosys could not read the netlist:\n{proc.stderr[-2000:]}")
+        return json.loads(out.read_text())
