@@ -1,9 +1,24 @@
-"""A small reader for the standard-cell LEF: cell sizes, pin shapes and obstructions.
+"""The standard-cell LEF as the engine sees it: cell sizes, pin shapes and obstructions.
 
-Only what the engine needs (``MACRO``/``SIZE``/``CLASS``/``PIN``/``DIRECTION``/``USE``/``LAYER``/
-``RECT``/``OBS``) is read; every coordinate becomes an integer in nanometres so geometry checks
-never meet floating-point rounding.  A hand-written reader rather than a library because no
-maintained pure-Python LEF parser is installable here, and the subset is small and stable.
+The geometry is read by KLayout's LEF/DEF reader (``klayout.db``, installed with the flow's
+KLayout DRC): each macro becomes a cell whose ``SIZE`` is its outline box, whose pin ports land
+on ``<layer>.PIN`` layers with the pin name as a shape property, and whose ``OBS`` land on
+``<layer>.OBS`` layers. The database unit is set to 1 nm, so every coordinate is an integer in
+nanometres and geometry checks never meet floating-point rounding.
+
+What KLayout's reader does not give back, and is therefore read from the text here
+(:func:`_macro_headers`, a scan of the ``MACRO``/``CLASS``/``PIN``/``DIRECTION``/``USE``/
+``LAYER`` statements, no geometry): the macro ``CLASS`` (``CORE WELLTAP``, ``CORE SPACER``,
+...), each pin's ``DIRECTION`` and ``USE`` (the engine tells signal pins from supply pins by
+``USE``), the pins' order in the file (KLayout keeps shapes, not pins: a pin is known only
+through its shapes' property) and the order of the layers within a port or ``OBS`` (CTS and
+placement take a pin's shapes layer by layer).
+
+Compared with the hand-written RECT reader this replaced, on every cell of the sky130hd library
+(``pnr/tests/test_lef_klayout.py``): the same sizes, pins, directions, uses and the same
+rectangles on the same layers; the rectangles of a layer come in the file's order except where
+KLayout has sorted a large layer into its box tree (the ``OBS`` ``li1`` of ``fah_1`` and
+``fahcin_1``: 100+ rectangles), an order no consumer relies on (obstructions are blockages).
 """
 
 from __future__ import annotations
@@ -12,15 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 Rect = tuple[int, int, int, int]
+PIN_SUFFIX = ".PIN"
+OBS_SUFFIX = ".OBS"
+OUTLINE = "OUTLINE"
+PIN_PROPERTY = "pin"
 
 
 class LefError(ValueError):
     """The LEF file is not in the shape this reader expects (the message names file and line)."""
-
-
-def nm(value: str) -> int:
-    """Microns (LEF text) to integer nanometres."""
-    return int(round(float(value) * 1000))
 
 
 @dataclass
@@ -45,13 +59,13 @@ class LefMacro:
         return [p for p in self.pins.values() if p.use not in ("POWER", "GROUND")]
 
 
-def read_lef(path: Path) -> dict[str, LefMacro]:
-    """Parse the macros of a LEF file."""
+def _macro_headers(path: Path) -> dict[str, LefMacro]:
+    """Macros with their ``CLASS`` and their pins (in file order) with ``DIRECTION``/``USE``:
+    the statements KLayout's reader does not return. Geometry is left empty."""
     macros: dict[str, LefMacro] = {}
     macro: LefMacro | None = None
     pin: LefPin | None = None
     in_obs = False
-    layer = ""
     for lineno, raw in enumerate(path.read_text().splitlines(), 1):
         tok = raw.split("#", 1)[0].replace(";", " ").split()
         if not tok:
@@ -65,8 +79,6 @@ def read_lef(path: Path) -> dict[str, LefMacro]:
                 continue
             elif key == "END" and len(tok) > 1 and tok[1] == macro.name:
                 macro, pin, in_obs = None, None, False
-            elif key == "SIZE":
-                macro.width, macro.height = nm(tok[1]), nm(tok[3])
             elif key == "CLASS" and pin is None and not in_obs:
                 macro.cls = " ".join(tok[1:])
             elif key == "PIN":
@@ -82,17 +94,78 @@ def read_lef(path: Path) -> dict[str, LefMacro]:
                 pin.direction = tok[1]
             elif key == "USE" and pin is not None:
                 pin.use = tok[1]
-            elif key == "LAYER":
-                layer = tok[1]
-            elif key == "RECT":
-                vals = [nm(v) for v in tok[1:5]] if tok[1] != "MASK" else [nm(v) for v in tok[3:7]]
-                r = (min(vals[0], vals[2]), min(vals[1], vals[3]),
-                     max(vals[0], vals[2]), max(vals[1], vals[3]))
-                target = pin.shapes if pin is not None else (macro.obs if in_obs else None)
-                if target is not None:
-                    target.setdefault(layer, []).append(r)
-        except (IndexError, ValueError) as exc:
+            elif key == "LAYER" and (pin is not None or in_obs):
+                # the layer order of the port/OBS: an empty list marks it (the geometry
+                # dicts are filled in this order, see read_lef)
+                target = pin.shapes if pin is not None else macro.obs
+                target.setdefault(tok[1], [])
+        except IndexError as exc:
             raise LefError(f"{path}:{lineno}: cannot read '{raw.strip()}': {exc}") from exc
+    return macros
+
+
+def _drop_empty(shapes: dict[str, list[Rect]]) -> dict[str, list[Rect]]:
+    return {layer: rects for layer, rects in shapes.items() if rects}
+
+
+def _klayout_layout(path: Path):  # -> klayout.db.Layout (no type stubs)
+    """``path`` read by KLayout's LEF reader: outlines, pin shapes named by property, OBS."""
+    import klayout.db as kdb
+
+    options = kdb.LoadLayoutOptions()
+    config = options.lefdef_config
+    config.dbu = 0.001  # 1 nm: the engine's integer unit
+    config.produce_cell_outlines = True
+    config.cell_outline_layer = OUTLINE
+    config.produce_lef_pins = True
+    config.lef_pins_suffix = PIN_SUFFIX
+    config.pin_property_name = PIN_PROPERTY
+    config.produce_obstructions = True
+    config.obstructions_suffix = OBS_SUFFIX
+    config.produce_lef_labels = False
+    layout = kdb.Layout()
+    try:
+        layout.read(str(path), options)
+    except RuntimeError as exc:  # KLayout's message names line, cell and file
+        line = str(exc).split("(line=", 1)[-1].split(",", 1)[0]
+        where = f"{path}:{line}" if line.isdigit() else str(path)
+        raise LefError(f"{where}: KLayout cannot read the LEF: {exc}") from exc
+    return layout
+
+
+def read_lef(path: Path) -> dict[str, LefMacro]:
+    """The macros of the LEF file ``path``: headers from :func:`_macro_headers`, geometry
+    (size, pin shapes per layer, obstructions per layer) from KLayout."""
+    if not path.is_file():
+        raise LefError(f"{path}: no such LEF file")
+    macros = _macro_headers(path)
     if not macros:
         raise LefError(f"{path}: no MACRO found")
+    layout = _klayout_layout(path)
+    layers = [(index, layout.get_info(index).name) for index in layout.layer_indexes()]
+    for macro in macros.values():
+        cell = layout.cell(macro.name)
+        if cell is None:
+            raise LefError(f"{path}: KLayout read no cell for MACRO {macro.name}")
+        for index, name in layers:
+            for shape in cell.shapes(index).each():
+                box = shape.bbox()
+                rect = (box.left, box.bottom, box.right, box.top)
+                if name == OUTLINE:
+                    macro.width, macro.height = box.width(), box.height()
+                elif name.endswith(PIN_SUFFIX):
+                    pin_name = shape.property(PIN_PROPERTY)
+                    pin = macro.pins.get(pin_name)
+                    if pin is None:
+                        raise LefError(f"{path}: MACRO {macro.name}: shape of unknown pin "
+                                       f"{pin_name!r}")
+                    pin.shapes.setdefault(name[:-len(PIN_SUFFIX)], []).append(rect)
+                elif name.endswith(OBS_SUFFIX):
+                    macro.obs.setdefault(name[:-len(OBS_SUFFIX)], []).append(rect)
+                if not shape.is_box():
+                    raise LefError(f"{path}: MACRO {macro.name}: a non-rectangular shape on "
+                                   f"{name} (the engine reads RECTs only)")
+        for pin in macro.pins.values():
+            pin.shapes = _drop_empty(pin.shapes)
+        macro.obs = _drop_empty(macro.obs)
     return macros
