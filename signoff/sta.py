@@ -1,11 +1,16 @@
 """Static timing analysis with OpenSTA, one process per corner (ss / tt / ff).
 
 Each corner is its own SiliconCompiler node, so the three run in parallel and a failing corner is
-named by its node. A corner reads the gate netlist ``<top>.vg`` and, when the extract step wrote
-one, the parasitics ``<top>.spef`` (otherwise the analysis is wire-load free: only pin
-capacitances, which the report states). The numbers come from OpenSTA's Tcl API
-(``sta::worst_slack``, ``sta::total_negative_slack``) printed on tagged lines, not scraped from
-human-readable reports; the full path reports are still written for people.
+named by its node. A corner reads the gate netlist ``<top>.vg`` and, when the route step wrote
+them, the parasitics: ``<top>.spef`` (max extraction corner) for the setup checks and
+``<top>.min.spef`` (min corner, :mod:`pnr.engine.spef`) for the hold checks -- read one after
+the other, so each check sees one consistent set of wires on launch and capture clock paths
+(OpenSTA's ``read_spef -min``/``-max`` in one analysis would instead pair max data with min
+capture clock, without clock reconvergence credit). With only ``<top>.spef`` both checks use
+it; with none the analysis is wire-load free (only pin capacitances, which the report states).
+The numbers come from OpenSTA's Tcl API (``sta::worst_slack``, ``sta::total_negative_slack``)
+printed on tagged lines, not scraped from human-readable reports; the full path reports are
+still written for people.
 
 Metric conventions (what ``signoff.json`` carries):
 
@@ -27,6 +32,7 @@ from pathlib import Path
 from gptnano.opensta import SDC_COMPAT_TCL, load_script  # noqa: F401  (shared with power, DFT)
 from gptnano.pdk import corner_liberty
 from gptnano.step import StepContext, StepError
+from gptnano.toolargs import tcl_word
 
 TAG = "GPTNANO"
 STA_EXE = "sta"
@@ -64,17 +70,20 @@ class CornerTiming:
         }
 
 
-def timing_script(load: str, reports_dir: Path) -> str:
-    """Tagged slack lines for the parser plus full path reports for readers."""
+def timing_script(load: str, reports_dir: Path, hold_spef: Path | None = None) -> str:
+    """Tagged slack lines for the parser plus full path reports for readers. With
+    ``hold_spef`` the setup results are taken first and that SPEF then replaces the loaded
+    one for the hold results (max corner for setup, min corner for hold)."""
+    hold_load = "" if hold_spef is None else f"read_spef {tcl_word(hold_spef)}\n"
     return load + f"""
 puts "{TAG} setup_slack [sta::worst_slack -max]"
 puts "{TAG} setup_tns [sta::total_negative_slack -max]"
-puts "{TAG} hold_slack [sta::worst_slack -min]"
-puts "{TAG} hold_tns [sta::total_negative_slack -min]"
 report_checks -path_delay max -digits 3 -fields {{slew capacitance}} > {reports_dir}/setup.rpt
-report_checks -path_delay min -digits 3 -fields {{slew capacitance}} > {reports_dir}/hold.rpt
 report_checks -path_delay max -format end -group_count 20 -digits 3 > {reports_dir}/setup_end.rpt
 check_setup -verbose > {reports_dir}/check_setup.rpt
+{hold_load}puts "{TAG} hold_slack [sta::worst_slack -min]"
+puts "{TAG} hold_tns [sta::total_negative_slack -min]"
+report_checks -path_delay min -digits 3 -fields {{slew capacitance}} > {reports_dir}/hold.rpt
 """
 
 
@@ -136,8 +145,10 @@ def constraints(ctx: StepContext) -> Path:
 def analyse_corner(ctx: StepContext, corner: str) -> CornerTiming:
     ctx.reports_dir.mkdir(parents=True, exist_ok=True)
     spef = optional_input(ctx, "spef")
+    spef_min = optional_input(ctx, "min.spef") if spef else None
     load = load_script(corner_liberty(corner), ctx.input("vg"), ctx.top, constraints(ctx), spef)
-    text = run_sta(timing_script(load, ctx.reports_dir), ctx.reports_dir, f"sta_{corner}")
+    text = run_sta(timing_script(load, ctx.reports_dir, spef_min), ctx.reports_dir,
+                   f"sta_{corner}")
     v = parse_tagged(text)
     return CornerTiming(corner=corner, setup_slack_ns=v["setup_slack"],
                         setup_tns_ns=v.get("setup_tns", 0.0), hold_slack_ns=v["hold_slack"],

@@ -60,12 +60,13 @@ class RszTask(EngineTask):
 
 
 class RouteTask(EngineTask):
-    """Detailed routing; also writes the estimated parasitics ``spef`` that STA reads."""
+    """Detailed routing; also writes the parasitics STA reads: ``spef`` (max extraction
+    corner, setup) and ``min.spef`` (min corner, hold), see :mod:`pnr.engine.spef`."""
 
     NAME = "route"
     MODULE = "pnr.engine.route"
     NEEDS = ("layout.json",)
-    MAKES = ("layout.json", "def", "spef")
+    MAKES = ("layout.json", "def", "spef", "min.spef")
 
     def violations(self, metrics: dict[str, Any]) -> list[str]:
         failed = metrics.get("failed_nets")

@@ -1,11 +1,35 @@
-"""SPEF parasitics estimated from the routed geometry (one lumped RC star per net).
+"""SPEF parasitics from the routed geometry: one distributed RC tree per net, min and max corner.
 
-Magic 8.3.105 writes no SPEF, so the route step writes ``<top>.spef`` from its own wires and
-vias with the tech LEF's per-layer values: area capacitance (``CPERSQDIST``) plus two edges of
-fringe (``EDGECAPACITANCE``) per wire, sheet resistance (``RPERSQ``) and per-cut via resistance.
-Each net becomes a star: the driver connects through half the net's resistance to a centre
-node that holds the whole capacitance, and every load hangs off the centre through the other
-half -- pessimistic for near loads, enough for STA to see wire load and RC delay.
+Magic 8.3.105 writes no SPEF, so the route step writes ``<top>.spef`` (max corner, for setup)
+and ``<top>.min.spef`` (min corner, for hold) from its own wires and vias -- the job OpenRCX
+does in OpenROAD, on the same technology data: per-layer resistance and ground capacitance per
+unit length from the PDK's OpenRCX rules (:mod:`pnr.engine.rcx`) and per-cut via resistance
+from the tech LEF.
+
+The network (IEEE 1481 ``*D_NET`` with ``*CONN``/``*CAP``/``*RES``):
+
+* every routed segment is cut at each point where something attaches (a via, another
+  segment's end, a pin) and each piece becomes one pi-segment: its resistance between the two
+  points and half its capacitance on each -- the Elmore delay of a pi equals that of the
+  distributed line it stands for, and pieces end at every branch so no branch is lumped;
+* a via is a resistor between its two landing nodes (the cut's LEF resistance);
+* an li1 pin hangs off its met1 node through the mcon (``L1M1``) resistance plus the met1 stub
+  to the node's grid point; a met1 pin or an IO port is the grid node it sits on;
+* coupling to neighbouring wires is folded into ground capacitance (see :mod:`pnr.engine.rcx`:
+  as if both neighbouring tracks were occupied; the PDK rules' coupling columns are zero), via
+  pads, the router's small met1 patches and the wiring inside the cells are left out.
+
+A net whose pieces do not meet in the routed geometry (a pin reached at two access points joined
+only by the cell's li1, a pin with no access via in the route) is closed with 1 milliohm links
+so OpenSTA sees every load; :func:`write_spef` counts them in ``stats``.
+
+With ``rc`` given (the placement estimate of :mod:`pnr.engine.rsz`, before any route exists) or
+``model="star"`` each net is the old lumped star instead: the driver through half the net's
+resistance to one centre node holding all the capacitance, each load through the other half.
+
+Ports, nets, nodes and resistors are written in sorted order with fixed-format numbers (fF to
+10 zF, ohm to 0.1 milliohm); the ``*DATE`` header line is the only one that changes from run to
+run on the same routed layout.
 """
 
 from __future__ import annotations
@@ -14,18 +38,23 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pnr.engine import library, tech
-from pnr.engine.layout import Layout, grid_x, grid_y
+from pnr.engine import library, rcx, tech
+from pnr.engine.layout import Layout, grid_x, grid_y, place_rect
 
-# tech LEF sky130_fd_sc.tlef: pF/um^2, pF/um, ohm/sq; via resistance in ohm per cut
+# tech LEF sky130_fd_sc.tlef: pF/um^2, pF/um, ohm/sq; via resistance in ohm per cut.  These
+# feed the lumped star estimate (net_rc) and CTS's per-um wire model.
 AREA_CAP = {"met1": 25.7784e-6, "met2": 16.9423e-6, "met3": 12.3729e-6, "met4": 8.41537e-6}
 EDGE_CAP = {"met1": 40.567e-6, "met2": 37.759e-6, "met3": 40.989e-6, "met4": 36.676e-6}
 SHEET_R = {"met1": 0.125, "met2": 0.125, "met3": 0.047, "met4": 0.047}
-VIA_R = {"L1M1": 9.3, "M1M2": 4.5, "M2M3": 3.41, "M3M4": 3.41}
+VIA_R = rcx.VIA_R
+LINK_OHM = 0.001        # closes a gap the routed geometry leaves between pieces of one net
+
+Node = tuple[int, int, int]          # (layer index in tech.LAYERS, i, j)
 
 
 def net_rc(route: dict) -> tuple[float, float]:
-    """(capacitance pF, resistance ohm) of one routed net."""
+    """(capacitance pF, resistance ohm) of one routed net from the tech LEF's values (the
+    lumped star model's totals)."""
     cap = res = 0.0
     for layer, i1, j1, i2, j2 in route.get("segs", []):
         length = (abs(grid_x(i2) - grid_x(i1)) + abs(grid_y(j2) - grid_y(j1))) / 1000
@@ -37,57 +66,307 @@ def net_rc(route: dict) -> tuple[float, float]:
     return cap, res
 
 
-def write_spef(layout: Layout, path: Path,
-               rc: Callable[[str], tuple[float, float] | None] | None = None) -> int:
-    """Write the SPEF; returns the number of nets written. ``rc(net)`` gives a net's
-    (capacitance pF, resistance ohm) or ``None`` to leave it out; the default is
-    :func:`net_rc` of its route (a placement-based estimate passes its own, see
-    :mod:`pnr.engine.rsz`).
+class RcTree:
+    """One net's RC network: node capacitances (pF) and resistors (ohm) between named nodes.
+    Grid nodes are keyed by :data:`Node`; pins by their SPEF name (``inst:pin`` or port)."""
 
-    Ports, nets and each net's connections are written sorted by name, and the ``*DATE``
-    header line is the only one that changes from run to run: two runs on the same routed
-    layout give files that compare equal once that line is dropped."""
+    def __init__(self) -> None:
+        self.cap: dict[Node | str, float] = {}
+        self.res: list[tuple[Node | str, Node | str, float]] = []
+        self.alias: dict[Node, str] = {}      # grid node -> the pin that sits on it
+        self.links = 0                        # LINK_OHM joins added
+
+    def add_cap(self, node: Node | str, c: float) -> None:
+        self.cap[node] = self.cap.get(node, 0.0) + c
+
+    def total_cap(self) -> float:
+        return sum(self.cap[k] for k in sorted(self.cap, key=_key))
+
+    def total_res(self) -> float:
+        return sum(r for _, _, r in self.res)
+
+
+def _key(node: Node | str) -> tuple:
+    return (1, node, ()) if isinstance(node, str) else (0, "", node)
+
+
+def _pin_rects(layout: Layout, inst: str, pin: str, layer: str) -> list[tuple[int, ...]]:
+    comp = layout.comp(inst)
+    macro = library.cells()[comp.cell]
+    return [place_rect(r, comp, macro.height) for r in macro.pins[pin].shapes.get(layer, [])]
+
+
+def _inside(x: int, y: int, rects: list[tuple[int, ...]]) -> bool:
+    return any(r[0] <= x <= r[2] and r[1] <= y <= r[3] for r in rects)
+
+
+def _xy(node: Node) -> tuple[int, int]:
+    return grid_x(node[1]), grid_y(node[2])
+
+
+def net_tree(layout: Layout, net: str, route: dict, corner: str = "max") -> RcTree:
+    """The RC tree of one routed net at extraction corner ``corner`` (see module docstring)."""
+    layer_rc = rcx.layer_rc(corner)
+    index = {name: k for k, name in enumerate(tech.LAYERS)}
+    tree = RcTree()
+    points: set[Node] = set()
+    segs = [(index[s[0]], *s[1:]) for s in route.get("segs", [])]
+    for m, i1, j1, i2, j2 in segs:
+        points.update({(m, i1, j1), (m, i2, j2)})
+    mcons: list[tuple[int, int, int]] = []
+    for kind, i, j, *off in route.get("vias", []):
+        if kind == "L1M1":
+            mcons.append((i, j, off[0] if off else 0))
+            points.add((index["met1"], i, j))
+        else:
+            lower = index[tech.VIAS[kind][2][0]]
+            points.update({(lower, i, j), (lower + 1, i, j)})
+            tree.res.append(((lower, i, j), (lower + 1, i, j), VIA_R[kind]))
+    pins = sorted(layout.nets[net])
+    for inst, pin in pins:                         # met1 pins and ports sit on a grid node
+        if inst == "PIN":
+            port = layout.ports[pin]
+            node = (index[port.layer], *port.node) if port.layer in index else None
+            if node is not None:
+                points.add(node)
+                _attach(tree, node, pin)
+    m1 = index["met1"]
+    for inst, pin in pins:
+        if inst == "PIN":
+            continue
+        name = f"{inst}:{pin}"
+        li1 = _pin_rects(layout, inst, pin, "li1")
+        hit = [(i, j, d) for i, j, d in sorted(mcons)
+               if li1 and _inside(grid_x(i) + d, grid_y(j), li1)]
+        if hit:
+            i, j, d = hit[0]
+            stub_um = abs(d) / 1000
+            tree.res.append(((m1, i, j), name,
+                             VIA_R["L1M1"] + layer_rc["met1"].res_ohm_per_um * stub_um))
+            tree.add_cap((m1, i, j), layer_rc["met1"].cap_pf_per_um * stub_um)
+            continue
+        met1 = _pin_rects(layout, inst, pin, "met1")
+        on = [p for p in sorted(points) if p[0] == m1 and _inside(*_xy(p), met1)]
+        if on:
+            _attach(tree, on[0], name)
+    # cut every segment at the points on it; one pi-segment per piece
+    seen: set[tuple[Node, Node]] = set()
+    by_line: dict[tuple[int, str, int], list[Node]] = {}
+    for p in points:
+        by_line.setdefault((p[0], "h", p[2]), []).append(p)
+        by_line.setdefault((p[0], "v", p[1]), []).append(p)
+    for m, i1, j1, i2, j2 in sorted(segs):
+        rc = layer_rc[tech.LAYERS[m]]
+        if j1 == j2:
+            lo, hi = sorted((i1, i2))
+            line = sorted(p for p in by_line[(m, "h", j1)] if lo <= p[1] <= hi)
+        else:
+            lo, hi = sorted((j1, j2))
+            line = sorted(p for p in by_line[(m, "v", i1)] if lo <= p[2] <= hi)
+        for a, b in zip(line, line[1:], strict=False):
+            if (a, b) in seen:
+                continue
+            seen.add((a, b))
+            (xa, ya), (xb, yb) = _xy(a), _xy(b)
+            length_um = (abs(xb - xa) + abs(yb - ya)) / 1000
+            tree.res.append((a, b, rc.res_ohm_per_um * length_um))
+            tree.add_cap(a, rc.cap_pf_per_um * length_um / 2)
+            tree.add_cap(b, rc.cap_pf_per_um * length_um / 2)
+    for p in points:
+        tree.add_cap(p, 0.0)
+    _connect(tree, layout, pins)
+    return tree
+
+
+def _attach(tree: RcTree, node: Node, name: str) -> None:
+    """Pin ``name`` sits on grid ``node``: it becomes the node's name, or (a second pin on the
+    same node) hangs off it through a link."""
+    if node in tree.alias:
+        tree.res.append((node, name, LINK_OHM))
+        tree.links += 1
+    else:
+        tree.alias[node] = name
+
+
+def _connect(tree: RcTree, layout: Layout, pins: list[tuple[str, str]]) -> None:
+    """Join the tree's connected pieces (and pins the geometry did not reach) with links from
+    each piece to its nearest node in the piece holding the first pin -- union-find over the
+    resistors, nearest by Manhattan distance, ties by sorted node order."""
+    names = [p if i == "PIN" else f"{i}:{p}" for i, p in pins]
+    parent: dict[Node | str, Node | str] = {}
+
+    def find(x: Node | str) -> Node | str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def name_of(x: Node | str) -> Node | str:
+        return tree.alias.get(x, x) if not isinstance(x, str) else x
+
+    for a, b, _ in tree.res:
+        ra, rb = find(name_of(a)), find(name_of(b))
+        if ra != rb:
+            parent[ra] = rb
+    grid = sorted((n for n in tree.cap if not isinstance(n, str)), key=_key)
+    for n in grid:
+        find(name_of(n))
+    for n in names:
+        find(n)
+
+    def where(x: Node | str) -> tuple[int, int] | None:
+        if not isinstance(x, str):
+            return _xy(x)
+        inst, _, pin = x.rpartition(":")
+        if not inst:
+            r = layout.ports[x].rect
+            return (r[0] + r[2]) // 2, (r[1] + r[3]) // 2
+        rects = [r for layer in ("li1", "met1") for r in _pin_rects(layout, inst, pin, layer)]
+        return ((rects[0][0] + rects[0][2]) // 2, (rects[0][1] + rects[0][3]) // 2) \
+            if rects else None
+
+    members: list[Node | str] = sorted({name_of(n) for n in grid} | set(names), key=_key)
+    root = find(names[0]) if names else None
+    while True:
+        groups: dict[Node | str, list[Node | str]] = {}
+        for m in members:
+            groups.setdefault(find(m), []).append(m)
+        if len(groups) <= 1 or root is None:
+            return
+        main = groups[find(names[0])]
+        other = next(g for r, g in sorted(groups.items(), key=lambda kv: _key(kv[1][0]))
+                     if r != find(names[0]))
+        best: tuple[int, tuple, tuple, Node | str, Node | str] | None = None
+        for a in other:
+            pa = where(a)
+            for b in main:
+                pb = where(b)
+                if pa is None or pb is None:
+                    d = 1 << 60
+                else:
+                    d = abs(pa[0] - pb[0]) + abs(pa[1] - pb[1])
+                cand = (d, _key(a), _key(b), a, b)
+                if best is None or cand[:3] < best[:3]:
+                    best = cand
+        assert best is not None
+        _, _, _, a, b = best
+        tree.res.append((a, b, LINK_OHM))
+        tree.links += 1
+        parent[find(a)] = find(b)
+
+
+def _tree_lines(net: str, tree: RcTree, conns: list[str]) -> list[str]:
+    """``*D_NET`` block of a tree: internal nodes numbered in sorted grid order, caps in fF."""
+    names: dict[Node | str, str] = {}
+    k = 0
+    for node in sorted(tree.cap, key=_key):
+        if isinstance(node, str):
+            names[node] = node
+        elif node in tree.alias:
+            names[node] = tree.alias[node]
+        else:
+            k += 1
+            names[node] = f"{net}:{k}"
+    for a, b, _ in tree.res:
+        for x in (a, b):
+            if x not in names:
+                names[x] = tree.alias.get(x, x) if not isinstance(x, str) else x
+    caps = [(names[n], tree.cap[n] * 1000) for n in sorted(tree.cap, key=_key)]
+    total = sum(c for _, c in caps)
+    caps = [(n, c) for n, c in caps if c > 0]
+    out = ["", f"*D_NET {net} {total:.5f}", "*CONN", *conns, "*CAP"]
+    out += [f"{k} {n} {c:.5f}" for k, (n, c) in enumerate(caps, 1)]
+    out.append("*RES")
+    res = sorted((min(names[a], names[b]), max(names[a], names[b]), r) for a, b, r in tree.res)
+    out += [f"{k} {a} {b} {r:.4f}" for k, (a, b, r) in enumerate(res, 1)]
+    out.append("*END")
+    return out
+
+
+def _star_lines(net: str, cap: float, res: float, conns: list[str], driver: str,
+                loads: list[str]) -> list[str]:
+    centre = f"{net}:1"
+    out = ["", f"*D_NET {net} {cap:.6g}", "*CONN", *conns, "*CAP", f"1 {centre} {cap:.6g}",
+           "*RES", f"1 {driver} {centre} {res / 2:.6g}"]
+    out += [f"{k} {centre} {load} {res / 2:.6g}" for k, load in enumerate(loads, 2)]
+    out.append("*END")
+    return out
+
+
+def corner_path(path: Path, corner: str) -> Path:
+    """Where :func:`write_spef` puts a corner other than the first: ``<top>.<corner>.spef``
+    beside ``path`` (the route step's ``<top>.min.spef`` view)."""
+    return path.with_name(f"{path.name.removesuffix('.spef')}.{corner}.spef")
+
+
+def write_spef(layout: Layout, path: Path,
+               rc: Callable[[str], tuple[float, float] | None] | None = None,
+               corners: tuple[str, ...] = ("max", "min"), model: str = "tree",
+               stats: dict[str, int] | None = None) -> int:
+    """Write the SPEF; returns the number of nets written.
+
+    Without ``rc`` each routed net becomes its RC tree (:func:`net_tree`), written once per
+    extraction corner: the first of ``corners`` to ``path`` (max: the file every reader takes
+    by default, setup and power), the others to :func:`corner_path` (``<top>.min.spef``, read
+    with ``read_spef -min`` for hold).  ``rc(net)`` gives a net's lumped (capacitance pF,
+    resistance ohm) or ``None`` to leave it out (the placement estimate of
+    :mod:`pnr.engine.rsz`): one star per net, to ``path`` only; ``model="star"`` writes that
+    star from :func:`net_rc` of the route (the model before the RC trees, kept for comparison).
+    ``stats`` (if given) receives ``links``: the 1 milliohm joins added (module docstring)."""
+    if model not in ("tree", "star"):
+        raise ValueError(f"SPEF model must be 'tree' or 'star', not {model!r}")
+    star = rc is not None or model == "star"
+    targets = [(corners[0], path)] if star else \
+        [(c, path if k == 0 else corner_path(path, c)) for k, c in enumerate(corners)]
     lib = library.cells()
     cells = {c.name: c.cell for c in layout.components}
-    out = ['*SPEF "IEEE 1481-1998"', f'*DESIGN "{layout.top}"',
-           f'*DATE "{time.strftime("%a %b %d %H:%M:%S %Y")}"', '*VENDOR "gpt-nano-asic"',
-           '*PROGRAM "pnr.engine.spef"', '*VERSION "1"', '*DESIGN_FLOW "ROUTED"',
-           "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER [ ]",
-           "*T_UNIT 1 NS", "*C_UNIT 1 PF", "*R_UNIT 1 OHM", "*L_UNIT 1 HENRY", "", "*PORTS"]
-    for _name, p in sorted(layout.ports.items()):
-        out.append(f"{p.name} {'I' if p.direction == 'input' else 'O'}")
     count = 0
-    for net, pins in sorted(layout.nets.items()):
-        if rc is None:
+    links = 0
+    for corner, target in targets:
+        out = ['*SPEF "IEEE 1481-1998"', f'*DESIGN "{layout.top}"',
+               f'*DATE "{time.strftime("%a %b %d %H:%M:%S %Y")}"', '*VENDOR "gpt-nano-asic"',
+               '*PROGRAM "pnr.engine.spef"', '*VERSION "2"',
+               f'*DESIGN_FLOW "ROUTED" "{"STAR" if star else "RC_TREE " + corner.upper()}"',
+               "*DIVIDER /", "*DELIMITER :", "*BUS_DELIMITER [ ]",
+               "*T_UNIT 1 NS", f"*C_UNIT 1 {'PF' if star else 'FF'}", "*R_UNIT 1 OHM",
+               "*L_UNIT 1 HENRY", "", "*PORTS"]
+        for _name, p in sorted(layout.ports.items()):
+            out.append(f"{p.name} {'I' if p.direction == 'input' else 'O'}")
+        count = links = 0
+        for net, pins in sorted(layout.nets.items()):
             route = layout.routes.get(net)
-            net_rc_or_none = net_rc(route) if route else None
-        else:
-            net_rc_or_none = rc(net)
-        if net_rc_or_none is None:
-            continue
-        cap, res = net_rc_or_none
-        conns, driver, loads = [], None, []
-        for inst, pin in sorted(pins):
-            if inst == "PIN":
-                is_driver = layout.ports[pin].direction == "input"
-                conns.append(f"*P {pin} {'I' if is_driver else 'O'}")
-                name = pin
+            if rc is not None:
+                lumped = rc(net)
+                if lumped is None:
+                    continue
+            elif not route:
+                continue
+            conns, driver, loads = [], None, []
+            for inst, pin in sorted(pins):
+                if inst == "PIN":
+                    is_driver = layout.ports[pin].direction == "input"
+                    conns.append(f"*P {pin} {'I' if is_driver else 'O'}")
+                    name = pin
+                else:
+                    is_driver = lib[cells[inst]].pins[pin].direction == "OUTPUT"
+                    conns.append(f"*I {inst}:{pin} {'O' if is_driver else 'I'}")
+                    name = f"{inst}:{pin}"
+                if is_driver and driver is None:
+                    driver = name
+                else:
+                    loads.append(name)
+            if driver is None:
+                driver, loads = loads[0], loads[1:]
+            if star:
+                cap, res = lumped if rc is not None else net_rc(route)
+                out += _star_lines(net, cap, res, conns, driver, loads)
             else:
-                direction = lib[cells[inst]].pins[pin].direction
-                is_driver = direction == "OUTPUT"
-                conns.append(f"*I {inst}:{pin} {'O' if is_driver else 'I'}")
-                name = f"{inst}:{pin}"
-            if is_driver and driver is None:
-                driver = name
-            else:
-                loads.append(name)
-        if driver is None:
-            driver, loads = loads[0], loads[1:]
-        centre = f"{net}:1"
-        out += ["", f"*D_NET {net} {cap:.6g}", "*CONN", *conns, "*CAP", f"1 {centre} {cap:.6g}",
-                "*RES", f"1 {driver} {centre} {res / 2:.6g}"]
-        out += [f"{k} {centre} {load} {res / 2:.6g}" for k, load in enumerate(loads, 2)]
-        out.append("*END")
-        count += 1
-    path.write_text("\n".join(out) + "\n")
+                tree = net_tree(layout, net, route, corner)
+                links += tree.links
+                out += _tree_lines(net, tree, conns)
+            count += 1
+        target.write_text("\n".join(out) + "\n")
+    if stats is not None:
+        stats["links"] = links
     return count
