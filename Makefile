@@ -36,7 +36,8 @@ gds:              ## RTL to signoff-checked GDSII for DESIGN, then the dashboard
 signoff:          ## signoff checks on an existing run of DESIGN
 	$(PY) -m signoff.check --design $(DESIGN)
 
-report:           ## PPA dashboard from the runs under build/
+report:           ## PPA dashboard from the runs under build/ (cycle model table first)
+	$(PY) -m design.perf
 	$(PY) -m reports.dashboard
 
 nightly:          ## every regression design, goldens compared, history appended, dashboard

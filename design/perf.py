@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import re
 import sys
@@ -312,15 +313,19 @@ def signoff_metrics(perf: TokenPerf, period_ns: float, fmax_mhz: dict[str, float
 # -- build/design/perf.json -----------------------------------------------------------------
 # Design-space candidates next to the shipped configs: not in CONFIGS (no committed RTL, no DV
 # regression of their own), generated and synthesized only for the Pareto plot by
-# ``python -m design.perf --synth <name>``. base_g32 halves base's multipliers (GROUP 32) and so
-# holds per-32 scales: the configuration that can run the int4 variants (group 32).
+# ``python -m design.perf --synth <name>``. One lane each (base has four), so their synthesis
+# runs in minutes where base's 256 multipliers take much longer: l1_g64 is base's datapath with
+# one lane; l1_g32 halves the group, which lets it hold per-32 scales, so it also runs the int4
+# variants (group 32). req_bits chosen so the requantizer stays hidden behind K=128's beats.
 CANDIDATES: dict[str, GqmvConfig] = {
-    "base_g32": GqmvConfig("base_g32", lanes=4, group=32, max_len=512, req_bits=8),
+    "l1_g64": GqmvConfig("l1_g64", lanes=1, group=64, max_len=512, req_bits=8),
+    "l1_g32": GqmvConfig("l1_g32", lanes=1, group=32, max_len=512, req_bits=4),
 }
 SYNTH_CELLS = re.compile(r"Number of cells:\s+(\d+)")
 SYNTH_AREA = re.compile(r"Chip area for (?:top )?module .*?:\s+([\d.]+)")
 # what design.synth / gptnano.synth's estimate mode leave in build/design/<config>/
 SYNTH_REPORTS = ("stat.rpt", "synth.log")
+RTL_HASH = "rtl.sha256"  # written by synthesize_config: which RTL the estimate is of
 
 
 def all_configs() -> dict[str, GqmvConfig]:
@@ -337,10 +342,16 @@ def rtl_file(cfg: GqmvConfig, build: Path) -> Path:
     return build / "design" / cfg.name / f"{cfg.top_name}.v"
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def synth_estimate(cfg: GqmvConfig, build: Path) -> dict[str, Any] | None:
     """Cell count and area of the estimate-mode synthesis of ``cfg`` (Yosys ``stat`` with the tt
     liberty, ``build/design/<config>/stat.rpt`` or the older ``synth.log``), None when it has
-    not run; ``stale`` when the RTL is newer than the report (the area is then not used)."""
+    not run. ``stale`` (the area is then not used) when the RTL differs from the one
+    synthesized: by its SHA-256 when ``synthesize_config`` recorded it, else when the RTL file
+    is newer than the report (``python -m design.synth`` records no hash)."""
     folder = build / "design" / cfg.name
     reports = sorted((folder / n for n in SYNTH_REPORTS if (folder / n).is_file()),
                      key=lambda p: p.stat().st_mtime)
@@ -351,25 +362,36 @@ def synth_estimate(cfg: GqmvConfig, build: Path) -> dict[str, Any] | None:
             continue
         out: dict[str, Any] = {"cells": int(cells[-1]), "cell_area_um2": float(area[-1]),
                                "source": _rel(report)}
-        rtl = rtl_file(cfg, build)
-        if rtl.is_file() and rtl.stat().st_mtime > report.stat().st_mtime:
+        rtl, recorded = rtl_file(cfg, build), folder / RTL_HASH
+        if not rtl.is_file():
+            out["stale"] = f"{_rel(rtl)} is missing"
+        elif recorded.is_file() and recorded.stat().st_mtime >= report.stat().st_mtime:
+            if recorded.read_text().strip() != _sha256(rtl):
+                out["stale"] = f"{_rel(rtl)} changed since {_rel(report)}: synthesize again"
+        elif rtl.stat().st_mtime > report.stat().st_mtime:
             out["stale"] = f"{_rel(rtl)} is newer than {_rel(report)}: synthesize again"
         return out
     return None
 
 
-def synthesize_candidate(name: str, build: Path) -> dict[str, Any]:
-    """Generate a candidate's Verilog and synthesize it in the estimate mode (gptnano.synth,
-    the script ``python -m design.synth`` runs for the shipped configs)."""
+def synthesize_config(name: str, build: Path) -> dict[str, Any]:
+    """Estimate-mode synthesis (gptnano.synth, the script ``python -m design.synth`` runs) of a
+    shipped config's committed RTL or a candidate's freshly generated Verilog; records the
+    RTL's SHA-256 so that a later change of it marks the estimate stale."""
     from design.generate import to_verilog
     from gptnano import synth
 
-    cfg = CANDIDATES[name]
+    cfg = all_configs()[name]
     rtl = rtl_file(cfg, build)
-    rtl.parent.mkdir(parents=True, exist_ok=True)
-    rtl.write_text(to_verilog(cfg))
-    return synth.synthesize([rtl], cfg.top_name, rtl.parent / f"{cfg.top_name}.synth.v",
-                            rtl.parent, "estimate")
+    folder = build / "design" / cfg.name
+    folder.mkdir(parents=True, exist_ok=True)
+    if name in CANDIDATES:
+        rtl.write_text(to_verilog(cfg))
+    digest = _sha256(rtl)
+    result = synth.synthesize([rtl], cfg.top_name, folder / f"{cfg.top_name}.synth.v", folder,
+                              "estimate")
+    (folder / RTL_HASH).write_text(digest + "\n")
+    return result
 
 
 def perf_table(build: Path, experiments_path: Path = EXPERIMENTS,
@@ -421,12 +443,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="build tree (default: GPTNANO_BUILD or <repo>/build)")
     parser.add_argument("--experiments", type=Path, default=EXPERIMENTS)
     parser.add_argument("--model-config", type=Path, default=MODEL_CONFIG)
-    parser.add_argument("--synth", nargs="+", default=[], choices=sorted(CANDIDATES),
-                        help="generate and synthesize these candidates first (minutes each)")
+    parser.add_argument("--synth", nargs="+", default=[], choices=sorted(all_configs()),
+                        help="synthesize these configs first (candidates: generated RTL; "
+                             "minutes each, base much longer)")
     args = parser.parse_args(argv)
     build = args.build or build_root()
     for name in args.synth:
-        result = synthesize_candidate(name, build)
+        result = synthesize_config(name, build)
         print(f"{name}: {result['cells']} cells, {result['cellarea']:.0f} um2 (estimate)")
     try:
         table = perf_table(build, args.experiments, args.model_config)

@@ -325,7 +325,9 @@ def model_cells(run: DesignRun, ctx: Context, manifest: dict[str, Any], variant:
     config = manifest.get("config") if manifest else None
     point = perf_point(ctx, config, variant)
     cycles, bits = Sourced(None), None
-    missing = ("not an RTL configuration of rtl/manifest.json" if not manifest else
+    missing = ("no model runs on this design (no variant, not an RTL configuration of "
+               "rtl/manifest.json)" if not manifest and variant is None else
+               "not an RTL configuration of rtl/manifest.json" if not manifest else
                "no cycles per token for this RTL: no perf.json point (python -m design.perf), "
                "no manifest cycles_per_token, no DV forward pass naming this config")
     if point is not None and _is_number(point.get("cycles_per_token")):
@@ -507,9 +509,8 @@ def pareto_points(runs: list[DesignRun], ctx: Context) -> tuple[pd.DataFrame, li
             else:
                 notes.append(f"{config}: no area yet ("
                              + (str(synth["stale"]) if synth.get("stale") else
-                                f"no flow run, no synthesis: python -m design.synth {config}"
-                                if (configs[config] or {}).get("shipped", True) else
-                                f"python -m design.perf --synth {config}") + ")")
+                                "no flow run, no synthesis: python -m design.perf --synth "
+                                f"{config}") + ")")
                 continue
             for point in usable:
                 variant = point["variant"]

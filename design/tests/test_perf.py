@@ -10,6 +10,7 @@ that the whole forward pass through the base RTL takes exactly the predicted cyc
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 
 import pytest
@@ -123,6 +124,26 @@ def test_perf_table_lists_every_pair_and_synth_area(tmp_path) -> None:
     assert "MAX_LEN" in pairs[("small", "w8a8")]["reason"]
 
 
+def test_synthesis_of_other_rtl_is_stale(tmp_path) -> None:
+    """An estimate counts only for the RTL it was made from: by the recorded hash, else by
+    file times."""
+    cfg = perf.CANDIDATES["l1_g32"]
+    folder = tmp_path / "design" / cfg.name
+    folder.mkdir(parents=True)
+    rtl = perf.rtl_file(cfg, tmp_path)
+    rtl.write_text("module gqmv_l1_g32; endmodule\n")
+    (folder / "stat.rpt").write_text("Number of cells: 5\nChip area for module "
+                                     "'\\gqmv_l1_g32': 50.5\n")
+    (folder / perf.RTL_HASH).write_text(perf._sha256(rtl) + "\n")
+    assert perf.synth_estimate(cfg, tmp_path) == {
+        "cells": 5, "cell_area_um2": 50.5, "source": str(folder / "stat.rpt")}
+    rtl.write_text("module gqmv_l1_g32(input clk); endmodule\n")
+    assert "changed since" in perf.synth_estimate(cfg, tmp_path)["stale"]
+    (folder / perf.RTL_HASH).unlink()  # no hash: the RTL file being newer decides
+    os.utime(folder / "stat.rpt", (1, 1))
+    assert "is newer than" in perf.synth_estimate(cfg, tmp_path)["stale"]
+
+
 def test_cli_writes_perf_json(tmp_path, capsys) -> None:
     assert perf.main(["--build", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "design" / "perf.json").read_text())
@@ -147,3 +168,20 @@ def test_forward_pass_through_the_rtl_takes_the_predicted_cycles() -> None:
     measured = sum(j["cycles"] for j in jobs)
     token = perf.token_perf(CONFIGS["base"], perf.load_variant("w8a8_group"))
     assert measured == token.cycles * tokens
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(perf.CANDIDATES))
+def test_candidate_cycles_match_the_rtl(name: str) -> None:
+    """A candidate is in no DV regression: its generated RTL must take job_cycles too
+    (free-flowing random jobs on Icarus, CYCLES register vs formula)."""
+    from dv.sim import run
+
+    cfg = perf.CANDIDATES[name]
+    result = run("icarus", cfg, "GqmvRandomTest", f"perf_{name}_cycles", items=6, seed=5,
+                 backpressure=False, max_rows=8)
+    assert result.passed, result.out_dir / "sim.log"
+    jobs = json.loads((result.out_dir / "summary.json").read_text())["jobs"]
+    assert jobs
+    for job in jobs:
+        assert job["cycles"] == cfg.job_cycles(job["length"], job["rows"]), job
