@@ -12,6 +12,7 @@ the SAT encoder of :mod:`dft.atpg_engine`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,27 +90,26 @@ def parse_function(text: str) -> Expr:
         pos += 1
         return tok
 
-    def p_or() -> Expr:
-        left = p_and()
-        while peek() in ("|", "+"):
-            take()
-            left = ("or", left, p_and())
+    def binary(op: str, symbols: tuple[str, ...], operand: Callable[[], Expr],
+               implicit: bool = False) -> Expr:
+        """One precedence level: ``operand (symbol operand)*``; ``implicit`` lets two operands
+        side by side mean AND (Liberty's ``A B``)."""
+        left = operand()
+        while peek() in symbols or (implicit and peek() is not None
+                                    and peek() not in ("|", "+", ")", "^")):
+            if peek() in symbols:
+                take()
+            left = (op, left, operand())
         return left
+
+    def p_or() -> Expr:
+        return binary("or", ("|", "+"), p_and)
 
     def p_and() -> Expr:
-        left = p_xor()
-        while peek() in ("&", "*") or (peek() is not None and peek() not in ("|", "+", ")", "^")):
-            if peek() in ("&", "*"):
-                take()
-            left = ("and", left, p_xor())
-        return left
+        return binary("and", ("&", "*"), p_xor, implicit=True)
 
     def p_xor() -> Expr:
-        left = p_unary()
-        while peek() == "^":
-            take()
-            left = ("xor", left, p_unary())
-        return left
+        return binary("xor", ("^",), p_unary)
 
     def p_unary() -> Expr:
         tok = peek()

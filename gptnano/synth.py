@@ -205,12 +205,21 @@ def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str,
                        ctx.reports_dir, abc_mode, abc_exe)
 
 
+def _reads_and_abc(rtl: Sequence[Path], lib: Path, abc_exe: Path | None,
+                   sv: bool) -> tuple[str, str, str]:
+    """The ``read_verilog`` lines, the quoted Liberty and yosys' stock ``abc`` call of the
+    ``dft`` and ``estimate`` scripts."""
+    flag = "-sv " if sv else ""
+    reads = "\n".join(f"read_verilog {flag}{yosys_word(f)}" for f in rtl)
+    lib_word = yosys_word(lib)
+    abc = f"abc -liberty {lib_word}" + (f" -exe {abc_exe}" if abc_exe is not None else "")
+    return reads, lib_word, abc
+
+
 def dft_script(rtl: Sequence[Path], top: str, lib: Path, netlist: Path, reports: Path,
                abc_exe: Path | None = None) -> str:
     """The ``dft`` mode's script (the former ``dft.synth`` stand-in, command for command)."""
-    reads = "\n".join(f"read_verilog -sv {yosys_word(f)}" for f in rtl)
-    lib_word = yosys_word(lib)
-    abc = f"abc -liberty {lib_word}" + (f" -exe {abc_exe}" if abc_exe is not None else "")
+    reads, lib_word, abc = _reads_and_abc(rtl, lib, abc_exe, sv=True)
     return f"""{reads}
 synth -top {top} -flatten
 dfflibmap -liberty {lib_word}
@@ -228,9 +237,7 @@ write_verilog -noattr -noexpr -nohex -nodec {yosys_word(netlist)}
 def estimate_script(rtl: Sequence[Path], top: str, lib: Path, netlist: Path, reports: Path,
                     abc_exe: Path | None = None) -> str:
     """The ``estimate`` mode's script (the former ``design.synth``, command for command)."""
-    reads = "\n".join(f"read_verilog {yosys_word(f)}" for f in rtl)
-    lib_word = yosys_word(lib)
-    abc = f"abc -liberty {lib_word}" + (f" -exe {abc_exe}" if abc_exe is not None else "")
+    reads, lib_word, abc = _reads_and_abc(rtl, lib, abc_exe, sv=False)
     return f"""{reads}
 synth -flatten -top {top} -noabc
 dfflibmap -liberty {lib_word}

@@ -82,43 +82,25 @@ class DftStepTask(EngineTask):
                     self.record_metric(metric, value, source_file=relative, source_unit=unit)
 
 
-class CutTask(DftStepTask):
-    """Fault ``cut``: flip-flops become pseudo inputs/outputs (``<top>.cut.v``)."""
-
-    NAME = "cut"
-    MODULE = "dft.steps.cut"
-    NEEDS = ("vg",)
-    MAKES = ("cut.v",)
-
-
-class AtpgTask(DftStepTask):
-    """SAT-based stuck-at ATPG on the cut netlist (``<top>.tv.json``, Fault format)."""
-
-    NAME = "atpg"
-    MODULE = "dft.steps.atpg"
-    NEEDS = ("cut.v", "vg")
-    MAKES = ("tv.json",)
+def _step_task(name: str, needs: tuple[str, ...], makes: tuple[str, ...],
+               doc: str) -> type[DftStepTask]:
+    """The task class of DFT step ``name`` (module ``dft.steps.<name>``)."""
+    attrs = {"NAME": name, "MODULE": f"dft.steps.{name}", "NEEDS": needs, "MAKES": makes,
+             "__doc__": doc, "__module__": __name__}
+    return type(f"{name.capitalize()}Task", (DftStepTask,), attrs)
 
 
-class ChainTask(DftStepTask):
-    """Scan flops + ``dft.chains`` chains on the netlist (``<top>.vg``, ``<top>.scan.json``)
-    and the scan enable tied off in the SDC."""
-
-    NAME = "chain"
-    MODULE = "dft.steps.chain"
-    NEEDS = ("vg", "sdc")  # the SDC it rewrites (SC copies only declared inputs)
-    MAKES = ("vg", "scan.json", "sdc")
-
-
-class AsmTask(DftStepTask):
-    """Vectors to chain bit streams (``<top>.patterns.json``/``.txt``)."""
-
-    NAME = "asm"
-    MODULE = "dft.steps.asm"
-    NEEDS = ("tv.json", "scan.json")
-    MAKES = ("patterns.json", "patterns.txt")
-
-
+# The DFT steps in flow order: (name, views it reads, views it writes, what it does).
+CutTask = _step_task("cut", ("vg",), ("cut.v",),
+                     "Fault ``cut``: flip-flops become pseudo inputs/outputs (``<top>.cut.v``).")
+AtpgTask = _step_task("atpg", ("cut.v", "vg"), ("tv.json",),
+                      "SAT-based stuck-at ATPG on the cut netlist (``<top>.tv.json``).")
+# chain reads the SDC it rewrites (SC copies only declared inputs)
+ChainTask = _step_task("chain", ("vg", "sdc"), ("vg", "scan.json", "sdc"),
+                       "Scan flops + ``dft.chains`` chains on the netlist (``<top>.vg``, "
+                       "``<top>.scan.json``) and the scan enable tied off in the SDC.")
+AsmTask = _step_task("asm", ("tv.json", "scan.json"), ("patterns.json", "patterns.txt"),
+                     "Vectors to chain bit streams (``<top>.patterns.json``/``.txt``).")
 TASKS: tuple[type[DftStepTask], ...] = (CutTask, AtpgTask, ChainTask, AsmTask)
 
 

@@ -1,10 +1,13 @@
-"""The cell LEF read through KLayout (pnr.engine.lef) against the hand-written reader it
-replaced (kept here, condensed, as the reference: the reader of commit 5517fa7): every cell of the sky130hd
-library has the same size, class, pins (order, direction, use) and the same rectangles on the
-same layers in the same layer order."""
+"""The cell LEF read through KLayout (pnr.engine.lef) against an independent reading of the same
+file: every cell of the sky130hd library has the same size, class, pins (order, direction, use)
+and the same rectangles on the same layers in the same layer order. (Before the move to KLayout
+the hand-written reader of commit 5517fa7 and KLayout's reading were compared the same way; the
+reference here is written differently -- regular expressions over blocks -- so it is no copy of
+the engine's header scan.)"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from gptnano.pdk import cell_lef
@@ -15,47 +18,50 @@ from pnr.engine.lef import LefMacro, LefPin, read_lef
 SORTED_ABOVE = 100
 
 
+def _rects(block: str) -> dict[str, list[tuple[int, int, int, int]]]:
+    """``LAYER``/``RECT`` statements of a port or OBS block, rectangles in nm, file order."""
+    out: dict[str, list[tuple[int, int, int, int]]] = {}
+    layer = ""
+    for m in re.finditer(r"\bLAYER\s+(\S+)\s*;|\bRECT\s+([^;]+);", block):
+        if m.group(1):
+            layer = m.group(1)
+            out.setdefault(layer, [])
+        else:
+            v = [round(float(x) * 1000) for x in m.group(2).split()[-4:]]
+            out[layer].append((min(v[0], v[2]), min(v[1], v[3]), max(v[0], v[2]),
+                               max(v[1], v[3])))
+    return {k: v for k, v in out.items() if v}
+
+
+def _blocks(text: str, keyword: str) -> list[tuple[str, str]]:
+    """(name, body) of every ``<keyword> name ... END name`` block of ``text``."""
+    out = []
+    for m in re.finditer(rf"^\s*{keyword}\s+(\S+)\s*$", text, re.M):
+        end = re.compile(rf"^\s*END\s+{re.escape(m.group(1))}\s*$", re.M).search(text, m.end())
+        out.append((m.group(1), text[m.end():end.start()]))
+    return out
+
+
 def reference_read(path: Path) -> dict[str, LefMacro]:
-    """The former hand-written reader: MACRO/SIZE/CLASS/PIN/DIRECTION/USE/LAYER/RECT/OBS."""
+    """The reference: the LEF cut into MACRO, PIN and OBS blocks by regular expressions (a
+    different reading from the engine's line scanner), geometry from their RECTs."""
+    text = re.sub(r"#[^\n]*", "", path.read_text())
     macros: dict[str, LefMacro] = {}
-    macro: LefMacro | None = None
-    pin: LefPin | None = None
-    in_obs, layer = False, ""
-    for raw in path.read_text().splitlines():
-        tok = raw.split("#", 1)[0].replace(";", " ").split()
-        if not tok:
-            continue
-        key = tok[0]
-        if key == "MACRO":
-            macro = macros.setdefault(tok[1], LefMacro(tok[1]))
-        elif macro is None:
-            continue
-        elif key == "END" and len(tok) > 1 and tok[1] == macro.name:
-            macro, pin, in_obs = None, None, False
-        elif key == "SIZE":
-            macro.width, macro.height = (round(float(tok[i]) * 1000) for i in (1, 3))
-        elif key == "CLASS" and pin is None and not in_obs:
-            macro.cls = " ".join(tok[1:])
-        elif key == "PIN":
-            pin = macro.pins.setdefault(tok[1], LefPin(tok[1]))
-        elif key == "END" and pin is not None and len(tok) > 1 and tok[1] == pin.name:
-            pin = None
-        elif key == "OBS":
-            in_obs, pin = True, None
-        elif key == "END" and in_obs and len(tok) == 1:
-            in_obs = False
-        elif key == "DIRECTION" and pin is not None:
-            pin.direction = tok[1]
-        elif key == "USE" and pin is not None:
-            pin.use = tok[1]
-        elif key == "LAYER":
-            layer = tok[1]
-        elif key == "RECT":
-            v = [round(float(x) * 1000) for x in tok[1:5]]
-            rect = (min(v[0], v[2]), min(v[1], v[3]), max(v[0], v[2]), max(v[1], v[3]))
-            target = pin.shapes if pin is not None else (macro.obs if in_obs else None)
-            if target is not None:
-                target.setdefault(layer, []).append(rect)
+    for name, body in _blocks(text, "MACRO"):
+        pins = _blocks(body, "PIN")
+        head = body[:body.find("PIN ")] if pins else body
+        size = re.search(r"\bSIZE\s+(\S+)\s+BY\s+(\S+)", head)
+        cls = re.search(r"\bCLASS\s+([^;]+);", head)
+        macro = LefMacro(name, round(float(size.group(1)) * 1000),
+                         round(float(size.group(2)) * 1000), " ".join(cls.group(1).split()))
+        for pin, pin_body in pins:
+            direction = re.search(r"\bDIRECTION\s+(\w+)", pin_body)
+            use = re.search(r"\bUSE\s+(\w+)", pin_body)
+            macro.pins[pin] = LefPin(pin, direction.group(1) if direction else "INPUT",
+                                     use.group(1) if use else "SIGNAL", _rects(pin_body))
+        obs = re.search(r"^\s*OBS\b(.*?)^\s*END\s*$", body, re.M | re.S)
+        macro.obs = _rects(obs.group(1)) if obs else {}
+        macros[name] = macro
     return macros
 
 
