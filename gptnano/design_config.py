@@ -160,11 +160,11 @@ VARIABLES: tuple[Variable, ...] = (
        "padding, like ORFS' CELL_PAD_IN_SITES_DETAIL_PLACEMENT)", low=0, high=8),
     _v("timing.setup", str, "signoff", "setup slack: 'signoff' fails the run when negative, "
        "'report' only shows it (hold is always signoff)", choices=TIMING_MODES),
-    _v("synth.abc", str, "sized", "ABC mapping mode (pnr.engine.synth.ABC_MODES)",
+    _v("synth.abc", str, "sized", "ABC mapping mode (gptnano.synth.ABC_MODES)",
        choices=("sized", "area", "fast")),
     _v("synth.corner", str, "tt", "Liberty corner ABC maps against", choices=CORNERS),
     _v("synth.yosys", str, "debian", "yosys build: Debian's 0.23 or the virtualenv's pyosys "
-       "0.60 (pnr.engine.synth.YOSYS_IMPLS)", choices=("debian", "pyosys")),
+       "0.60 (gptnano.synth.YOSYS_IMPLS)", choices=("debian", "pyosys")),
     _v("cts.clock_max_fanout", float, 16, "clock tree buffer fanout", low=2),
     _v("cts.signal_max_fanout", float, 20, "high-fanout signal net buffer fanout", low=2),
     _v("cts.clock_max_transition_ns", float, 0.15, "clock tree max transition (ns)", low=0,
