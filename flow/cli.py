@@ -100,21 +100,6 @@ def _print_record(path: Any, record: dict[str, Any]) -> None:
 
 
 
-STAMP = "gptnano_inputs.sha256"
-
-
-def stale_job(job: Path, fingerprint: str) -> bool:
-    """True if ``job`` holds node results made from other inputs than ``fingerprint``.
-
-    A job folder with results but no stamp has unknown provenance (older code, or a crash
-    before the stamp was written): it counts as stale, so it is re-run, never silently reused.
-    """
-    if not job.is_dir() or not any(p.is_dir() for p in job.iterdir()):
-        return False
-    stamp = job / STAMP
-    return not stamp.is_file() or stamp.read_text().strip() != fingerprint
-
-
 def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]],
                            progress: runs.Progress) -> None:
     """SIGTERM/SIGINT on the flow: end every descendant process (SC workers, the steps'
@@ -172,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     except DesignConfigError as exc:
         return _fail(str(exc))
 
-    from flow.project import FlowError, build_project, input_fingerprint, select_engine
+    from flow.project import FlowError, build_project, select_engine
     from flow.summary import SummaryError, job_dir, summarize, write_plan, write_summary
 
     try:
@@ -211,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"note: taking over the lock of a run that ended without releasing it "
                   f"({describe(lock.stale)})", file=sys.stderr)
         return _run(args, design, engine, why, project, plan, job, nodes,
-                    (SummaryError, summarize, write_plan, write_summary, input_fingerprint))
+                    (SummaryError, summarize, write_plan, write_summary))
     finally:
         lock.release()
 
@@ -220,7 +205,7 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
          plan: Any, job: Path, nodes: list[tuple[str, str]], helpers: tuple[Any, ...]) -> int:
     """The run itself, under the job lock: SC in the job folder, then the record, promotion
     of a complete passing run and ``latest.json`` (:mod:`flow.runs`)."""
-    summary_error, summarize, write_plan, write_summary, input_fingerprint = helpers
+    summary_error, summarize, write_plan, write_summary = helpers
     print(f"engine: {engine} ({why})")
     if plan is not None and plan.missing:
         print(f"warning: flow truncated, missing engine modules: {', '.join(plan.missing)}",
@@ -232,23 +217,11 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
     if args.scheduler:
         project.option.scheduler.set_name(args.scheduler)
 
-    stamp = job / STAMP
-    fingerprint = input_fingerprint(design)
-    if stale_job(job, fingerprint):
-        if args.from_steps:
-            print(f"warning: design inputs or flow code changed since job '{args.jobname}' "
-                  "last ran; steps before --from keep their old results", file=sys.stderr)
-        else:
-            print(f"design inputs or flow code changed since job '{args.jobname}' last ran: "
-                  "re-running every node")
-            project.option.set_clean(True)
     record_plan = {} if plan is None else {
         "engine": engine, "engine_reason": why, "nodes": plan.nodes(),
         "corners": list(plan.corners), "missing": plan.missing, "dft_steps": plan.dft_steps}
     if record_plan:  # before the run, so a killed run can still be summarized ...
         write_plan(job, record_plan)
-    if job.is_dir():  # before the run too, so a killed run resumes with the same inputs
-        stamp.write_text(fingerprint + "\n")
     from siliconcompiler.scheduler import Scheduler
 
     progress = runs.Progress(nodes, args.jobname, folder=job)
@@ -267,8 +240,6 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
                           else signal.SIG_DFL)
     if record_plan:  # ... and after it: SC empties the job folder when the flowgraph changed
         write_plan(job, record_plan)
-    if job.is_dir():
-        stamp.write_text(fingerprint + "\n")
     dead = runs.mark_unfinished(job, nodes, "the node's process ended without recording a "
                                 "result (killed by a signal or out of memory; see its log)")
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -20,33 +20,28 @@ pointed at the local copy (:func:`gptnano.paths.lambdapdk_root`) so SC never dow
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import importlib.util
 import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from flow.tasks import inputs
 from flow.tasks.base import TOOL, EngineTask
 from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from gptnano.design_config import DesignConfig
-from gptnano.paths import (
-    REPO_ROOT,
-    build_root,
-    lambdapdk_root,
-    open_pdks_dir,
-    sky130_base_dir,
-    sky130hd_dir,
-)
+from gptnano.paths import build_root, lambdapdk_root
 from siliconcompiler import ASIC, Design, Flowgraph
 
 ENGINES = ("embedded", "openroad", "auto")
 FLOW_NAME = "gptnano_embedded"
 # Minimum versions SC 0.38's stock tasks accept (measured: they reject Debian's yosys 0.23).
 OPENROAD_MIN_YOSYS = (0, 48)
+
+
+TASK_MODULES = {cls.NAME: cls.MODULE
+                for cls in (SynTask, *LAYOUT_TASKS, *CHECK_TASKS, StaTask, PowerTask)}
 
 
 class FlowError(RuntimeError):
@@ -190,6 +185,15 @@ def build_embedded_flow(plan: FlowPlan) -> Flowgraph:
 
 
 # -- project --------------------------------------------------------------------------------
+def declare_step_inputs(project: ASIC, design: DesignConfig, task: str) -> None:
+    """Set the task vars SiliconCompiler compares to decide whether ``task``'s nodes re-run:
+    the config values it reads, its code and the PDK (:mod:`flow.tasks.inputs`)."""
+    values = {"settings": inputs.settings_json(design, task),
+              "code": inputs.code_digest(TASK_MODULES.get(task)), "pdk": inputs.pdk_digest()}
+    for var, value in values.items():
+        project.set("tool", TOOL, "task", task, "var", var, value)
+
+
 def point_pdk_at_local_copy(project: ASIC) -> None:
     """Every library that uses the ``lambdapdk`` data root reads the shared local copy."""
     root = str(lambdapdk_root())
@@ -234,6 +238,7 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
         config = str(design.folder / "config.yaml")
         for task in project.getkeys("tool", TOOL, "task"):
             project.set("tool", TOOL, "task", task, "var", "design_config", config)
+            declare_step_inputs(project, design, task)
         if plan.dft_steps:
             from flow.tasks.dft import configure_dft
 
@@ -250,66 +255,3 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
     project.option.set_nodisplay(True)
     project.option.set_quiet(quiet)
     return project, plan
-
-
-FLOW_PACKAGES = ("gptnano", "pnr", "signoff", "dft", "flow")
-
-
-def pdk_inputs() -> list[Path]:
-    """The PDK files the flow reads: the sky130hd library (Liberty, LEF, GDS, CDL, models),
-    the base PDK's APR/setup data (tech LEF, Magic tech, Netgen setup, KLayout layers) and the
-    KLayout DRC deck. A changed PDK file re-runs the flow like a changed RTL file."""
-    files = sorted(p for p in sky130hd_dir().rglob("*") if p.is_file())
-    base = sky130_base_dir()
-    for sub in ("apr", "setup"):
-        files += sorted(p for p in (base / sub).rglob("*") if p.is_file())
-    files.append(open_pdks_dir() / "klayout" / "sky130.lydrc")
-    return files
-
-
-def code_meaning(path: Path) -> bytes:
-    """A Python file by what it does: its syntax tree without docstrings and positions
-    (comments are not in the tree), so editing a docstring or a comment re-runs nothing.
-    A file that does not parse is taken byte for byte (the run will fail on it anyway)."""
-    text = path.read_bytes()
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return text
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            body = node.body
-            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                    and isinstance(body[0].value.value, str)):
-                node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, include_attributes=False).encode()
-
-
-def _flow_code(root: Path) -> list[Path]:
-    """The flow's own files under ``root`` (FLOW_PACKAGES), tests and caches left out."""
-    files: list[Path] = []
-    for package in FLOW_PACKAGES:
-        files += sorted(p for p in (root / package).rglob("*")
-                        if p.is_file() and "tests" not in p.relative_to(root).parts
-                        and "__pycache__" not in p.parts and p.suffix != ".pyc")
-    return files
-
-
-def input_fingerprint(design: DesignConfig, root: Path = REPO_ROOT,
-                      pdk: list[Path] | None = None) -> str:
-    """SHA-256 over everything a run's result depends on that SiliconCompiler cannot see: the
-    design config, SDC and RTL (the embedded tasks read them through the design config, not
-    through SC file parameters), the PDK files (:func:`pdk_inputs`) and the flow's own code
-    (Python by :func:`code_meaning`, other files such as Tcl byte for byte).
-
-    SC resumes a job by comparing its own settings, so without this an edited clock period,
-    floorplan, engine fix or PDK file would silently reuse stale nodes; the CLI re-runs every
-    node of a job whose fingerprint changed. A docstring or comment edit changes nothing."""
-    files = [design.folder / "config.yaml", design.sdc, *design.rtl, *_flow_code(root),
-             *(pdk_inputs() if pdk is None else pdk)]
-    digest = hashlib.sha256()
-    for f in files:
-        if f.is_file():
-            digest.update(str(f.relative_to(root) if f.is_relative_to(root) else f).encode())
-            digest.update(code_meaning(f) if f.suffix == ".py" else f.read_bytes())
-    return digest.hexdigest()

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,11 @@ IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 class DesignConfigError(ValueError):
     """A design configuration is missing, malformed, or names files that do not exist."""
+
+
+class UndeclaredSettingError(RuntimeError):
+    """A flow step read a config section its task does not declare (flow.tasks.inputs): the
+    step would be reused after that section changed, so reading it is a bug in the flow."""
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,9 @@ VARIABLES: tuple[Variable, ...] = (
        pattern_help="a solver name"),
 )
 BY_KEY = {v.key: v for v in VARIABLES}
+# Keys every flow step may read: what the design is and its clock and corners.
+IDENTITY_KEYS = frozenset({"name", "top", "rtl", "sdc", "clock.port", "clock.period_ns",
+                           "corners"})
 # Mappings: every dotted prefix of a declared key (clock, dft, dft.atpg, ...).
 SECTIONS = sorted({".".join(v.key.split(".")[:i]) for v in VARIABLES
                    for i in range(1, v.key.count(".") + 1)})
@@ -212,8 +221,10 @@ class DesignConfig:
     placement: dict[str, Any] = field(default_factory=dict)
     corners: tuple[str, ...] = CORNERS
     dft: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
     setup_mode: str = "signoff"
+    # Sections a flow step declared it reads (None: all); see for_step.
+    readable: tuple[str, ...] | None = None
 
     @property
     def rules_file(self) -> Path:
@@ -223,10 +234,37 @@ class DesignConfig:
     def config_file(self) -> Path:
         return self.folder / "config.yaml"
 
+    def may_read(self, key: str) -> bool:
+        """Whether ``key`` (a declared key or a section) is within :attr:`readable`."""
+        if self.readable is None or key in IDENTITY_KEYS:
+            return True
+        return any(s == "" or key == s or key.startswith(s + ".") or s.startswith(key + ".")
+                   for s in self.readable)
+
+    def for_step(self, step: str, sections: tuple[str, ...]) -> DesignConfig:
+        """This config as ``step`` may see it: reading a section outside ``sections`` (through
+        :meth:`setting`, ``extra``, ``floorplan``, ``placement`` or ``dft``) raises
+        :class:`UndeclaredSettingError` instead of returning a value SiliconCompiler did not
+        compare when it decided to reuse the step's last result."""
+        view = replace(self, readable=tuple(sections))
+
+        def section(name: str, value: dict[str, Any]) -> Mapping[str, Any]:
+            return value if view.may_read(name) else _Undeclared(step, name)
+        return replace(view, floorplan=section("floorplan", self.floorplan),
+                       placement=section("placement", self.placement),
+                       dft=section("dft", self.dft), extra=_StepExtra(step, view, self.extra))
+
     def setting(self, key: str) -> Any:
         """The value of declared ``key`` (``route.max_rounds``): the config's, else the
         table's default."""
         var = BY_KEY[key]
+        if not self.may_read(key):
+            raise UndeclaredSettingError(_undeclared_message("", key))
+        structured = {"name": self.name, "top": self.top, "rtl": list(self.rtl),
+                      "sdc": self.sdc, "clock.port": self.clock_port,
+                      "clock.period_ns": self.clock_period_ns, "corners": list(self.corners)}
+        if key in structured:
+            return structured[key]
         node: Any = {**self.extra, "floorplan": self.floorplan, "placement": self.placement,
                      "dft": self.dft, "timing": {"setup": self.setup_mode}}
         for part in key.split("."):
@@ -234,6 +272,50 @@ class DesignConfig:
                 return var.default
             node = node[part]
         return node
+
+
+def _undeclared_message(step: str, key: str) -> str:
+    who = f"step '{step}'" if step else "this step"
+    return (f"{who} read config '{key}', which its task does not declare (add it to "
+            "flow/tasks/inputs.py STEP_SECTIONS so a change to it re-runs the step)")
+
+
+class _Undeclared(Mapping[str, Any]):
+    """A config section a step did not declare: any read raises."""
+
+    def __init__(self, step: str, name: str) -> None:
+        self._step, self._name = step, name
+
+    def _refuse(self) -> UndeclaredSettingError:
+        return UndeclaredSettingError(_undeclared_message(self._step, self._name))
+
+    def __getitem__(self, key: str) -> Any:
+        raise self._refuse()
+
+    def __iter__(self) -> Iterator[str]:
+        raise self._refuse()
+
+    def __len__(self) -> int:
+        raise self._refuse()
+
+
+class _StepExtra(Mapping[str, Any]):
+    """The config's other sections (``synth``, ``route``, ...) as one step may see them:
+    declared ones read as usual, undeclared ones raise; iteration lists only declared ones."""
+
+    def __init__(self, step: str, view: DesignConfig, data: Mapping[str, Any]) -> None:
+        self._step, self._view, self._data = step, view, data
+
+    def __getitem__(self, key: str) -> Any:
+        if not self._view.may_read(key):
+            raise UndeclaredSettingError(_undeclared_message(self._step, key))
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._data if self._view.may_read(k))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def check_values(data: dict[str, Any], where: Path) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from flow.tasks.inputs import sections_of
 from flow.tasks.metrics import record_all
 from gptnano import metrics as registry
 from gptnano.design_config import load_design
@@ -66,6 +67,10 @@ class EngineTask(Task):
         super().__init__()
         self.add_parameter("design_config", "str",
                            "path of the design's config.yaml (gptnano.design_config)")
+        # What SC compares to decide whether the node re-runs (flow.tasks.inputs).
+        self.add_parameter("settings", "str", "config values this step reads (canonical JSON)")
+        self.add_parameter("code", "str", "digest of this step's code by meaning")
+        self.add_parameter("pdk", "str", "digest of the PDK files the engine reads")
 
     def tool(self) -> str:
         return TOOL
@@ -86,7 +91,12 @@ class EngineTask(Task):
     def setup(self) -> None:
         super().setup()
         self.set_threads(1)
-        self.add_required_key("var", "design_config")
+        for var in ("design_config", "settings", "code", "pdk"):
+            self.add_required_key("var", var)
+        if not self.NEEDS:  # a step that starts from the design's sources (syn)
+            for obj, key in (self.get_fileset_file_keys("verilog")
+                             + self.get_fileset_file_keys("sdc")):
+                self.add_required_key(obj, *key)
         for ext in self.NEEDS:
             self.add_input_file(ext=ext)
         for ext in self.passthrough():
@@ -111,7 +121,8 @@ class EngineTask(Task):
         workdir = Path(os.getcwd())
         reports = workdir / "reports"
         write_status(reports, "running", self.step, self.index, {}, None)
-        design = load_design(self.get("var", "design_config"))
+        design = load_design(self.get("var", "design_config")).for_step(
+            self.NAME, sections_of(self.NAME))
         ctx = StepContext(design=design, workdir=workdir, threads=1)
         start = time.monotonic()
         try:

@@ -179,15 +179,3 @@ def test_short_flow_runs_in_siliconcompiler(tmp_path: Path,
     assert check.main(["--design", "probe", "--jobname", "short"]) == cli.EXIT_FAILED
     assert netlist.stat().st_mtime_ns == before[0]
     assert sta_log.stat().st_mtime_ns != before[1]
-
-
-def test_stale_job_detection(tmp_path: Path) -> None:
-    """Resume only a job whose stamp matches the inputs; a job with results but no stamp
-    (older code, a crash) is stale."""
-    job = tmp_path / "job0"
-    assert not cli.stale_job(job, "abc")                 # nothing ran yet
-    (job / "syn" / "0").mkdir(parents=True)
-    assert cli.stale_job(job, "abc")                     # results of unknown provenance
-    (job / cli.STAMP).write_text("abc\n")
-    assert not cli.stale_job(job, "abc")
-    assert cli.stale_job(job, "abd")

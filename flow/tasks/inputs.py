@@ -1,0 +1,195 @@
+"""What each flow step depends on, as values SiliconCompiler compares to decide what re-runs.
+
+Why: SiliconCompiler resumes a job node by node (``SchedulerNode.requires_run``): a node runs
+again when one of its task's *required keys* changed since its last run (values compared as
+values, files by hash or time stamp), and every node downstream of a re-run node runs again.
+The embedded steps read their settings from the design's ``config.yaml`` and run our own
+Python code, neither of which SC sees by itself. So every :class:`flow.tasks.base.EngineTask`
+carries three task variables, set here and declared as required keys:
+
+* ``settings`` -- the values of the config keys the step reads (:data:`STEP_SECTIONS`), as
+  canonical JSON: editing ``route.max_rounds`` re-runs ``route`` and what follows, not ``syn``;
+* ``code`` -- a digest of the step's code by meaning (:func:`code_meaning`: syntax tree
+  without docstrings) over the modules it imports, transitively, inside the flow's packages,
+  plus their packages' non-Python files (Tcl, decks): editing the router re-runs ``route``
+  onward; editing a docstring re-runs nothing;
+* ``pdk`` -- a digest of the PDK files the engine reads (:func:`pdk_inputs`).
+
+The design's RTL and SDC are SC filesets already (:func:`flow.project.make_design`); the steps
+that read them (those that need no view from an earlier node: ``syn``) declare the fileset
+files as required keys, so SC's own file check covers them.
+
+A step that reads a config key outside its declared sections would be reused after that key
+changed. The declaration is therefore enforced twice: at run time the step gets a config whose
+undeclared sections raise (:meth:`gptnano.design_config.DesignConfig.for_step`), and
+``flow/tests/test_step_inputs.py`` reads each step module's source for the sections it names.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from gptnano.design_config import BY_KEY, IDENTITY_KEYS, DesignConfig
+from gptnano.paths import REPO_ROOT, open_pdks_dir, sky130_base_dir, sky130hd_dir
+
+FLOW_PACKAGES = ("gptnano", "pnr", "signoff", "dft", "flow")
+# Config sections (dotted prefixes of gptnano.design_config.VARIABLES) each step reads beyond
+# the identity keys every step sees (name, top, rtl, sdc, clock, corners). A step not listed
+# reads the whole config (ALL): safe for a new step, only less precise about re-runs.
+ALL = ("",)
+STEP_SECTIONS: dict[str, tuple[str, ...]] = {
+    "syn": ("synth",),
+    "floorplan": ("floorplan",),
+    "place": ("placement",),
+    "cts": ("cts",),
+    "rsz": ("rsz", "timing"),
+    "route": ("route",),
+    "fill": (),
+    "gds": (),
+    "extract": (),
+    "sta": ("timing",),
+    "power": ("power",),
+    "drc_klayout": ("drc",),
+    "drc_magic": (),
+    "lvs": (),
+}
+
+
+def sections_of(step: str) -> tuple[str, ...]:
+    """The config sections ``step`` reads (:data:`ALL` for a step not in the table)."""
+    return STEP_SECTIONS.get(step, ALL)
+
+
+def _declared(key: str, sections: tuple[str, ...]) -> bool:
+    return key in IDENTITY_KEYS or any(
+        s == "" or key == s or key.startswith(s + ".") for s in sections)
+
+
+def settings_json(design: DesignConfig, step: str) -> str:
+    """Canonical JSON of every declared key ``step`` reads, at its effective value (the
+    config's or the default), so a default made explicit changes nothing."""
+    sections = sections_of(step)
+    values: dict[str, Any] = {}
+    for key in sorted(BY_KEY):
+        if _declared(key, sections):
+            value = design.setting(key)
+            values[key] = ([str(v) for v in value] if isinstance(value, list | tuple)
+                           else str(value) if isinstance(value, Path) else value)
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+
+
+# -- code ----------------------------------------------------------------------------------
+@cache
+def code_meaning(path: Path) -> bytes:
+    """A Python file by what it does: its syntax tree without docstrings and positions
+    (comments are not in the tree), so editing a docstring or a comment re-runs nothing.
+    A file that does not parse is taken byte for byte (the run will fail on it anyway)."""
+    text = path.read_bytes()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if (body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, include_attributes=False).encode()
+
+
+def _module_file(dotted: str, root: Path) -> Path | None:
+    parts = dotted.split(".")
+    if parts[0] not in FLOW_PACKAGES:
+        return None
+    base = root.joinpath(*parts)
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def _imports(path: Path, root: Path) -> frozenset[Path]:
+    """Flow-package files ``path`` imports (``import a.b``, ``from a.b import c`` where ``c``
+    may itself be a module), with the packages' ``__init__`` files on the way."""
+    try:
+        tree = ast.parse(path.read_bytes())
+    except SyntaxError:
+        return frozenset()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    found: set[Path] = set()
+    for name in names:
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            f = _module_file(".".join(parts[:depth]), root)
+            if f is not None:
+                found.add(f)
+    return frozenset(found)
+
+
+def module_closure(modules: tuple[str, ...], root: Path = REPO_ROOT) -> list[Path]:
+    """Every flow-package file the ``modules`` import, transitively, plus the data files
+    (Tcl, DRC decks, templates; not the ``.md`` documentation) of each package folder
+    reached, sorted."""
+    todo = [f for m in modules if (f := _module_file(m, root)) is not None]
+    seen: set[Path] = set()
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        todo.extend(_imports(f, root) - seen)
+    data = {p for f in seen for p in f.parent.iterdir()
+            if p.is_file() and p.suffix not in (".py", ".pyc", ".md")}
+    return sorted(seen | data)
+
+
+def _digest(files: list[Path], root: Path) -> str:
+    digest = hashlib.sha256()
+    for f in files:
+        if f.is_file():
+            digest.update(str(f.relative_to(root) if f.is_relative_to(root) else f).encode())
+            digest.update(code_meaning(f) if f.suffix == ".py" else f.read_bytes())
+    return digest.hexdigest()
+
+
+def code_digest(module: str | None, root: Path = REPO_ROOT) -> str:
+    """Digest of what the step module and the task framework do (:func:`module_closure`);
+    for a task whose module is not known (``None``), of every flow package."""
+    if module is None:
+        return _digest(sorted(f for pkg in FLOW_PACKAGES for f in (root / pkg).rglob("*")
+                              if f.is_file() and "tests" not in f.relative_to(root).parts
+                              and "__pycache__" not in f.parts
+                              and f.suffix not in (".pyc", ".md")), root)
+    return _digest(module_closure((module, "flow.tasks.base", "flow.tasks.steps"), root), root)
+
+
+# -- PDK -----------------------------------------------------------------------------------
+def pdk_inputs() -> list[Path]:
+    """The PDK files the flow reads: the sky130hd library (Liberty, LEF, GDS, CDL, models),
+    the base PDK's APR/setup data (tech LEF, Magic tech, Netgen setup, KLayout layers) and the
+    KLayout DRC deck. A changed PDK file re-runs the flow like a changed RTL file."""
+    files = sorted(p for p in sky130hd_dir().rglob("*") if p.is_file())
+    base = sky130_base_dir()
+    for sub in ("apr", "setup"):
+        files += sorted(p for p in (base / sub).rglob("*") if p.is_file())
+    files.append(open_pdks_dir() / "klayout" / "sky130.lydrc")
+    return files
+
+
+@cache
+def pdk_digest() -> str:
+    """Digest of :func:`pdk_inputs` (names and bytes); computed once per process."""
+    return _digest(pdk_inputs(), REPO_ROOT)
