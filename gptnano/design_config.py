@@ -162,6 +162,8 @@ VARIABLES: tuple[Variable, ...] = (
        low_open=True),
     _v("placement.density", float, 0.7, "placer bin target density (pnr.engine.gpl default)",
        low=0, low_open=True, high=1),
+    _v("placement.timing_driven", int, 0, "global placement weights nets by setup slack "
+       "(pnr.engine.tdp; 1 on, 0 off)", low=0, high=1),
     _v("placement.cell_pad_sites", int, 1, "free sites kept right of every logic cell (cell "
        "padding, like ORFS' CELL_PAD_IN_SITES_DETAIL_PLACEMENT)", low=0, high=8),
     _v("timing.setup", str, "signoff", "setup slack: 'signoff' fails the run when negative, "
@@ -179,7 +181,19 @@ VARIABLES: tuple[Variable, ...] = (
        low=0, low_open=True),
     _v("rsz.hold_margin_ns", float, 0.05, "hold repair target slack (ns)"),
     _v("rsz.max_rounds", float, 10, "hold repair rounds", low=0),
-    _v("rsz.size_rounds", float, 20, "gate sizing rounds before hold repair (0: off)", low=0),
+    _v("rsz.size_rounds", float, 20, "setup repair rounds before hold repair (0: off)", low=0),
+    _v("rsz.setup_paths", float, 3, "worst violating setup paths per corner and round", low=1),
+    _v("rsz.pin_swap", float, 1, "setup repair swaps equivalent input pins (1) or not (0)",
+       low=0, high=1),
+    _v("rsz.split_load", float, 1, "setup repair buffers non-critical loads (1) or not (0)",
+       low=0, high=1),
+    _v("rsz.repair_design", float, 1, "max slew/capacitance/fanout repair before setup (1/0)",
+       low=0, high=1),
+    _v("rsz.max_fanout", float, 0, "fanout limit of the design repair (0: none)", low=0),
+    _v("rsz.wire_c_scale", float, 1.0, "factor on the repair's placement estimate of wire "
+       "capacitance (calibrated against the routed SPEF)", low=0, low_open=True),
+    _v("rsz.tns_weight", float, 0.01, "weight of TNS next to WS in the setup repair's score",
+       low=0),
     _v("route.max_rounds", int, 60, "router rip-up round budget", low=0),
     _v("route.time_guard_s", float, 3600.0, "router wall-clock guard (s): fails, never cuts "
        "rounds", low=0, low_open=True),

@@ -83,6 +83,12 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
        "cells upsized by timing repair (rsz) on the worst setup paths", "lower"),
     _M("repair__hold_buffer__count", "count",
        "delay cells inserted by hold repair (rsz)", "lower"),
+    _M("repair__pin_swap__count", "count",
+       "input pin swaps kept by setup repair (rsz)", "lower"),
+    _M("repair__split_buffer__count", "count",
+       "buffers setup repair put in front of non-critical loads (rsz)", "lower"),
+    _M("repair__design_buffer__count", "count",
+       "buffers inserted by max slew/capacitance/fanout repair (rsz)", "lower"),
     _M("timing__setup__ws", "ns", "worst setup slack (negative = violated)", "higher", "corner"),
     _M("timing__setup__tns", "ns", "total negative setup slack (0 = met)", "higher", "corner"),
     _M("timing__hold__ws", "ns", "worst hold slack (negative = violated)", "higher", "corner"),
@@ -98,6 +104,10 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     # physical verification
     _M("klayout__drc_error__count", "count", "KLayout DRC violations (sky130 deck)", "lower"),
     _M("magic__drc_error__count", "count", "Magic DRC violations", "lower"),
+    _M("antenna__violating__pins", "count", "gate pins over a sky130 antenna ratio (Magic "
+       "antennacheck on the extracted layout)", "lower"),
+    _M("route__drc_repair__shape__count", "count", "rectangles the DRC repair step added "
+       "to close same-net notches, holes and necks", "lower"),
     _M("design__lvs__clean", "bool",
        "netgen: layout matches the signed-off netlist uniquely, no pin mismatch", "true"),
     # DFT (dft.json)
@@ -197,6 +207,9 @@ ENGINE_KEYS: dict[tuple[str, str], str] = {
     ("route", "grt_wirelength_um"): "globalroute__wirelength",
     ("rsz", "cells_resized"): "repair__instance__resized__count",
     ("rsz", "hold_buffers_added"): "repair__hold_buffer__count",
+    ("rsz", "pins_swapped"): "repair__pin_swap__count",
+    ("rsz", "split_buffers_added"): "repair__split_buffer__count",
+    ("rsz", "design_buffers_added"): "repair__design_buffer__count",
     ("route", "nets"): "route__net",
     ("route", "failed_nets"): "route__net__failed",
     ("route", "wirelength_um"): "route__wirelength",
@@ -213,6 +226,8 @@ ENGINE_KEYS: dict[tuple[str, str], str] = {
     ("power", "total_mw"): "power__total",
     ("drc_klayout", "drc_klayout_total"): "klayout__drc_error__count",
     ("drc_magic", "drc_magic_total"): "magic__drc_error__count",
+    ("extract", "antenna_violating_pins"): "antenna__violating__pins",
+    ("drc_repair", "drc_repair_rects"): "route__drc_repair__shape__count",
     ("lvs", "lvs_match"): "design__lvs__clean",
 }
 

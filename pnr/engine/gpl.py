@@ -22,13 +22,22 @@ Algorithms and sources:
   when the upper bound's overflow is below ``TARGET_OVERFLOW`` (RePlAce/OpenROAD ``gpl``
   uses the same 10 % overflow criterion) or after ``MAX_ITERS``.
 
-What this module does not do: timing- or routability-driven net weights, and macros (the
-engine has only standard cells and fixed tap cells).
+* **Timing-driven net weights** (optional, after OpenROAD ``gpl -timing_driven``,
+  ``src/gpl/src/timingBase.cpp``): when the lower bound's overflow first drops below each of
+  :data:`TIMING_OVERFLOWS` (OpenROAD's default reweighting points), a caller-supplied
+  ``reweight(x, y)`` -- :class:`pnr.engine.tdp.TimingWeights`, STA on the spread positions --
+  returns a weight per net, and every B2B spring of a net is multiplied by it from then on.
+  Without ``reweight`` nothing changes: ``net_weight`` stays ``None`` and the arithmetic is
+  the wirelength-only one.
+
+What this module does not do: routability-driven net weights, and macros (the engine has only
+standard cells and fixed tap cells).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,6 +57,9 @@ MIN_DIST_NM = float(tech.SITE_W)  # B2B distances below this are clamped (weight
 CG_RTOL = 1e-6
 BIN_CELLS = 12          # cells per placement bin: fewer and one cell's area is a large overflow
 DEFAULT_DENSITY = 0.7   # OpenROAD gpl's default target density
+# Overflows at which timing-driven placement re-weights the nets (OpenROAD gpl's default
+# timing_driven_net_reweight_overflow list, as fractions).
+TIMING_OVERFLOWS = (0.79, 0.64, 0.49, 0.29, 0.21, 0.15)
 
 
 @dataclass
@@ -71,6 +83,8 @@ class Problem:
     core: tuple[int, int, int, int]
     fixed_rects: list[tuple[int, int, int, int]]
     pad: float = 0.0   # nm added to every cell's width when measuring density (cell padding)
+    net_names: list[str] = field(default_factory=list)   # layout net of each problem net
+    net_weight: np.ndarray | None = None   # per problem net (timing-driven), None = all 1
 
     @property
     def n(self) -> int:
@@ -118,9 +132,11 @@ def build_problem(layout: Layout, max_net_pins: int = MAX_NET_PINS) -> Problem:
     fx_l: list[float] = []
     fy_l: list[float] = []
     starts = [0]
-    for pins in layout.nets.values():
+    names = []
+    for name, pins in layout.nets.items():
         if not 2 <= len(pins) <= max_net_pins:
             continue
+        names.append(name)
         for inst, pin in pins:
             if inst == "PIN":
                 r = layout.ports[pin].rect
@@ -153,7 +169,8 @@ def build_problem(layout: Layout, max_net_pins: int = MAX_NET_PINS) -> Problem:
             fixed_rects.append((c.x, c.y, c.x + m.width, c.y + m.height))
     return Problem(movable, width, height, np.array(cell_l, dtype=np.int64),
                    np.array(dx_l), np.array(dy_l), np.array(fx_l), np.array(fy_l),
-                   np.array(starts, dtype=np.int64), layout.core, fixed_rects)
+                   np.array(starts, dtype=np.int64), layout.core, fixed_rects,
+                   net_names=names)
 
 
 def b2b_system(prob: Problem, pos: np.ndarray, axis: int) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -178,6 +195,8 @@ def b2b_system(prob: Problem, pos: np.ndarray, axis: int) -> tuple[sp.csr_matrix
     b = np.concatenate([lo_k[e1], hi_k[e2]])
     p = np.diff(prob.net_start)[pin_net[a]]
     w = 2.0 / ((p - 1) * np.maximum(np.abs(coord[a] - coord[b]), MIN_DIST_NM))
+    if prob.net_weight is not None:
+        w = w * prob.net_weight[pin_net[a]]
     ca, cb = cell[a], cell[b]
     ma, mb = ca >= 0, cb >= 0
     both = ma & mb & (ca != cb)
@@ -407,6 +426,7 @@ class GplResult:
     overflow: float
     hpwl_lower_nm: float
     hpwl_upper_nm: float
+    reweights: int = 0
 
 
 def utilization(prob: Problem, padded: bool = False) -> float:
@@ -419,11 +439,15 @@ def utilization(prob: Problem, padded: bool = False) -> float:
     return float(area.sum() / free) if free > 0 else float("inf")
 
 
-def global_place(prob: Problem, density: float) -> GplResult:
+def global_place(prob: Problem, density: float,
+                 reweight: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+                 ) -> GplResult:
     """B2B wirelength placement, then SimPL iterations until overflow <= TARGET_OVERFLOW.
 
     Returns the upper-bound (spread) positions: cell centres that respect ``density`` per bin
-    up to the overflow tolerance, ready for row legalization."""
+    up to the overflow tolerance, ready for row legalization. ``reweight`` (timing-driven
+    placement, module docstring) gets the spread positions at :data:`TIMING_OVERFLOWS` and
+    returns the net weights."""
     n = prob.n
     cx0, cy0, cx1, cy1 = prob.core
     if n == 0:
@@ -437,12 +461,21 @@ def global_place(prob: Problem, density: float) -> GplResult:
     grid = BinGrid(prob, density)
     ux, uy = spread(prob, grid, x, y)
     it = 0
+    pending = list(TIMING_OVERFLOWS) if reweight is not None else []
+    reweights = 0
     for it in range(1, MAX_ITERS + 1):
         if grid.overflow(prob, ux, uy) <= TARGET_OVERFLOW and \
                 grid.overflow(prob, x, y) <= TARGET_OVERFLOW:
             break
+        if pending and reweight is not None:
+            over = grid.overflow(prob, x, y)
+            if over <= pending[0]:
+                while pending and over <= pending[0]:
+                    pending.pop(0)
+                prob.net_weight = reweight(ux, uy)
+                reweights += 1
         x, y = solve_quadratic(prob, x, y, (ANCHOR_STEP * it, ux, uy))
         ux, uy = spread(prob, grid, x, y)
     return GplResult(ux, uy, it, grid.overflow(prob, ux, uy), hpwl(prob, x, y),
-                     hpwl(prob, ux, uy))
+                     hpwl(prob, ux, uy), reweights)
 

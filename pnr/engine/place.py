@@ -186,12 +186,23 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     pad = cell_pad_sites(ctx.design.placement, f"{where}.cell_pad_sites")
     prob.pad = pad * tech.SITE_W
     density = target_density(prob, ctx.design.placement.get("density"), f"{where}.density")
-    res = gpl.global_place(prob, density)
+    from pnr.engine import tdp  # here: tdp -> cts -> place would be an import cycle
+
+    weights = tdp.TimingWeights(ctx, layout, prob) if tdp.enabled(ctx) else None
+    try:
+        res = gpl.global_place(prob, density, weights)
+    finally:
+        if weights is not None:
+            weights.close()
     dpl.legalize(layout, prob, res.x, res.y, pad)
     dpl.improve(layout, prob, density, pad=pad)
     cx0, _, cx1, _ = layout.core
     check_overlaps(layout, (cx1 - cx0) // tech.SITE_W)
     layout.save(ctx.output("layout.json"))
     write_def(layout, ctx.output("def"))
-    return {"cells": prob.n, "hpwl_um": hpwl_um(layout),
-            "runtime_s": round(time.monotonic() - t0, 2)}
+    metrics: dict[str, float | int | str] = {"cells": prob.n, "hpwl_um": hpwl_um(layout),
+                                             "runtime_s": round(time.monotonic() - t0, 2)}
+    if weights is not None:     # timing-driven: the worst slack the placer saw, per call
+        metrics["timing_reweights"] = res.reweights
+        metrics["timing_wns_ns"] = ",".join(str(c["wns_ns"]) for c in weights.calls)
+    return metrics

@@ -1,5 +1,6 @@
-"""Timing repair after CTS: gate sizing for setup, then hold fixing with delay cells, both
-checked by OpenSTA at every corner.
+"""Timing repair after CTS: max slew/capacitance/fanout repair, setup repair (pin swapping,
+gate sizing, load splitting), then hold fixing with delay cells, all checked by OpenSTA at
+every corner.
 
 Reads the clock-tree-built ``<top>.layout.json`` and ``<top>.vg`` (+ the ``sdc`` view);
 writes both back with the resized and inserted cells (plus ``<top>.def``), so the router, LVS
@@ -7,16 +8,38 @@ writes both back with the resized and inserted cells (plus ``<top>.def``), so th
 :mod:`pnr.engine.cts`, whose :class:`~pnr.engine.cts.CtsDesign` does the editing and the
 placement into free sites.
 
-Gate sizing (after the sizing moves of OpenROAD's ``repair_timing -setup``,
-``src/rsz/src/RepairSetup.cc``, reduced to upsizing): while a corner has negative setup slack,
-each round takes the worst setup path of every failing corner and, for each cell driving a
-net on it (clock-tree and hold cells excepted), tries every stronger cell of its drive family
-(``nand2_1`` -> ``nand2_2``, ``nand2_4``; :func:`drive_families`, synthesis' dont-use list
-applies) with ``replace_cell`` in every session, keeping the one that gains most of the summed
-negative setup WS over the corners without any corner's negative WS getting worse. A kept
-cell grows into free sites to its right or moves to the nearest free sites
-(:func:`pnr.engine.place.place_in_free_sites`). Rounds stop when one gains nothing or after
-``size_rounds``. Sizing runs first because faster cells shorten hold paths too.
+Design repair (after OpenROAD's ``repair_design``, ``src/rsz/src/RepairDesign.cc``): nets
+whose driver exceeds a Liberty limit at any corner -- ``max_transition`` (OpenSTA's
+``report_check_types -max_transition``), ``max_capacitance`` against the estimated load
+(Debian's OpenSTA 2.0.17 has no capacitance check), or a fanout above ``max_fanout`` -- get
+their driver upsized to the smallest cell of its family that meets the limits, else a
+balanced buffer tree (:meth:`CtsDesign.buffer_net`). Clock-tree and port-driven nets are left
+to CTS.
+
+Setup repair (after the moves of OpenROAD's ``repair_timing -setup``,
+``src/rsz/src/RepairSetup.cc`` with ``SwapPinsMove``, ``SizeUpMove``, ``SplitLoadMove``):
+while a corner has negative setup slack, each round takes the ``setup_paths`` worst violating
+endpoints of every failing corner and walks each path from its startpoint; for every stage's
+driver (clock-tree and hold cells excepted) it tries, in this order:
+
+* **pin swap** -- move the path's signal to a logically equivalent input pin (the truth table
+  of the Liberty ``function`` decides, :func:`swappable_pins`): a ``maj3`` carry on C moved to
+  B, the fastest arc;
+* **sizing** -- every stronger cell of the drive family (``nand2_1`` -> ``nand2_2``,
+  ``nand2_4``; :func:`drive_families`, synthesis' dont-use list applies), keeping the best;
+* **load split** -- the driver's loads with more than ``SPLIT_SLACK_MARGIN_NS`` setup slack
+  over the critical sink go behind a ``buf_1/2/4`` placed at their centre, so the critical
+  sink sees less capacitance.
+
+A move is kept if it raises the score -- summed negative WS over the corners plus
+``tns_weight`` x their TNS -- by more than ``SIZE_MIN_GAIN_NS`` without any corner's negative
+WS getting worse. OpenSTA drops a net's SPEF parasitics when a pin is connected to or from it,
+so every net a trial edit touches gets its estimated wire as a ``set_load`` (in the trial and
+its undo) until the next SPEF (:meth:`Repair.wire_load`). A resized cell grows into free sites
+to its right or moves to the nearest free sites (:func:`pnr.engine.place.place_in_free_sites`);
+a new buffer goes into the free sites nearest its loads. Rounds stop when one keeps nothing or
+after ``size_rounds``. Setup repair runs before hold repair because faster cells shorten hold
+paths too.
 
 Hold repair (after OpenROAD's ``repair_timing -hold``, ``src/rsz/src/RepairHold.cc``: find the
 hold-violating endpoints, insert delay buffers in front of them, never make setup worse):
@@ -54,7 +77,11 @@ cell in front of it would rename it) and are counted in ``hold_unfixed``.
 
 Config (``rsz:`` in ``config.yaml``, all optional): ``hold_margin_ns`` (0.05: the target slack
 before routing, the router's parasitics change the numbers), ``max_rounds`` (10, hold
-rounds), ``size_rounds`` (20, sizing rounds; 0 turns sizing off).
+rounds), ``size_rounds`` (20, setup repair rounds; 0 turns it off), ``setup_paths`` (3),
+``pin_swap`` / ``split_load`` / ``repair_design`` (1 = on), ``max_fanout`` (0 = no limit),
+``tns_weight`` (0.01), ``wire_c_scale`` (1.0: multiplies the estimate's wire capacitance, for
+a design whose routed extraction is measured to carry more C than the spanning trees -- detours,
+vias, coupling). What each step bought is measured in pnr/README.md (rsz section).
 """
 
 from __future__ import annotations
@@ -67,6 +94,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gptnano.netlist import write_netlist
 from gptnano.opensta import StaSession, load_script
 from gptnano.pdk import (
     PHYSICAL_ONLY,
@@ -81,6 +109,7 @@ from pnr.engine import liberty, library, spef, tech
 from pnr.engine.buffer_tree import Pin, centre, rmst_length
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.cts import (
+    SIGNAL_BUFFERS,
     WIRE_C_PF_PER_UM,
     WIRE_R_OHM_PER_UM,
     CtsDesign,
@@ -94,7 +123,16 @@ from pnr.engine.place import place_in_free_sites
 # step must avoid (lambdapdk's dont-use, physical-only) are checked in :func:`hold_cells`.
 HOLD_CELLS = tuple(f"{PREFIX}{c}" for c in (
     "buf_1", "dlygate4sd1_1", "dlygate4sd2_1", "dlygate4sd3_1", "clkdlybuf4s50_1"))
-DEFAULTS: dict[str, float] = {"hold_margin_ns": 0.05, "max_rounds": 10, "size_rounds": 20}
+DEFAULTS: dict[str, float] = {"hold_margin_ns": 0.05, "max_rounds": 10, "size_rounds": 20,
+                              "setup_paths": 3, "pin_swap": 1, "split_load": 1,
+                              "repair_design": 1, "max_fanout": 0, "tns_weight": 0.01,
+                              "wire_c_scale": 1.0}
+# Buffers the setup repair (split load) and the design repair (max slew/cap/fanout) insert,
+# weakest first; the same family CTS uses for signal trees.
+REPAIR_BUFFERS = tuple(f"{PREFIX}buf_{n}" for n in (1, 2, 4, 8))
+# A load moved behind a split buffer must have at least this much more setup slack (ns) than
+# the critical sink: the buffer adds about one gate delay to it.
+SPLIT_SLACK_MARGIN_NS = 0.1
 # A sizing move must win at least this much summed negative setup slack (ns).
 SIZE_MIN_GAIN_NS = 1e-3
 NS = 1e-9                       # OpenSTA's Tcl API returns seconds
@@ -134,6 +172,16 @@ proc gptnano_max_path_pins {} {
   set out {}
   if {$best != {}} { foreach p [[$best path] pins] { lappend out [get_full_name $p] } }
   return $out
+}
+proc gptnano_max_paths {n} {
+  set out {}
+  foreach pe [find_timing_paths -path_delay max -slack_max 0 -group_count $n \
+                -endpoint_count 1] {
+    set pins {}
+    foreach p [[$pe path] pins] { lappend pins [get_full_name $p] }
+    lappend out "[$pe slack] [join $pins { }]"
+  }
+  return [join $out "\n"]
 }
 proc gptnano_ws {kind} {
   return [sta::worst_slack_cmd $kind]
@@ -186,16 +234,158 @@ def drive_families(libs: list[liberty.Liberty]) -> dict[str, list[str]]:
     return {k: [c for _, c in sorted(v)] for k, v in fam.items()}
 
 
+_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|[01]|[()!&|^*+'])")
+
+
+def parse_function(text: str) -> Any:
+    """A Liberty ``function`` string as a nested tuple (``("and", a, b)``, ``("not", a)``,
+    ``("var", name)``, ``("const", v)``), by recursive descent with Liberty's precedence:
+    ``!`` and postfix ``'`` bind tightest, then ``^``, then ``&``/``*``/juxtaposition, then
+    ``|``/``+``. Raises ``ValueError`` on anything else (the caller then swaps no pins)."""
+    toks: list[str] = []
+    pos = 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m:
+            raise ValueError(f"cannot parse Liberty function {text!r} at {pos}")
+        toks.append(m.group(1))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    k = 0
+
+    def peek() -> str | None:
+        return toks[k] if k < len(toks) else None
+
+    def take() -> str:
+        nonlocal k
+        k += 1
+        return toks[k - 1]
+
+    def primary() -> Any:
+        t = take() if peek() is not None else ""
+        if t == "!":
+            node = ("not", primary())
+        elif t == "(":
+            node = expr()
+            if peek() != ")":
+                raise ValueError(f"unbalanced parentheses in {text!r}")
+            take()
+        elif t in ("0", "1"):
+            node = ("const", t == "1")
+        elif t and (t[0].isalpha() or t[0] == "_"):
+            node = ("var", t)
+        else:
+            raise ValueError(f"unexpected {t!r} in Liberty function {text!r}")
+        while peek() == "'":
+            take()
+            node = ("not", node)
+        return node
+
+    def xor() -> Any:
+        node = primary()
+        while peek() == "^":
+            take()
+            node = ("xor", node, primary())
+        return node
+
+    def term() -> Any:
+        node = xor()
+        while peek() is not None and peek() not in ("|", "+", ")"):
+            if peek() in ("&", "*"):
+                take()
+            node = ("and", node, xor())
+        return node
+
+    def expr() -> Any:
+        node = term()
+        while peek() in ("|", "+"):
+            take()
+            node = ("or", node, term())
+        return node
+
+    tree = expr()
+    if k != len(toks):
+        raise ValueError(f"trailing tokens in Liberty function {text!r}")
+    return tree
+
+
+def evaluate(tree: Any, values: dict[str, bool]) -> bool:
+    op = tree[0]
+    if op == "var":
+        return values[tree[1]]
+    if op == "const":
+        return bool(tree[1])
+    if op == "not":
+        return not evaluate(tree[1], values)
+    a, b = evaluate(tree[1], values), evaluate(tree[2], values)
+    return (a and b) if op == "and" else (a or b) if op == "or" else (a != b)
+
+
+def swappable_pins(lib: liberty.Liberty, cell: str, inputs: list[str]) -> list[list[str]]:
+    """Groups of input pins of ``cell`` that can be exchanged without changing its function
+    (OpenROAD rsz's pin swapping, ``SwapPinsMove``: ``maj3`` A/B/C, ``a311oi`` A1/A2/A3, ...).
+    Checked on the truth table of every output's Liberty ``function``, so a ``mux2``'s A0/A1
+    or an ``a2bb2oi``'s A1_N/B1 never pair up; cells with several outputs, state (a flop's
+    ``IQ``) or more than 6 inputs get no groups."""
+    outs = [c for c in lib._cells[cell].children  # noqa: SLF001 (read-only AST access)
+            if c.id == "pin" and any(a.id == "direction" and a.value.strip('"') == "output"
+                                     for a in c.children)]
+    if len(outs) != 1 or not 2 <= len(inputs) <= 6:
+        return []
+    func = next((a.value.strip('"') for a in outs[0].children if a.id == "function"), None)
+    if func is None:
+        return []
+    try:
+        tree = parse_function(func)
+    except ValueError:
+        return []
+    names = sorted(inputs)
+
+    def table(order: list[str]) -> tuple[bool, ...]:
+        out = []
+        for v in range(1 << len(names)):
+            bits = {n: bool(v >> i & 1) for i, n in enumerate(names)}
+            try:
+                out.append(evaluate(tree, {order[i]: bits[n] for i, n in enumerate(names)}))
+            except KeyError:        # a variable that is no input pin (state): no swapping
+                return ()
+        return tuple(out)
+
+    base = table(names)
+    if not base:
+        return []
+    groups: list[list[str]] = []
+    for n in names:
+        for g in groups:
+            order = [g[0] if x == n else n if x == g[0] else x for x in names]
+            if table(order) == base:
+                g.append(n)
+                break
+        else:
+            groups.append([n])
+    return [g for g in groups if len(g) > 1]
+
+
 class Repair:
     """The layout/netlist editor (:class:`CtsDesign`) and one OpenSTA session per corner, kept
     in step: every netlist edit goes to all sessions."""
 
-    def __init__(self, db: CtsDesign, sessions: dict[str, StaSession], spef_path: Path) -> None:
+    def __init__(self, db: CtsDesign, sessions: dict[str, StaSession], spef_path: Path,
+                 tns_weight: float = DEFAULTS["tns_weight"],
+                 wire_c_scale: float = DEFAULTS["wire_c_scale"]) -> None:
         self.db = db
+        self.wire_c_scale = wire_c_scale
         self.sessions = sessions
         self.corners = tuple(sessions)
         self.spef_path = spef_path
+        self.tns_weight = tns_weight
         self.libs = {c: liberty.load(c) for c in self.corners}
+        self.families = drive_families(list(self.libs.values()))
+        self.family_of = {c: k for k, cells in self.families.items() for c in cells}
+        self.swap_groups: dict[str, list[list[str]]] = {}
+        self.loaded_nets: list[str] = []
         self.count = 0
 
     # -- OpenSTA ---------------------------------------------------------------------------
@@ -234,10 +424,36 @@ class Repair:
         """(pF, ohm) of ``net`` from its pins' rectilinear minimum spanning tree."""
         pins = [self.db.pin(i, p) for i, p in self.db.layout.nets[net]]
         length_um = rmst_length([(p.x, p.y) for p in pins]) / 1000
-        return length_um * WIRE_C_PF_PER_UM, length_um * WIRE_R_OHM_PER_UM
+        return length_um * WIRE_C_PF_PER_UM * self.wire_c_scale, length_um * WIRE_R_OHM_PER_UM
+
+    def wire_load(self, net: str, drop: tuple[tuple[str, str], ...] = (),
+                  add: tuple[tuple[str, str], ...] = (),
+                  at: tuple[float, float] | None = None) -> str:
+        """``set_load`` of ``net``'s estimated wire capacitance with the pins ``drop``
+        removed and ``add`` added (``at``: one more point, a buffer not placed yet).
+
+        Why: OpenSTA drops a net's SPEF parasitics when a pin is connected to or
+        disconnected from it (measured on gcd: disconnecting and reconnecting the same pin
+        "gained" 21 ps at tt), so a trial edit would look free. The touched nets get their
+        wire as a lumped load instead -- in the trial and in its undo -- until the next
+        :meth:`update_parasitics`."""
+        pts = [(p.x, p.y) for p in (self.db.pin(i, q) for i, q in self.db.layout.nets[net]
+                                    if (i, q) not in drop)]
+        pts += [(p.x, p.y) for p in (self.db.pin(i, q) for i, q in add)]
+        if at is not None:
+            pts.append(at)
+        self.loaded_nets.append(net)
+        cap = rmst_length(pts) / 1000 * WIRE_C_PF_PER_UM * self.wire_c_scale
+        return f"set_load {cap:.6f} [get_nets {net}]"
 
     def update_parasitics(self) -> None:
+        """Rewrite the placement SPEF and read it in every session; the stand-in wire loads
+        of split nets (:meth:`split_move`) are dropped, the SPEF now has their wires."""
         spef.write_spef(self.db.layout, self.spef_path, self.net_rc)
+        if self.loaded_nets:
+            self.broadcast("\n".join(f"set_load 0 [get_nets {n}]"
+                                      for n in sorted(set(self.loaded_nets))))
+            self.loaded_nets = []
         self.broadcast(f"read_spef {tcl_word(self.spef_path)}")
 
     # -- one delay cell ----------------------------------------------------------------------
@@ -324,9 +540,47 @@ class Repair:
                         "corner": corner}
         return None
 
-    # -- gate sizing -----------------------------------------------------------------------
+    # -- setup repair ------------------------------------------------------------------------
     def setup_ws(self) -> dict[str, float]:
         return {c: float(sta.eval("gptnano_ws max")) / NS for c, sta in self.sessions.items()}
+
+    def setup_state(self) -> dict[str, tuple[float, float]]:
+        """Per corner: (setup WS, setup TNS) in ns."""
+        return {c: (float(sta.eval("gptnano_ws max")) / NS,
+                    float(sta.eval("gptnano_tns max")) / NS)
+                for c, sta in self.sessions.items()}
+
+    def score(self, state: dict[str, tuple[float, float]]) -> float:
+        """What a setup move must raise: the summed negative WS over the corners plus
+        ``tns_weight`` x their TNS (so a move on a near-critical path, which leaves WS where it
+        is, still counts; OpenROAD's repair_timing also works through the violating endpoints
+        by TNS after the worst one)."""
+        return sum(min(ws, 0.0) + self.tns_weight * tns for ws, tns in state.values())
+
+    def attempt(self, do: str, undo: str, corner: str, state: dict[str, tuple[float, float]],
+                keep: bool) -> tuple[float, dict[str, tuple[float, float]]] | None:
+        """Apply the Tcl edit ``do`` and measure it: screened at ``corner`` (the path's own)
+        first, so a useless edit costs one incremental update, then at every corner. Returns
+        (gain, new state) when the score rises by more than :data:`SIZE_MIN_GAIN_NS` and no
+        corner's negative WS gets worse; the edit stays applied only if ``keep`` and it won."""
+        own = self.sessions[corner]
+        own.eval(do)
+        ws, tns = (float(own.eval(f"gptnano_{k} max")) / NS for k in ("ws", "tns"))
+        old_ws, old_tns = state[corner]
+        if (min(ws, 0.0) + self.tns_weight * tns
+                <= min(old_ws, 0.0) + self.tns_weight * old_tns + SIZE_MIN_GAIN_NS / 10):
+            own.eval(undo)
+            return None
+        for c, sta in self.sessions.items():
+            if c != corner:
+                sta.eval(do)
+        new = self.setup_state()
+        gain = self.score(new) - self.score(state)
+        won = gain > SIZE_MIN_GAIN_NS and all(
+            min(new[c][0], 0.0) >= min(state[c][0], 0.0) - 1e-4 for c in state)
+        if not (won and keep):
+            self.broadcast(undo)
+        return (gain, new) if won else None
 
     def resize_component(self, inst: str, cell: str) -> None:
         """Give ``inst`` the master ``cell`` in layout and netlist: in place if the sites to
@@ -347,76 +601,282 @@ class Repair:
             place_in_free_sites(self.db.layout, comp, comp.x + old_w * tech.SITE_W / 2,
                                 comp.y + tech.ROW_H / 2, occ)
 
-    def size(self, rounds: int) -> list[dict[str, Any]]:
-        """Upsize the drivers on the worst setup path (module docstring, gate sizing)."""
-        families = drive_families(list(self.libs.values()))
-        family_of = {c: k for k, cells in families.items() for c in cells}
+    def worst_paths(self, corner: str, count: int) -> list[list[str]]:
+        """Pins of the ``count`` worst violating setup paths at ``corner`` (one per
+        endpoint), worst first, each from its startpoint to its endpoint."""
+        text = self.sessions[corner].eval(f"gptnano_max_paths {count}")
+        rows = [line.split() for line in text.splitlines() if line.strip()]
+        rows.sort(key=lambda r: float(r[0]))
+        return [r[:0:-1] for r in rows[:count]]     # OpenSTA lists a path endpoint first
 
-        def objective(ws: dict[str, float]) -> float:
-            return sum(min(v, 0.0) for v in ws.values())
+    def size_move(self, inst: str, corner: str, state: dict[str, tuple[float, float]]
+                  ) -> tuple[dict[str, Any], dict[str, tuple[float, float]]] | None:
+        """Upsize ``inst`` to the stronger cell of its drive family that wins most (OpenROAD
+        ``SizeUpMove``)."""
+        cur = self.db.comp[inst].cell
+        if cur not in self.family_of:
+            return None
+        cells = self.families[self.family_of[cur]]
+        best: tuple[float, str, dict[str, tuple[float, float]]] | None = None
+        for cand in cells[cells.index(cur) + 1:]:
+            got = self.attempt(f"replace_cell {inst} {cand}", f"replace_cell {inst} {cur}",
+                               corner, state, keep=False)
+            if got is not None and (best is None or got[0] > best[0]):
+                best = (got[0], cand, got[1])
+        if best is None:
+            return None
+        self.broadcast(f"replace_cell {inst} {best[1]}")
+        self.resize_component(inst, best[1])
+        return ({"move": "size", "instance": inst, "from": cur, "to": best[1],
+                 "corner": corner, "gain_ns": round(best[0], 4)}, best[2])
 
-        resized: list[dict[str, Any]] = []
-        ws = self.setup_ws()
+    def swap_move(self, inst: str, port: str, corner: str,
+                  state: dict[str, tuple[float, float]]
+                  ) -> tuple[dict[str, Any], dict[str, tuple[float, float]]] | None:
+        """Move the critical signal on ``inst``/``port`` to a logically equivalent input pin
+        with a faster arc (:func:`swappable_pins`; OpenROAD ``SwapPinsMove``)."""
+        cell = self.db.comp[inst].cell
+        conns = self.db.inst[inst].conns
+        if cell not in self.swap_groups:
+            ins = [p for p, d in self.db.lib[cell].pins.items() if d.direction == "INPUT"
+                   and p in conns]
+            self.swap_groups[cell] = swappable_pins(self.libs[self.corners[0]], cell, ins)
+        group = next((g for g in self.swap_groups[cell] if port in g), None)
+        if group is None:
+            return None
+        for other in group:
+            a, b = conns[port], conns.get(other)
+            if other == port or b is None or a == b:
+                continue
+            p, q = f"{inst}/{port}", f"{inst}/{other}"
+            here, there = (inst, port), (inst, other)
+            do = "\n".join([
+                f"disconnect_pin {a} {p}\ndisconnect_pin {b} {q}",
+                f"connect_pin {b} {p}\nconnect_pin {a} {q}",
+                self.wire_load(a, (here,), (there,)), self.wire_load(b, (there,), (here,))])
+            undo = "\n".join([
+                f"disconnect_pin {b} {p}\ndisconnect_pin {a} {q}",
+                f"connect_pin {a} {p}\nconnect_pin {b} {q}",
+                self.wire_load(a), self.wire_load(b)])
+            got = self.attempt(do, undo, corner, state, keep=True)
+            if got is None:
+                continue
+            nets = self.db.layout.nets
+            conns[port], conns[other] = b, a
+            nets[a].remove((inst, port))
+            nets[a].append((inst, other))
+            nets[b].remove((inst, other))
+            nets[b].append((inst, port))
+            return ({"move": "swap", "instance": inst, "cell": cell, "from": port,
+                     "to": other, "corner": corner, "gain_ns": round(got[0], 4)}, got[1])
+        return None
+
+    def split_move(self, inst: str, port: str, keep: str, corner: str,
+                   state: dict[str, tuple[float, float]]
+                   ) -> tuple[dict[str, Any], dict[str, tuple[float, float]]] | None:
+        """Put the loads of ``inst``/``port`` with setup slack to spare behind a buffer, so the
+        critical sink ``keep`` sees less capacitance (OpenROAD ``SplitLoadMove``)."""
+        net = self.db.inst[inst].conns[port]
+        own = self.sessions[corner]
+        crit = float(own.eval(f"gptnano_pin_slack {keep} max")) / NS
+        loads = []
+        for i, p in self.db.layout.nets[net]:
+            pin = f"{i}/{p}"
+            if i == "PIN" or (i, p) == (inst, port) or pin == keep:
+                continue
+            s = float(own.eval(f"gptnano_pin_slack {pin} max"))
+            if s > 1e20 or s / NS > crit + SPLIT_SLACK_MARGIN_NS:
+                loads.append(pin)
+        if not loads:
+            return None
+        name = f"rsz_split_{self.count}"
+        out = f"{name}_x"
+        if name in self.db.comp or out in self.db.layout.nets:
+            raise StepError(f"rsz: name {name} / net {out} already used in the design")
+        sinks = [self.db.pin(*p.rsplit("/", 1)) for p in loads]
+        x, y = centre(sinks)
+        # the new net has no parasitics in the sessions until the next SPEF: its wire
+        # (spanning tree from the buffer, placed at the loads' centre) is set as a load, or
+        # every split would look free
+        wire = (rmst_length([(x, y)] + [(s.x, s.y) for s in sinks]) / 1000 * WIRE_C_PF_PER_UM
+                * self.wire_c_scale)
+        moved = tuple((s.inst, s.pin) for s in sinks)
+        net_after = self.wire_load(net, moved, at=(x, y))
+        net_before = self.wire_load(net)
+        best: tuple[float, str, dict[str, tuple[float, float]]] | None = None
+        for cell in REPAIR_BUFFERS[:3]:
+            do = [f"make_net {out}", f"make_instance {name} {cell}",
+                  f"connect_pin {net} {name}/A", f"connect_pin {out} {name}/X"]
+            do += [f"disconnect_pin {net} {p}\nconnect_pin {out} {p}" for p in loads]
+            do += [f"set_load {wire:.6f} [get_nets {out}]", net_after]
+            undo = [f"disconnect_pin {out} {p}\nconnect_pin {net} {p}" for p in loads]
+            undo += [f"set_load 0 [get_nets {out}]", f"delete_instance {name}",
+                     f"delete_net {out}", net_before]
+            got = self.attempt("\n".join(do), "\n".join(undo), corner, state, keep=False)
+            if got is not None and (best is None or got[0] > best[0]):
+                best = (got[0], cell, got[1])
+        if best is None:
+            return None
+        self.count += 1
+        cell = best[1]
+        self.broadcast("\n".join(
+            [f"make_net {out}", f"make_instance {name} {cell}", f"connect_pin {net} {name}/A",
+             f"connect_pin {out} {name}/X"]
+            + [f"disconnect_pin {net} {p}\nconnect_pin {out} {p}" for p in loads]
+            + [f"set_load {wire:.6f} [get_nets {out}]", net_after]))
+        self.db.add_buffer(name, cell, x, y, net, out)
+        for s in sinks:
+            self.db.move(s, net, out)
+        self.loaded_nets.append(out)
+        return ({"move": "split", "instance": name, "cell": cell, "driver": inst, "net": net,
+                 "loads_moved": len(loads), "corner": corner, "gain_ns": round(best[0], 4)},
+                best[2])
+
+    def repair_setup(self, rounds: int, paths: int, pin_swap: bool, split_load: bool
+                     ) -> list[dict[str, Any]]:
+        """Setup repair on the worst paths (module docstring): per round, the ``paths`` worst
+        violating endpoints of every failing corner; on each, every stage's driver gets a pin
+        swap, an upsizing and a load split, each kept only if it wins."""
+        moves: list[dict[str, Any]] = []
+        state = self.setup_state()
         for k in range(rounds):
-            if objective(ws) >= 0:
+            if all(ws >= 0 for ws, _ in state.values()):
                 break
-            drivers: dict[str, str] = {}        # instance -> corner whose path it is on
-            for corner in sorted(ws, key=ws.__getitem__):
-                if ws[corner] >= 0:
+            stages: dict[str, tuple[str, str, str, str]] = {}  # inst -> (in, out, next, corner)
+            for corner in sorted(state, key=lambda c: state[c][0]):
+                if state[corner][0] >= 0:
                     continue
-                for pin in self.sessions[corner].eval("gptnano_max_path_pins").split():
-                    inst, _, port = pin.rpartition("/")
-                    if (inst and inst not in drivers and not inst.startswith(("cts_", "hold_"))
-                            and self.db.lib[self.db.comp[inst].cell].pins[port].direction
-                            == "OUTPUT"):
-                        drivers[inst] = corner
+                for path in self.worst_paths(corner, paths):
+                    for j, pin in enumerate(path):
+                        inst, _, port = pin.rpartition("/")
+                        if (not inst or inst in stages or inst.startswith(("cts_", "hold_"))
+                                or self.db.lib[self.db.comp[inst].cell].pins[port].direction
+                                != "OUTPUT"):
+                            continue
+                        prev = path[j - 1] if j else ""
+                        in_port = prev.rpartition("/")[2] if prev.startswith(inst + "/") else ""
+                        nxt = path[j + 1] if j + 1 < len(path) else ""
+                        stages[inst] = (in_port, port, nxt, corner)
             improved = False
-            for inst, corner in drivers.items():
-                cur = self.db.comp[inst].cell
-                if cur not in family_of:
-                    continue
-                cells = families[family_of[cur]]
-                best: tuple[float, str, dict[str, float]] | None = None
-                for cand in cells[cells.index(cur) + 1:]:
-                    # screened at the path's own corner first: most candidates stop here,
-                    # one incremental update instead of one per corner
-                    own = self.sessions[corner]
-                    if own.eval(f"replace_cell {inst} {cand}") != "1":
-                        continue
-                    if (min(float(own.eval("gptnano_ws max")) / NS, 0.0)
-                            <= min(ws[corner], 0.0) + SIZE_MIN_GAIN_NS / 10):
-                        own.eval(f"replace_cell {inst} {cur}")
-                        continue
-                    for c, sta in self.sessions.items():
-                        if c != corner:
-                            sta.eval(f"replace_cell {inst} {cand}")
-                    new = self.setup_ws()
-                    gain = objective(new) - objective(ws)
-                    if (gain > SIZE_MIN_GAIN_NS
-                            and all(min(new[c], 0) >= min(ws[c], 0) - 1e-4 for c in ws)
-                            and (best is None or gain > best[0])):
-                        best = (gain, cand, new)
-                    self.broadcast(f"replace_cell {inst} {cur}")
-                if best is not None:
-                    self.broadcast(f"replace_cell {inst} {best[1]}")
-                    self.resize_component(inst, best[1])
-                    resized.append({"round": k + 1, "instance": inst, "from": cur,
-                                    "to": best[1], "corner": corner,
-                                    "gain_ns": round(best[0], 4)})
-                    ws = best[2]
-                    improved = True
+            for inst, (in_port, port, nxt, corner) in stages.items():
+                for move in ("swap", "size", "split"):
+                    got: tuple[dict[str, Any], dict[str, tuple[float, float]]] | None = None
+                    if move == "swap" and pin_swap and in_port:
+                        got = self.swap_move(inst, in_port, corner, state)
+                    elif move == "size":
+                        got = self.size_move(inst, corner, state)
+                    elif move == "split" and split_load and "/" in nxt:
+                        got = self.split_move(inst, port, nxt, corner, state)
+                    if got is not None:
+                        rec, state = got
+                        rec["round"] = k + 1
+                        moves.append(rec)
+                        improved = True
             self.update_parasitics()
-            ws = self.setup_ws()
+            state = self.setup_state()
             if not improved:
                 break
-        return resized
+        return moves
 
-    def repair(self, margin: float, max_rounds: int, size_rounds: int) -> Report:
-        """Gate sizing (:meth:`size`), then rounds of :meth:`fix_endpoint` over the
+    # -- max slew / capacitance / fanout ---------------------------------------------------
+    def design_violations(self, max_fanout: int, work: Path) -> dict[str, dict[str, Any]]:
+        """Nets over a Liberty limit at any corner: ``max_transition`` (OpenSTA's
+        ``report_check_types -max_transition``, pin limits from the Liberty), the driver pin's
+        ``max_capacitance`` against the estimated load (wire + pins; Debian's OpenSTA 2.0.17
+        has no capacitance check), and a fanout above ``max_fanout`` (0: no limit). Nets driven
+        by ports or by the clock tree are left alone (the clock tree is CTS's)."""
+        out: dict[str, dict[str, Any]] = {}
+        for c, sta in self.sessions.items():
+            rpt = work / f"rsz_slew_{c}.rpt"
+            sta.eval(f"report_check_types -max_transition -all_violators -digits 4 > "
+                     f"{tcl_word(rpt)}")
+            for line in rpt.read_text().splitlines():
+                parts = line.split()
+                if len(parts) >= 4 and "VIOLATED" in line and "/" in parts[0]:
+                    inst, port = parts[0].rsplit("/", 1)
+                    net = self.db.inst[inst].conns.get(port) if inst in self.db.inst else None
+                    if net is not None:
+                        out.setdefault(net, {}).setdefault("slew", {})[c] = float(parts[1])
+        for net, pins in self.db.layout.nets.items():
+            drv = self.db.driver(net)
+            if drv is None or drv[0] == "PIN" or drv[0].startswith("cts_"):
+                out.pop(net, None)
+                continue
+            sinks = [self.db.pin(i, p) for i, p in pins if (i, p) != drv]
+            if max_fanout and len(sinks) > max_fanout:
+                out.setdefault(net, {})["fanout"] = len(sinks)
+            wire_c = self.net_rc(net)[0]
+            cell = self.db.comp[drv[0]].cell
+            for lib in self.libs.values():
+                load = wire_c + sum(lib.pin_cap(self.db.comp[s.inst].cell, s.pin)
+                                    for s in sinks if s.inst != "PIN")
+                if load > lib.max_cap(cell, drv[1]):
+                    out.setdefault(net, {})["cap"] = round(load, 5)
+        return out
+
+    def fits(self, cell: str, port: str, net: str, limits: dict[str, Any]) -> bool:
+        """``cell`` driving ``net`` from ``port`` meets the Liberty max capacitance and the
+        slew limits ``limits`` at every corner (NLDM at the estimated load, 0.2 ns in)."""
+        drv = self.db.driver(net)
+        sinks = [self.db.pin(i, p) for i, p in self.db.layout.nets[net] if (i, p) != drv]
+        wire_c = self.net_rc(net)[0]
+        for c, lib in self.libs.items():
+            load = wire_c + sum(lib.pin_cap(self.db.comp[s.inst].cell, s.pin)
+                                for s in sinks if s.inst != "PIN")
+            if load > lib.max_cap(cell, port):
+                return False
+            limit = limits.get("slew", {}).get(c)
+            if limit is not None:
+                ins = [p for p, d in self.db.lib[cell].pins.items() if d.direction == "INPUT"]
+                arcs = []
+                for p in ins:
+                    try:
+                        arcs.append(lib.arc(cell, p, port))
+                    except StepError:
+                        continue
+                if any(a.transition(0.2, load) > limit for a in arcs):
+                    return False
+        return True
+
+    def repair_design(self, max_fanout: int, work: Path) -> tuple[list[dict[str, Any]], int]:
+        """Fix :meth:`design_violations` as OpenROAD's ``repair_design`` does: upsize the
+        driver to the smallest cell of its family that meets the limits, else (and for
+        fanout) split the loads into a buffer tree (:meth:`CtsDesign.buffer_net`, the same
+        balanced bisection as the signal trees of CTS). Returns the edits and how many nets
+        were over a limit; edits are made in layout and netlist only (the caller reloads the
+        STA sessions)."""
+        viol = self.design_violations(max_fanout, work)
+        edits: list[dict[str, Any]] = []
+        for net in sorted(viol):
+            v = viol[net]
+            inst, port = self.db.driver(net) or ("", "")
+            cur = self.db.comp[inst].cell
+            if set(v) - {"fanout"}:
+                fam = self.families.get(self.family_of.get(cur, ""), [cur])
+                up = next((c for c in fam[fam.index(cur) + 1:] if self.fits(c, port, net, v)),
+                          None) if cur in fam else None
+                if up is not None and "fanout" not in v:
+                    self.resize_component(inst, up)
+                    edits.append({"move": "design_size", "net": net, "instance": inst,
+                                  "from": cur, "to": up, "why": sorted(v)})
+                    continue
+            if f"fo_{net}_1_0" in self.db.comp:
+                continue                    # CTS already split it: left as reported
+            sinks = len(self.db.layout.nets[net]) - 1
+            fanout = max_fanout if max_fanout else max(2, math.ceil(sinks / 2))
+            tree = self.db.buffer_net(net, "signal", fanout, SIGNAL_BUFFERS, min(
+                [*v.get("slew", {}).values(), 1.5]))
+            edits.append({"move": "design_buffer", "net": net, "buffers": tree.buffers,
+                          "why": sorted(v)})
+        return edits, len(viol)
+
+    def repair(self, margin: float, max_rounds: int, size_rounds: int, paths: int = 3,
+               pin_swap: bool = True, split_load: bool = True) -> Report:
+        """Setup repair (:meth:`repair_setup`), then rounds of :meth:`fix_endpoint` over the
         hold-violating endpoints (module docstring)."""
         self.update_parasitics()
         before = self.summary()
-        resized = self.size(size_rounds)
+        resized = self.repair_setup(size_rounds, paths, pin_swap, split_load)
         sized = self.summary()
         floor = {c: min(0.0, sized[c]["ws_setup"]) for c in self.corners}
         inserted: list[dict[str, Any]] = []
@@ -442,6 +902,25 @@ class Repair:
         return Report(before, sized, self.summary(), resized, inserted, unfixed, rounds)
 
 
+def open_sessions(ctx: StepContext, netlist: Path, sdc: Path) -> dict[str, StaSession]:
+    """One OpenSTA session per corner on ``netlist`` with the repair's Tcl helpers."""
+    sessions: dict[str, StaSession] = {}
+    try:
+        for c in ctx.design.corners:
+            sessions[c] = StaSession(ctx.reports_dir / f"rsz_sta_{c}.log")
+            sessions[c].eval(load_script(corner_liberty(c), netlist, ctx.top, sdc, None))
+            sessions[c].eval(HELPERS_TCL)
+    except BaseException:
+        close_sessions(sessions)
+        raise
+    return sessions
+
+
+def close_sessions(sessions: dict[str, StaSession]) -> None:
+    for sta in sessions.values():
+        sta.close()
+
+
 def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
     ctx.reports_dir.mkdir(parents=True, exist_ok=True)
@@ -449,22 +928,49 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     layout, netlist, db = load_placed(ctx)
     sdc = ctx.inputs_dir / f"{ctx.top}.sdc"
     sdc = sdc if sdc.is_file() else ctx.design.sdc
-    sessions: dict[str, StaSession] = {}
+    est = ctx.reports_dir / f"{ctx.top}.est.spef"
+    design_edits: list[dict[str, Any]] = []
+    design_nets = 0
+    design_left = 0
+    vg = ctx.input("vg")
+    if cfg["repair_design"]:
+        sessions = open_sessions(ctx, vg, sdc)
+        try:
+            fix = Repair(db, sessions, est, cfg["tns_weight"], cfg["wire_c_scale"])
+            fix.update_parasitics()
+            design_edits, design_nets = fix.repair_design(int(cfg["max_fanout"]),
+                                                          ctx.reports_dir)
+            if design_edits:        # the sessions must see the new cells: reload them
+                close_sessions(sessions)
+                vg = ctx.reports_dir / f"{ctx.top}.design_repaired.vg"
+                write_netlist(netlist, vg)
+                sessions = open_sessions(ctx, vg, sdc)
+                fix = Repair(db, sessions, est, cfg["tns_weight"], cfg["wire_c_scale"])
+                fix.update_parasitics()
+                design_left = len(fix.design_violations(int(cfg["max_fanout"]),
+                                                        ctx.reports_dir))
+        finally:
+            close_sessions(sessions)
+    sessions = open_sessions(ctx, vg, sdc)
     try:
-        for c in ctx.design.corners:
-            sessions[c] = StaSession(ctx.reports_dir / f"rsz_sta_{c}.log")
-            sessions[c].eval(load_script(corner_liberty(c), ctx.input("vg"), ctx.top, sdc,
-                                         None))
-            sessions[c].eval(HELPERS_TCL)
-        fix = Repair(db, sessions, ctx.reports_dir / f"{ctx.top}.est.spef")
-        rep = fix.repair(cfg["hold_margin_ns"], int(cfg["max_rounds"]), int(cfg["size_rounds"]))
+        fix = Repair(db, sessions, est, cfg["tns_weight"], cfg["wire_c_scale"])
+        rep = fix.repair(cfg["hold_margin_ns"], int(cfg["max_rounds"]), int(cfg["size_rounds"]),
+                         int(cfg["setup_paths"]), bool(cfg["pin_swap"]), bool(cfg["split_load"]))
     finally:
-        for sta in sessions.values():
-            sta.close()
+        close_sessions(sessions)
     save_placed(ctx, layout, netlist)
-    (ctx.reports_dir / "rsz.json").write_text(json.dumps(rep.__dict__, indent=1))
+    (ctx.reports_dir / "rsz.json").write_text(json.dumps(
+        {**rep.__dict__, "design_repair": design_edits}, indent=1))
+    kinds = {m: [r for r in rep.resized if r["move"] == m] for m in ("size", "swap", "split")}
     metrics: dict[str, float | int | str] = {
-        "cells_resized": len({r["instance"] for r in rep.resized}),
+        "cells_resized": len({r["instance"] for r in kinds["size"]}
+                             | {r["instance"] for r in design_edits if "instance" in r}),
+        "pins_swapped": len(kinds["swap"]),
+        "split_buffers_added": len(kinds["split"]),
+        "design_nets_violating": design_nets,
+        "design_nets_violating_after": design_left,
+        "design_buffers_added": sum(len(r.get("buffers", [])) for r in design_edits),
+        "design_cells_resized": sum(r["move"] == "design_size" for r in design_edits),
         "hold_buffers_added": len(rep.inserted),
         "hold_unfixed": len(rep.unfixed),
         "hold_rounds": rep.rounds,
@@ -475,6 +981,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         for key, value in rep.before[c].items():
             metrics[f"{key}_before_ns_{c}"] = value
         metrics[f"ws_setup_sized_ns_{c}"] = rep.sized[c]["ws_setup"]
+        metrics[f"tns_setup_sized_ns_{c}"] = rep.sized[c]["tns_setup"]
         for key, value in rep.after[c].items():
             metrics[f"{key}_after_ns_{c}"] = value
     return metrics
