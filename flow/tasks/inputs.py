@@ -49,6 +49,7 @@ STEP_SECTIONS: dict[str, tuple[str, ...]] = {
     "cts": ("cts",),
     "rsz": ("rsz", "timing"),
     "route": ("route",),
+    "drc_repair": (),
     "fill": (),
     "gds": (),
     "extract": (),

@@ -75,6 +75,16 @@ class RouteTask(EngineTask):
         return [f"{failed} nets unrouted"] if failed else []
 
 
+class DrcRepairTask(EngineTask):
+    """Same-net DRC repair of the routed metal, stored in the layout database
+    (:mod:`pnr.engine.drc_repair`), so DEF and GDS carry the same shapes."""
+
+    NAME = "drc_repair"
+    MODULE = "pnr.engine.drc_repair"
+    NEEDS = ("layout.json",)
+    MAKES = ("layout.json", "def")
+
+
 class FillTask(EngineTask):
     NAME = "fill"
     MODULE = "pnr.engine.fill"
@@ -179,7 +189,8 @@ class LvsTask(EngineTask):
 
 # Physical steps in flow order (after syn / DFT), then the checks that read extract's views.
 LAYOUT_TASKS: tuple[type[EngineTask], ...] = (
-    FloorplanTask, PlaceTask, CtsTask, RszTask, RouteTask, FillTask, GdsTask, ExtractTask)
+    FloorplanTask, PlaceTask, CtsTask, RszTask, RouteTask, DrcRepairTask, FillTask, GdsTask,
+    ExtractTask)
 CHECK_TASKS: tuple[type[EngineTask], ...] = (DrcKlayoutTask, DrcMagicTask, LvsTask)
 ALL_TASKS: tuple[type[EngineTask], ...] = (
     SynTask, *LAYOUT_TASKS, StaTask, PowerTask, *CHECK_TASKS)

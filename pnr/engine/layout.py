@@ -95,6 +95,41 @@ def grid_y(j: int) -> int:
     return tech.GRID_Y0 + tech.GRID_DY * j
 
 
+# How far a wire runs past its end node on each routing layer (nm): half its width, as LEF's
+# default wire extension, so DEF readers and the GDS writer draw the same wire.
+WIRE_EXT = {"met1": 70, "met2": 70, "met3": 150, "met4": 150}
+Rect = tuple[int, int, int, int]
+
+
+def net_rects(route: dict) -> dict[str, list[Rect]]:
+    """Every drawn rectangle (nm) of one routed net per layer: wires at their width, via cuts
+    and pads, the router's patches and the DRC repair step's rectangles
+    (:mod:`pnr.engine.drc_repair`). The one definition of a net's metal that the GDS writer,
+    the DEF writer and the repair step share."""
+    rects: dict[str, list[Rect]] = {}
+
+    def add(layer: str, x0: int, y0: int, x1: int, y1: int) -> None:
+        rects.setdefault(layer, []).append((x0, y0, x1, y1))
+
+    for layer, i1, j1, i2, j2 in route["segs"]:
+        e, hw = WIRE_EXT[layer], tech.WIDTH[layer] // 2
+        xa, xb = sorted((grid_x(i1), grid_x(i2)))
+        ya, yb = sorted((grid_y(j1), grid_y(j2)))
+        if ya == yb:
+            add(layer, xa - e, ya - hw, xb + e, ya + hw)
+        else:
+            add(layer, xa - hw, ya - e, xa + hw, yb + e)
+    for kind, i, j, *offset in route["vias"]:
+        cut, half, lower, upper = tech.VIAS[kind]
+        x, y = grid_x(i) + (offset[0] if offset else 0), grid_y(j)
+        add(cut, x - half, y - half, x + half, y + half)
+        for lay, hx, hy in (lower, upper):
+            add(lay, x - hx, y - hy, x + hx, y + hy)
+    for layer, x0, y0, x1, y1 in (*route.get("patches", []), *route.get("repair", [])):
+        add(layer, x0, y0, x1, y1)
+    return rects
+
+
 def place_rect(rect: tuple[int, int, int, int], comp: Component, height: int) -> tuple[int, ...]:
     """A cell-local rectangle in die coordinates for the component's orientation."""
     x0, y0, x1, y1 = rect
@@ -107,7 +142,8 @@ def place_rect(rect: tuple[int, int, int, int], comp: Component, height: int) ->
 
 def write_def(layout: Layout, path: Path) -> None:
     """DEF view: die, rows, tracks, components, pins and net connectivity (with routed wires
-    as plain segments and vias when the router has run).
+    as plain segments, vias, and the router's patches and the DRC repair rectangles as
+    ``RECT`` routing points when the router has run).
 
     Written in a canonical order -- components, pins, nets, each net's connections, wires
     and vias sorted -- and without a date, so two layouts with the same content give
@@ -177,6 +213,11 @@ def write_def(layout: Layout, path: Path) -> None:
                 x = grid_x(i) + sum(off)
                 lines.append(f"    {'+ ROUTED' if first else 'NEW'} {lower} ( {x} "
                              f"{grid_y(j)} ) {kind}_PR")
+                first = False
+            for layer, x0, y0, x1, y1 in sorted((*route.get("patches", []),
+                                                 *route.get("repair", []))):
+                lines.append(f"    {'+ ROUTED' if first else 'NEW'} {layer} ( {x0} {y0} ) "
+                             f"RECT ( 0 0 {x1 - x0} {y1 - y0} )")
                 first = False
         lines.append("  ;")
     lines.append("END NETS")

@@ -30,7 +30,7 @@ from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Layout
 from pnr.engine.route import BLOCKED, L2, L3, Router
 
-STEPS = ("synth", "floorplan", "place", "cts", "route", "fill", "gds")
+STEPS = ("synth", "floorplan", "place", "cts", "route", "drc_repair", "fill", "gds")
 SEEDS = ("0", "4242")
 
 

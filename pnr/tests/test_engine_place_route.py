@@ -11,7 +11,7 @@ import pytest
 from pnr.engine import library, tech
 from pnr.engine.fill import fill_rows
 from pnr.engine.floorplan import build_floorplan
-from pnr.engine.gds import net_shapes
+from pnr.engine.gds import net_polygons
 from pnr.engine.layout import Layout, grid_x, grid_y
 from pnr.engine.place import global_place, legalize
 from pnr.engine.route import Router, _merge_segments
@@ -105,7 +105,7 @@ def test_route_shapes_keep_spacing_between_nets(routed: tuple[Layout, Router]) -
     layout, _ = routed
     grown: dict[str, list[tuple[str, list]]] = {}
     for net, route in layout.routes.items():
-        for layer, polys in net_shapes(route).items():
+        for layer, polys in net_polygons(route).items():
             if layer in ("met1", "met2", "met3", "met4"):
                 d = tech.SPACING[layer] / 2000 - 0.001
                 grown.setdefault(layer, []).append((net, gdstk.offset(polys, d, join="miter")))

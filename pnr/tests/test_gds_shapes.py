@@ -1,4 +1,5 @@
-"""The GDS writer's per-net shapes: no metal dropped, no sliver bridge, no notch, no small hole.
+"""Per-net shapes after the DRC repair step (pnr.engine.drc_repair) as the GDS writer draws
+them: no metal dropped, no sliver bridge, no notch, no small hole.
 
 Checked with KLayout's region checks (the engine the signoff deck runs): width and space
 below 140 nm on met1 (space_check covers notches inside one polygon too), and the drawn
@@ -10,7 +11,8 @@ from __future__ import annotations
 import klayout.db as kdb
 import pytest
 
-from pnr.engine import gds, same_net
+from pnr.engine import drc_repair, gds, same_net
+from pnr.engine.layout import net_rects
 
 M1_W = M1_S = 140
 
@@ -20,15 +22,17 @@ def _patches(*rects: tuple[int, int, int, int]) -> dict:
 
 
 def _written(route: dict, foreign: dict | None = None) -> kdb.Region:
+    """The route's met1 as written: repair rectangles added, then the GDS writer's merge."""
+    repaired = {**route, "repair": drc_repair.repair_rects("n", route, foreign)}
     region = kdb.Region()
-    for poly in gds.net_shapes(route, foreign)["met1"]:
+    for poly in gds.net_polygons(repaired)["met1"]:
         region.insert(kdb.Polygon([kdb.Point(round(x * 1000), round(y * 1000))
                                    for x, y in poly.points]))
     return region.merged()
 
 
 def _drawn(route: dict) -> kdb.Region:
-    return same_net.merge(gds.net_rects(route)["met1"])
+    return same_net.merge(net_rects(route)["met1"])
 
 
 def _assert_clean(region: kdb.Region) -> None:
@@ -110,7 +114,7 @@ N3873 = {
 def test_no_drawn_metal_is_dropped() -> None:
     out = _written(N3873)
     assert (_drawn(N3873) - out).is_empty()
-    via = same_net.merge(gds.net_rects(N3873)["via"])
+    via = same_net.merge(net_rects(N3873)["via"])
     assert via.inside(out).count() == via.count()
     _assert_clean(out)
 
@@ -131,3 +135,34 @@ def test_diagonal_same_net_corners_are_bridged_unless_another_net_is_near() -> N
     crowded = same_net._region([a, b, (1000, 300, 1040, 400)])  # another net in the way
     kept = same_net.shape_net([a, b], 140, 140, 140_000, foreign=crowded)
     assert kept.count() == 2  # not bridged: that would short-space the other net
+
+
+def test_repair_is_stored_in_the_layout_and_the_def_and_gds_agree(tmp_path) -> None:
+    """The repair step writes its rectangles into the route, so the DEF (``RECT`` routing
+    points, read back by KLayout's DEF reader) and the GDS writer's polygons cover the same
+    met1; repairing twice changes nothing."""
+    from gptnano import pdk
+    from pnr.engine.layout import Layout, write_def
+
+    route = _patches((0, 0, 1000, 140), (500, 240, 2000, 380))
+    layout = Layout(top="t", die=(0, 0, 5000, 5000), core=(0, 0, 5000, 5000), rows=[],
+                    components=[], ports={}, nets={"n": []}, routes={"n": route})
+    assert drc_repair.repair_layout(layout) == (1, 1)
+    first = [list(r) for r in layout.routes["n"]["repair"]]
+    assert drc_repair.repair_layout(layout) == (1, 1)
+    assert layout.routes["n"]["repair"] == first
+    write_def(layout, tmp_path / "t.def")
+    assert (tmp_path / "t.def").read_text().count(" RECT ( ") == 3  # 2 patches + 1 repair
+    options = kdb.LoadLayoutOptions()
+    options.lefdef_config.lef_files = [str(pdk.tech_lef())]
+    options.lefdef_config.read_lef_with_def = False
+    read = kdb.Layout()
+    read.read(str(tmp_path / "t.def"), options)
+    (met1,) = [i for i in read.layer_indexes() if read.get_info(i).name == "met1"]
+    drawn = kdb.Region(read.top_cell().begin_shapes_rec(met1))
+    written = kdb.Region()
+    for poly in gds.net_polygons(layout.routes["n"])["met1"]:
+        written.insert(kdb.Polygon([kdb.Point(round(px * 1000), round(py * 1000))
+                                    for px, py in poly.points]))
+    assert (drawn.merged() ^ written.merged()).is_empty()
+    _assert_clean(written.merged())

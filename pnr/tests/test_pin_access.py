@@ -15,9 +15,9 @@ from pathlib import Path
 import klayout.db as kdb
 import pytest
 
-from pnr.engine import gds, library, tech
+from pnr.engine import library, tech
 from pnr.engine.floorplan import build_floorplan
-from pnr.engine.layout import Layout, place_rect
+from pnr.engine.layout import Layout, net_rects, place_rect
 from pnr.engine.pin_access import ORIENTS, allowed_masters, master_access, orient_rect
 from pnr.engine.route import Router
 
@@ -93,7 +93,7 @@ def _met1_by_net(layout: Layout) -> dict[str, kdb.Region]:
         out.setdefault(net, kdb.Region()).insert(kdb.Box(*r))
 
     for net, route in layout.routes.items():
-        for r in gds.net_rects(route).get("met1", []):
+        for r in net_rects(route).get("met1", []):
             add(net, r)
     for c in layout.components:
         m = lib[c.cell]

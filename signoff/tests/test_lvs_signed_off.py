@@ -26,7 +26,7 @@ from pnr.engine.layout import Layout
 from signoff.lvs import run_lvs
 
 pytestmark = pytest.mark.slow
-AFTER_REPAIR = ("route", "fill", "gds", "extract")
+AFTER_REPAIR = ("route", "drc_repair", "fill", "gds", "extract")
 
 
 def swap_two_sinks(layout: Layout) -> tuple[str, str]:
