@@ -64,7 +64,10 @@ def plot_pareto(points: pd.DataFrame, path: Path, notes: list[str] | None = None
         colour = palette[k % len(palette)]
         for kind, sub in group.groupby("area_kind"):
             style = PARETO_STYLE.get(str(kind), PARETO_STYLE["layout, signoff not passed"])
-            ax.scatter(sub["area_x_latency"], sub["val_ppl"], s=44, label=f"{config} ({kind})",
+            candidate = "candidate, " if bool(sub.get("candidate", pd.Series([False])).any()) \
+                else ""
+            ax.scatter(sub["area_x_latency"], sub["val_ppl"], s=44,
+                       label=f"{config} ({candidate}{kind})",
                        marker=style["marker"], edgecolors=colour,
                        facecolors=colour if style["filled"] else "none", linewidths=1.3)
         for (x, y), label in _merged_labels(group, span).items():

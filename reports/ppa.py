@@ -445,7 +445,7 @@ def ppa_frame(rows: list[dict[str, Cell]]) -> pd.DataFrame:
 
 SIGNED_OFF, LAYOUT, ESTIMATE = "signed-off", "layout, signoff not passed", "synthesis estimate"
 PARETO_COLUMNS = ["config", "variant", "val_ppl", "area_um2", "area_kind", "area_source",
-                  "cycles_per_token", "area_x_latency", "note"]
+                  "cycles_per_token", "area_x_latency", "note", "candidate"]
 
 
 def design_areas(runs: list[DesignRun], ctx: Context) -> dict[str, tuple[float, str, Path | None]]:
@@ -519,7 +519,8 @@ def pareto_points(runs: list[DesignRun], ctx: Context) -> tuple[pd.DataFrame, li
                 n = float(point["cycles_per_token"])
                 points[(config, variant)] = (config, variant, ppl[variant], area, kind,
                                              str(source or ""), n, area * n,
-                                             str(point.get("note", "")))
+                                             str(point.get("note", "")),
+                                             not (configs[config] or {}).get("shipped", True))
     for run in runs:  # a manifest's own per-variant cycles
         cycles = (manifest_entry(ctx, run.name) or {}).get("cycles_per_token")
         area = run.get("design__core__area")
@@ -531,7 +532,7 @@ def pareto_points(runs: list[DesignRun], ctx: Context) -> tuple[pd.DataFrame, li
                 points[(run.name, str(variant))] = (
                     run.name, str(variant), ppl[str(variant)], float(area.value), kind,
                     str(area.source or ""), float(n), float(area.value) * float(n),
-                    "cycles from rtl/manifest.json")
+                    "cycles from rtl/manifest.json", False)
     return pd.DataFrame(list(points.values()), columns=PARETO_COLUMNS), notes
 
 
