@@ -347,12 +347,26 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def synth_estimate(cfg: GqmvConfig, build: Path) -> dict[str, Any] | None:
+def rtl_sha(cfg: GqmvConfig, build: Path) -> str | None:
+    """SHA-256 of the RTL a synthesis of ``cfg`` would read now: the committed file of a shipped
+    config, the Verilog the generator makes now for a candidate (a changed datapath changes it),
+    None when a shipped config's file is missing."""
+    if cfg.name in CANDIDATES:
+        from design.generate import to_verilog
+
+        return hashlib.sha256(to_verilog(cfg).encode()).hexdigest()
+    rtl = rtl_file(cfg, build)
+    return _sha256(rtl) if rtl.is_file() else None
+
+
+def synth_estimate(cfg: GqmvConfig, build: Path, current_sha: str | None = None
+                   ) -> dict[str, Any] | None:
     """Cell count and area of the estimate-mode synthesis of ``cfg`` (Yosys ``stat`` with the tt
     liberty, ``build/design/<config>/stat.rpt`` or the older ``synth.log``), None when it has
     not run. ``stale`` (the area is then not used) when the RTL differs from the one
-    synthesized: by its SHA-256 when ``synthesize_config`` recorded it, else when the RTL file
-    is newer than the report (``python -m design.synth`` records no hash)."""
+    synthesized: by the SHA-256 ``synthesize_config`` recorded vs ``current_sha``
+    (:func:`rtl_sha`), else -- ``python -m design.synth`` records no hash -- when the RTL file
+    is newer than the report."""
     folder = build / "design" / cfg.name
     reports = sorted((folder / n for n in SYNTH_REPORTS if (folder / n).is_file()),
                      key=lambda p: p.stat().st_mtime)
@@ -364,11 +378,12 @@ def synth_estimate(cfg: GqmvConfig, build: Path) -> dict[str, Any] | None:
         out: dict[str, Any] = {"cells": int(cells[-1]), "cell_area_um2": float(area[-1]),
                                "source": _rel(report)}
         rtl, recorded = rtl_file(cfg, build), folder / RTL_HASH
-        if not rtl.is_file():
-            out["stale"] = f"{_rel(rtl)} is missing"
-        elif recorded.is_file() and recorded.stat().st_mtime >= report.stat().st_mtime:
-            if recorded.read_text().strip() != _sha256(rtl):
-                out["stale"] = f"{_rel(rtl)} changed since {_rel(report)}: synthesize again"
+        if recorded.is_file() and recorded.stat().st_mtime >= report.stat().st_mtime:
+            if recorded.read_text().strip() != current_sha:
+                out["stale"] = (f"the RTL of {cfg.name} changed since {_rel(report)}: "
+                                f"python -m design.perf --synth {cfg.name}")
+        elif cfg.name in CANDIDATES or not rtl.is_file():
+            out["stale"] = f"no record of the RTL {_rel(report)} was made from"
         elif rtl.stat().st_mtime > report.stat().st_mtime:
             out["stale"] = f"{_rel(rtl)} is newer than {_rel(report)}: synthesize again"
         return out
@@ -405,7 +420,7 @@ def perf_table(build: Path, experiments_path: Path = EXPERIMENTS,
     for cfg in all_configs().values():
         configs[cfg.name] = {"top": cfg.top_name, "lanes": cfg.lanes, "group": cfg.group,
                              "max_len": cfg.max_len, "shipped": cfg.name in CONFIGS,
-                             "synth": synth_estimate(cfg, build)}
+                             "synth": synth_estimate(cfg, build, rtl_sha(cfg, build))}
     points = []
     for name in experiments:
         try:

@@ -48,9 +48,10 @@ def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 def plot_pareto(points: pd.DataFrame, path: Path, notes: list[str] | None = None) -> Path:
     """Validation perplexity vs area × cycles per token for every (hardware config, model
-    variant) pair: one colour per config, filled markers for a signed-off layout area, hollow
-    triangles for a synthesis estimate (cell area only), a grey cross for a layout that did not
-    pass signoff; the Pareto front over all points. Configs without a point are named below."""
+    variant) pair: one colour per config, filled circles for a signed-off layout area, hollow
+    triangles for a synthesis estimate (cell area only), hollow squares for an estimate made
+    from RTL that has changed since, a cross for a layout that did not pass signoff; the Pareto
+    front over all points. Configs without a point (and stale estimates) are named below."""
     title = "Perplexity vs area × latency"
     notes = notes or []
     if points.empty:
@@ -83,7 +84,7 @@ def plot_pareto(points: pd.DataFrame, path: Path, notes: list[str] | None = None
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     ax.grid(alpha=0.3)
     if notes:  # under the legend, one line per left-out config
-        ax.text(0.0, -0.34, "not plotted:\n" + "\n".join(notes), transform=ax.transAxes,
+        ax.text(0.0, -0.34, "left out or caveats:\n" + "\n".join(notes), transform=ax.transAxes,
                 fontsize=7, color="#555", va="top")
     return _save(fig, path)
 
@@ -110,6 +111,7 @@ def _merged_labels(group: pd.DataFrame, span: float) -> dict[tuple[float, float]
 
 PARETO_STYLE = {"signed-off": {"marker": "o", "filled": True},
                 "synthesis estimate": {"marker": "^", "filled": False},
+                "synthesis estimate of older RTL": {"marker": "s", "filled": False},
                 "layout, signoff not passed": {"marker": "x", "filled": True}}
 
 

@@ -443,7 +443,8 @@ def ppa_frame(rows: list[dict[str, Cell]]) -> pd.DataFrame:
                         columns=[key for key, _ in COLUMNS])
 
 
-SIGNED_OFF, LAYOUT, ESTIMATE = "signed-off", "layout, signoff not passed", "synthesis estimate"
+SIGNED_OFF, LAYOUT, ESTIMATE, STALE = ("signed-off", "layout, signoff not passed",
+                                       "synthesis estimate", "synthesis estimate of older RTL")
 PARETO_COLUMNS = ["config", "variant", "val_ppl", "area_um2", "area_kind", "area_source",
                   "cycles_per_token", "area_x_latency", "note", "candidate"]
 
@@ -502,15 +503,18 @@ def pareto_points(runs: list[DesignRun], ctx: Context) -> tuple[pd.DataFrame, li
             synth = (configs[config] or {}).get("synth") or {}
             if config in areas:
                 area, kind, source = areas[config]
-            elif _is_number(synth.get("cell_area_um2")) and not synth.get("stale"):
-                area, kind = float(synth["cell_area_um2"]), ESTIMATE
+            elif _is_number(synth.get("cell_area_um2")):
+                # a stale estimate is still the best area there is: plotted, labelled as such
+                area, kind = float(synth["cell_area_um2"]), STALE if synth.get("stale") \
+                    else ESTIMATE
                 source = resolve_report(str(synth.get("source", "")),
                                         (ctx.perf_path or REPO_ROOT).parent)
+                if synth.get("stale"):
+                    notes.append(f"{config}: area from a synthesis of older RTL "
+                                 f"({synth['stale']})")
             else:
-                notes.append(f"{config}: no area yet ("
-                             + (str(synth["stale"]) if synth.get("stale") else
-                                "no flow run, no synthesis: python -m design.perf --synth "
-                                f"{config}") + ")")
+                notes.append(f"{config}: no area yet (no flow run, no synthesis: "
+                             f"python -m design.perf --synth {config})")
                 continue
             for point in usable:
                 variant = point["variant"]

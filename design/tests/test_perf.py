@@ -125,23 +125,26 @@ def test_perf_table_lists_every_pair_and_synth_area(tmp_path) -> None:
 
 
 def test_synthesis_of_other_rtl_is_stale(tmp_path) -> None:
-    """An estimate counts only for the RTL it was made from: by the recorded hash, else by
-    file times."""
+    """An estimate counts only for the RTL it was made from: by the recorded hash, else (a
+    shipped config synthesized by design.synth) by file times."""
     cfg = perf.CANDIDATES["l1_g32"]
     folder = tmp_path / "design" / cfg.name
     folder.mkdir(parents=True)
-    rtl = perf.rtl_file(cfg, tmp_path)
-    rtl.write_text("module gqmv_l1_g32; endmodule\n")
     (folder / "stat.rpt").write_text("Number of cells: 5\nChip area for module "
                                      "'\\gqmv_l1_g32': 50.5\n")
-    (folder / perf.RTL_HASH).write_text(perf._sha256(rtl) + "\n")
-    assert perf.synth_estimate(cfg, tmp_path) == {
+    assert "no record of the RTL" in perf.synth_estimate(cfg, tmp_path, "abc")["stale"]
+    (folder / perf.RTL_HASH).write_text("abc\n")
+    assert perf.synth_estimate(cfg, tmp_path, "abc") == {
         "cells": 5, "cell_area_um2": 50.5, "source": str(folder / "stat.rpt")}
-    rtl.write_text("module gqmv_l1_g32(input clk); endmodule\n")
-    assert "changed since" in perf.synth_estimate(cfg, tmp_path)["stale"]
-    (folder / perf.RTL_HASH).unlink()  # no hash: the RTL file being newer decides
+    assert "changed since" in perf.synth_estimate(cfg, tmp_path, "def")["stale"]
+    small = CONFIGS["small"]
+    folder = tmp_path / "design" / "small"
+    folder.mkdir(parents=True)
+    (folder / "stat.rpt").write_text("Number of cells: 7\nChip area for module "
+                                     "'\\gqmv_small': 70.0\n")
+    assert "stale" not in perf.synth_estimate(small, tmp_path)  # newer than rtl/gqmv_small.v
     os.utime(folder / "stat.rpt", (1, 1))
-    assert "is newer than" in perf.synth_estimate(cfg, tmp_path)["stale"]
+    assert "is newer than" in perf.synth_estimate(small, tmp_path)["stale"]
 
 
 def test_cli_writes_perf_json(tmp_path, capsys) -> None:

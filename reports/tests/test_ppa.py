@@ -283,11 +283,12 @@ def test_pareto_labels_signed_off_and_estimated_areas(workspace) -> None:
     assert any(n.startswith("wide: no area yet") and "--synth wide" in n for n in notes)
 
 
-def test_stale_synthesis_is_not_plotted(workspace) -> None:
+def test_stale_synthesis_is_plotted_as_such(workspace) -> None:
     perf = json.loads(json.dumps(PERF))
     perf["configs"]["base"]["synth"]["stale"] = "rtl/gqmv_base.v is newer than stat.rpt"
     points, notes = pareto_points([], perf_context(workspace, perf))
-    assert points.empty and any("newer than stat.rpt" in n for n in notes)
+    assert set(points["area_kind"]) == {"synthesis estimate of older RTL"}
+    assert any("newer than stat.rpt" in n for n in notes)
 
 
 def test_malformed_perf_json_is_named(tmp_path) -> None:
