@@ -7,13 +7,15 @@
    node is matched to an engine net by its reference point (a lower-left tile corner in 5 nm
    units, on the node's layer) falling on that net's routed wire, via pad or patch.  For the
    ``--nets`` longest matched nets (and the sum over all matched nets) it prints the engine's
-   typical-corner tree totals -- capacitance, and wire resistance without vias -- next to
-   Magic's: substrate capacitance, total capacitance (substrate + every coupling ``cap``
-   entry the node is in, rails included) and the wire resistance of Magic's drawn metal area
-   (area / width^2 squares per layer, pads and patches included).
+   typical-corner tree totals -- capacitance without and with the coupling model
+   (``coupling=True``), wire resistance without vias -- next to Magic's substrate
+   capacitance, total capacitance (substrate + every coupling ``cap`` entry the node is in,
+   rails included, caps between two names of one merged node left out) and the wire
+   resistance of Magic's drawn metal area (area / width^2 squares per layer, pads included).
 2. OpenSTA at ss/tt/ff on the job's netlist and SDC: worst setup/hold slack with the old
    lumped star SPEF (tech LEF values, ``model="star"``) and with the RC trees (max corner for
-   setup, min corner for hold, as signoff does).
+   setup, min corner for hold, as signoff does), also with the max SPEF for hold and with
+   ``coupling=True``.
 
 Most reference points are an mcon cut's corner (Magic type ``v0``): cuts are matched too.
 """
@@ -134,9 +136,10 @@ def match(layout: Layout, nodes: dict) -> dict[str, list[str]]:
     return out
 
 
-def engine_totals(layout: Layout, net: str) -> tuple[float, float, float]:
+def engine_totals(layout: Layout, net: str, neighbours: spef.Neighbours | None
+                  ) -> tuple[float, float, float]:
     """(C fF, wire R ohm without vias, length um) of the net's typical-corner tree."""
-    tree = spef.net_tree(layout, net, layout.routes[net], "typ")
+    tree = spef.net_tree(layout, net, layout.routes[net], "typ", neighbours)
     rc = rcx.layer_rc("typ")
     wire_r = length = 0.0
     for layer, i1, j1, i2, j2 in layout.routes[net]["segs"]:
@@ -183,40 +186,50 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(exist_ok=True)
     nodes = magic_nodes(gds[0].resolve(), layout.top, work)
     matched = match(layout, nodes)
+    neighbours = spef.Neighbours(layout)
     rows = []
     for net, names in matched.items():
         if len(names) != 1:      # a net split over several Magic nodes: not comparable
             continue
-        c, r, length = engine_totals(layout, net)
+        c, r, length = engine_totals(layout, net, None)
+        cc = engine_totals(layout, net, neighbours)[0]
         mr, msub, *_, mtot = nodes[names[0]]
-        rows.append((length, net, c, r, msub, mtot, mr))
+        rows.append((length, net, c, cc, r, msub, mtot, mr))
     rows.sort(key=lambda t: (-t[0], t[1]))
-    print(f"{len(rows)} of {len(layout.routes)} routed nets matched one Magic node each")
-    print(f"{'net':>16} {'um':>7} {'C fF':>7} {'Mag sub':>8} {'Mag tot':>8} {'C/tot':>6} "
-          f"{'R ohm':>7} {'Mag R':>7} {'R/Mag':>6}")
-    for length, net, c, r, msub, mtot, mr in rows[:args.nets]:
-        print(f"{net:>16} {length:7.1f} {c:7.3f} {msub:8.3f} {mtot:8.3f} {c / mtot:6.2f} "
-              f"{r:7.2f} {mr:7.2f} {r / mr if mr else float('nan'):6.2f}")
-    tc, tsub, ttot = (sum(t[i] for t in rows) for i in (2, 4, 5))
-    tr, tmr = sum(t[3] for t in rows), sum(t[6] for t in rows)
+    print(f"{len(rows)} of {len(layout.routes)} routed nets matched one Magic node each; "
+          "C = ground only (the flow's SPEF), C+cpl = with coupling=True")
+    print(f"{'net':>16} {'um':>6} {'C fF':>6} {'C+cpl':>6} {'Mag sub':>7} {'Mag tot':>7} "
+          f"{'C/sub':>5} {'C/tot':>5} {'+cpl/tot':>8} {'R ohm':>7} {'Mag R':>7} {'R/Mag':>5}")
+    for length, net, c, cc, r, msub, mtot, mr in rows[:args.nets]:
+        print(f"{net:>16} {length:6.1f} {c:6.2f} {cc:6.2f} {msub:7.2f} {mtot:7.2f} "
+              f"{c / msub:5.2f} {c / mtot:5.2f} {cc / mtot:8.2f} {r:7.2f} {mr:7.2f} "
+              f"{r / mr if mr else float('nan'):5.2f}")
+    tc, tcc, tr, tsub, ttot, tmr = (sum(t[i] for t in rows) for i in range(2, 8))
     print(f"all matched: C {tc:.1f} fF vs Magic substrate {tsub:.1f} ({tc / tsub:.2f}) and "
-          f"total {ttot:.1f} fF ({tc / ttot:.2f}); wire R {tr:.0f} vs Magic {tmr:.0f} ohm "
+          f"total {ttot:.1f} fF ({tc / ttot:.2f}); with coupling {tcc:.1f} fF "
+          f"({tcc / ttot:.2f} of Magic's total); wire R {tr:.0f} vs Magic {tmr:.0f} ohm "
           f"({tr / tmr:.2f})")
     if args.no_sta:
         return 0
     top = layout.top
     star, tree = work / f"{top}.star.spef", work / f"{top}.spef"
+    cpl = work / f"{top}.cpl.spef"
     spef.write_spef(layout, star, model="star")
     spef.write_spef(layout, tree)
-    mn = spef.corner_path(tree, "min")
-    print(f"{'corner':>6} {'star setup':>10} {'star hold':>9} {'tree setup':>10} "
-          f"{'tree hold':>9} {'tree max hold':>13}")
+    spef.write_spef(layout, cpl, coupling=True)
+    mn, cmn = spef.corner_path(tree, "min"), spef.corner_path(cpl, "min")
+    print("worst slack ns, setup / hold: star = old lumped SPEF; tree = max setup, min hold; "
+          "tree max = max SPEF for hold too; cpl = tree with coupling=True")
+    print(f"{'corner':>6} {'star':>17} {'tree':>17} {'tree max hold':>13} {'cpl':>17}")
     for corner in ("ss", "tt", "ff"):
         s0, h0 = sta_slacks(job, top, corner, [f"read_spef {tcl_word(star)}", ""])
         s1, h1 = sta_slacks(job, top, corner, [f"read_spef {tcl_word(tree)}",
                                                f"read_spef {tcl_word(mn)}"])
         _, h2 = sta_slacks(job, top, corner, [f"read_spef {tcl_word(tree)}", ""])
-        print(f"{corner:>6} {s0:10.4f} {h0:9.4f} {s1:10.4f} {h1:9.4f} {h2:13.4f}")
+        s3, h3 = sta_slacks(job, top, corner, [f"read_spef {tcl_word(cpl)}",
+                                               f"read_spef {tcl_word(cmn)}"])
+        print(f"{corner:>6} {s0:8.4f} {h0:8.4f} {s1:8.4f} {h1:8.4f} {h2:13.4f} "
+              f"{s3:8.4f} {h3:8.4f}")
     return 0
 
 

@@ -14,11 +14,11 @@ Rules metal numbering counts li1 as metal 1: met1..met4 are rules metals 2..5.
 What this reader keeps (enough for the engine's routes, which use one width per layer):
 
 * resistance per um at the routed width, from ``RESOVER 0``;
-* ground capacitance per um, ``2 * (fringe + coupling)`` from ``OVER 0`` at the spacing to the
-  next routing track -- coupling to the neighbours is *folded into ground capacitance* as if
-  both neighbouring tracks were occupied (no Miller factor, no per-neighbour look-up), a
-  pessimistic simplification; the PDK's lambdapdk rules have zero coupling columns and
-  context-independent fringe values, so with these files the simplification changes nothing.
+* ground capacitance per um, ``2 * fringe`` from ``OVER 0`` at the spacing to the next
+  routing track.  The coupling column is not used: the PDK's lambdapdk rules have zero
+  coupling everywhere (and the same fringe in all three corners; only resistance differs), so
+  :mod:`pnr.engine.spef` takes coupling from the routed neighbours with Magic's sky130
+  sidewall/overlap constants instead.
 
 Via resistances are not in the rules files; they come from the tech LEF (``RESISTANCE`` per
 cut of ``mcon``/``via``/``via2``/``via3``) and are the same at every corner.
@@ -136,7 +136,6 @@ def layer_rc(corner: str) -> dict[str, LayerRC]:
         # neighbours are far (the last row) is the drawn-width value
         res_per_nm = res_rows[-1][3]
         sep_um = (PITCH_NM[layer] - tech.WIDTH[layer]) / 1000
-        cc, fr = _at_sep(cap_rows, sep_um)
-        out[layer] = LayerRC(res_ohm_per_um=res_per_nm * 1000,
-                             cap_pf_per_um=2 * (fr + cc))
+        _, fr = _at_sep(cap_rows, sep_um)
+        out[layer] = LayerRC(res_ohm_per_um=res_per_nm * 1000, cap_pf_per_um=2 * fr)
     return out

@@ -2,9 +2,9 @@
 
 Magic 8.3.105 writes no SPEF, so the route step writes ``<top>.spef`` (max corner, for setup)
 and ``<top>.min.spef`` (min corner, for hold) from its own wires and vias -- the job OpenRCX
-does in OpenROAD, on the same technology data: per-layer resistance and ground capacitance per
-unit length from the PDK's OpenRCX rules (:mod:`pnr.engine.rcx`) and per-cut via resistance
-from the tech LEF.
+does in OpenROAD: per-layer resistance and ground capacitance per unit length from the PDK's
+OpenRCX rules (:mod:`pnr.engine.rcx`), per-cut via resistance from the tech LEF and coupling
+from the routed neighbours (below).
 
 The network (IEEE 1481 ``*D_NET`` with ``*CONN``/``*CAP``/``*RES``):
 
@@ -15,9 +15,18 @@ The network (IEEE 1481 ``*D_NET`` with ``*CONN``/``*CAP``/``*RES``):
 * a via is a resistor between its two landing nodes (the cut's LEF resistance);
 * an li1 pin hangs off its met1 node through the mcon (``L1M1``) resistance plus the met1 stub
   to the node's grid point; a met1 pin or an IO port is the grid node it sits on;
-* coupling to neighbouring wires is folded into ground capacitance (see :mod:`pnr.engine.rcx`:
-  as if both neighbouring tracks were occupied; the PDK rules' coupling columns are zero), via
-  pads, the router's small met1 patches and the wiring inside the cells are left out.
+* the PDK rules' coupling columns are all zero, so the route step's SPEF carries ground
+  capacitance only (measured against Magic in pnr/README.md: ~0.9 of Magic's substrate C,
+  ~0.15 of its total C); via pads, the router's small met1 patches and stubs and the wiring
+  inside the cells are left out;
+* ``coupling=True`` (:func:`write_spef`) adds coupling from the routed neighbourhood
+  (:class:`Neighbours`), folded into ground capacitance (Miller factor 1, both corners):
+  sidewall coupling to other nets' wires on the adjacent tracks and to supply shapes, and
+  overlap coupling to what crosses a piece on the layers above and below (other nets' wires,
+  supply rails and straps, and under met1 the cells' li1), with the constants of Magic's
+  sky130A.tech (the extractor signoff runs) -- ``k * length / separation`` for sidewalls as
+  Magic computes it, area plus side-overlap for crossings.  Wires beyond the adjacent track
+  are taken as shielded (Magic searches out to its 2 um `sidehalo`).
 
 A net whose pieces do not meet in the routed geometry (a pin reached at two access points joined
 only by the cell's li1, a pin with no access via in the route) is closed with 1 milliohm links
@@ -48,6 +57,15 @@ EDGE_CAP = {"met1": 40.567e-6, "met2": 37.759e-6, "met3": 40.989e-6, "met4": 36.
 SHEET_R = {"met1": 0.125, "met2": 0.125, "met3": 0.047, "met4": 0.047}
 VIA_R = rcx.VIA_R
 LINK_OHM = 0.001        # closes a gap the routed geometry leaves between pieces of one net
+# Sidewall coupling, Magic's sky130A.tech ``defaultsidewall`` (aF per um of facing edges at 1 um
+# separation; Magic adds k * overlap / separation, ExtCouple.c extSideCommon)
+SIDEWALL_AF = {"met1": 45.0, "met2": 50.0, "met3": 63.0, "met4": 67.0}
+# Crossings, sky130A.tech (upper, lower): ``defaultoverlap`` aF/um^2 of overlap area,
+# ``defaultsideoverlap`` aF/um of the upper layer's edges over the lower layer and of the lower
+# layer's edges under the upper one
+CROSS_AF = {("met2", "met1"): (134.0, 67.0, 48.0), ("met3", "met2"): (86.0, 70.0, 44.0),
+            ("met4", "met3"): (84.0, 71.0, 43.0), ("met1", "li1"): (114.0, 59.0, 35.0)}
+BIN_NM = 2720           # bins of the cells' li1 shapes (one row high)
 
 Node = tuple[int, int, int]          # (layer index in tech.LAYERS, i, j)
 
@@ -86,6 +104,132 @@ class RcTree:
         return sum(r for _, _, r in self.res)
 
 
+class Neighbours:
+    """Who runs beside a wire: every routed segment's centre line per (layer, track) and the
+    supply shapes per layer, for the sidewall coupling folded into ground capacitance.
+
+    A piece of wire couples to other nets' wires on the adjacent tracks of its layer (one grid
+    line away on met1/met2, two on met3/met4 -- the router's track pitch) and to supply rails
+    or straps closer than one track pitch (no wire fits between), over the length they run
+    side by side, with Magic's
+    ``k * length / separation`` (:data:`SIDEWALL_AF`).  Wires further away are taken as
+    shielded by the adjacent track.  The coupling goes to ground unscaled (Miller factor 1),
+    in both corners: STA without signal integrity sees a neighbour as a grounded load."""
+
+    def __init__(self, layout: Layout) -> None:
+        self.tracks: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
+        for net, route in sorted(layout.routes.items()):
+            for layer, i1, j1, i2, j2 in route.get("segs", []):
+                if tech.HORIZONTAL[layer]:
+                    key, lo, hi = (layer, j1), *sorted((grid_x(i1), grid_x(i2)))
+                else:
+                    key, lo, hi = (layer, i1), *sorted((grid_y(j1), grid_y(j2)))
+                self.tracks.setdefault(key, []).append((lo, hi, net))
+        for rows in self.tracks.values():
+            rows.sort()
+        self.power: dict[str, list[tuple[int, int, int, int]]] = {}
+        for _net, layer, rect in sorted(layout.power):
+            if layer in SIDEWALL_AF:
+                self.power.setdefault(layer, []).append(tuple(rect))
+        # the placed cells' li1 (pins, supply pins, obstructions) under met1, binned; a shape
+        # of a pin the net itself connects to is not a load on it
+        self.pins = {net: set(pins) for net, pins in layout.nets.items()}
+        self.li1: list[tuple[tuple[int, int, int, int], tuple[str, str] | None]] = []
+        self.bins: dict[tuple[int, int], list[int]] = {}
+        lib = library.cells()
+        for comp in sorted(layout.components, key=lambda c: c.name):
+            if not comp.placed:
+                continue
+            macro = lib[comp.cell]
+            shapes = [(r, (comp.name, p.name) if p.use not in ("POWER", "GROUND") else None)
+                      for p in macro.pins.values() for r in p.shapes.get("li1", [])]
+            shapes += [(r, None) for r in macro.obs.get("li1", [])]
+            for r, owner in shapes:
+                x0, y0, x1, y1 = place_rect(r, comp, macro.height)
+                self.li1.append(((x0, y0, x1, y1), owner))
+                for bx in range(x0 // BIN_NM, x1 // BIN_NM + 1):
+                    for by in range(y0 // BIN_NM, y1 // BIN_NM + 1):
+                        self.bins.setdefault((bx, by), []).append(len(self.li1) - 1)
+
+    def coupling_pf(self, net: str, layer: str, track: int, lo: int, hi: int) -> float:
+        """Sidewall coupling (pF) of ``net``'s piece on ``track`` from ``lo`` to ``hi`` nm."""
+        step = 2 if layer in ("met3", "met4") else 1
+        half = tech.WIDTH[layer] // 2
+        gap = rcx.PITCH_NM[layer] - tech.WIDTH[layer]
+        k = SIDEWALL_AF[layer]
+        af = 0.0
+        for t in (track - step, track + step):
+            for a, b, other in self.tracks.get((layer, t), []):
+                if other != net and min(hi, b) > max(lo, a):
+                    af += k * (min(hi, b) - max(lo, a)) / gap
+        horizontal = tech.HORIZONTAL[layer]
+        centre = grid_y(track) if horizontal else grid_x(track)
+        for x0, y0, x1, y1 in self.power.get(layer, []):
+            a, b, c0, c1 = (x0, x1, y0, y1) if horizontal else (y0, y1, x0, x1)
+            sep = max(c0 - (centre + half), (centre - half) - c1)
+            if 0 < sep < rcx.PITCH_NM[layer] and min(hi, b) > max(lo, a):
+                af += k * (min(hi, b) - max(lo, a)) / sep
+        return af * 1e-6
+
+    def crossing_pf(self, net: str, layer: str, track: int, lo: int, hi: int) -> float:
+        """Overlap coupling (pF) of ``net``'s piece with what crosses it on the layers just
+        above and below: other nets' wires, supply shapes and, under met1, the cells' li1
+        (area plus side-overlap of the edges, :data:`CROSS_AF`).  A crossing on a piece's end
+        point is shared by the two pieces that meet there, each taking the part on its side."""
+        k = tech.LAYERS.index(layer)
+        horizontal = tech.HORIZONTAL[layer]
+        half = tech.WIDTH[layer] // 2
+        centre = grid_y(track) if horizontal else grid_x(track)
+        # the piece's rectangle as (along0, along1, across0, across1)
+        mine = (lo, hi, centre - half, centre + half)
+        af = 0.0
+        below = ["li1"] if layer == "met1" else list(tech.LAYERS[max(k - 1, 0):k])
+        for other_layer in below + list(tech.LAYERS[k + 1:k + 2]):
+            upper = layer if other_layer in below else other_layer
+            lower = layer if upper == other_layer else other_layer
+            ov, side_up, side_low = CROSS_AF[(upper, lower)]
+            shapes: list[tuple[tuple[int, int, int, int], bool]] = []
+            if other_layer == "li1":
+                x0, y0, x1, y1 = (lo, centre - half, hi, centre + half) if horizontal else \
+                    (centre - half, lo, centre + half, hi)
+                seen: set[int] = set()
+                for bx in range(x0 // BIN_NM, x1 // BIN_NM + 1):
+                    for by in range(y0 // BIN_NM, y1 // BIN_NM + 1):
+                        seen.update(self.bins.get((bx, by), []))
+                for n in sorted(seen):
+                    (a, b, c, d), owner = self.li1[n]
+                    if owner is None or owner not in self.pins.get(net, ()):
+                        shapes.append(((a, c, b, d) if horizontal else (b, d, a, c), True))
+            oh = tech.WIDTH.get(other_layer, 0) // 2
+            if other_layer != "li1" and tech.HORIZONTAL[other_layer] != horizontal:
+                origin, pitch = (tech.GRID_X0, tech.GRID_DX) if horizontal else \
+                    (tech.GRID_Y0, tech.GRID_DY)
+                for t in range(-(-(lo - oh - origin) // pitch), (hi + oh - origin) // pitch + 1):
+                    pos = origin + pitch * t
+                    for a, b, other in self.tracks.get((other_layer, t), []):
+                        if other != net and a <= centre <= b:
+                            # (along0, along1, across0, across1) in the piece's frame
+                            shapes.append(((pos - oh, pos + oh, a - oh, b + oh), False))
+            for x0, y0, x1, y1 in self.power.get(other_layer, []):
+                rect = (x0, x1, y0, y1) if horizontal else (y0, y1, x0, x1)
+                shapes.append((rect, True))
+            for (a0, a1, c0, c1), is_power in shapes:
+                along = min(hi, a1) - max(lo, a0)
+                across = min(mine[3], c1) - max(mine[2], c0)
+                if along <= 0 or across <= 0:
+                    continue
+                # my long edges (across = c) inside the other shape, and its edges inside mine
+                mine_in = sum(along for e in (mine[2], mine[3]) if c0 < e < c1)
+                theirs_in = sum(across for e in (a0, a1) if lo < e < hi)
+                if is_power:    # a supply or cell shape's other two edges too
+                    theirs_in += sum(along for e in (c0, c1) if mine[2] < e < mine[3])
+                up_in, low_in = (theirs_in, mine_in) if upper == other_layer else \
+                    (mine_in, theirs_in)
+                af += ov * along * across / 1e6 + side_up * up_in / 1e3 + \
+                    side_low * low_in / 1e3
+        return af * 1e-6
+
+
 def _key(node: Node | str) -> tuple:
     return (1, node, ()) if isinstance(node, str) else (0, "", node)
 
@@ -104,8 +248,10 @@ def _xy(node: Node) -> tuple[int, int]:
     return grid_x(node[1]), grid_y(node[2])
 
 
-def net_tree(layout: Layout, net: str, route: dict, corner: str = "max") -> RcTree:
-    """The RC tree of one routed net at extraction corner ``corner`` (see module docstring)."""
+def net_tree(layout: Layout, net: str, route: dict, corner: str = "max",
+             neighbours: Neighbours | None = None) -> RcTree:
+    """The RC tree of one routed net at extraction corner ``corner`` (see module docstring);
+    with ``neighbours`` each piece also carries its sidewall coupling, grounded."""
     layer_rc = rcx.layer_rc(corner)
     index = {name: k for k, name in enumerate(tech.LAYERS)}
     tree = RcTree()
@@ -170,8 +316,14 @@ def net_tree(layout: Layout, net: str, route: dict, corner: str = "max") -> RcTr
             (xa, ya), (xb, yb) = _xy(a), _xy(b)
             length_um = (abs(xb - xa) + abs(yb - ya)) / 1000
             tree.res.append((a, b, rc.res_ohm_per_um * length_um))
-            tree.add_cap(a, rc.cap_pf_per_um * length_um / 2)
-            tree.add_cap(b, rc.cap_pf_per_um * length_um / 2)
+            cap = rc.cap_pf_per_um * length_um
+            if neighbours is not None:
+                layer = tech.LAYERS[m]
+                track, lo, hi = (j1, xa, xb) if tech.HORIZONTAL[layer] else (i1, ya, yb)
+                cap += neighbours.coupling_pf(net, layer, track, lo, hi)
+                cap += neighbours.crossing_pf(net, layer, track, lo, hi)
+            tree.add_cap(a, cap / 2)
+            tree.add_cap(b, cap / 2)
     for p in points:
         tree.add_cap(p, 0.0)
     _connect(tree, layout, pins)
@@ -303,7 +455,7 @@ def corner_path(path: Path, corner: str) -> Path:
 def write_spef(layout: Layout, path: Path,
                rc: Callable[[str], tuple[float, float] | None] | None = None,
                corners: tuple[str, ...] = ("max", "min"), model: str = "tree",
-               stats: dict[str, int] | None = None) -> int:
+               stats: dict[str, int] | None = None, coupling: bool = False) -> int:
     """Write the SPEF; returns the number of nets written.
 
     Without ``rc`` each routed net becomes its RC tree (:func:`net_tree`), written once per
@@ -313,7 +465,12 @@ def write_spef(layout: Layout, path: Path,
     resistance ohm) or ``None`` to leave it out (the placement estimate of
     :mod:`pnr.engine.rsz`): one star per net, to ``path`` only; ``model="star"`` writes that
     star from :func:`net_rc` of the route (the model before the RC trees, kept for comparison).
-    ``stats`` (if given) receives ``links``: the 1 milliohm joins added (module docstring)."""
+    ``coupling=True`` adds the neighbours' coupling (:class:`Neighbours`) to the trees; the
+    default is the rules' ground capacitance only, which is what the route step writes: with
+    coupling the probe fails setup at ss (-2.75 ns, was +1.41; see pnr/README.md
+    "Parasitics"), and the rsz step, which times on a ground-only placement estimate, does not
+    yet repair for it. ``stats`` (if given) receives ``links``: the 1 milliohm joins added
+    (module docstring)."""
     if model not in ("tree", "star"):
         raise ValueError(f"SPEF model must be 'tree' or 'star', not {model!r}")
     star = rc is not None or model == "star"
@@ -321,6 +478,7 @@ def write_spef(layout: Layout, path: Path,
         [(c, path if k == 0 else corner_path(path, c)) for k, c in enumerate(corners)]
     lib = library.cells()
     cells = {c.name: c.cell for c in layout.components}
+    neighbours = None if star or not coupling else Neighbours(layout)
     count = 0
     links = 0
     for corner, target in targets:
@@ -362,7 +520,7 @@ def write_spef(layout: Layout, path: Path,
                 cap, res = lumped if rc is not None else net_rc(route)
                 out += _star_lines(net, cap, res, conns, driver, loads)
             else:
-                tree = net_tree(layout, net, route, corner)
+                tree = net_tree(layout, net, route, corner, neighbours)
                 links += tree.links
                 out += _tree_lines(net, tree, conns)
             count += 1

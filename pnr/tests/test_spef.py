@@ -11,7 +11,7 @@ import pytest
 
 from pnr.engine import rcx, spef
 from pnr.engine.context import StepError
-from pnr.engine.layout import Component, Layout, Port
+from pnr.engine.layout import Component, Layout, Port, grid_x, grid_y
 
 INV = "sky130_fd_sc_hd__inv_1"
 # u1.Y (li1 720..1050 x 1485..2465) is reached by an mcon at node (1, 4) shifted +180 nm;
@@ -88,6 +88,7 @@ def test_rules_reader_rejects_a_file_that_is_not_rules(tmp_path: Path) -> None:
 def test_tree_totals_and_path_resistance_by_hand(tmp_path: Path) -> None:
     path = tmp_path / "two.spef"
     stats: dict[str, int] = {}
+    # ground C only, the default (the coupling model has its own test below)
     assert spef.write_spef(_layout(), path, stats=stats) == 1
     assert stats == {"links": 0}
     for corner, target in (("max", path), ("min", tmp_path / "two.min.spef")):
@@ -135,6 +136,33 @@ def test_disconnected_geometry_is_linked(tmp_path: Path) -> None:
     assert stats["links"] == 1
     _, _, res = _parse((tmp_path / "gap.spef").read_text(), "n1")
     assert _path_r(res, "u1:Y", "u2:A") > 0
+
+
+def test_coupling_to_neighbours_and_crossings() -> None:
+    # a: met1 on track j=4 from i=0 to 10; b: met1 one track up over i=2..6; c: met2 crossing
+    # a at i=5; a VGND rail below a, 200 nm from a's edge, over x 0..920
+    y4 = grid_y(4)
+    layout = Layout(top="t", die=(0, 0, 10000, 5000), core=(0, 0, 10000, 5000), rows=[],
+                    components=[], ports={}, nets={},
+                    routes={"a": {"segs": [["met1", 0, 4, 10, 4]]},
+                            "b": {"segs": [["met1", 2, 5, 6, 5]]},
+                            "c": {"segs": [["met2", 5, 0, 5, 8]]}},
+                    power=[("VGND", "met1", (0, y4 - 750, 920, y4 - 270))])
+    nb = spef.Neighbours(layout)
+    lo, hi = grid_x(0), grid_x(10)
+    # aF: b over 4 pitches, then the rail over 0.69 um (a starts at x = 230)
+    side = 45 * (4 * 460 / 1000) / 0.2 + 45 * (690 / 1000) / 0.2
+    assert nb.coupling_pf("a", "met1", 4, lo, hi) == pytest.approx(side * 1e-6)
+    # one met1 x met2 crossing: 0.14 x 0.14 um at 134 aF/um^2, met2's two edges over met1
+    # (67 aF/um) and met1's two under met2 (48): 34.8264 aF -- the value Magic's .ext lists
+    # for such a crossing in the probe layout
+    assert nb.crossing_pf("a", "met1", 4, lo, hi) == pytest.approx(34.8264e-6)
+    # split at the crossing, the two pieces share it
+    mid = grid_x(5)
+    assert nb.crossing_pf("a", "met1", 4, lo, mid) + nb.crossing_pf("a", "met1", 4, mid, hi) \
+        == pytest.approx(34.8264e-6)
+    assert nb.coupling_pf("b", "met1", 5, grid_x(2), grid_x(6)) == pytest.approx(
+        45 * 1.84 / 0.2 * 1e-6)
 
 
 @pytest.mark.skipif(shutil.which("sta") is None, reason="OpenSTA not installed")
