@@ -8,6 +8,7 @@ from pathlib import Path
 import gdstk
 import pytest
 
+from gptnano.step import StepError
 from signoff.drc_klayout import count_violations, prepare_deck, run_klayout_drc
 from signoff.drc_magic import run_magic_drc
 
@@ -46,6 +47,16 @@ def test_prepare_deck_unescapes_and_sets_threads(tmp_path: Path) -> None:
     assert "vpp.is_empty? || vpp.width(1.43" in deck
     beol = prepare_deck(tmp_path / "b.drc", feol=False).read_text()
     assert re.search(r"^FEOL\s*=\s*false", beol, flags=re.M)
+
+
+def test_prepare_deck_tiled_mode(tmp_path: Path) -> None:
+    deck = prepare_deck(tmp_path / "t.drc", threads=2, mode="tiled", tile_um=50).read_text()
+    assert re.search(r"^tiles\(50\.um\)$", deck, flags=re.M)
+    assert re.search(r"^tile_borders\(21\.um\)$", deck, flags=re.M)
+    assert not re.search(r"^deep\s*$", deck, flags=re.M)
+    assert re.search(r"^deep\s*$", prepare_deck(tmp_path / "d.drc").read_text(), flags=re.M)
+    with pytest.raises(StepError):
+        prepare_deck(tmp_path / "x.drc", mode="flat")
 
 
 def test_guarded_device_layer_rules_still_fire(tmp_path: Path) -> None:
