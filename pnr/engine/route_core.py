@@ -110,8 +110,11 @@ def reserved_clear(n: int, p: int, r0: int, r1: int, r2: int, r3: int, hard: np.
         jq = q // nx
         d = xq - (GRID_X0 + GRID_DX * (q - jq * nx))
         yq = GRID_Y0 + GRID_DY * jq
-        b = np.array([min(xq - 145, xq - d), yq - 115, max(xq + 145, xq - d), yq + 115])
-        if gap2_below(r0, r1, r2, r3, b, MET1_SPACE2):
+        # the pad's box as scalars: an np.array here was a heap allocation per via check
+        b0, b2 = min(xq - 145, xq - d), max(xq + 145, xq - d)
+        dx = max(r0 - b2, b0 - r2, 0)
+        dy = max(r1 - (yq + 115), (yq - 115) - r3, 0)
+        if dx * dx + dy * dy < MET1_SPACE2:
             return False
     return True
 
@@ -219,7 +222,7 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
            side: np.ndarray, guide: np.ndarray, gw: int, gh: int, gnx: int, gstamp: int,
            guide_cost: float, g: np.ndarray, parent: np.ndarray, seen: np.ndarray,
            closed: np.ndarray, stamp: int, nx: int, ny: int, soft: float,
-           cost: np.ndarray) -> np.ndarray:
+           cost: np.ndarray, bound_mul: float = 0.0, bound_add: float = 0.0) -> np.ndarray:
     """A* from `sources` to any node with ``tgt_pin[k] >= 0`` inside the window (sources and
     target box grown by `margin`).  Returns the path (source first) or an empty array.
 
@@ -236,7 +239,12 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
     Route guides (from the global router, :mod:`pnr.engine.grt`): the plane is cut into
     GCells of ``gw`` x ``gh`` nodes (``gnx`` per row); a node whose GCell has
     ``guide[gcell] != gstamp`` lies outside the net's corridor and costs ``guide_cost`` extra
-    (0: no guides)."""
+    (0: no guides).
+
+    ``bound_mul > 0``: the search gives up once the cheapest open node's f exceeds
+    ``bound_mul * f0 + bound_add`` (f0: the sources' f), i.e. when any path would be that
+    much longer than the straight-line estimate.  A failing search otherwise explores its
+    whole window, which for a net across the die is the whole die on four layers."""
     plane = nx * ny
     heap = [(0.0, 0.0, np.int64(0))]
     heap.pop()
@@ -260,8 +268,13 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
     wy1 += margin
     nbr = np.empty(6, np.int64)
     nco = np.empty(6, np.float64)
+    fmax = INF
+    if bound_mul > 0.0 and len(heap) > 0:
+        fmax = bound_mul * heap[0][0] + bound_add
     while len(heap) > 0:
         _f, gk, k = heapq.heappop(heap)
+        if _f > fmax:
+            break
         if closed[k] == stamp:
             continue
         closed[k] = stamp

@@ -87,8 +87,9 @@ def test_probe_physical_flow_is_reproducible(runs: list[Path]) -> None:
 
 def _congested(runs: list[Path]) -> Router:
     """A router on the placed probe with met3/met4 and every third met2 track blocked: the
-    probe's placement no longer fits, and rip-up repairs only part of it (measured: 26 nets
-    failed after the first pass, 15 after two rounds, 11 when PATIENCE stops after 13)."""
+    probe's placement no longer fits, and rip-up repairs only part of it (measured 7 Dec with
+    rip-up transactions: 24 nets failed after the first pass, 10 after two rounds, still 10
+    when PATIENCE stops after round 10; the 10 are unroutable even across other nets)."""
     (folder,) = runs[0].glob("*_route")
     router = Router(Layout.load(folder / "inputs" / "probe_mac.layout.json"))
     plane = router.nx * router.ny
