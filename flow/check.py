@@ -15,7 +15,7 @@ import sys
 
 from gptnano.design_config import DesignConfigError, load_design
 
-SIGNOFF_STEPS = ("sta", "power", "drc_klayout", "drc_magic", "lvs")
+SIGNOFF_STEPS = ("sta", "power", "drc_klayout", "drc_magic", "antenna", "lvs")
 
 
 def main(argv: list[str] | None = None) -> int:

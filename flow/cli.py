@@ -91,6 +91,9 @@ def _print_record(path: Any, record: dict[str, Any]) -> None:
           f"magic__drc_error__count={mt.get('magic__drc_error__count')} "
           f"design__lvs__clean={mt.get('design__lvs__clean')} "
           f"power__total={mt.get('power__total')} mW")
+    print(f"  antenna__violating__pins={mt.get('antenna__violating__pins')} "
+          f"antenna__diode__count={mt.get('antenna__diode__count')} "
+          f"route__drc_repair__shape__count={mt.get('route__drc_repair__shape__count')}")
     for failure in record["failures"]:
         print(f"  FAILED {failure}")
     if record["not_run"]:

@@ -152,9 +152,9 @@ def plan_embedded(design: DesignConfig, dft: bool,
 
 
 def build_embedded_flow(plan: FlowPlan) -> Flowgraph:
-    """syn -> [dft] -> floorplan -> place -> cts -> rsz -> route -> drc_repair -> fill -> gds ->
-    extract, then the checks (sta per corner, power, drc_klayout, drc_magic, lvs) in parallel
-    on extract's views (on syn's netlist while the layout steps are missing)."""
+    """syn -> [dft] -> floorplan -> place -> cts -> rsz -> ant -> route -> drc_repair -> fill ->
+    gds -> extract, then the checks (sta per corner, power, drc_klayout, drc_magic, lvs) in
+    parallel on extract's views (on syn's netlist while the layout steps are missing)."""
     by_name: dict[str, type[EngineTask]] = {
         cls.NAME: cls for cls in (SynTask, *LAYOUT_TASKS, *CHECK_TASKS, StaTask, PowerTask)}
     flow = Flowgraph(FLOW_NAME)

@@ -2,8 +2,8 @@
 
     python -m flow.run_engine --design probe --out build/engine_probe
 
-Runs synth (``gptnano.synth``) -> floorplan -> place -> cts -> rsz -> route -> drc_repair ->
-fill -> gds -> extract -> KLayout DRC -> Magic DRC -> LVS, each step in
+Runs synth (``gptnano.synth``) -> floorplan -> place -> cts -> rsz -> ant -> route ->
+drc_repair -> fill -> gds -> extract -> KLayout DRC -> Magic DRC -> LVS, each step in
 ``<out>/<nn>_<step>/{inputs,outputs,reports}`` with the previous step's outputs copied into
 its inputs, and prints/writes the metrics of every step to ``<out>/metrics.json``.  An
 existing ``<out>`` is never overwritten.
@@ -23,7 +23,8 @@ from gptnano.design_config import DesignConfigError, check_tool_path, load_desig
 from gptnano.paths import MissingDataError
 from gptnano.step import StepContext, StepError
 
-STEPS = ("floorplan", "place", "cts", "rsz", "route", "drc_repair", "fill", "gds", "extract")
+STEPS = ("floorplan", "place", "cts", "rsz", "ant", "route", "drc_repair", "fill", "gds",
+         "extract")
 SIGNOFF = ("drc_klayout", "drc_magic", "lvs")
 
 

@@ -155,7 +155,8 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     take("synth__design__instance__count", "syn", "stat.rpt")
     take("synth__design__instance__area", "syn", "stat.rpt")
     # logic cells in the layout: after timing repair / CTS (their buffers count) when they ran
-    if not (take("design__instance__count", "rsz", "rsz.json")
+    if not (take("design__instance__count", "ant", "antenna_estimate.json")
+            or take("design__instance__count", "rsz", "rsz.json")
             or take("design__instance__count", "cts", "cts.json")
             or take("design__instance__count", "floorplan", None)):
         take("design__instance__count", "syn", "stat.rpt", source="synth__design__instance__count")
@@ -165,6 +166,10 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     take("klayout__drc_error__count", "drc_klayout", "drc_klayout.json")
     take("magic__drc_error__count", "drc_magic", "drc_magic.rpt")
     take("design__lvs__clean", "lvs", "lvs.rpt")
+    take("antenna__violating__pins", "antenna", "antenna.json")
+    take("antenna__violating__nets", "antenna", "antenna.json")
+    take("antenna__diode__count", "ant", "antenna_estimate.json")
+    take("route__drc_repair__shape__count", "drc_repair", None)
     metrics["clock__period"] = design.clock_period_ns
     model_to_chip = model_figures(design, metrics, corners)
     if model_to_chip is not None:

@@ -194,6 +194,8 @@ VARIABLES: tuple[Variable, ...] = (
        "capacitance (calibrated against the routed SPEF)", low=0, low_open=True),
     _v("rsz.tns_weight", float, 0.01, "weight of TNS next to WS in the setup repair's score",
        low=0),
+    _v("antenna.diodes", bool, True, "insert antenna diodes where the placement estimate "
+       "exceeds the sky130 antenna ratio (pnr.engine.antenna)"),
     _v("route.max_rounds", int, 60, "router rip-up round budget", low=0),
     _v("route.time_guard_s", float, 3600.0, "router wall-clock guard (s): fails, never cuts "
        "rounds", low=0, low_open=True),

@@ -104,8 +104,11 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     # physical verification
     _M("klayout__drc_error__count", "count", "KLayout DRC violations (sky130 deck)", "lower"),
     _M("magic__drc_error__count", "count", "Magic DRC violations", "lower"),
-    _M("antenna__violating__pins", "count", "gate pins over a sky130 antenna ratio (Magic "
-       "antennacheck on the extracted layout)", "lower"),
+    _M("antenna__violating__pins", "count", "gate pins over a sky130 antenna ratio "
+       "(pnr.engine.antenna_check on the routed layout)", "lower"),
+    _M("antenna__violating__nets", "count", "nets with a gate over a sky130 antenna ratio",
+       "lower"),
+    _M("antenna__diode__count", "count", "antenna diodes inserted before routing", "lower"),
     _M("route__drc_repair__shape__count", "count", "rectangles the DRC repair step added "
        "to close same-net notches, holes and necks", "lower"),
     _M("design__lvs__clean", "bool",
@@ -226,7 +229,9 @@ ENGINE_KEYS: dict[tuple[str, str], str] = {
     ("power", "total_mw"): "power__total",
     ("drc_klayout", "drc_klayout_total"): "klayout__drc_error__count",
     ("drc_magic", "drc_magic_total"): "magic__drc_error__count",
-    ("extract", "antenna_violating_pins"): "antenna__violating__pins",
+    ("antenna", "antenna_violating_pins"): "antenna__violating__pins",
+    ("antenna", "antenna_violating_nets"): "antenna__violating__nets",
+    ("ant", "antenna_diodes_inserted"): "antenna__diode__count",
     ("drc_repair", "drc_repair_rects"): "route__drc_repair__shape__count",
     ("lvs", "lvs_match"): "design__lvs__clean",
 }

@@ -48,6 +48,7 @@ STEP_SECTIONS: dict[str, tuple[str, ...]] = {
     "place": ("placement",),
     "cts": ("cts",),
     "rsz": ("rsz", "timing"),
+    "ant": ("antenna",),
     "route": ("route",),
     "drc_repair": (),
     "fill": (),
@@ -57,6 +58,7 @@ STEP_SECTIONS: dict[str, tuple[str, ...]] = {
     "power": ("power",),
     "drc_klayout": ("drc",),
     "drc_magic": (),
+    "antenna": (),
     "lvs": (),
 }
 

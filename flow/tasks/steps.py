@@ -59,6 +59,16 @@ class RszTask(EngineTask):
     MAKES = ("layout.json", "def", "vg")
 
 
+class AntTask(EngineTask):
+    """Antenna diodes before routing (:mod:`pnr.engine.antenna`); like CTS and rsz it edits
+    the layout and the netlist together."""
+
+    NAME = "ant"
+    MODULE = "pnr.engine.antenna"
+    NEEDS = ("layout.json", "vg")
+    MAKES = ("layout.json", "def", "vg")
+
+
 class RouteTask(EngineTask):
     """Detailed routing; also writes the parasitics STA reads: ``spef`` (max extraction
     corner, setup) and ``min.spef`` (min corner, hold), see :mod:`pnr.engine.spef`."""
@@ -169,6 +179,23 @@ class DrcMagicTask(_DrcTask):
     COUNT_KEY = "drc_magic_total"
 
 
+class AntennaCheckTask(EngineTask):
+    """Process antenna rules on the routed layout database (:mod:`pnr.engine.antenna_check`);
+    a violating gate fails the run like a DRC error."""
+
+    NAME = "antenna"
+    MODULE = "pnr.engine.antenna_check"
+    NEEDS = ("layout.json",)
+    MAKES = ()
+
+    def violations(self, metrics: dict[str, Any]) -> list[str]:
+        count = metrics.get("antenna_violating_pins")
+        if count is None:
+            return ["antenna reported no violation count"]
+        return [f"{count} gate pins over the antenna ratio (reports/antenna.json)"] if count \
+            else []
+
+
 class LvsTask(EngineTask):
     """Netgen LVS of the extracted layout against the signed-off gate netlist (the ``vg`` STA
     and power read, after CTS and timing repair) with supplies tied."""
@@ -189,8 +216,9 @@ class LvsTask(EngineTask):
 
 # Physical steps in flow order (after syn / DFT), then the checks that read extract's views.
 LAYOUT_TASKS: tuple[type[EngineTask], ...] = (
-    FloorplanTask, PlaceTask, CtsTask, RszTask, RouteTask, DrcRepairTask, FillTask, GdsTask,
-    ExtractTask)
-CHECK_TASKS: tuple[type[EngineTask], ...] = (DrcKlayoutTask, DrcMagicTask, LvsTask)
+    FloorplanTask, PlaceTask, CtsTask, RszTask, AntTask, RouteTask, DrcRepairTask, FillTask,
+    GdsTask, ExtractTask)
+CHECK_TASKS: tuple[type[EngineTask], ...] = (DrcKlayoutTask, DrcMagicTask, AntennaCheckTask,
+                                               LvsTask)
 ALL_TASKS: tuple[type[EngineTask], ...] = (
     SynTask, *LAYOUT_TASKS, StaTask, PowerTask, *CHECK_TASKS)

@@ -43,6 +43,10 @@ class LefPin:
     direction: str = "INPUT"
     use: str = "SIGNAL"
     shapes: dict[str, list[Rect]] = field(default_factory=dict)
+    # um^2: gate oxide area behind an input pin, diffusion area behind an output pin (LEF
+    # ANTENNAGATEAREA / ANTENNADIFFAREA; 0 where the LEF gives none), for the antenna step
+    antenna_gate_area: float = 0.0
+    antenna_diff_area: float = 0.0
 
 
 @dataclass
@@ -60,8 +64,8 @@ class LefMacro:
 
 
 def _macro_headers(path: Path) -> dict[str, LefMacro]:
-    """Macros with their ``CLASS`` and their pins (in file order) with ``DIRECTION``/``USE``:
-    the statements KLayout's reader does not return. Geometry is left empty."""
+    """Macros with their ``CLASS`` and their pins (in file order) with ``DIRECTION``/``USE``
+    and antenna areas: the statements KLayout's reader does not return. Geometry is left empty."""
     macros: dict[str, LefMacro] = {}
     macro: LefMacro | None = None
     pin: LefPin | None = None
@@ -94,6 +98,10 @@ def _macro_headers(path: Path) -> dict[str, LefMacro]:
                 pin.direction = tok[1]
             elif key == "USE" and pin is not None:
                 pin.use = tok[1]
+            elif key == "ANTENNAGATEAREA" and pin is not None:
+                pin.antenna_gate_area += float(tok[1])
+            elif key == "ANTENNADIFFAREA" and pin is not None:
+                pin.antenna_diff_area += float(tok[1])
             elif key == "LAYER" and (pin is not None or in_obs):
                 # the layer order of the port/OBS: an empty list marks it (the geometry
                 # dicts are filled in this order, see read_lef)

@@ -49,3 +49,48 @@ MET3_PATCH_HALF = (280, 220)
 RAIL_HALF = 240          # the cells' met1 rails are 0.48 um tall, centred on row boundaries
 STRAP_W = 1000           # met2 power straps beside the core
 VIA1_CUT, VIA1_SPACE = 150, 170
+
+
+# -- values read from the tech LEF -----------------------------------------------------------
+def lef_layer_statements(path: str | None = None) -> dict[str, dict[str, list[str]]]:
+    """Each ``LAYER`` block of the tech LEF as {statement keyword: its tokens}, e.g.
+    ``["met1"]["THICKNESS"] == ["0.35"]``; comments dropped. Read once per process.
+
+    Why a scan and not KLayout: KLayout's LEF reader builds the layout and keeps no layer
+    properties such as THICKNESS or the antenna ratio tables."""
+    from gptnano import pdk
+
+    key = str(path or pdk.tech_lef())
+    if key not in _LEF_LAYERS:
+        layers: dict[str, dict[str, list[str]]] = {}
+        current: dict[str, list[str]] | None = None
+        name = ""
+        for raw in open(key).read().splitlines():
+            tok = raw.split("#", 1)[0].replace(";", " ").split()
+            if not tok:
+                continue
+            if tok[0] == "LAYER" and len(tok) == 2 and current is None:
+                name, current = tok[1], {}
+                layers[name] = current
+            elif current is not None and tok[:2] == ["END", name]:
+                current = None
+            elif current is not None:
+                current[tok[0]] = tok[1:]
+        _LEF_LAYERS[key] = layers
+    return _LEF_LAYERS[key]
+
+
+_LEF_LAYERS: dict[str, dict[str, dict[str, list[str]]]] = {}
+
+
+def thickness_um(layer: str) -> float:
+    """The routing layer's metal THICKNESS (um) from the tech LEF."""
+    return float(lef_layer_statements()[layer]["THICKNESS"][0])
+
+
+def pwl(layer: str, keyword: str) -> list[tuple[float, float]]:
+    """A ``PWL ( ( x y ) ... )`` table of the tech LEF layer (e.g. the antenna ratio limit
+    ``ANTENNADIFFSIDEAREARATIO`` against the connected diffusion area in um^2)."""
+    tokens = [t for t in lef_layer_statements()[layer][keyword] if t not in ("(", ")", "PWL")]
+    values = [float(t) for t in tokens]
+    return list(zip(values[0::2], values[1::2], strict=True))

@@ -61,9 +61,9 @@ def test_auto_is_embedded_on_this_machine() -> None:
 def test_plan_full_and_truncated() -> None:
     design = load_design("probe")
     full = plan_embedded(design, dft=False, exists=everything)
-    assert full.steps == ["syn", "floorplan", "place", "cts", "rsz", "route", "drc_repair",
-                          "fill", "gds", "extract", "drc_klayout", "drc_magic", "lvs", "sta",
-                          "power"]
+    assert full.steps == ["syn", "floorplan", "place", "cts", "rsz", "ant", "route", "drc_repair",
+                          "fill", "gds", "extract", "drc_klayout", "drc_magic", "antenna", "lvs",
+                          "sta", "power"]
     assert full.complete and ("sta", "ss") in full.nodes() and ("syn", "0") in full.nodes()
     cut = plan_embedded(design, dft=False, exists=lambda m: m not in LAYOUT_MODULES)
     assert cut.steps == ["syn", "sta", "power"] and not cut.complete
