@@ -31,8 +31,8 @@ def adder_levels(terms: list[Value], levels: int) -> list[Value]:
     return terms
 
 
-def select_add(a: Value, b: Value, width: int, chunk: int) -> Value:
-    """a + b modulo 2**width (signed operands sign-extended), as a carry-select adder.
+def select_add(a: Value, b: Value, width: int, chunk: int, cin: Value | int = 0) -> Value:
+    """a + b + cin modulo 2**width (signed operands sign-extended), as a carry-select adder.
 
     Each ``chunk``-bit slice is added twice, for carry-in 0 and 1, and the carry out of the
     slice below picks one (Bedrij's carry-select adder): the delay is one chunk's carry chain
@@ -40,18 +40,13 @@ def select_add(a: Value, b: Value, width: int, chunk: int) -> Value:
     (ABC, see pnr/README.md) maps wide sums to near-ripple chains, about 0.75 ns a bit at the
     ss corner, so the structure has to be in the RTL.
     """
-    def ext(v: Value) -> Value:
-        v = Value.cast(v)
-        if len(v) >= width:
-            return v[:width]
-        fill = v[-1] if v.shape().signed else Const(0, 1)
-        return Cat(v, fill.replicate(width - len(v)))
-    a, b = ext(a), ext(b)
+    a, b = extend(a, width), extend(b, width)
     parts, carry = [], None
     for lo in range(0, width, chunk):
         hi = min(lo + chunk, width)
         s0 = a[lo:hi] + b[lo:hi]
         if carry is None:
+            s0 = s0 + cin
             parts.append(s0[:hi - lo])
             carry = s0[hi - lo]
             continue
@@ -59,6 +54,15 @@ def select_add(a: Value, b: Value, width: int, chunk: int) -> Value:
         parts.append(Mux(carry, s1[:hi - lo], s0[:hi - lo]))
         carry = Mux(carry, s1[hi - lo], s0[hi - lo])
     return Cat(*parts).as_signed()
+
+
+def extend(v: Value, width: int) -> Value:
+    """``v`` as ``width`` bits: truncated, or sign-/zero-extended by its own signedness."""
+    v = Value.cast(v)
+    if len(v) >= width:
+        return v[:width]
+    fill = v[-1] if v.shape().signed else Const(0, 1)
+    return Cat(v, fill.replicate(width - len(v)))
 
 
 def register(m: Module, value: Value, name: str, enable: Value | None = None,
@@ -76,6 +80,28 @@ def register(m: Module, value: Value, name: str, enable: Value | None = None,
         with m.If(enable):
             m.d.sync += reg.eq(value)
     return reg
+
+
+def at_least(v: Value, k: int) -> Value:
+    """v >= k for a signed ``v`` and a power-of-two-minus-one or power-of-two-plus-one bound
+    ``k`` in {2**j - 1, 2**j + 1}, from OR/AND reductions of v's bits instead of a comparator.
+
+    Why: yosys turns ``>=`` into a subtraction as wide as v, and ABC maps it to a carry chain
+    (the rounding stage's 53-bit compares were 2 ns past a 25 ns clock at ss); the bound's
+    shape reduces the test to "some bit above j is set, or the low bits reach the bound",
+    a tree of OR/AND gates. ``~v >= k`` (= v <= -k - 1) is how the lower bounds are tested.
+    """
+    v = Value.cast(v)
+    sign, mag = v[-1], v[:-1]
+    if k >= 1 and (k + 1) & k == 0:      # 2**j - 1: v >= 2**j, or all j low bits set
+        j = k.bit_length()
+        high, low = mag[j:].any(), mag[:j].all()
+    elif k >= 3 and (k - 1) & (k - 2) == 0:  # 2**j + 1: v >= 2**(j+1), or bit j and a low bit
+        j = (k - 1).bit_length() - 1
+        high, low = mag[j + 1:].any(), mag[j] & mag[:j].any()
+    else:
+        raise ValueError(f"at_least: bound {k} is not 2**j - 1 or 2**j + 1")
+    return ~sign & (high | low)
 
 
 def round_shift_sat8(p: Value, shift: Value, half_down: bool, saturate: bool) -> Value:
@@ -98,7 +124,7 @@ def round_shift_sat8(p: Value, shift: Value, half_down: bool, saturate: bool) ->
     else:
         u = p2 >> shift
         r = (u[:9] + 1)[1:9].as_signed()
-        over, under = u >= 2 * INT8_MAX + 1, u <= 2 * INT8_MIN - 2
+        over, under = at_least(u, 2 * INT8_MAX + 1), at_least(~u, -(2 * INT8_MIN - 2) - 1)
     if not saturate:
         return r
     return Mux(over, INT8_MAX, Mux(under, INT8_MIN, r))
@@ -212,7 +238,10 @@ class Requant(wiring.Component):
             p = Cat(low, acc).as_signed()
             int8 = round_shift_sat8(p, self.shift, half_down=cfg.mutation == "round_half_down",
                                     saturate=cfg.mutation != "no_saturation")
-            int32 = Mux(p > INT32_MAX, INT32_MAX, Mux(p < INT32_MIN, INT32_MIN, p))
+            # p > INT32_MAX / p < INT32_MIN as reductions of p's bits above bit 30 (not
+            # comparators: see at_least): the value fits when they are all equal to the sign
+            top = p[31:]
+            int32 = Mux(~p[-1] & top.any(), INT32_MAX, Mux(p[-1] & ~top.all(), INT32_MIN, p))
             lanes_out.append(Mux(self.out_int32, int32, int8)[:32])
         data = Signal(cfg.y_width)
         for lane, value in enumerate(lanes_out):

@@ -29,13 +29,19 @@ N/LANES x K/GROUP weight beats and N/LANES row-parameter beats; read N/LANES res
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from design.config import GqmvConfig
 from design.csr import CYCLES_BITS, ROWS_BITS, CsrBlock, axil_signature
-from design.datapath import ADD_CHUNK, Requant, adder_levels, register, select_add
+from design.datapath import (
+    ADD_CHUNK,
+    Requant,
+    adder_levels,
+    register,
+    select_add,
+)
 from model.integer_ops import GSCALE_BITS, MAX_SHIFT
 
 
@@ -198,13 +204,27 @@ class Gqmv(wiring.Component):
         d_final = register(m, last & chunk_last, "scaled_final")
 
         # ---- stage 5: accumulate; the finished totals of a row block go to the FIFO ---------
+        # Delayed carry (carry-save at half-word granularity): the total is kept as a low half,
+        # a high half and the low half's carry out of the last cycle, which the high half adds
+        # one cycle late. Each cycle's adders are half as wide as the total (the full-width
+        # sum was the ss critical path, issue #13/#14); the value is lo + (hi + c) * 2**half
+        # modulo 2**tw at every cycle, and the FIFO write resolves the last carry with an
+        # increment of the high half (an AND chain, not an adder).
+        half = (tw + 1) // 2
         totals = []
         for lane in range(lanes):
-            total = Signal(signed(tw), name=f"total_{lane}", reset_less=True)
+            lo = Signal(half, name=f"total_lo{lane}", reset_less=True)
+            hi = Signal(tw - half, name=f"total_hi{lane}", reset_less=True)
+            c = Signal(name=f"total_c{lane}", reset_less=True)
+            sv = scaled[lane].as_signed()
+            sv = Cat(sv, sv[-1].replicate(tw - len(sv))) if len(sv) < tw else sv[:tw]
+            lo_sum = select_add(Mux(d_first, 0, lo), sv[:half], half + 1, ADD_CHUNK)
+            hi_sum = select_add(Mux(d_first, 0, hi), sv[half:], tw - half, ADD_CHUNK,
+                                cin=c & ~d_first)
             with m.If(d_v):
-                m.d.sync += total.eq(select_add(Mux(d_first, 0, total), scaled[lane], tw,
-                                                ADD_CHUNK))
-            totals.append(total)
+                m.d.sync += [lo.eq(lo_sum[:half]), c.eq(lo_sum[half]), hi.eq(hi_sum)]
+            hi_final = select_add(hi, 0, tw - half, ADD_CHUNK, cin=c)
+            totals.append(Cat(lo, hi_final))
         m.d.comb += [acc_fifo.w_en.eq(register(m, d_v & d_final, "total_done", reset=True)),
                      acc_fifo.w_data.eq(Cat(*totals))]
 

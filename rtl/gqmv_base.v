@@ -6,7 +6,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
 , csr__arready, csr__rdata, csr__rresp, csr__rvalid, x__ready, w__ready, rowp__ready, y__payload, y__valid, csr__awaddr);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
+  wire [13:0] \$10 ;
   wire [15:0] \$100 ;
   wire [15:0] \$101 ;
   wire [15:0] \$102 ;
@@ -17,7 +17,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$107 ;
   wire [15:0] \$108 ;
   wire [15:0] \$109 ;
-  wire \$11 ;
+  wire [8:0] \$11 ;
   wire [15:0] \$110 ;
   wire [15:0] \$111 ;
   wire [15:0] \$112 ;
@@ -28,7 +28,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$117 ;
   wire [15:0] \$118 ;
   wire [15:0] \$119 ;
-  wire \$12 ;
+  wire [9:0] \$12 ;
   wire [15:0] \$120 ;
   wire [15:0] \$121 ;
   wire [15:0] \$122 ;
@@ -39,7 +39,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$127 ;
   wire [15:0] \$128 ;
   wire [15:0] \$129 ;
-  wire \$13 ;
+  wire [8:0] \$13 ;
   wire [15:0] \$130 ;
   wire [15:0] \$131 ;
   wire [15:0] \$132 ;
@@ -50,7 +50,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$137 ;
   wire [15:0] \$138 ;
   wire [15:0] \$139 ;
-  wire \$14 ;
+  wire [7:0] \$14 ;
   wire [15:0] \$140 ;
   wire [15:0] \$141 ;
   wire [15:0] \$142 ;
@@ -61,7 +61,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$147 ;
   wire [15:0] \$148 ;
   wire [15:0] \$149 ;
-  wire \$15 ;
+  wire [12:0] \$15 ;
   wire [15:0] \$150 ;
   wire [15:0] \$151 ;
   wire [15:0] \$152 ;
@@ -72,7 +72,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$157 ;
   wire [15:0] \$158 ;
   wire [15:0] \$159 ;
-  wire \$16 ;
+  wire [13:0] \$16 ;
   wire [15:0] \$160 ;
   wire [15:0] \$161 ;
   wire [15:0] \$162 ;
@@ -83,7 +83,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$167 ;
   wire [15:0] \$168 ;
   wire [15:0] \$169 ;
-  wire \$17 ;
+  wire [12:0] \$17 ;
   wire [15:0] \$170 ;
   wire [15:0] \$171 ;
   wire [15:0] \$172 ;
@@ -94,7 +94,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$177 ;
   wire [15:0] \$178 ;
   wire [15:0] \$179 ;
-  wire \$18 ;
+  wire [13:0] \$18 ;
   wire [15:0] \$180 ;
   wire [15:0] \$181 ;
   wire [15:0] \$182 ;
@@ -105,7 +105,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$187 ;
   wire [15:0] \$188 ;
   wire [15:0] \$189 ;
-  wire \$19 ;
+  wire [8:0] \$19 ;
   wire [15:0] \$190 ;
   wire [15:0] \$191 ;
   wire [15:0] \$192 ;
@@ -117,7 +117,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$198 ;
   wire [15:0] \$199 ;
   wire \$2 ;
-  wire \$20 ;
+  wire [9:0] \$20 ;
   wire [15:0] \$200 ;
   wire [15:0] \$201 ;
   wire [15:0] \$202 ;
@@ -128,7 +128,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$207 ;
   wire [15:0] \$208 ;
   wire [15:0] \$209 ;
-  wire \$21 ;
+  wire [8:0] \$21 ;
   wire [15:0] \$210 ;
   wire [15:0] \$211 ;
   wire [15:0] \$212 ;
@@ -139,7 +139,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$217 ;
   wire [15:0] \$218 ;
   wire [15:0] \$219 ;
-  wire \$22 ;
+  wire [7:0] \$22 ;
   wire [15:0] \$220 ;
   wire [15:0] \$221 ;
   wire [15:0] \$222 ;
@@ -150,7 +150,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$227 ;
   wire [15:0] \$228 ;
   wire [15:0] \$229 ;
-  wire \$23 ;
+  wire [12:0] \$23 ;
   wire [15:0] \$230 ;
   wire [15:0] \$231 ;
   wire [15:0] \$232 ;
@@ -161,7 +161,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$237 ;
   wire [15:0] \$238 ;
   wire [15:0] \$239 ;
-  wire \$24 ;
+  wire [13:0] \$24 ;
   wire [15:0] \$240 ;
   wire [15:0] \$241 ;
   wire [15:0] \$242 ;
@@ -172,7 +172,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$247 ;
   wire [15:0] \$248 ;
   wire [15:0] \$249 ;
-  wire \$25 ;
+  wire [12:0] \$25 ;
   wire [15:0] \$250 ;
   wire [15:0] \$251 ;
   wire [15:0] \$252 ;
@@ -183,7 +183,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$257 ;
   wire [15:0] \$258 ;
   wire [15:0] \$259 ;
-  wire \$26 ;
+  wire [13:0] \$26 ;
   wire [15:0] \$260 ;
   wire [15:0] \$261 ;
   wire [15:0] \$262 ;
@@ -194,7 +194,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$267 ;
   wire [15:0] \$268 ;
   wire [15:0] \$269 ;
-  wire \$27 ;
+  wire [8:0] \$27 ;
   wire [15:0] \$270 ;
   wire [15:0] \$271 ;
   wire [15:0] \$272 ;
@@ -205,7 +205,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$277 ;
   wire [15:0] \$278 ;
   wire [15:0] \$279 ;
-  wire \$28 ;
+  wire [9:0] \$28 ;
   wire [15:0] \$280 ;
   wire [15:0] \$281 ;
   wire [15:0] \$282 ;
@@ -216,7 +216,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$287 ;
   wire [15:0] \$288 ;
   wire [15:0] \$289 ;
-  wire \$29 ;
+  wire [8:0] \$29 ;
   wire [15:0] \$290 ;
   wire [15:0] \$291 ;
   wire [15:0] \$292 ;
@@ -228,537 +228,561 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$298 ;
   wire [15:0] \$299 ;
   wire \$3 ;
-  wire \$30 ;
+  wire [7:0] \$30 ;
   wire [15:0] \$300 ;
   wire [15:0] \$301 ;
   wire [15:0] \$302 ;
   wire [15:0] \$303 ;
   wire [15:0] \$304 ;
   wire [15:0] \$305 ;
-  wire [16:0] \$306 ;
-  wire [16:0] \$307 ;
-  wire [17:0] \$308 ;
-  wire [16:0] \$309 ;
-  wire \$31 ;
-  wire [16:0] \$310 ;
-  wire [17:0] \$311 ;
-  wire [16:0] \$312 ;
-  wire [16:0] \$313 ;
-  wire [17:0] \$314 ;
-  wire [16:0] \$315 ;
-  wire [16:0] \$316 ;
-  wire [17:0] \$317 ;
-  wire [16:0] \$318 ;
-  wire [16:0] \$319 ;
-  wire \$32 ;
-  wire [17:0] \$320 ;
-  wire [16:0] \$321 ;
-  wire [16:0] \$322 ;
-  wire [17:0] \$323 ;
-  wire [16:0] \$324 ;
-  wire [16:0] \$325 ;
-  wire [17:0] \$326 ;
-  wire [16:0] \$327 ;
-  wire [16:0] \$328 ;
-  wire [17:0] \$329 ;
-  wire [10:0] \$33 ;
-  wire [16:0] \$330 ;
-  wire [16:0] \$331 ;
-  wire [17:0] \$332 ;
-  wire [16:0] \$333 ;
-  wire [16:0] \$334 ;
-  wire [17:0] \$335 ;
-  wire [16:0] \$336 ;
-  wire [16:0] \$337 ;
-  wire [17:0] \$338 ;
+  wire [15:0] \$306 ;
+  wire [15:0] \$307 ;
+  wire [15:0] \$308 ;
+  wire [15:0] \$309 ;
+  wire [12:0] \$31 ;
+  wire [15:0] \$310 ;
+  wire [15:0] \$311 ;
+  wire [15:0] \$312 ;
+  wire [15:0] \$313 ;
+  wire [15:0] \$314 ;
+  wire [15:0] \$315 ;
+  wire [15:0] \$316 ;
+  wire [15:0] \$317 ;
+  wire [15:0] \$318 ;
+  wire [15:0] \$319 ;
+  wire [13:0] \$32 ;
+  wire [15:0] \$320 ;
+  wire [15:0] \$321 ;
+  wire [15:0] \$322 ;
+  wire [15:0] \$323 ;
+  wire [15:0] \$324 ;
+  wire [15:0] \$325 ;
+  wire [15:0] \$326 ;
+  wire [15:0] \$327 ;
+  wire [15:0] \$328 ;
+  wire [15:0] \$329 ;
+  wire [12:0] \$33 ;
+  wire [15:0] \$330 ;
+  wire [15:0] \$331 ;
+  wire [15:0] \$332 ;
+  wire [15:0] \$333 ;
+  wire [15:0] \$334 ;
+  wire [15:0] \$335 ;
+  wire [15:0] \$336 ;
+  wire [15:0] \$337 ;
+  wire [16:0] \$338 ;
   wire [16:0] \$339 ;
-  wire [11:0] \$34 ;
-  wire [16:0] \$340 ;
-  wire [17:0] \$341 ;
+  wire [13:0] \$34 ;
+  wire [17:0] \$340 ;
+  wire [16:0] \$341 ;
   wire [16:0] \$342 ;
-  wire [16:0] \$343 ;
-  wire [17:0] \$344 ;
+  wire [17:0] \$343 ;
+  wire [16:0] \$344 ;
   wire [16:0] \$345 ;
-  wire [16:0] \$346 ;
-  wire [17:0] \$347 ;
+  wire [17:0] \$346 ;
+  wire [16:0] \$347 ;
   wire [16:0] \$348 ;
-  wire [16:0] \$349 ;
-  wire [15:0] \$35 ;
-  wire [17:0] \$350 ;
+  wire [17:0] \$349 ;
+  wire [8:0] \$35 ;
+  wire [16:0] \$350 ;
   wire [16:0] \$351 ;
-  wire [16:0] \$352 ;
-  wire [17:0] \$353 ;
+  wire [17:0] \$352 ;
+  wire [16:0] \$353 ;
   wire [16:0] \$354 ;
-  wire [16:0] \$355 ;
-  wire [17:0] \$356 ;
+  wire [17:0] \$355 ;
+  wire [16:0] \$356 ;
   wire [16:0] \$357 ;
-  wire [16:0] \$358 ;
-  wire [17:0] \$359 ;
-  wire [16:0] \$36 ;
+  wire [17:0] \$358 ;
+  wire [16:0] \$359 ;
+  wire [9:0] \$36 ;
   wire [16:0] \$360 ;
-  wire [16:0] \$361 ;
-  wire [17:0] \$362 ;
+  wire [17:0] \$361 ;
+  wire [16:0] \$362 ;
   wire [16:0] \$363 ;
-  wire [16:0] \$364 ;
-  wire [17:0] \$365 ;
+  wire [17:0] \$364 ;
+  wire [16:0] \$365 ;
   wire [16:0] \$366 ;
-  wire [16:0] \$367 ;
-  wire [17:0] \$368 ;
+  wire [17:0] \$367 ;
+  wire [16:0] \$368 ;
   wire [16:0] \$369 ;
-  wire \$37 ;
-  wire [16:0] \$370 ;
-  wire [17:0] \$371 ;
+  wire [8:0] \$37 ;
+  wire [17:0] \$370 ;
+  wire [16:0] \$371 ;
   wire [16:0] \$372 ;
-  wire [16:0] \$373 ;
-  wire [17:0] \$374 ;
+  wire [17:0] \$373 ;
+  wire [16:0] \$374 ;
   wire [16:0] \$375 ;
-  wire [16:0] \$376 ;
-  wire [17:0] \$377 ;
+  wire [17:0] \$376 ;
+  wire [16:0] \$377 ;
   wire [16:0] \$378 ;
-  wire [16:0] \$379 ;
-  wire [3:0] \$38 ;
-  wire [17:0] \$380 ;
+  wire [17:0] \$379 ;
+  wire [7:0] \$38 ;
+  wire [16:0] \$380 ;
   wire [16:0] \$381 ;
-  wire [16:0] \$382 ;
-  wire [17:0] \$383 ;
+  wire [17:0] \$382 ;
+  wire [16:0] \$383 ;
   wire [16:0] \$384 ;
-  wire [16:0] \$385 ;
-  wire [17:0] \$386 ;
+  wire [17:0] \$385 ;
+  wire [16:0] \$386 ;
   wire [16:0] \$387 ;
-  wire [16:0] \$388 ;
-  wire [17:0] \$389 ;
-  wire \$39 ;
+  wire [17:0] \$388 ;
+  wire [16:0] \$389 ;
+  wire [24:0] \$39 ;
   wire [16:0] \$390 ;
-  wire [16:0] \$391 ;
-  wire [17:0] \$392 ;
+  wire [17:0] \$391 ;
+  wire [16:0] \$392 ;
   wire [16:0] \$393 ;
-  wire [16:0] \$394 ;
-  wire [17:0] \$395 ;
+  wire [17:0] \$394 ;
+  wire [16:0] \$395 ;
   wire [16:0] \$396 ;
-  wire [16:0] \$397 ;
-  wire [17:0] \$398 ;
+  wire [17:0] \$397 ;
+  wire [16:0] \$398 ;
   wire [16:0] \$399 ;
   wire \$4 ;
   wire \$40 ;
-  wire [16:0] \$400 ;
-  wire [17:0] \$401 ;
+  wire [17:0] \$400 ;
+  wire [16:0] \$401 ;
   wire [16:0] \$402 ;
-  wire [16:0] \$403 ;
-  wire [17:0] \$404 ;
+  wire [17:0] \$403 ;
+  wire [16:0] \$404 ;
   wire [16:0] \$405 ;
-  wire [16:0] \$406 ;
-  wire [17:0] \$407 ;
+  wire [17:0] \$406 ;
+  wire [16:0] \$407 ;
   wire [16:0] \$408 ;
-  wire [16:0] \$409 ;
+  wire [17:0] \$409 ;
   wire \$41 ;
-  wire [17:0] \$410 ;
+  wire [16:0] \$410 ;
   wire [16:0] \$411 ;
-  wire [16:0] \$412 ;
-  wire [17:0] \$413 ;
+  wire [17:0] \$412 ;
+  wire [16:0] \$413 ;
   wire [16:0] \$414 ;
-  wire [16:0] \$415 ;
-  wire [17:0] \$416 ;
+  wire [17:0] \$415 ;
+  wire [16:0] \$416 ;
   wire [16:0] \$417 ;
-  wire [16:0] \$418 ;
-  wire [17:0] \$419 ;
-  wire [3:0] \$42 ;
+  wire [17:0] \$418 ;
+  wire [16:0] \$419 ;
+  wire \$42 ;
   wire [16:0] \$420 ;
-  wire [16:0] \$421 ;
-  wire [17:0] \$422 ;
+  wire [17:0] \$421 ;
+  wire [16:0] \$422 ;
   wire [16:0] \$423 ;
-  wire [16:0] \$424 ;
-  wire [17:0] \$425 ;
+  wire [17:0] \$424 ;
+  wire [16:0] \$425 ;
   wire [16:0] \$426 ;
-  wire [16:0] \$427 ;
-  wire [17:0] \$428 ;
+  wire [17:0] \$427 ;
+  wire [16:0] \$428 ;
   wire [16:0] \$429 ;
-  wire [4:0] \$43 ;
-  wire [16:0] \$430 ;
-  wire [17:0] \$431 ;
+  wire \$43 ;
+  wire [17:0] \$430 ;
+  wire [16:0] \$431 ;
   wire [16:0] \$432 ;
-  wire [16:0] \$433 ;
-  wire [17:0] \$434 ;
+  wire [17:0] \$433 ;
+  wire [16:0] \$434 ;
   wire [16:0] \$435 ;
-  wire [16:0] \$436 ;
-  wire [17:0] \$437 ;
+  wire [17:0] \$436 ;
+  wire [16:0] \$437 ;
   wire [16:0] \$438 ;
-  wire [16:0] \$439 ;
-  wire [3:0] \$44 ;
-  wire [17:0] \$440 ;
+  wire [17:0] \$439 ;
+  wire \$44 ;
+  wire [16:0] \$440 ;
   wire [16:0] \$441 ;
-  wire [16:0] \$442 ;
-  wire [17:0] \$443 ;
+  wire [17:0] \$442 ;
+  wire [16:0] \$443 ;
   wire [16:0] \$444 ;
-  wire [16:0] \$445 ;
-  wire [17:0] \$446 ;
+  wire [17:0] \$445 ;
+  wire [16:0] \$446 ;
   wire [16:0] \$447 ;
-  wire [16:0] \$448 ;
-  wire [17:0] \$449 ;
+  wire [17:0] \$448 ;
+  wire [16:0] \$449 ;
   wire \$45 ;
   wire [16:0] \$450 ;
-  wire [16:0] \$451 ;
-  wire [17:0] \$452 ;
+  wire [17:0] \$451 ;
+  wire [16:0] \$452 ;
   wire [16:0] \$453 ;
-  wire [16:0] \$454 ;
-  wire [17:0] \$455 ;
+  wire [17:0] \$454 ;
+  wire [16:0] \$455 ;
   wire [16:0] \$456 ;
-  wire [16:0] \$457 ;
-  wire [17:0] \$458 ;
+  wire [17:0] \$457 ;
+  wire [16:0] \$458 ;
   wire [16:0] \$459 ;
-  wire [14:0] \$46 ;
-  wire [16:0] \$460 ;
-  wire [17:0] \$461 ;
+  wire \$46 ;
+  wire [17:0] \$460 ;
+  wire [16:0] \$461 ;
   wire [16:0] \$462 ;
-  wire [16:0] \$463 ;
-  wire [17:0] \$464 ;
+  wire [17:0] \$463 ;
+  wire [16:0] \$464 ;
   wire [16:0] \$465 ;
-  wire [16:0] \$466 ;
-  wire [17:0] \$467 ;
+  wire [17:0] \$466 ;
+  wire [16:0] \$467 ;
   wire [16:0] \$468 ;
-  wire [16:0] \$469 ;
+  wire [17:0] \$469 ;
   wire \$47 ;
-  wire [17:0] \$470 ;
+  wire [16:0] \$470 ;
   wire [16:0] \$471 ;
-  wire [16:0] \$472 ;
-  wire [17:0] \$473 ;
+  wire [17:0] \$472 ;
+  wire [16:0] \$473 ;
   wire [16:0] \$474 ;
-  wire [16:0] \$475 ;
-  wire [17:0] \$476 ;
+  wire [17:0] \$475 ;
+  wire [16:0] \$476 ;
   wire [16:0] \$477 ;
-  wire [16:0] \$478 ;
-  wire [17:0] \$479 ;
+  wire [17:0] \$478 ;
+  wire [16:0] \$479 ;
   wire \$48 ;
   wire [16:0] \$480 ;
-  wire [16:0] \$481 ;
-  wire [17:0] \$482 ;
+  wire [17:0] \$481 ;
+  wire [16:0] \$482 ;
   wire [16:0] \$483 ;
-  wire [16:0] \$484 ;
-  wire [17:0] \$485 ;
+  wire [17:0] \$484 ;
+  wire [16:0] \$485 ;
   wire [16:0] \$486 ;
-  wire [16:0] \$487 ;
-  wire [17:0] \$488 ;
+  wire [17:0] \$487 ;
+  wire [16:0] \$488 ;
   wire [16:0] \$489 ;
   wire \$49 ;
-  wire [16:0] \$490 ;
-  wire [17:0] \$491 ;
+  wire [17:0] \$490 ;
+  wire [16:0] \$491 ;
   wire [16:0] \$492 ;
-  wire [16:0] \$493 ;
-  wire [17:0] \$494 ;
+  wire [17:0] \$493 ;
+  wire [16:0] \$494 ;
   wire [16:0] \$495 ;
-  wire [16:0] \$496 ;
-  wire [17:0] \$497 ;
-  wire [18:0] \$498 ;
-  wire [18:0] \$499 ;
+  wire [17:0] \$496 ;
+  wire [16:0] \$497 ;
+  wire [16:0] \$498 ;
+  wire [17:0] \$499 ;
   wire \$5 ;
-  wire [15:0] \$50 ;
-  wire [19:0] \$500 ;
-  wire [18:0] \$501 ;
-  wire [18:0] \$502 ;
-  wire [19:0] \$503 ;
-  wire [18:0] \$504 ;
-  wire [18:0] \$505 ;
-  wire [19:0] \$506 ;
-  wire [18:0] \$507 ;
-  wire [18:0] \$508 ;
-  wire [19:0] \$509 ;
-  wire [15:0] \$51 ;
-  wire [18:0] \$510 ;
-  wire [18:0] \$511 ;
-  wire [19:0] \$512 ;
-  wire [18:0] \$513 ;
-  wire [18:0] \$514 ;
-  wire [19:0] \$515 ;
-  wire [18:0] \$516 ;
-  wire [18:0] \$517 ;
-  wire [19:0] \$518 ;
-  wire [18:0] \$519 ;
-  wire [15:0] \$52 ;
-  wire [18:0] \$520 ;
-  wire [19:0] \$521 ;
-  wire [18:0] \$522 ;
-  wire [18:0] \$523 ;
-  wire [19:0] \$524 ;
-  wire [18:0] \$525 ;
-  wire [18:0] \$526 ;
-  wire [19:0] \$527 ;
-  wire [18:0] \$528 ;
-  wire [18:0] \$529 ;
-  wire [15:0] \$53 ;
-  wire [19:0] \$530 ;
+  wire \$50 ;
+  wire [16:0] \$500 ;
+  wire [16:0] \$501 ;
+  wire [17:0] \$502 ;
+  wire [16:0] \$503 ;
+  wire [16:0] \$504 ;
+  wire [17:0] \$505 ;
+  wire [16:0] \$506 ;
+  wire [16:0] \$507 ;
+  wire [17:0] \$508 ;
+  wire [16:0] \$509 ;
+  wire \$51 ;
+  wire [16:0] \$510 ;
+  wire [17:0] \$511 ;
+  wire [16:0] \$512 ;
+  wire [16:0] \$513 ;
+  wire [17:0] \$514 ;
+  wire [16:0] \$515 ;
+  wire [16:0] \$516 ;
+  wire [17:0] \$517 ;
+  wire [16:0] \$518 ;
+  wire [16:0] \$519 ;
+  wire \$52 ;
+  wire [17:0] \$520 ;
+  wire [16:0] \$521 ;
+  wire [16:0] \$522 ;
+  wire [17:0] \$523 ;
+  wire [16:0] \$524 ;
+  wire [16:0] \$525 ;
+  wire [17:0] \$526 ;
+  wire [16:0] \$527 ;
+  wire [16:0] \$528 ;
+  wire [17:0] \$529 ;
+  wire \$53 ;
+  wire [18:0] \$530 ;
   wire [18:0] \$531 ;
-  wire [18:0] \$532 ;
-  wire [19:0] \$533 ;
+  wire [19:0] \$532 ;
+  wire [18:0] \$533 ;
   wire [18:0] \$534 ;
-  wire [18:0] \$535 ;
-  wire [19:0] \$536 ;
+  wire [19:0] \$535 ;
+  wire [18:0] \$536 ;
   wire [18:0] \$537 ;
-  wire [18:0] \$538 ;
-  wire [19:0] \$539 ;
-  wire [15:0] \$54 ;
+  wire [19:0] \$538 ;
+  wire [18:0] \$539 ;
+  wire \$54 ;
   wire [18:0] \$540 ;
-  wire [18:0] \$541 ;
-  wire [19:0] \$542 ;
+  wire [19:0] \$541 ;
+  wire [18:0] \$542 ;
   wire [18:0] \$543 ;
-  wire [18:0] \$544 ;
-  wire [19:0] \$545 ;
-  wire [20:0] \$546 ;
-  wire [20:0] \$547 ;
-  wire [21:0] \$548 ;
-  wire [20:0] \$549 ;
-  wire [15:0] \$55 ;
-  wire [20:0] \$550 ;
-  wire [21:0] \$551 ;
-  wire [20:0] \$552 ;
-  wire [20:0] \$553 ;
-  wire [21:0] \$554 ;
-  wire [20:0] \$555 ;
-  wire [20:0] \$556 ;
-  wire [21:0] \$557 ;
-  wire [37:0] \$558 ;
-  wire [38:0] \$559 ;
-  wire [15:0] \$56 ;
-  wire [37:0] \$560 ;
-  wire [38:0] \$561 ;
-  wire [37:0] \$562 ;
-  wire [38:0] \$563 ;
-  wire [37:0] \$564 ;
-  wire [38:0] \$565 ;
-  wire \$566 ;
-  wire \$567 ;
-  wire [40:0] \$568 ;
-  wire [12:0] \$569 ;
-  wire [15:0] \$57 ;
-  wire [40:0] \$570 ;
-  wire [12:0] \$571 ;
-  wire [40:0] \$572 ;
-  wire [12:0] \$573 ;
-  wire [13:0] \$574 ;
-  wire [40:0] \$575 ;
-  wire [12:0] \$576 ;
-  wire [11:0] \$577 ;
-  wire [40:0] \$578 ;
-  wire [12:0] \$579 ;
-  wire [15:0] \$58 ;
-  wire [40:0] \$580 ;
-  wire [12:0] \$581 ;
-  wire [13:0] \$582 ;
-  wire [40:0] \$583 ;
-  wire [12:0] \$584 ;
-  wire \$585 ;
-  wire [40:0] \$586 ;
-  wire [12:0] \$587 ;
-  wire [13:0] \$588 ;
-  wire [40:0] \$589 ;
-  wire [15:0] \$59 ;
-  wire [12:0] \$590 ;
-  wire [11:0] \$591 ;
-  wire [40:0] \$592 ;
-  wire [12:0] \$593 ;
-  wire [40:0] \$594 ;
-  wire [12:0] \$595 ;
-  wire [13:0] \$596 ;
-  wire [40:0] \$597 ;
-  wire [12:0] \$598 ;
+  wire [19:0] \$544 ;
+  wire [18:0] \$545 ;
+  wire [18:0] \$546 ;
+  wire [19:0] \$547 ;
+  wire [18:0] \$548 ;
+  wire [18:0] \$549 ;
+  wire \$55 ;
+  wire [19:0] \$550 ;
+  wire [18:0] \$551 ;
+  wire [18:0] \$552 ;
+  wire [19:0] \$553 ;
+  wire [18:0] \$554 ;
+  wire [18:0] \$555 ;
+  wire [19:0] \$556 ;
+  wire [18:0] \$557 ;
+  wire [18:0] \$558 ;
+  wire [19:0] \$559 ;
+  wire \$56 ;
+  wire [18:0] \$560 ;
+  wire [18:0] \$561 ;
+  wire [19:0] \$562 ;
+  wire [18:0] \$563 ;
+  wire [18:0] \$564 ;
+  wire [19:0] \$565 ;
+  wire [18:0] \$566 ;
+  wire [18:0] \$567 ;
+  wire [19:0] \$568 ;
+  wire [18:0] \$569 ;
+  wire \$57 ;
+  wire [18:0] \$570 ;
+  wire [19:0] \$571 ;
+  wire [18:0] \$572 ;
+  wire [18:0] \$573 ;
+  wire [19:0] \$574 ;
+  wire [18:0] \$575 ;
+  wire [18:0] \$576 ;
+  wire [19:0] \$577 ;
+  wire [20:0] \$578 ;
+  wire [20:0] \$579 ;
+  wire \$58 ;
+  wire [21:0] \$580 ;
+  wire [20:0] \$581 ;
+  wire [20:0] \$582 ;
+  wire [21:0] \$583 ;
+  wire [20:0] \$584 ;
+  wire [20:0] \$585 ;
+  wire [21:0] \$586 ;
+  wire [20:0] \$587 ;
+  wire [20:0] \$588 ;
+  wire [21:0] \$589 ;
+  wire \$59 ;
+  wire [37:0] \$590 ;
+  wire [38:0] \$591 ;
+  wire [37:0] \$592 ;
+  wire [38:0] \$593 ;
+  wire [37:0] \$594 ;
+  wire [38:0] \$595 ;
+  wire [37:0] \$596 ;
+  wire [38:0] \$597 ;
+  wire \$598 ;
   wire \$599 ;
   wire \$6 ;
-  wire [15:0] \$60 ;
-  wire [40:0] \$600 ;
+  wire \$60 ;
+  wire [20:0] \$600 ;
   wire [12:0] \$601 ;
   wire [13:0] \$602 ;
-  wire [40:0] \$603 ;
+  wire [20:0] \$603 ;
   wire [12:0] \$604 ;
-  wire \$605 ;
-  wire [40:0] \$606 ;
-  wire [5:0] \$607 ;
-  wire [6:0] \$608 ;
-  wire [40:0] \$609 ;
-  wire [15:0] \$61 ;
-  wire [5:0] \$610 ;
-  wire [4:0] \$611 ;
-  wire [40:0] \$612 ;
+  wire [13:0] \$605 ;
+  wire [20:0] \$606 ;
+  wire [10:0] \$607 ;
+  wire [11:0] \$608 ;
+  wire [20:0] \$609 ;
+  wire \$61 ;
+  wire [10:0] \$610 ;
+  wire [9:0] \$611 ;
+  wire [20:0] \$612 ;
   wire [12:0] \$613 ;
-  wire [40:0] \$614 ;
-  wire [12:0] \$615 ;
-  wire [40:0] \$616 ;
-  wire [12:0] \$617 ;
-  wire [13:0] \$618 ;
-  wire [40:0] \$619 ;
-  wire [15:0] \$62 ;
-  wire [12:0] \$620 ;
-  wire [11:0] \$621 ;
-  wire [40:0] \$622 ;
-  wire [12:0] \$623 ;
-  wire [40:0] \$624 ;
+  wire [13:0] \$614 ;
+  wire [20:0] \$615 ;
+  wire [12:0] \$616 ;
+  wire [13:0] \$617 ;
+  wire [20:0] \$618 ;
+  wire [10:0] \$619 ;
+  wire \$62 ;
+  wire [11:0] \$620 ;
+  wire [20:0] \$621 ;
+  wire [10:0] \$622 ;
+  wire [9:0] \$623 ;
+  wire [19:0] \$624 ;
   wire [12:0] \$625 ;
-  wire [13:0] \$626 ;
-  wire [40:0] \$627 ;
-  wire [12:0] \$628 ;
-  wire \$629 ;
-  wire [15:0] \$63 ;
-  wire [40:0] \$630 ;
-  wire [12:0] \$631 ;
-  wire [13:0] \$632 ;
-  wire [40:0] \$633 ;
-  wire [12:0] \$634 ;
-  wire [11:0] \$635 ;
-  wire [40:0] \$636 ;
-  wire [12:0] \$637 ;
-  wire [40:0] \$638 ;
-  wire [12:0] \$639 ;
-  wire [15:0] \$64 ;
-  wire [13:0] \$640 ;
-  wire [40:0] \$641 ;
-  wire [12:0] \$642 ;
-  wire \$643 ;
-  wire [40:0] \$644 ;
-  wire [12:0] \$645 ;
-  wire [13:0] \$646 ;
-  wire [40:0] \$647 ;
-  wire [12:0] \$648 ;
-  wire \$649 ;
-  wire [15:0] \$65 ;
-  wire [40:0] \$650 ;
-  wire [5:0] \$651 ;
-  wire [6:0] \$652 ;
-  wire [40:0] \$653 ;
-  wire [5:0] \$654 ;
-  wire [4:0] \$655 ;
-  wire [40:0] \$656 ;
-  wire [12:0] \$657 ;
-  wire [40:0] \$658 ;
-  wire [12:0] \$659 ;
-  wire [15:0] \$66 ;
-  wire [40:0] \$660 ;
-  wire [12:0] \$661 ;
-  wire [13:0] \$662 ;
-  wire [40:0] \$663 ;
-  wire [12:0] \$664 ;
-  wire [11:0] \$665 ;
-  wire [40:0] \$666 ;
-  wire [12:0] \$667 ;
-  wire [40:0] \$668 ;
-  wire [12:0] \$669 ;
+  wire \$626 ;
+  wire \$627 ;
+  wire [13:0] \$628 ;
+  wire [19:0] \$629 ;
+  wire \$63 ;
+  wire [12:0] \$630 ;
+  wire \$631 ;
+  wire \$632 ;
+  wire [13:0] \$633 ;
+  wire [19:0] \$634 ;
+  wire [8:0] \$635 ;
+  wire [9:0] \$636 ;
+  wire [19:0] \$637 ;
+  wire [8:0] \$638 ;
+  wire [7:0] \$639 ;
+  wire \$64 ;
+  wire [20:0] \$640 ;
+  wire [12:0] \$641 ;
+  wire [13:0] \$642 ;
+  wire [20:0] \$643 ;
+  wire [12:0] \$644 ;
+  wire [13:0] \$645 ;
+  wire [20:0] \$646 ;
+  wire [10:0] \$647 ;
+  wire [11:0] \$648 ;
+  wire [20:0] \$649 ;
+  wire [10:0] \$65 ;
+  wire [10:0] \$650 ;
+  wire [9:0] \$651 ;
+  wire [20:0] \$652 ;
+  wire [12:0] \$653 ;
+  wire [13:0] \$654 ;
+  wire [20:0] \$655 ;
+  wire [12:0] \$656 ;
+  wire [13:0] \$657 ;
+  wire [20:0] \$658 ;
+  wire [10:0] \$659 ;
+  wire [11:0] \$66 ;
+  wire [11:0] \$660 ;
+  wire [20:0] \$661 ;
+  wire [10:0] \$662 ;
+  wire [9:0] \$663 ;
+  wire [19:0] \$664 ;
+  wire [12:0] \$665 ;
+  wire \$666 ;
+  wire \$667 ;
+  wire [13:0] \$668 ;
+  wire [19:0] \$669 ;
   wire [15:0] \$67 ;
-  wire [13:0] \$670 ;
-  wire [40:0] \$671 ;
-  wire [12:0] \$672 ;
-  wire \$673 ;
-  wire [40:0] \$674 ;
-  wire [12:0] \$675 ;
-  wire [13:0] \$676 ;
-  wire [40:0] \$677 ;
-  wire [12:0] \$678 ;
-  wire [11:0] \$679 ;
-  wire [15:0] \$68 ;
-  wire [40:0] \$680 ;
+  wire [12:0] \$670 ;
+  wire \$671 ;
+  wire \$672 ;
+  wire [13:0] \$673 ;
+  wire [19:0] \$674 ;
+  wire [8:0] \$675 ;
+  wire [9:0] \$676 ;
+  wire [19:0] \$677 ;
+  wire [8:0] \$678 ;
+  wire [7:0] \$679 ;
+  wire [16:0] \$68 ;
+  wire [20:0] \$680 ;
   wire [12:0] \$681 ;
-  wire [40:0] \$682 ;
-  wire [12:0] \$683 ;
-  wire [13:0] \$684 ;
-  wire [40:0] \$685 ;
-  wire [12:0] \$686 ;
-  wire \$687 ;
-  wire [40:0] \$688 ;
-  wire [12:0] \$689 ;
-  wire [15:0] \$69 ;
-  wire [13:0] \$690 ;
-  wire [40:0] \$691 ;
-  wire [12:0] \$692 ;
-  wire \$693 ;
-  wire [40:0] \$694 ;
-  wire [5:0] \$695 ;
-  wire [6:0] \$696 ;
-  wire [40:0] \$697 ;
-  wire [5:0] \$698 ;
-  wire [4:0] \$699 ;
-  wire [24:0] \$7 ;
-  wire [15:0] \$70 ;
-  wire [40:0] \$700 ;
-  wire [12:0] \$701 ;
-  wire [40:0] \$702 ;
-  wire [12:0] \$703 ;
-  wire [40:0] \$704 ;
+  wire [13:0] \$682 ;
+  wire [20:0] \$683 ;
+  wire [12:0] \$684 ;
+  wire [13:0] \$685 ;
+  wire [20:0] \$686 ;
+  wire [10:0] \$687 ;
+  wire [11:0] \$688 ;
+  wire [20:0] \$689 ;
+  wire \$69 ;
+  wire [10:0] \$690 ;
+  wire [9:0] \$691 ;
+  wire [20:0] \$692 ;
+  wire [12:0] \$693 ;
+  wire [13:0] \$694 ;
+  wire [20:0] \$695 ;
+  wire [12:0] \$696 ;
+  wire [13:0] \$697 ;
+  wire [20:0] \$698 ;
+  wire [10:0] \$699 ;
+  wire [12:0] \$7 ;
+  wire [3:0] \$70 ;
+  wire [11:0] \$700 ;
+  wire [20:0] \$701 ;
+  wire [10:0] \$702 ;
+  wire [9:0] \$703 ;
+  wire [19:0] \$704 ;
   wire [12:0] \$705 ;
-  wire [13:0] \$706 ;
-  wire [40:0] \$707 ;
-  wire [12:0] \$708 ;
-  wire [11:0] \$709 ;
-  wire [15:0] \$71 ;
-  wire [40:0] \$710 ;
-  wire [12:0] \$711 ;
-  wire [40:0] \$712 ;
-  wire [12:0] \$713 ;
-  wire [13:0] \$714 ;
-  wire [40:0] \$715 ;
-  wire [12:0] \$716 ;
-  wire \$717 ;
-  wire [40:0] \$718 ;
-  wire [12:0] \$719 ;
-  wire [15:0] \$72 ;
-  wire [13:0] \$720 ;
-  wire [40:0] \$721 ;
-  wire [12:0] \$722 ;
-  wire [11:0] \$723 ;
-  wire [40:0] \$724 ;
-  wire [12:0] \$725 ;
-  wire [40:0] \$726 ;
-  wire [12:0] \$727 ;
-  wire [13:0] \$728 ;
-  wire [40:0] \$729 ;
-  wire [15:0] \$73 ;
-  wire [12:0] \$730 ;
-  wire \$731 ;
-  wire [40:0] \$732 ;
+  wire \$706 ;
+  wire \$707 ;
+  wire [13:0] \$708 ;
+  wire [19:0] \$709 ;
+  wire \$71 ;
+  wire [12:0] \$710 ;
+  wire \$711 ;
+  wire \$712 ;
+  wire [13:0] \$713 ;
+  wire [19:0] \$714 ;
+  wire [8:0] \$715 ;
+  wire [9:0] \$716 ;
+  wire [19:0] \$717 ;
+  wire [8:0] \$718 ;
+  wire [7:0] \$719 ;
+  wire \$72 ;
+  wire [20:0] \$720 ;
+  wire [12:0] \$721 ;
+  wire [13:0] \$722 ;
+  wire [20:0] \$723 ;
+  wire [12:0] \$724 ;
+  wire [13:0] \$725 ;
+  wire [20:0] \$726 ;
+  wire [10:0] \$727 ;
+  wire [11:0] \$728 ;
+  wire [20:0] \$729 ;
+  wire \$73 ;
+  wire [10:0] \$730 ;
+  wire [9:0] \$731 ;
+  wire [20:0] \$732 ;
   wire [12:0] \$733 ;
   wire [13:0] \$734 ;
-  wire [40:0] \$735 ;
+  wire [20:0] \$735 ;
   wire [12:0] \$736 ;
-  wire \$737 ;
-  wire [40:0] \$738 ;
-  wire [5:0] \$739 ;
-  wire [15:0] \$74 ;
-  wire [6:0] \$740 ;
-  wire [40:0] \$741 ;
-  wire [5:0] \$742 ;
-  wire [4:0] \$743 ;
-  wire \$744 ;
-  wire \$745 ;
-  wire [14:0] \$746 ;
+  wire [13:0] \$737 ;
+  wire [20:0] \$738 ;
+  wire [10:0] \$739 ;
+  wire [3:0] \$74 ;
+  wire [11:0] \$740 ;
+  wire [20:0] \$741 ;
+  wire [10:0] \$742 ;
+  wire [9:0] \$743 ;
+  wire [19:0] \$744 ;
+  wire [12:0] \$745 ;
+  wire \$746 ;
   wire \$747 ;
-  reg [23:0] \$748 ;
-  reg \$749 ;
-  wire [15:0] \$75 ;
-  reg \$750 ;
-  reg \$751 ;
-  reg \$752 ;
-  reg \$753 ;
-  reg \$754 ;
-  reg [5:0] \$755 ;
-  reg [2:0] \$756 ;
-  reg [13:0] \$757 ;
-  reg [2:0] \$758 ;
-  reg [2:0] \$759 ;
-  wire [15:0] \$76 ;
-  reg [13:0] \$760 ;
-  reg [13:0] \$761 ;
-  reg [2:0] \$762 ;
-  reg \$763 ;
-  reg \$764 ;
+  wire [13:0] \$748 ;
+  wire [19:0] \$749 ;
+  wire [4:0] \$75 ;
+  wire [12:0] \$750 ;
+  wire \$751 ;
+  wire \$752 ;
+  wire [13:0] \$753 ;
+  wire [19:0] \$754 ;
+  wire [8:0] \$755 ;
+  wire [9:0] \$756 ;
+  wire [19:0] \$757 ;
+  wire [8:0] \$758 ;
+  wire [7:0] \$759 ;
+  wire [3:0] \$76 ;
+  wire \$760 ;
+  wire \$761 ;
+  wire [14:0] \$762 ;
+  wire \$763 ;
+  reg [23:0] \$764 ;
   reg \$765 ;
   reg \$766 ;
   reg \$767 ;
   reg \$768 ;
-  reg [40:0] \$769 ;
-  wire [15:0] \$77 ;
-  reg [40:0] \$770 ;
-  reg [40:0] \$771 ;
-  reg [40:0] \$772 ;
-  reg \$773 ;
-  wire [15:0] \$78 ;
-  wire [15:0] \$79 ;
-  wire \$8 ;
-  wire [15:0] \$80 ;
-  wire [15:0] \$81 ;
+  reg \$769 ;
+  wire \$77 ;
+  reg \$770 ;
+  reg [5:0] \$771 ;
+  reg [2:0] \$772 ;
+  reg [13:0] \$773 ;
+  reg [2:0] \$774 ;
+  reg [2:0] \$775 ;
+  reg [13:0] \$776 ;
+  reg [13:0] \$777 ;
+  reg [2:0] \$778 ;
+  reg \$779 ;
+  wire [14:0] \$78 ;
+  reg \$780 ;
+  reg \$781 ;
+  reg \$782 ;
+  reg \$783 ;
+  reg \$784 ;
+  reg [20:0] \$785 ;
+  reg \$786 ;
+  reg [19:0] \$787 ;
+  reg [20:0] \$788 ;
+  reg \$789 ;
+  wire \$79 ;
+  reg [19:0] \$790 ;
+  reg [20:0] \$791 ;
+  reg \$792 ;
+  reg [19:0] \$793 ;
+  reg [20:0] \$794 ;
+  reg \$795 ;
+  reg [19:0] \$796 ;
+  reg \$797 ;
+  wire [13:0] \$8 ;
+  wire \$80 ;
+  wire \$81 ;
   wire [15:0] \$82 ;
   wire [15:0] \$83 ;
   wire [15:0] \$84 ;
@@ -767,7 +791,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] \$87 ;
   wire [15:0] \$88 ;
   wire [15:0] \$89 ;
-  wire \$9 ;
+  wire [12:0] \$9 ;
   wire [15:0] \$90 ;
   wire [15:0] \$91 ;
   wire [15:0] \$92 ;
@@ -1232,9 +1256,9 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire loading;
   wire [127:0] out_data;
   reg out_int32 = 1'h0;
+  wire \out_int32$107 ;
   (* init = 1'h0 *)
-  wire \out_int32$86 ;
-  wire \out_int32$99 ;
+  wire \out_int32$94 ;
   wire out_ready;
   wire out_valid;
   wire [163:0] r_data;
@@ -1260,18 +1284,26 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   reg scaled_first = 1'h0;
   reg scaled_v = 1'h0;
   reg [5:0] shift = 6'h00;
+  wire [5:0] \shift$106 ;
   (* init = 6'h00 *)
-  wire [5:0] \shift$84 ;
-  wire [5:0] \shift$98 ;
+  wire [5:0] \shift$92 ;
   wire start;
   wire take;
-  wire \take$78 ;
-  reg [40:0] total_0 = 41'h00000000000;
-  reg [40:0] total_1 = 41'h00000000000;
-  reg [40:0] total_2 = 41'h00000000000;
-  reg [40:0] total_3 = 41'h00000000000;
+  wire \take$86 ;
+  reg total_c0 = 1'h0;
+  reg total_c1 = 1'h0;
+  reg total_c2 = 1'h0;
+  reg total_c3 = 1'h0;
   (* init = 1'h0 *)
   wire total_done;
+  reg [19:0] total_hi0 = 20'h00000;
+  reg [19:0] total_hi1 = 20'h00000;
+  reg [19:0] total_hi2 = 20'h00000;
+  reg [19:0] total_hi3 = 20'h00000;
+  reg [20:0] total_lo0 = 21'h000000;
+  reg [20:0] total_lo1 = 21'h000000;
+  reg [20:0] total_lo2 = 21'h000000;
+  reg [20:0] total_lo3 = 21'h000000;
   wire [40:0] totals__0;
   wire [40:0] totals__1;
   wire [40:0] totals__2;
@@ -1326,554 +1358,594 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
       xbuf[x_wr__addr] <= x__payload;
   end
   assign x_rd__data = xbuf[x_rd__addr];
-  assign \$224  = $signed(w_q2[375:368]) * $signed(x_q[375:368]);
-  assign \$225  = $signed(w_q2[383:376]) * $signed(x_q[383:376]);
-  assign \$226  = $signed(w_q2[391:384]) * $signed(x_q[391:384]);
-  assign \$227  = $signed(w_q2[399:392]) * $signed(x_q[399:392]);
-  assign \$228  = $signed(w_q2[407:400]) * $signed(x_q[407:400]);
-  assign \$229  = $signed(w_q2[415:408]) * $signed(x_q[415:408]);
-  assign \$230  = $signed(w_q2[423:416]) * $signed(x_q[423:416]);
-  assign \$231  = $signed(w_q2[431:424]) * $signed(x_q[431:424]);
-  assign \$232  = $signed(w_q2[439:432]) * $signed(x_q[439:432]);
-  assign \$233  = $signed(w_q2[447:440]) * $signed(x_q[447:440]);
-  assign \$234  = $signed(w_q2[455:448]) * $signed(x_q[455:448]);
-  assign \$235  = $signed(w_q2[463:456]) * $signed(x_q[463:456]);
-  assign \$236  = $signed(w_q2[471:464]) * $signed(x_q[471:464]);
-  assign \$237  = $signed(w_q2[479:472]) * $signed(x_q[479:472]);
-  assign \$238  = $signed(w_q2[487:480]) * $signed(x_q[487:480]);
-  assign \$239  = $signed(w_q2[495:488]) * $signed(x_q[495:488]);
-  assign \$240  = $signed(w_q2[503:496]) * $signed(x_q[503:496]);
-  assign \$241  = $signed(w_q2[511:504]) * $signed(x_q[511:504]);
-  assign \$242  = $signed(w_q3[7:0]) * $signed(x_q[7:0]);
-  assign \$243  = $signed(w_q3[15:8]) * $signed(x_q[15:8]);
-  assign \$244  = $signed(w_q3[23:16]) * $signed(x_q[23:16]);
-  assign \$245  = $signed(w_q3[31:24]) * $signed(x_q[31:24]);
-  assign \$246  = $signed(w_q3[39:32]) * $signed(x_q[39:32]);
-  assign \$247  = $signed(w_q3[47:40]) * $signed(x_q[47:40]);
-  assign \$248  = $signed(w_q3[55:48]) * $signed(x_q[55:48]);
-  assign \$249  = $signed(w_q3[63:56]) * $signed(x_q[63:56]);
-  assign \$250  = $signed(w_q3[71:64]) * $signed(x_q[71:64]);
-  assign \$251  = $signed(w_q3[79:72]) * $signed(x_q[79:72]);
-  assign \$252  = $signed(w_q3[87:80]) * $signed(x_q[87:80]);
-  assign \$253  = $signed(w_q3[95:88]) * $signed(x_q[95:88]);
-  assign \$254  = $signed(w_q3[103:96]) * $signed(x_q[103:96]);
-  assign \$255  = $signed(w_q3[111:104]) * $signed(x_q[111:104]);
-  assign \$256  = $signed(w_q3[119:112]) * $signed(x_q[119:112]);
-  assign \$257  = $signed(w_q3[127:120]) * $signed(x_q[127:120]);
-  assign \$258  = $signed(w_q3[135:128]) * $signed(x_q[135:128]);
-  assign \$259  = $signed(w_q3[143:136]) * $signed(x_q[143:136]);
-  assign \$260  = $signed(w_q3[151:144]) * $signed(x_q[151:144]);
-  assign \$261  = $signed(w_q3[159:152]) * $signed(x_q[159:152]);
-  assign \$262  = $signed(w_q3[167:160]) * $signed(x_q[167:160]);
-  assign \$263  = $signed(w_q3[175:168]) * $signed(x_q[175:168]);
-  assign \$264  = $signed(w_q3[183:176]) * $signed(x_q[183:176]);
-  assign \$265  = $signed(w_q3[191:184]) * $signed(x_q[191:184]);
-  assign \$266  = $signed(w_q3[199:192]) * $signed(x_q[199:192]);
-  assign \$267  = $signed(w_q3[207:200]) * $signed(x_q[207:200]);
-  assign \$268  = $signed(w_q3[215:208]) * $signed(x_q[215:208]);
-  assign \$269  = $signed(w_q3[223:216]) * $signed(x_q[223:216]);
-  assign \$270  = $signed(w_q3[231:224]) * $signed(x_q[231:224]);
-  assign \$271  = $signed(w_q3[239:232]) * $signed(x_q[239:232]);
-  assign \$272  = $signed(w_q3[247:240]) * $signed(x_q[247:240]);
-  assign \$273  = $signed(w_q3[255:248]) * $signed(x_q[255:248]);
-  assign \$274  = $signed(w_q3[263:256]) * $signed(x_q[263:256]);
-  assign \$275  = $signed(w_q3[271:264]) * $signed(x_q[271:264]);
-  assign \$276  = $signed(w_q3[279:272]) * $signed(x_q[279:272]);
-  assign \$277  = $signed(w_q3[287:280]) * $signed(x_q[287:280]);
-  assign \$278  = $signed(w_q3[295:288]) * $signed(x_q[295:288]);
-  assign \$279  = $signed(w_q3[303:296]) * $signed(x_q[303:296]);
-  assign \$280  = $signed(w_q3[311:304]) * $signed(x_q[311:304]);
-  assign \$281  = $signed(w_q3[319:312]) * $signed(x_q[319:312]);
-  assign \$282  = $signed(w_q3[327:320]) * $signed(x_q[327:320]);
-  assign \$283  = $signed(w_q3[335:328]) * $signed(x_q[335:328]);
-  assign \$284  = $signed(w_q3[343:336]) * $signed(x_q[343:336]);
-  assign \$285  = $signed(w_q3[351:344]) * $signed(x_q[351:344]);
-  assign \$286  = $signed(w_q3[359:352]) * $signed(x_q[359:352]);
-  assign \$287  = $signed(w_q3[367:360]) * $signed(x_q[367:360]);
-  assign \$288  = $signed(w_q3[375:368]) * $signed(x_q[375:368]);
-  assign \$289  = $signed(w_q3[383:376]) * $signed(x_q[383:376]);
-  assign \$290  = $signed(w_q3[391:384]) * $signed(x_q[391:384]);
-  assign \$291  = $signed(w_q3[399:392]) * $signed(x_q[399:392]);
-  assign \$292  = $signed(w_q3[407:400]) * $signed(x_q[407:400]);
-  assign \$293  = $signed(w_q3[415:408]) * $signed(x_q[415:408]);
-  assign \$294  = $signed(w_q3[423:416]) * $signed(x_q[423:416]);
-  assign \$295  = $signed(w_q3[431:424]) * $signed(x_q[431:424]);
-  assign \$296  = $signed(w_q3[439:432]) * $signed(x_q[439:432]);
-  assign \$297  = $signed(w_q3[447:440]) * $signed(x_q[447:440]);
-  assign \$298  = $signed(w_q3[455:448]) * $signed(x_q[455:448]);
-  assign \$299  = $signed(w_q3[463:456]) * $signed(x_q[463:456]);
-  assign \$300  = $signed(w_q3[471:464]) * $signed(x_q[471:464]);
-  assign \$301  = $signed(w_q3[479:472]) * $signed(x_q[479:472]);
-  assign \$302  = $signed(w_q3[487:480]) * $signed(x_q[487:480]);
-  assign \$303  = $signed(w_q3[495:488]) * $signed(x_q[495:488]);
-  assign \$304  = $signed(w_q3[503:496]) * $signed(x_q[503:496]);
-  assign \$305  = $signed(w_q3[511:504]) * $signed(x_q[511:504]);
-  assign \$306  = $signed(b0_0) + $signed(b0_1);
-  assign \$307  = $signed(b0_2) + $signed(b0_3);
-  assign \$308  = $signed(\$306 ) + $signed(\$307 );
-  assign \$309  = $signed(b0_4) + $signed(b0_5);
-  assign \$310  = $signed(b0_6) + $signed(b0_7);
-  assign \$311  = $signed(\$309 ) + $signed(\$310 );
-  assign \$312  = $signed(b0_8) + $signed(b0_9);
-  assign \$313  = $signed(b0_10) + $signed(b0_11);
-  assign \$314  = $signed(\$312 ) + $signed(\$313 );
-  assign \$315  = $signed(b0_12) + $signed(b0_13);
-  assign \$316  = $signed(b0_14) + $signed(b0_15);
-  assign \$317  = $signed(\$315 ) + $signed(\$316 );
-  assign \$318  = $signed(b0_16) + $signed(b0_17);
-  assign \$319  = $signed(b0_18) + $signed(b0_19);
-  assign \$320  = $signed(\$318 ) + $signed(\$319 );
-  assign \$321  = $signed(b0_20) + $signed(b0_21);
-  assign \$322  = $signed(b0_22) + $signed(b0_23);
-  assign \$323  = $signed(\$321 ) + $signed(\$322 );
-  assign \$324  = $signed(b0_24) + $signed(b0_25);
-  assign \$325  = $signed(b0_26) + $signed(b0_27);
-  assign \$326  = $signed(\$324 ) + $signed(\$325 );
-  assign \$327  = $signed(b0_28) + $signed(b0_29);
-  assign \$328  = $signed(b0_30) + $signed(b0_31);
-  assign \$329  = $signed(\$327 ) + $signed(\$328 );
-  assign \$330  = $signed(b0_32) + $signed(b0_33);
-  assign \$331  = $signed(b0_34) + $signed(b0_35);
-  assign \$332  = $signed(\$330 ) + $signed(\$331 );
-  assign \$333  = $signed(b0_36) + $signed(b0_37);
-  assign \$334  = $signed(b0_38) + $signed(b0_39);
-  assign \$335  = $signed(\$333 ) + $signed(\$334 );
-  assign \$336  = $signed(b0_40) + $signed(b0_41);
-  assign \$337  = $signed(b0_42) + $signed(b0_43);
-  assign \$338  = $signed(\$336 ) + $signed(\$337 );
-  assign \$339  = $signed(b0_44) + $signed(b0_45);
-  assign \$340  = $signed(b0_46) + $signed(b0_47);
-  assign \$341  = $signed(\$339 ) + $signed(\$340 );
-  assign \$342  = $signed(b0_48) + $signed(b0_49);
-  assign \$343  = $signed(b0_50) + $signed(b0_51);
-  assign \$344  = $signed(\$342 ) + $signed(\$343 );
-  assign \$345  = $signed(b0_52) + $signed(b0_53);
-  assign \$346  = $signed(b0_54) + $signed(b0_55);
-  assign \$347  = $signed(\$345 ) + $signed(\$346 );
-  assign \$348  = $signed(b0_56) + $signed(b0_57);
-  assign \$349  = $signed(b0_58) + $signed(b0_59);
-  assign \$350  = $signed(\$348 ) + $signed(\$349 );
-  assign \$351  = $signed(b0_60) + $signed(b0_61);
-  assign \$352  = $signed(b0_62) + $signed(b0_63);
-  assign \$353  = $signed(\$351 ) + $signed(\$352 );
-  assign \$354  = $signed(b1_0) + $signed(b1_1);
-  assign \$355  = $signed(b1_2) + $signed(b1_3);
-  assign \$356  = $signed(\$354 ) + $signed(\$355 );
-  assign \$357  = $signed(b1_4) + $signed(b1_5);
-  assign \$358  = $signed(b1_6) + $signed(b1_7);
-  assign \$359  = $signed(\$357 ) + $signed(\$358 );
-  assign \$360  = $signed(b1_8) + $signed(b1_9);
-  assign \$361  = $signed(b1_10) + $signed(b1_11);
-  assign \$362  = $signed(\$360 ) + $signed(\$361 );
-  assign \$363  = $signed(b1_12) + $signed(b1_13);
-  assign \$364  = $signed(b1_14) + $signed(b1_15);
-  assign \$365  = $signed(\$363 ) + $signed(\$364 );
-  assign \$366  = $signed(b1_16) + $signed(b1_17);
-  assign \$367  = $signed(b1_18) + $signed(b1_19);
-  assign \$368  = $signed(\$366 ) + $signed(\$367 );
-  assign \$369  = $signed(b1_20) + $signed(b1_21);
-  assign \$370  = $signed(b1_22) + $signed(b1_23);
-  assign \$371  = $signed(\$369 ) + $signed(\$370 );
-  assign \$372  = $signed(b1_24) + $signed(b1_25);
-  assign \$373  = $signed(b1_26) + $signed(b1_27);
-  assign \$374  = $signed(\$372 ) + $signed(\$373 );
-  assign \$375  = $signed(b1_28) + $signed(b1_29);
-  assign \$376  = $signed(b1_30) + $signed(b1_31);
-  assign \$377  = $signed(\$375 ) + $signed(\$376 );
-  assign \$378  = $signed(b1_32) + $signed(b1_33);
-  assign \$379  = $signed(b1_34) + $signed(b1_35);
-  assign \$380  = $signed(\$378 ) + $signed(\$379 );
-  assign \$381  = $signed(b1_36) + $signed(b1_37);
-  assign \$382  = $signed(b1_38) + $signed(b1_39);
-  assign \$383  = $signed(\$381 ) + $signed(\$382 );
-  assign \$384  = $signed(b1_40) + $signed(b1_41);
-  assign \$385  = $signed(b1_42) + $signed(b1_43);
-  assign \$386  = $signed(\$384 ) + $signed(\$385 );
-  assign \$387  = $signed(b1_44) + $signed(b1_45);
-  assign \$388  = $signed(b1_46) + $signed(b1_47);
-  assign \$389  = $signed(\$387 ) + $signed(\$388 );
-  assign \$390  = $signed(b1_48) + $signed(b1_49);
-  assign \$391  = $signed(b1_50) + $signed(b1_51);
-  assign \$392  = $signed(\$390 ) + $signed(\$391 );
-  assign \$393  = $signed(b1_52) + $signed(b1_53);
-  assign \$394  = $signed(b1_54) + $signed(b1_55);
-  assign \$395  = $signed(\$393 ) + $signed(\$394 );
-  assign \$396  = $signed(b1_56) + $signed(b1_57);
-  assign \$397  = $signed(b1_58) + $signed(b1_59);
-  assign \$398  = $signed(\$396 ) + $signed(\$397 );
-  assign \$399  = $signed(b1_60) + $signed(b1_61);
-  assign \$400  = $signed(b1_62) + $signed(b1_63);
-  assign \$401  = $signed(\$399 ) + $signed(\$400 );
-  assign \$402  = $signed(b2_0) + $signed(b2_1);
-  assign \$403  = $signed(b2_2) + $signed(b2_3);
-  assign \$404  = $signed(\$402 ) + $signed(\$403 );
-  assign \$405  = $signed(b2_4) + $signed(b2_5);
-  assign \$406  = $signed(b2_6) + $signed(b2_7);
-  assign \$407  = $signed(\$405 ) + $signed(\$406 );
-  assign \$408  = $signed(b2_8) + $signed(b2_9);
-  assign \$409  = $signed(b2_10) + $signed(b2_11);
-  assign \$410  = $signed(\$408 ) + $signed(\$409 );
-  assign \$411  = $signed(b2_12) + $signed(b2_13);
-  assign \$412  = $signed(b2_14) + $signed(b2_15);
-  assign \$413  = $signed(\$411 ) + $signed(\$412 );
-  assign \$414  = $signed(b2_16) + $signed(b2_17);
-  assign \$415  = $signed(b2_18) + $signed(b2_19);
-  assign \$416  = $signed(\$414 ) + $signed(\$415 );
-  assign \$417  = $signed(b2_20) + $signed(b2_21);
-  assign \$418  = $signed(b2_22) + $signed(b2_23);
-  assign \$419  = $signed(\$417 ) + $signed(\$418 );
-  assign \$420  = $signed(b2_24) + $signed(b2_25);
-  assign \$421  = $signed(b2_26) + $signed(b2_27);
-  assign \$422  = $signed(\$420 ) + $signed(\$421 );
-  assign \$423  = $signed(b2_28) + $signed(b2_29);
-  assign \$424  = $signed(b2_30) + $signed(b2_31);
-  assign \$425  = $signed(\$423 ) + $signed(\$424 );
-  assign \$426  = $signed(b2_32) + $signed(b2_33);
-  assign \$427  = $signed(b2_34) + $signed(b2_35);
-  assign \$428  = $signed(\$426 ) + $signed(\$427 );
-  assign \$429  = $signed(b2_36) + $signed(b2_37);
-  assign \$430  = $signed(b2_38) + $signed(b2_39);
-  assign \$431  = $signed(\$429 ) + $signed(\$430 );
-  assign \$432  = $signed(b2_40) + $signed(b2_41);
-  assign \$433  = $signed(b2_42) + $signed(b2_43);
-  assign \$434  = $signed(\$432 ) + $signed(\$433 );
-  assign \$435  = $signed(b2_44) + $signed(b2_45);
-  assign \$436  = $signed(b2_46) + $signed(b2_47);
-  assign \$437  = $signed(\$435 ) + $signed(\$436 );
-  assign \$438  = $signed(b2_48) + $signed(b2_49);
-  assign \$439  = $signed(b2_50) + $signed(b2_51);
-  assign \$440  = $signed(\$438 ) + $signed(\$439 );
-  assign \$441  = $signed(b2_52) + $signed(b2_53);
-  assign \$442  = $signed(b2_54) + $signed(b2_55);
-  assign \$443  = $signed(\$441 ) + $signed(\$442 );
-  assign \$444  = $signed(b2_56) + $signed(b2_57);
-  assign \$445  = $signed(b2_58) + $signed(b2_59);
-  assign \$446  = $signed(\$444 ) + $signed(\$445 );
-  assign \$447  = $signed(b2_60) + $signed(b2_61);
-  assign \$448  = $signed(b2_62) + $signed(b2_63);
-  assign \$449  = $signed(\$447 ) + $signed(\$448 );
-  assign \$450  = $signed(b3_0) + $signed(b3_1);
-  assign \$451  = $signed(b3_2) + $signed(b3_3);
-  assign \$452  = $signed(\$450 ) + $signed(\$451 );
-  assign \$453  = $signed(b3_4) + $signed(b3_5);
-  assign \$454  = $signed(b3_6) + $signed(b3_7);
-  assign \$455  = $signed(\$453 ) + $signed(\$454 );
-  assign \$456  = $signed(b3_8) + $signed(b3_9);
-  assign \$457  = $signed(b3_10) + $signed(b3_11);
-  assign \$458  = $signed(\$456 ) + $signed(\$457 );
-  assign \$459  = $signed(b3_12) + $signed(b3_13);
-  assign \$460  = $signed(b3_14) + $signed(b3_15);
-  assign \$461  = $signed(\$459 ) + $signed(\$460 );
-  assign \$462  = $signed(b3_16) + $signed(b3_17);
-  assign \$463  = $signed(b3_18) + $signed(b3_19);
-  assign \$464  = $signed(\$462 ) + $signed(\$463 );
-  assign \$465  = $signed(b3_20) + $signed(b3_21);
-  assign \$466  = $signed(b3_22) + $signed(b3_23);
-  assign \$467  = $signed(\$465 ) + $signed(\$466 );
-  assign \$468  = $signed(b3_24) + $signed(b3_25);
-  assign \$469  = $signed(b3_26) + $signed(b3_27);
-  assign \$470  = $signed(\$468 ) + $signed(\$469 );
-  assign \$471  = $signed(b3_28) + $signed(b3_29);
-  assign \$472  = $signed(b3_30) + $signed(b3_31);
-  assign \$473  = $signed(\$471 ) + $signed(\$472 );
-  assign \$474  = $signed(b3_32) + $signed(b3_33);
-  assign \$475  = $signed(b3_34) + $signed(b3_35);
-  assign \$476  = $signed(\$474 ) + $signed(\$475 );
-  assign \$477  = $signed(b3_36) + $signed(b3_37);
-  assign \$478  = $signed(b3_38) + $signed(b3_39);
-  assign \$479  = $signed(\$477 ) + $signed(\$478 );
-  assign \$480  = $signed(b3_40) + $signed(b3_41);
-  assign \$481  = $signed(b3_42) + $signed(b3_43);
-  assign \$482  = $signed(\$480 ) + $signed(\$481 );
-  assign \$483  = $signed(b3_44) + $signed(b3_45);
-  assign \$484  = $signed(b3_46) + $signed(b3_47);
-  assign \$485  = $signed(\$483 ) + $signed(\$484 );
-  assign \$486  = $signed(b3_48) + $signed(b3_49);
-  assign \$487  = $signed(b3_50) + $signed(b3_51);
-  assign \$488  = $signed(\$486 ) + $signed(\$487 );
-  assign \$489  = $signed(b3_52) + $signed(b3_53);
-  assign \$490  = $signed(b3_54) + $signed(b3_55);
-  assign \$491  = $signed(\$489 ) + $signed(\$490 );
-  assign \$492  = $signed(b3_56) + $signed(b3_57);
-  assign \$493  = $signed(b3_58) + $signed(b3_59);
-  assign \$494  = $signed(\$492 ) + $signed(\$493 );
-  assign \$495  = $signed(b3_60) + $signed(b3_61);
-  assign \$496  = $signed(b3_62) + $signed(b3_63);
-  assign \$497  = $signed(\$495 ) + $signed(\$496 );
-  assign \$498  = $signed(c0_0) + $signed(c0_1);
-  assign \$499  = $signed(c0_2) + $signed(c0_3);
-  assign \$500  = $signed(\$498 ) + $signed(\$499 );
-  assign \$501  = $signed(c0_4) + $signed(c0_5);
-  assign \$502  = $signed(c0_6) + $signed(c0_7);
-  assign \$503  = $signed(\$501 ) + $signed(\$502 );
-  assign \$504  = $signed(c0_8) + $signed(c0_9);
-  assign \$505  = $signed(c0_10) + $signed(c0_11);
-  assign \$506  = $signed(\$504 ) + $signed(\$505 );
-  assign \$507  = $signed(c0_12) + $signed(c0_13);
-  assign \$508  = $signed(c0_14) + $signed(c0_15);
-  assign \$509  = $signed(\$507 ) + $signed(\$508 );
-  assign \$510  = $signed(c1_0) + $signed(c1_1);
-  assign \$511  = $signed(c1_2) + $signed(c1_3);
-  assign \$512  = $signed(\$510 ) + $signed(\$511 );
-  assign \$513  = $signed(c1_4) + $signed(c1_5);
-  assign \$514  = $signed(c1_6) + $signed(c1_7);
-  assign \$515  = $signed(\$513 ) + $signed(\$514 );
-  assign \$516  = $signed(c1_8) + $signed(c1_9);
-  assign \$517  = $signed(c1_10) + $signed(c1_11);
-  assign \$518  = $signed(\$516 ) + $signed(\$517 );
-  assign \$519  = $signed(c1_12) + $signed(c1_13);
-  assign \$520  = $signed(c1_14) + $signed(c1_15);
-  assign \$521  = $signed(\$519 ) + $signed(\$520 );
-  assign \$522  = $signed(c2_0) + $signed(c2_1);
-  assign \$523  = $signed(c2_2) + $signed(c2_3);
-  assign \$524  = $signed(\$522 ) + $signed(\$523 );
-  assign \$525  = $signed(c2_4) + $signed(c2_5);
-  assign \$526  = $signed(c2_6) + $signed(c2_7);
-  assign \$527  = $signed(\$525 ) + $signed(\$526 );
-  assign \$528  = $signed(c2_8) + $signed(c2_9);
-  assign \$529  = $signed(c2_10) + $signed(c2_11);
-  assign \$530  = $signed(\$528 ) + $signed(\$529 );
-  assign \$531  = $signed(c2_12) + $signed(c2_13);
-  assign \$532  = $signed(c2_14) + $signed(c2_15);
-  assign \$533  = $signed(\$531 ) + $signed(\$532 );
-  assign \$534  = $signed(c3_0) + $signed(c3_1);
-  assign \$535  = $signed(c3_2) + $signed(c3_3);
-  assign \$536  = $signed(\$534 ) + $signed(\$535 );
-  assign \$537  = $signed(c3_4) + $signed(c3_5);
-  assign \$538  = $signed(c3_6) + $signed(c3_7);
-  assign \$539  = $signed(\$537 ) + $signed(\$538 );
-  assign \$540  = $signed(c3_8) + $signed(c3_9);
-  assign \$541  = $signed(c3_10) + $signed(c3_11);
-  assign \$542  = $signed(\$540 ) + $signed(\$541 );
-  assign \$543  = $signed(c3_12) + $signed(c3_13);
-  assign \$544  = $signed(c3_14) + $signed(c3_15);
-  assign \$545  = $signed(\$543 ) + $signed(\$544 );
-  assign \$546  = $signed(d0_0) + $signed(d0_1);
-  assign \$547  = $signed(d0_2) + $signed(d0_3);
-  assign \$548  = $signed(\$546 ) + $signed(\$547 );
-  assign \$549  = $signed(d1_0) + $signed(d1_1);
-  assign \$550  = $signed(d1_2) + $signed(d1_3);
-  assign \$551  = $signed(\$549 ) + $signed(\$550 );
-  assign \$552  = $signed(d2_0) + $signed(d2_1);
-  assign \$553  = $signed(d2_2) + $signed(d2_3);
-  assign \$554  = $signed(\$552 ) + $signed(\$553 );
-  assign \$555  = $signed(d3_0) + $signed(d3_1);
-  assign \$556  = $signed(d3_2) + $signed(d3_3);
-  assign \$557  = $signed(\$555 ) + $signed(\$556 );
-  assign \$558  = $signed(e0_0) * $signed({ 1'h0, e_gs0 });
-  assign \$560  = $signed(e1_0) * $signed({ 1'h0, e_gs1 });
-  assign \$562  = $signed(e2_0) * $signed({ 1'h0, e_gs2 });
-  assign \$564  = $signed(e3_0) * $signed({ 1'h0, e_gs3 });
-  assign \$568  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$569  = \$568 [11:0] + scaled0[11:0];
-  assign \$570  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$571  = \$570 [11:0] + scaled0[11:0];
-  assign \$572  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$573  = \$572 [23:12] + scaled0[23:12];
-  assign \$574  = \$573  + 1'h1;
-  assign \$575  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$576  = \$575 [23:12] + scaled0[23:12];
-  assign \$577  = \$571 [12] ? \$574 [11:0] : \$576 [11:0];
-  assign \$578  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$579  = \$578 [11:0] + scaled0[11:0];
-  assign \$580  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$581  = \$580 [23:12] + scaled0[23:12];
-  assign \$582  = \$581  + 1'h1;
-  assign \$583  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$584  = \$583 [23:12] + scaled0[23:12];
-  assign \$585  = \$579 [12] ? \$582 [12] : \$584 [12];
-  assign \$586  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$587  = \$586 [35:24] + scaled0[35:24];
-  assign \$588  = \$587  + 1'h1;
-  assign \$589  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$590  = \$589 [35:24] + scaled0[35:24];
-  assign \$591  = \$585  ? \$588 [11:0] : \$590 [11:0];
-  assign \$592  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$593  = \$592 [11:0] + scaled0[11:0];
-  assign \$594  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$595  = \$594 [23:12] + scaled0[23:12];
-  assign \$596  = \$595  + 1'h1;
-  assign \$597  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$598  = \$597 [23:12] + scaled0[23:12];
-  assign \$599  = \$593 [12] ? \$596 [12] : \$598 [12];
-  assign \$600  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$601  = \$600 [35:24] + scaled0[35:24];
-  assign \$602  = \$601  + 1'h1;
-  assign \$603  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$604  = \$603 [35:24] + scaled0[35:24];
-  assign \$605  = \$599  ? \$602 [12] : \$604 [12];
-  assign \$606  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$607  = \$606 [40:36] + { scaled0[38], scaled0[38], scaled0[38:36] };
+  assign \$200  = $signed(w_q1[439:432]) * $signed(x_q[439:432]);
+  assign \$201  = $signed(w_q1[447:440]) * $signed(x_q[447:440]);
+  assign \$202  = $signed(w_q1[455:448]) * $signed(x_q[455:448]);
+  assign \$203  = $signed(w_q1[463:456]) * $signed(x_q[463:456]);
+  assign \$204  = $signed(w_q1[471:464]) * $signed(x_q[471:464]);
+  assign \$205  = $signed(w_q1[479:472]) * $signed(x_q[479:472]);
+  assign \$206  = $signed(w_q1[487:480]) * $signed(x_q[487:480]);
+  assign \$207  = $signed(w_q1[495:488]) * $signed(x_q[495:488]);
+  assign \$208  = $signed(w_q1[503:496]) * $signed(x_q[503:496]);
+  assign \$209  = $signed(w_q1[511:504]) * $signed(x_q[511:504]);
+  assign \$210  = $signed(w_q2[7:0]) * $signed(x_q[7:0]);
+  assign \$211  = $signed(w_q2[15:8]) * $signed(x_q[15:8]);
+  assign \$212  = $signed(w_q2[23:16]) * $signed(x_q[23:16]);
+  assign \$213  = $signed(w_q2[31:24]) * $signed(x_q[31:24]);
+  assign \$214  = $signed(w_q2[39:32]) * $signed(x_q[39:32]);
+  assign \$215  = $signed(w_q2[47:40]) * $signed(x_q[47:40]);
+  assign \$216  = $signed(w_q2[55:48]) * $signed(x_q[55:48]);
+  assign \$217  = $signed(w_q2[63:56]) * $signed(x_q[63:56]);
+  assign \$218  = $signed(w_q2[71:64]) * $signed(x_q[71:64]);
+  assign \$219  = $signed(w_q2[79:72]) * $signed(x_q[79:72]);
+  assign \$220  = $signed(w_q2[87:80]) * $signed(x_q[87:80]);
+  assign \$221  = $signed(w_q2[95:88]) * $signed(x_q[95:88]);
+  assign \$222  = $signed(w_q2[103:96]) * $signed(x_q[103:96]);
+  assign \$223  = $signed(w_q2[111:104]) * $signed(x_q[111:104]);
+  assign \$224  = $signed(w_q2[119:112]) * $signed(x_q[119:112]);
+  assign \$225  = $signed(w_q2[127:120]) * $signed(x_q[127:120]);
+  assign \$226  = $signed(w_q2[135:128]) * $signed(x_q[135:128]);
+  assign \$227  = $signed(w_q2[143:136]) * $signed(x_q[143:136]);
+  assign \$228  = $signed(w_q2[151:144]) * $signed(x_q[151:144]);
+  assign \$229  = $signed(w_q2[159:152]) * $signed(x_q[159:152]);
+  assign \$230  = $signed(w_q2[167:160]) * $signed(x_q[167:160]);
+  assign \$231  = $signed(w_q2[175:168]) * $signed(x_q[175:168]);
+  assign \$232  = $signed(w_q2[183:176]) * $signed(x_q[183:176]);
+  assign \$233  = $signed(w_q2[191:184]) * $signed(x_q[191:184]);
+  assign \$234  = $signed(w_q2[199:192]) * $signed(x_q[199:192]);
+  assign \$235  = $signed(w_q2[207:200]) * $signed(x_q[207:200]);
+  assign \$236  = $signed(w_q2[215:208]) * $signed(x_q[215:208]);
+  assign \$237  = $signed(w_q2[223:216]) * $signed(x_q[223:216]);
+  assign \$238  = $signed(w_q2[231:224]) * $signed(x_q[231:224]);
+  assign \$239  = $signed(w_q2[239:232]) * $signed(x_q[239:232]);
+  assign \$240  = $signed(w_q2[247:240]) * $signed(x_q[247:240]);
+  assign \$241  = $signed(w_q2[255:248]) * $signed(x_q[255:248]);
+  assign \$242  = $signed(w_q2[263:256]) * $signed(x_q[263:256]);
+  assign \$243  = $signed(w_q2[271:264]) * $signed(x_q[271:264]);
+  assign \$244  = $signed(w_q2[279:272]) * $signed(x_q[279:272]);
+  assign \$245  = $signed(w_q2[287:280]) * $signed(x_q[287:280]);
+  assign \$246  = $signed(w_q2[295:288]) * $signed(x_q[295:288]);
+  assign \$247  = $signed(w_q2[303:296]) * $signed(x_q[303:296]);
+  assign \$248  = $signed(w_q2[311:304]) * $signed(x_q[311:304]);
+  assign \$249  = $signed(w_q2[319:312]) * $signed(x_q[319:312]);
+  assign \$250  = $signed(w_q2[327:320]) * $signed(x_q[327:320]);
+  assign \$251  = $signed(w_q2[335:328]) * $signed(x_q[335:328]);
+  assign \$252  = $signed(w_q2[343:336]) * $signed(x_q[343:336]);
+  assign \$253  = $signed(w_q2[351:344]) * $signed(x_q[351:344]);
+  assign \$254  = $signed(w_q2[359:352]) * $signed(x_q[359:352]);
+  assign \$255  = $signed(w_q2[367:360]) * $signed(x_q[367:360]);
+  assign \$256  = $signed(w_q2[375:368]) * $signed(x_q[375:368]);
+  assign \$257  = $signed(w_q2[383:376]) * $signed(x_q[383:376]);
+  assign \$258  = $signed(w_q2[391:384]) * $signed(x_q[391:384]);
+  assign \$259  = $signed(w_q2[399:392]) * $signed(x_q[399:392]);
+  assign \$260  = $signed(w_q2[407:400]) * $signed(x_q[407:400]);
+  assign \$261  = $signed(w_q2[415:408]) * $signed(x_q[415:408]);
+  assign \$262  = $signed(w_q2[423:416]) * $signed(x_q[423:416]);
+  assign \$263  = $signed(w_q2[431:424]) * $signed(x_q[431:424]);
+  assign \$264  = $signed(w_q2[439:432]) * $signed(x_q[439:432]);
+  assign \$265  = $signed(w_q2[447:440]) * $signed(x_q[447:440]);
+  assign \$266  = $signed(w_q2[455:448]) * $signed(x_q[455:448]);
+  assign \$267  = $signed(w_q2[463:456]) * $signed(x_q[463:456]);
+  assign \$268  = $signed(w_q2[471:464]) * $signed(x_q[471:464]);
+  assign \$269  = $signed(w_q2[479:472]) * $signed(x_q[479:472]);
+  assign \$270  = $signed(w_q2[487:480]) * $signed(x_q[487:480]);
+  assign \$271  = $signed(w_q2[495:488]) * $signed(x_q[495:488]);
+  assign \$272  = $signed(w_q2[503:496]) * $signed(x_q[503:496]);
+  assign \$273  = $signed(w_q2[511:504]) * $signed(x_q[511:504]);
+  assign \$274  = $signed(w_q3[7:0]) * $signed(x_q[7:0]);
+  assign \$275  = $signed(w_q3[15:8]) * $signed(x_q[15:8]);
+  assign \$276  = $signed(w_q3[23:16]) * $signed(x_q[23:16]);
+  assign \$277  = $signed(w_q3[31:24]) * $signed(x_q[31:24]);
+  assign \$278  = $signed(w_q3[39:32]) * $signed(x_q[39:32]);
+  assign \$279  = $signed(w_q3[47:40]) * $signed(x_q[47:40]);
+  assign \$280  = $signed(w_q3[55:48]) * $signed(x_q[55:48]);
+  assign \$281  = $signed(w_q3[63:56]) * $signed(x_q[63:56]);
+  assign \$282  = $signed(w_q3[71:64]) * $signed(x_q[71:64]);
+  assign \$283  = $signed(w_q3[79:72]) * $signed(x_q[79:72]);
+  assign \$284  = $signed(w_q3[87:80]) * $signed(x_q[87:80]);
+  assign \$285  = $signed(w_q3[95:88]) * $signed(x_q[95:88]);
+  assign \$286  = $signed(w_q3[103:96]) * $signed(x_q[103:96]);
+  assign \$287  = $signed(w_q3[111:104]) * $signed(x_q[111:104]);
+  assign \$288  = $signed(w_q3[119:112]) * $signed(x_q[119:112]);
+  assign \$289  = $signed(w_q3[127:120]) * $signed(x_q[127:120]);
+  assign \$290  = $signed(w_q3[135:128]) * $signed(x_q[135:128]);
+  assign \$291  = $signed(w_q3[143:136]) * $signed(x_q[143:136]);
+  assign \$292  = $signed(w_q3[151:144]) * $signed(x_q[151:144]);
+  assign \$293  = $signed(w_q3[159:152]) * $signed(x_q[159:152]);
+  assign \$294  = $signed(w_q3[167:160]) * $signed(x_q[167:160]);
+  assign \$295  = $signed(w_q3[175:168]) * $signed(x_q[175:168]);
+  assign \$296  = $signed(w_q3[183:176]) * $signed(x_q[183:176]);
+  assign \$297  = $signed(w_q3[191:184]) * $signed(x_q[191:184]);
+  assign \$298  = $signed(w_q3[199:192]) * $signed(x_q[199:192]);
+  assign \$299  = $signed(w_q3[207:200]) * $signed(x_q[207:200]);
+  assign \$300  = $signed(w_q3[215:208]) * $signed(x_q[215:208]);
+  assign \$301  = $signed(w_q3[223:216]) * $signed(x_q[223:216]);
+  assign \$302  = $signed(w_q3[231:224]) * $signed(x_q[231:224]);
+  assign \$303  = $signed(w_q3[239:232]) * $signed(x_q[239:232]);
+  assign \$304  = $signed(w_q3[247:240]) * $signed(x_q[247:240]);
+  assign \$305  = $signed(w_q3[255:248]) * $signed(x_q[255:248]);
+  assign \$306  = $signed(w_q3[263:256]) * $signed(x_q[263:256]);
+  assign \$307  = $signed(w_q3[271:264]) * $signed(x_q[271:264]);
+  assign \$308  = $signed(w_q3[279:272]) * $signed(x_q[279:272]);
+  assign \$309  = $signed(w_q3[287:280]) * $signed(x_q[287:280]);
+  assign \$310  = $signed(w_q3[295:288]) * $signed(x_q[295:288]);
+  assign \$311  = $signed(w_q3[303:296]) * $signed(x_q[303:296]);
+  assign \$312  = $signed(w_q3[311:304]) * $signed(x_q[311:304]);
+  assign \$313  = $signed(w_q3[319:312]) * $signed(x_q[319:312]);
+  assign \$314  = $signed(w_q3[327:320]) * $signed(x_q[327:320]);
+  assign \$315  = $signed(w_q3[335:328]) * $signed(x_q[335:328]);
+  assign \$316  = $signed(w_q3[343:336]) * $signed(x_q[343:336]);
+  assign \$317  = $signed(w_q3[351:344]) * $signed(x_q[351:344]);
+  assign \$318  = $signed(w_q3[359:352]) * $signed(x_q[359:352]);
+  assign \$319  = $signed(w_q3[367:360]) * $signed(x_q[367:360]);
+  assign \$320  = $signed(w_q3[375:368]) * $signed(x_q[375:368]);
+  assign \$321  = $signed(w_q3[383:376]) * $signed(x_q[383:376]);
+  assign \$322  = $signed(w_q3[391:384]) * $signed(x_q[391:384]);
+  assign \$323  = $signed(w_q3[399:392]) * $signed(x_q[399:392]);
+  assign \$324  = $signed(w_q3[407:400]) * $signed(x_q[407:400]);
+  assign \$325  = $signed(w_q3[415:408]) * $signed(x_q[415:408]);
+  assign \$326  = $signed(w_q3[423:416]) * $signed(x_q[423:416]);
+  assign \$327  = $signed(w_q3[431:424]) * $signed(x_q[431:424]);
+  assign \$328  = $signed(w_q3[439:432]) * $signed(x_q[439:432]);
+  assign \$329  = $signed(w_q3[447:440]) * $signed(x_q[447:440]);
+  assign \$330  = $signed(w_q3[455:448]) * $signed(x_q[455:448]);
+  assign \$331  = $signed(w_q3[463:456]) * $signed(x_q[463:456]);
+  assign \$332  = $signed(w_q3[471:464]) * $signed(x_q[471:464]);
+  assign \$333  = $signed(w_q3[479:472]) * $signed(x_q[479:472]);
+  assign \$334  = $signed(w_q3[487:480]) * $signed(x_q[487:480]);
+  assign \$335  = $signed(w_q3[495:488]) * $signed(x_q[495:488]);
+  assign \$336  = $signed(w_q3[503:496]) * $signed(x_q[503:496]);
+  assign \$337  = $signed(w_q3[511:504]) * $signed(x_q[511:504]);
+  assign \$338  = $signed(b0_0) + $signed(b0_1);
+  assign \$339  = $signed(b0_2) + $signed(b0_3);
+  assign \$340  = $signed(\$338 ) + $signed(\$339 );
+  assign \$341  = $signed(b0_4) + $signed(b0_5);
+  assign \$342  = $signed(b0_6) + $signed(b0_7);
+  assign \$343  = $signed(\$341 ) + $signed(\$342 );
+  assign \$344  = $signed(b0_8) + $signed(b0_9);
+  assign \$345  = $signed(b0_10) + $signed(b0_11);
+  assign \$346  = $signed(\$344 ) + $signed(\$345 );
+  assign \$347  = $signed(b0_12) + $signed(b0_13);
+  assign \$348  = $signed(b0_14) + $signed(b0_15);
+  assign \$349  = $signed(\$347 ) + $signed(\$348 );
+  assign \$350  = $signed(b0_16) + $signed(b0_17);
+  assign \$351  = $signed(b0_18) + $signed(b0_19);
+  assign \$352  = $signed(\$350 ) + $signed(\$351 );
+  assign \$353  = $signed(b0_20) + $signed(b0_21);
+  assign \$354  = $signed(b0_22) + $signed(b0_23);
+  assign \$355  = $signed(\$353 ) + $signed(\$354 );
+  assign \$356  = $signed(b0_24) + $signed(b0_25);
+  assign \$357  = $signed(b0_26) + $signed(b0_27);
+  assign \$358  = $signed(\$356 ) + $signed(\$357 );
+  assign \$359  = $signed(b0_28) + $signed(b0_29);
+  assign \$360  = $signed(b0_30) + $signed(b0_31);
+  assign \$361  = $signed(\$359 ) + $signed(\$360 );
+  assign \$362  = $signed(b0_32) + $signed(b0_33);
+  assign \$363  = $signed(b0_34) + $signed(b0_35);
+  assign \$364  = $signed(\$362 ) + $signed(\$363 );
+  assign \$365  = $signed(b0_36) + $signed(b0_37);
+  assign \$366  = $signed(b0_38) + $signed(b0_39);
+  assign \$367  = $signed(\$365 ) + $signed(\$366 );
+  assign \$368  = $signed(b0_40) + $signed(b0_41);
+  assign \$369  = $signed(b0_42) + $signed(b0_43);
+  assign \$370  = $signed(\$368 ) + $signed(\$369 );
+  assign \$371  = $signed(b0_44) + $signed(b0_45);
+  assign \$372  = $signed(b0_46) + $signed(b0_47);
+  assign \$373  = $signed(\$371 ) + $signed(\$372 );
+  assign \$374  = $signed(b0_48) + $signed(b0_49);
+  assign \$375  = $signed(b0_50) + $signed(b0_51);
+  assign \$376  = $signed(\$374 ) + $signed(\$375 );
+  assign \$377  = $signed(b0_52) + $signed(b0_53);
+  assign \$378  = $signed(b0_54) + $signed(b0_55);
+  assign \$379  = $signed(\$377 ) + $signed(\$378 );
+  assign \$380  = $signed(b0_56) + $signed(b0_57);
+  assign \$381  = $signed(b0_58) + $signed(b0_59);
+  assign \$382  = $signed(\$380 ) + $signed(\$381 );
+  assign \$383  = $signed(b0_60) + $signed(b0_61);
+  assign \$384  = $signed(b0_62) + $signed(b0_63);
+  assign \$385  = $signed(\$383 ) + $signed(\$384 );
+  assign \$386  = $signed(b1_0) + $signed(b1_1);
+  assign \$387  = $signed(b1_2) + $signed(b1_3);
+  assign \$388  = $signed(\$386 ) + $signed(\$387 );
+  assign \$389  = $signed(b1_4) + $signed(b1_5);
+  assign \$390  = $signed(b1_6) + $signed(b1_7);
+  assign \$391  = $signed(\$389 ) + $signed(\$390 );
+  assign \$392  = $signed(b1_8) + $signed(b1_9);
+  assign \$393  = $signed(b1_10) + $signed(b1_11);
+  assign \$394  = $signed(\$392 ) + $signed(\$393 );
+  assign \$395  = $signed(b1_12) + $signed(b1_13);
+  assign \$396  = $signed(b1_14) + $signed(b1_15);
+  assign \$397  = $signed(\$395 ) + $signed(\$396 );
+  assign \$398  = $signed(b1_16) + $signed(b1_17);
+  assign \$399  = $signed(b1_18) + $signed(b1_19);
+  assign \$400  = $signed(\$398 ) + $signed(\$399 );
+  assign \$401  = $signed(b1_20) + $signed(b1_21);
+  assign \$402  = $signed(b1_22) + $signed(b1_23);
+  assign \$403  = $signed(\$401 ) + $signed(\$402 );
+  assign \$404  = $signed(b1_24) + $signed(b1_25);
+  assign \$405  = $signed(b1_26) + $signed(b1_27);
+  assign \$406  = $signed(\$404 ) + $signed(\$405 );
+  assign \$407  = $signed(b1_28) + $signed(b1_29);
+  assign \$408  = $signed(b1_30) + $signed(b1_31);
+  assign \$409  = $signed(\$407 ) + $signed(\$408 );
+  assign \$410  = $signed(b1_32) + $signed(b1_33);
+  assign \$411  = $signed(b1_34) + $signed(b1_35);
+  assign \$412  = $signed(\$410 ) + $signed(\$411 );
+  assign \$413  = $signed(b1_36) + $signed(b1_37);
+  assign \$414  = $signed(b1_38) + $signed(b1_39);
+  assign \$415  = $signed(\$413 ) + $signed(\$414 );
+  assign \$416  = $signed(b1_40) + $signed(b1_41);
+  assign \$417  = $signed(b1_42) + $signed(b1_43);
+  assign \$418  = $signed(\$416 ) + $signed(\$417 );
+  assign \$419  = $signed(b1_44) + $signed(b1_45);
+  assign \$420  = $signed(b1_46) + $signed(b1_47);
+  assign \$421  = $signed(\$419 ) + $signed(\$420 );
+  assign \$422  = $signed(b1_48) + $signed(b1_49);
+  assign \$423  = $signed(b1_50) + $signed(b1_51);
+  assign \$424  = $signed(\$422 ) + $signed(\$423 );
+  assign \$425  = $signed(b1_52) + $signed(b1_53);
+  assign \$426  = $signed(b1_54) + $signed(b1_55);
+  assign \$427  = $signed(\$425 ) + $signed(\$426 );
+  assign \$428  = $signed(b1_56) + $signed(b1_57);
+  assign \$429  = $signed(b1_58) + $signed(b1_59);
+  assign \$430  = $signed(\$428 ) + $signed(\$429 );
+  assign \$431  = $signed(b1_60) + $signed(b1_61);
+  assign \$432  = $signed(b1_62) + $signed(b1_63);
+  assign \$433  = $signed(\$431 ) + $signed(\$432 );
+  assign \$434  = $signed(b2_0) + $signed(b2_1);
+  assign \$435  = $signed(b2_2) + $signed(b2_3);
+  assign \$436  = $signed(\$434 ) + $signed(\$435 );
+  assign \$437  = $signed(b2_4) + $signed(b2_5);
+  assign \$438  = $signed(b2_6) + $signed(b2_7);
+  assign \$439  = $signed(\$437 ) + $signed(\$438 );
+  assign \$440  = $signed(b2_8) + $signed(b2_9);
+  assign \$441  = $signed(b2_10) + $signed(b2_11);
+  assign \$442  = $signed(\$440 ) + $signed(\$441 );
+  assign \$443  = $signed(b2_12) + $signed(b2_13);
+  assign \$444  = $signed(b2_14) + $signed(b2_15);
+  assign \$445  = $signed(\$443 ) + $signed(\$444 );
+  assign \$446  = $signed(b2_16) + $signed(b2_17);
+  assign \$447  = $signed(b2_18) + $signed(b2_19);
+  assign \$448  = $signed(\$446 ) + $signed(\$447 );
+  assign \$449  = $signed(b2_20) + $signed(b2_21);
+  assign \$450  = $signed(b2_22) + $signed(b2_23);
+  assign \$451  = $signed(\$449 ) + $signed(\$450 );
+  assign \$452  = $signed(b2_24) + $signed(b2_25);
+  assign \$453  = $signed(b2_26) + $signed(b2_27);
+  assign \$454  = $signed(\$452 ) + $signed(\$453 );
+  assign \$455  = $signed(b2_28) + $signed(b2_29);
+  assign \$456  = $signed(b2_30) + $signed(b2_31);
+  assign \$457  = $signed(\$455 ) + $signed(\$456 );
+  assign \$458  = $signed(b2_32) + $signed(b2_33);
+  assign \$459  = $signed(b2_34) + $signed(b2_35);
+  assign \$460  = $signed(\$458 ) + $signed(\$459 );
+  assign \$461  = $signed(b2_36) + $signed(b2_37);
+  assign \$462  = $signed(b2_38) + $signed(b2_39);
+  assign \$463  = $signed(\$461 ) + $signed(\$462 );
+  assign \$464  = $signed(b2_40) + $signed(b2_41);
+  assign \$465  = $signed(b2_42) + $signed(b2_43);
+  assign \$466  = $signed(\$464 ) + $signed(\$465 );
+  assign \$467  = $signed(b2_44) + $signed(b2_45);
+  assign \$468  = $signed(b2_46) + $signed(b2_47);
+  assign \$469  = $signed(\$467 ) + $signed(\$468 );
+  assign \$470  = $signed(b2_48) + $signed(b2_49);
+  assign \$471  = $signed(b2_50) + $signed(b2_51);
+  assign \$472  = $signed(\$470 ) + $signed(\$471 );
+  assign \$473  = $signed(b2_52) + $signed(b2_53);
+  assign \$474  = $signed(b2_54) + $signed(b2_55);
+  assign \$475  = $signed(\$473 ) + $signed(\$474 );
+  assign \$476  = $signed(b2_56) + $signed(b2_57);
+  assign \$477  = $signed(b2_58) + $signed(b2_59);
+  assign \$478  = $signed(\$476 ) + $signed(\$477 );
+  assign \$479  = $signed(b2_60) + $signed(b2_61);
+  assign \$480  = $signed(b2_62) + $signed(b2_63);
+  assign \$481  = $signed(\$479 ) + $signed(\$480 );
+  assign \$482  = $signed(b3_0) + $signed(b3_1);
+  assign \$483  = $signed(b3_2) + $signed(b3_3);
+  assign \$484  = $signed(\$482 ) + $signed(\$483 );
+  assign \$485  = $signed(b3_4) + $signed(b3_5);
+  assign \$486  = $signed(b3_6) + $signed(b3_7);
+  assign \$487  = $signed(\$485 ) + $signed(\$486 );
+  assign \$488  = $signed(b3_8) + $signed(b3_9);
+  assign \$489  = $signed(b3_10) + $signed(b3_11);
+  assign \$490  = $signed(\$488 ) + $signed(\$489 );
+  assign \$491  = $signed(b3_12) + $signed(b3_13);
+  assign \$492  = $signed(b3_14) + $signed(b3_15);
+  assign \$493  = $signed(\$491 ) + $signed(\$492 );
+  assign \$494  = $signed(b3_16) + $signed(b3_17);
+  assign \$495  = $signed(b3_18) + $signed(b3_19);
+  assign \$496  = $signed(\$494 ) + $signed(\$495 );
+  assign \$497  = $signed(b3_20) + $signed(b3_21);
+  assign \$498  = $signed(b3_22) + $signed(b3_23);
+  assign \$499  = $signed(\$497 ) + $signed(\$498 );
+  assign \$500  = $signed(b3_24) + $signed(b3_25);
+  assign \$501  = $signed(b3_26) + $signed(b3_27);
+  assign \$502  = $signed(\$500 ) + $signed(\$501 );
+  assign \$503  = $signed(b3_28) + $signed(b3_29);
+  assign \$504  = $signed(b3_30) + $signed(b3_31);
+  assign \$505  = $signed(\$503 ) + $signed(\$504 );
+  assign \$506  = $signed(b3_32) + $signed(b3_33);
+  assign \$507  = $signed(b3_34) + $signed(b3_35);
+  assign \$508  = $signed(\$506 ) + $signed(\$507 );
+  assign \$509  = $signed(b3_36) + $signed(b3_37);
+  assign \$510  = $signed(b3_38) + $signed(b3_39);
+  assign \$511  = $signed(\$509 ) + $signed(\$510 );
+  assign \$512  = $signed(b3_40) + $signed(b3_41);
+  assign \$513  = $signed(b3_42) + $signed(b3_43);
+  assign \$514  = $signed(\$512 ) + $signed(\$513 );
+  assign \$515  = $signed(b3_44) + $signed(b3_45);
+  assign \$516  = $signed(b3_46) + $signed(b3_47);
+  assign \$517  = $signed(\$515 ) + $signed(\$516 );
+  assign \$518  = $signed(b3_48) + $signed(b3_49);
+  assign \$519  = $signed(b3_50) + $signed(b3_51);
+  assign \$520  = $signed(\$518 ) + $signed(\$519 );
+  assign \$521  = $signed(b3_52) + $signed(b3_53);
+  assign \$522  = $signed(b3_54) + $signed(b3_55);
+  assign \$523  = $signed(\$521 ) + $signed(\$522 );
+  assign \$524  = $signed(b3_56) + $signed(b3_57);
+  assign \$525  = $signed(b3_58) + $signed(b3_59);
+  assign \$526  = $signed(\$524 ) + $signed(\$525 );
+  assign \$527  = $signed(b3_60) + $signed(b3_61);
+  assign \$528  = $signed(b3_62) + $signed(b3_63);
+  assign \$529  = $signed(\$527 ) + $signed(\$528 );
+  assign \$530  = $signed(c0_0) + $signed(c0_1);
+  assign \$531  = $signed(c0_2) + $signed(c0_3);
+  assign \$532  = $signed(\$530 ) + $signed(\$531 );
+  assign \$533  = $signed(c0_4) + $signed(c0_5);
+  assign \$534  = $signed(c0_6) + $signed(c0_7);
+  assign \$535  = $signed(\$533 ) + $signed(\$534 );
+  assign \$536  = $signed(c0_8) + $signed(c0_9);
+  assign \$537  = $signed(c0_10) + $signed(c0_11);
+  assign \$538  = $signed(\$536 ) + $signed(\$537 );
+  assign \$539  = $signed(c0_12) + $signed(c0_13);
+  assign \$540  = $signed(c0_14) + $signed(c0_15);
+  assign \$541  = $signed(\$539 ) + $signed(\$540 );
+  assign \$542  = $signed(c1_0) + $signed(c1_1);
+  assign \$543  = $signed(c1_2) + $signed(c1_3);
+  assign \$544  = $signed(\$542 ) + $signed(\$543 );
+  assign \$545  = $signed(c1_4) + $signed(c1_5);
+  assign \$546  = $signed(c1_6) + $signed(c1_7);
+  assign \$547  = $signed(\$545 ) + $signed(\$546 );
+  assign \$548  = $signed(c1_8) + $signed(c1_9);
+  assign \$549  = $signed(c1_10) + $signed(c1_11);
+  assign \$550  = $signed(\$548 ) + $signed(\$549 );
+  assign \$551  = $signed(c1_12) + $signed(c1_13);
+  assign \$552  = $signed(c1_14) + $signed(c1_15);
+  assign \$553  = $signed(\$551 ) + $signed(\$552 );
+  assign \$554  = $signed(c2_0) + $signed(c2_1);
+  assign \$555  = $signed(c2_2) + $signed(c2_3);
+  assign \$556  = $signed(\$554 ) + $signed(\$555 );
+  assign \$557  = $signed(c2_4) + $signed(c2_5);
+  assign \$558  = $signed(c2_6) + $signed(c2_7);
+  assign \$559  = $signed(\$557 ) + $signed(\$558 );
+  assign \$560  = $signed(c2_8) + $signed(c2_9);
+  assign \$561  = $signed(c2_10) + $signed(c2_11);
+  assign \$562  = $signed(\$560 ) + $signed(\$561 );
+  assign \$563  = $signed(c2_12) + $signed(c2_13);
+  assign \$564  = $signed(c2_14) + $signed(c2_15);
+  assign \$565  = $signed(\$563 ) + $signed(\$564 );
+  assign \$566  = $signed(c3_0) + $signed(c3_1);
+  assign \$567  = $signed(c3_2) + $signed(c3_3);
+  assign \$568  = $signed(\$566 ) + $signed(\$567 );
+  assign \$569  = $signed(c3_4) + $signed(c3_5);
+  assign \$570  = $signed(c3_6) + $signed(c3_7);
+  assign \$571  = $signed(\$569 ) + $signed(\$570 );
+  assign \$572  = $signed(c3_8) + $signed(c3_9);
+  assign \$573  = $signed(c3_10) + $signed(c3_11);
+  assign \$574  = $signed(\$572 ) + $signed(\$573 );
+  assign \$575  = $signed(c3_12) + $signed(c3_13);
+  assign \$576  = $signed(c3_14) + $signed(c3_15);
+  assign \$577  = $signed(\$575 ) + $signed(\$576 );
+  assign \$578  = $signed(d0_0) + $signed(d0_1);
+  assign \$579  = $signed(d0_2) + $signed(d0_3);
+  assign \$580  = $signed(\$578 ) + $signed(\$579 );
+  assign \$581  = $signed(d1_0) + $signed(d1_1);
+  assign \$582  = $signed(d1_2) + $signed(d1_3);
+  assign \$583  = $signed(\$581 ) + $signed(\$582 );
+  assign \$584  = $signed(d2_0) + $signed(d2_1);
+  assign \$585  = $signed(d2_2) + $signed(d2_3);
+  assign \$586  = $signed(\$584 ) + $signed(\$585 );
+  assign \$587  = $signed(d3_0) + $signed(d3_1);
+  assign \$588  = $signed(d3_2) + $signed(d3_3);
+  assign \$589  = $signed(\$587 ) + $signed(\$588 );
+  assign \$590  = $signed(e0_0) * $signed({ 1'h0, e_gs0 });
+  assign \$592  = $signed(e1_0) * $signed({ 1'h0, e_gs1 });
+  assign \$594  = $signed(e2_0) * $signed({ 1'h0, e_gs2 });
+  assign \$596  = $signed(e3_0) * $signed({ 1'h0, e_gs3 });
+  assign \$600  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$601  = \$600 [11:0] + scaled0[11:0];
+  assign \$602  = \$601  + 1'h0;
+  assign \$603  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$604  = \$603 [11:0] + scaled0[11:0];
+  assign \$605  = \$604  + 1'h0;
+  assign \$606  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$607  = \$606 [20:12] + scaled0[20:12];
   assign \$608  = \$607  + 1'h1;
-  assign \$609  = scaled_first ? 41'h00000000000 : total_0;
-  assign \$610  = \$609 [40:36] + { scaled0[38], scaled0[38], scaled0[38:36] };
-  assign \$611  = \$605  ? \$608 [4:0] : \$610 [4:0];
-  assign \$612  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$613  = \$612 [11:0] + scaled1[11:0];
-  assign \$614  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$615  = \$614 [11:0] + scaled1[11:0];
-  assign \$616  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$617  = \$616 [23:12] + scaled1[23:12];
-  assign \$618  = \$617  + 1'h1;
-  assign \$619  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$620  = \$619 [23:12] + scaled1[23:12];
-  assign \$621  = \$615 [12] ? \$618 [11:0] : \$620 [11:0];
-  assign \$622  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$623  = \$622 [11:0] + scaled1[11:0];
-  assign \$624  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$625  = \$624 [23:12] + scaled1[23:12];
-  assign \$626  = \$625  + 1'h1;
-  assign \$627  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$628  = \$627 [23:12] + scaled1[23:12];
-  assign \$629  = \$623 [12] ? \$626 [12] : \$628 [12];
-  assign \$630  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$631  = \$630 [35:24] + scaled1[35:24];
-  assign \$632  = \$631  + 1'h1;
-  assign \$633  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$634  = \$633 [35:24] + scaled1[35:24];
-  assign \$635  = \$629  ? \$632 [11:0] : \$634 [11:0];
-  assign \$636  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$637  = \$636 [11:0] + scaled1[11:0];
-  assign \$638  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$639  = \$638 [23:12] + scaled1[23:12];
-  assign \$640  = \$639  + 1'h1;
-  assign \$641  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$642  = \$641 [23:12] + scaled1[23:12];
-  assign \$643  = \$637 [12] ? \$640 [12] : \$642 [12];
-  assign \$644  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$645  = \$644 [35:24] + scaled1[35:24];
-  assign \$646  = \$645  + 1'h1;
-  assign \$647  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$648  = \$647 [35:24] + scaled1[35:24];
-  assign \$649  = \$643  ? \$646 [12] : \$648 [12];
-  assign \$650  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$651  = \$650 [40:36] + { scaled1[38], scaled1[38], scaled1[38:36] };
-  assign \$652  = \$651  + 1'h1;
-  assign \$653  = scaled_first ? 41'h00000000000 : total_1;
-  assign \$654  = \$653 [40:36] + { scaled1[38], scaled1[38], scaled1[38:36] };
-  assign \$655  = \$649  ? \$652 [4:0] : \$654 [4:0];
-  assign \$656  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$657  = \$656 [11:0] + scaled2[11:0];
-  assign \$658  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$659  = \$658 [11:0] + scaled2[11:0];
-  assign \$660  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$661  = \$660 [23:12] + scaled2[23:12];
-  assign \$662  = \$661  + 1'h1;
-  assign \$663  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$664  = \$663 [23:12] + scaled2[23:12];
-  assign \$665  = \$659 [12] ? \$662 [11:0] : \$664 [11:0];
-  assign \$666  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$667  = \$666 [11:0] + scaled2[11:0];
-  assign \$668  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$669  = \$668 [23:12] + scaled2[23:12];
-  assign \$670  = \$669  + 1'h1;
-  assign \$671  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$672  = \$671 [23:12] + scaled2[23:12];
-  assign \$673  = \$667 [12] ? \$670 [12] : \$672 [12];
-  assign \$674  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$675  = \$674 [35:24] + scaled2[35:24];
+  assign \$609  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$610  = \$609 [20:12] + scaled0[20:12];
+  assign \$611  = \$605 [12] ? \$608 [9:0] : \$610 [9:0];
+  assign \$612  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$613  = \$612 [11:0] + scaled0[11:0];
+  assign \$614  = \$613  + 1'h0;
+  assign \$615  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$616  = \$615 [11:0] + scaled0[11:0];
+  assign \$617  = \$616  + 1'h0;
+  assign \$618  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$619  = \$618 [20:12] + scaled0[20:12];
+  assign \$620  = \$619  + 1'h1;
+  assign \$621  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$622  = \$621 [20:12] + scaled0[20:12];
+  assign \$623  = \$617 [12] ? \$620 [9:0] : \$622 [9:0];
+  assign \$624  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$625  = \$624 [11:0] + scaled0[32:21];
+  assign \$626  = ~ scaled_first;
+  assign \$627  = total_c0 & \$626 ;
+  assign \$628  = \$625  + \$627 ;
+  assign \$629  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$630  = \$629 [11:0] + scaled0[32:21];
+  assign \$631  = ~ scaled_first;
+  assign \$632  = total_c0 & \$631 ;
+  assign \$633  = \$630  + \$632 ;
+  assign \$634  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$635  = \$634 [19:12] + { scaled0[38], scaled0[38], scaled0[38:33] };
+  assign \$636  = \$635  + 1'h1;
+  assign \$637  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$638  = \$637 [19:12] + { scaled0[38], scaled0[38], scaled0[38:33] };
+  assign \$639  = \$633 [12] ? \$636 [7:0] : \$638 [7:0];
+  assign \$640  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$641  = \$640 [11:0] + scaled1[11:0];
+  assign \$642  = \$641  + 1'h0;
+  assign \$643  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$644  = \$643 [11:0] + scaled1[11:0];
+  assign \$645  = \$644  + 1'h0;
+  assign \$646  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$647  = \$646 [20:12] + scaled1[20:12];
+  assign \$648  = \$647  + 1'h1;
+  assign \$649  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$650  = \$649 [20:12] + scaled1[20:12];
+  assign \$651  = \$645 [12] ? \$648 [9:0] : \$650 [9:0];
+  assign \$652  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$653  = \$652 [11:0] + scaled1[11:0];
+  assign \$654  = \$653  + 1'h0;
+  assign \$655  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$656  = \$655 [11:0] + scaled1[11:0];
+  assign \$657  = \$656  + 1'h0;
+  assign \$658  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$659  = \$658 [20:12] + scaled1[20:12];
+  assign \$660  = \$659  + 1'h1;
+  assign \$661  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$662  = \$661 [20:12] + scaled1[20:12];
+  assign \$663  = \$657 [12] ? \$660 [9:0] : \$662 [9:0];
+  assign \$664  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$665  = \$664 [11:0] + scaled1[32:21];
+  assign \$666  = ~ scaled_first;
+  assign \$667  = total_c1 & \$666 ;
+  assign \$668  = \$665  + \$667 ;
+  assign \$669  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$670  = \$669 [11:0] + scaled1[32:21];
+  assign \$671  = ~ scaled_first;
+  assign \$672  = total_c1 & \$671 ;
+  assign \$673  = \$670  + \$672 ;
+  assign \$674  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$675  = \$674 [19:12] + { scaled1[38], scaled1[38], scaled1[38:33] };
   assign \$676  = \$675  + 1'h1;
-  assign \$677  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$678  = \$677 [35:24] + scaled2[35:24];
-  assign \$679  = \$673  ? \$676 [11:0] : \$678 [11:0];
-  assign \$680  = scaled_first ? 41'h00000000000 : total_2;
+  assign \$677  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$678  = \$677 [19:12] + { scaled1[38], scaled1[38], scaled1[38:33] };
+  assign \$679  = \$673 [12] ? \$676 [7:0] : \$678 [7:0];
+  assign \$680  = scaled_first ? 21'h000000 : total_lo2;
   assign \$681  = \$680 [11:0] + scaled2[11:0];
-  assign \$682  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$683  = \$682 [23:12] + scaled2[23:12];
-  assign \$684  = \$683  + 1'h1;
-  assign \$685  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$686  = \$685 [23:12] + scaled2[23:12];
-  assign \$687  = \$681 [12] ? \$684 [12] : \$686 [12];
-  assign \$688  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$689  = \$688 [35:24] + scaled2[35:24];
-  assign \$690  = \$689  + 1'h1;
-  assign \$691  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$692  = \$691 [35:24] + scaled2[35:24];
-  assign \$693  = \$687  ? \$690 [12] : \$692 [12];
-  assign \$694  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$695  = \$694 [40:36] + { scaled2[38], scaled2[38], scaled2[38:36] };
-  assign \$696  = \$695  + 1'h1;
-  assign \$697  = scaled_first ? 41'h00000000000 : total_2;
-  assign \$698  = \$697 [40:36] + { scaled2[38], scaled2[38], scaled2[38:36] };
-  assign \$699  = \$693  ? \$696 [4:0] : \$698 [4:0];
-  assign \$700  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$701  = \$700 [11:0] + scaled3[11:0];
-  assign \$702  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$703  = \$702 [11:0] + scaled3[11:0];
-  assign \$704  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$705  = \$704 [23:12] + scaled3[23:12];
-  assign \$706  = \$705  + 1'h1;
-  assign \$707  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$708  = \$707 [23:12] + scaled3[23:12];
-  assign \$709  = \$703 [12] ? \$706 [11:0] : \$708 [11:0];
-  assign \$710  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$711  = \$710 [11:0] + scaled3[11:0];
-  assign \$712  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$713  = \$712 [23:12] + scaled3[23:12];
-  assign \$714  = \$713  + 1'h1;
-  assign \$715  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$716  = \$715 [23:12] + scaled3[23:12];
-  assign \$717  = \$711 [12] ? \$714 [12] : \$716 [12];
-  assign \$718  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$719  = \$718 [35:24] + scaled3[35:24];
-  assign \$720  = \$719  + 1'h1;
-  assign \$721  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$722  = \$721 [35:24] + scaled3[35:24];
-  assign \$723  = \$717  ? \$720 [11:0] : \$722 [11:0];
-  assign \$724  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$725  = \$724 [11:0] + scaled3[11:0];
-  assign \$726  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$727  = \$726 [23:12] + scaled3[23:12];
+  assign \$682  = \$681  + 1'h0;
+  assign \$683  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$684  = \$683 [11:0] + scaled2[11:0];
+  assign \$685  = \$684  + 1'h0;
+  assign \$686  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$687  = \$686 [20:12] + scaled2[20:12];
+  assign \$688  = \$687  + 1'h1;
+  assign \$689  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$690  = \$689 [20:12] + scaled2[20:12];
+  assign \$691  = \$685 [12] ? \$688 [9:0] : \$690 [9:0];
+  assign \$692  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$693  = \$692 [11:0] + scaled2[11:0];
+  assign \$694  = \$693  + 1'h0;
+  assign \$695  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$696  = \$695 [11:0] + scaled2[11:0];
+  assign \$697  = \$696  + 1'h0;
+  assign \$698  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$699  = \$698 [20:12] + scaled2[20:12];
+  assign \$700  = \$699  + 1'h1;
+  assign \$701  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$702  = \$701 [20:12] + scaled2[20:12];
+  assign \$703  = \$697 [12] ? \$700 [9:0] : \$702 [9:0];
+  assign \$704  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$705  = \$704 [11:0] + scaled2[32:21];
+  assign \$706  = ~ scaled_first;
+  assign \$707  = total_c2 & \$706 ;
+  assign \$708  = \$705  + \$707 ;
+  assign \$709  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$710  = \$709 [11:0] + scaled2[32:21];
+  assign \$711  = ~ scaled_first;
+  assign \$712  = total_c2 & \$711 ;
+  assign \$713  = \$710  + \$712 ;
+  assign \$714  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$715  = \$714 [19:12] + { scaled2[38], scaled2[38], scaled2[38:33] };
+  assign \$716  = \$715  + 1'h1;
+  assign \$717  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$718  = \$717 [19:12] + { scaled2[38], scaled2[38], scaled2[38:33] };
+  assign \$719  = \$713 [12] ? \$716 [7:0] : \$718 [7:0];
+  assign \$720  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$721  = \$720 [11:0] + scaled3[11:0];
+  assign \$722  = \$721  + 1'h0;
+  assign \$723  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$724  = \$723 [11:0] + scaled3[11:0];
+  assign \$725  = \$724  + 1'h0;
+  assign \$726  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$727  = \$726 [20:12] + scaled3[20:12];
   assign \$728  = \$727  + 1'h1;
-  assign \$729  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$730  = \$729 [23:12] + scaled3[23:12];
-  assign \$731  = \$725 [12] ? \$728 [12] : \$730 [12];
-  assign \$732  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$733  = \$732 [35:24] + scaled3[35:24];
-  assign \$734  = \$733  + 1'h1;
-  assign \$735  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$736  = \$735 [35:24] + scaled3[35:24];
-  assign \$737  = \$731  ? \$734 [12] : \$736 [12];
-  assign \$738  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$739  = \$738 [40:36] + { scaled3[38], scaled3[38], scaled3[38:36] };
+  assign \$729  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$730  = \$729 [20:12] + scaled3[20:12];
+  assign \$731  = \$725 [12] ? \$728 [9:0] : \$730 [9:0];
+  assign \$732  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$733  = \$732 [11:0] + scaled3[11:0];
+  assign \$734  = \$733  + 1'h0;
+  assign \$735  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$736  = \$735 [11:0] + scaled3[11:0];
+  assign \$737  = \$736  + 1'h0;
+  assign \$738  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$739  = \$738 [20:12] + scaled3[20:12];
   assign \$740  = \$739  + 1'h1;
-  assign \$741  = scaled_first ? 41'h00000000000 : total_3;
-  assign \$742  = \$741 [40:36] + { scaled3[38], scaled3[38], scaled3[38:36] };
-  assign \$743  = \$737  ? \$740 [4:0] : \$742 [4:0];
-  assign \$744  = scaled_v & scaled_final;
-  assign \$745  = y__valid & y__ready;
-  assign \$746  = blk_out + 1'h1;
-  assign \$747  = blk_out == last_block;
+  assign \$741  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$742  = \$741 [20:12] + scaled3[20:12];
+  assign \$743  = \$737 [12] ? \$740 [9:0] : \$742 [9:0];
+  assign \$744  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$745  = \$744 [11:0] + scaled3[32:21];
+  assign \$746  = ~ scaled_first;
+  assign \$747  = total_c3 & \$746 ;
+  assign \$748  = \$745  + \$747 ;
+  assign \$749  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$750  = \$749 [11:0] + scaled3[32:21];
+  assign \$751  = ~ scaled_first;
+  assign \$752  = total_c3 & \$751 ;
+  assign \$753  = \$750  + \$752 ;
+  assign \$754  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$755  = \$754 [19:12] + { scaled3[38], scaled3[38], scaled3[38:33] };
+  assign \$756  = \$755  + 1'h1;
+  assign \$757  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$758  = \$757 [19:12] + { scaled3[38], scaled3[38], scaled3[38:33] };
+  assign \$759  = \$753 [12] ? \$756 [7:0] : \$758 [7:0];
+  assign \$760  = scaled_v & scaled_final;
+  assign \$761  = y__valid & y__ready;
+  assign \$762  = blk_out + 1'h1;
+  assign \$763  = blk_out == last_block;
   always @(posedge clk)
-    cycles <= \$748 ;
+    cycles <= \$764 ;
   always @(posedge clk)
-    done <= \$749 ;
+    done <= \$765 ;
   always @(posedge clk)
-    error <= \$750 ;
+    error <= \$766 ;
   always @(posedge clk)
-    busy <= \$751 ;
+    busy <= \$767 ;
   always @(posedge clk)
-    x__ready <= \$752 ;
+    x__ready <= \$768 ;
   always @(posedge clk)
-    w_open <= \$753 ;
+    w_open <= \$769 ;
   always @(posedge clk)
-    out_int32 <= \$754 ;
+    out_int32 <= \$770 ;
   always @(posedge clk)
-    shift <= \$755 ;
+    shift <= \$771 ;
   always @(posedge clk)
-    last_group <= \$756 ;
+    last_group <= \$772 ;
   always @(posedge clk)
-    last_block <= \$757 ;
+    last_block <= \$773 ;
   always @(posedge clk)
-    x_wr__addr <= \$758 ;
+    x_wr__addr <= \$774 ;
   always @(posedge clk)
-    x_rd__addr <= \$759 ;
+    x_rd__addr <= \$775 ;
   always @(posedge clk)
-    blk_in <= \$760 ;
+    blk_in <= \$776 ;
   always @(posedge clk)
-    blk_out <= \$761 ;
+    blk_out <= \$777 ;
   always @(posedge clk)
-    credits <= \$762 ;
+    credits <= \$778 ;
   always @(posedge clk)
     x_q <= x_rd__data;
   always @(posedge clk)
@@ -1893,523 +1965,523 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     a_gs3 <= w__payload[2111:2096];
   always @(posedge clk)
-    a_first <= \$48 ;
+    a_first <= \$80 ;
   always @(posedge clk)
-    a_last <= \$49 ;
+    a_last <= \$81 ;
   always @(posedge clk)
-    a_v <= \$763 ;
+    a_v <= \$779 ;
   always @(posedge clk)
-    b0_0 <= \$50 ;
+    b0_0 <= \$82 ;
   always @(posedge clk)
-    b0_1 <= \$51 ;
+    b0_1 <= \$83 ;
   always @(posedge clk)
-    b0_2 <= \$52 ;
+    b0_2 <= \$84 ;
   always @(posedge clk)
-    b0_3 <= \$53 ;
+    b0_3 <= \$85 ;
   always @(posedge clk)
-    b0_4 <= \$54 ;
+    b0_4 <= \$86 ;
   always @(posedge clk)
-    b0_5 <= \$55 ;
+    b0_5 <= \$87 ;
   always @(posedge clk)
-    b0_6 <= \$56 ;
+    b0_6 <= \$88 ;
   always @(posedge clk)
-    b0_7 <= \$57 ;
+    b0_7 <= \$89 ;
   always @(posedge clk)
-    b0_8 <= \$58 ;
+    b0_8 <= \$90 ;
   always @(posedge clk)
-    b0_9 <= \$59 ;
+    b0_9 <= \$91 ;
   always @(posedge clk)
-    b0_10 <= \$60 ;
+    b0_10 <= \$92 ;
   always @(posedge clk)
-    b0_11 <= \$61 ;
+    b0_11 <= \$93 ;
   always @(posedge clk)
-    b0_12 <= \$62 ;
+    b0_12 <= \$94 ;
   always @(posedge clk)
-    b0_13 <= \$63 ;
+    b0_13 <= \$95 ;
   always @(posedge clk)
-    b0_14 <= \$64 ;
+    b0_14 <= \$96 ;
   always @(posedge clk)
-    b0_15 <= \$65 ;
+    b0_15 <= \$97 ;
   always @(posedge clk)
-    b0_16 <= \$66 ;
+    b0_16 <= \$98 ;
   always @(posedge clk)
-    b0_17 <= \$67 ;
+    b0_17 <= \$99 ;
   always @(posedge clk)
-    b0_18 <= \$68 ;
+    b0_18 <= \$100 ;
   always @(posedge clk)
-    b0_19 <= \$69 ;
+    b0_19 <= \$101 ;
   always @(posedge clk)
-    b0_20 <= \$70 ;
+    b0_20 <= \$102 ;
   always @(posedge clk)
-    b0_21 <= \$71 ;
+    b0_21 <= \$103 ;
   always @(posedge clk)
-    b0_22 <= \$72 ;
+    b0_22 <= \$104 ;
   always @(posedge clk)
-    b0_23 <= \$73 ;
+    b0_23 <= \$105 ;
   always @(posedge clk)
-    b0_24 <= \$74 ;
+    b0_24 <= \$106 ;
   always @(posedge clk)
-    b0_25 <= \$75 ;
+    b0_25 <= \$107 ;
   always @(posedge clk)
-    b0_26 <= \$76 ;
+    b0_26 <= \$108 ;
   always @(posedge clk)
-    b0_27 <= \$77 ;
+    b0_27 <= \$109 ;
   always @(posedge clk)
-    b0_28 <= \$78 ;
+    b0_28 <= \$110 ;
   always @(posedge clk)
-    b0_29 <= \$79 ;
+    b0_29 <= \$111 ;
   always @(posedge clk)
-    b0_30 <= \$80 ;
+    b0_30 <= \$112 ;
   always @(posedge clk)
-    b0_31 <= \$81 ;
+    b0_31 <= \$113 ;
   always @(posedge clk)
-    b0_32 <= \$82 ;
+    b0_32 <= \$114 ;
   always @(posedge clk)
-    b0_33 <= \$83 ;
+    b0_33 <= \$115 ;
   always @(posedge clk)
-    b0_34 <= \$84 ;
+    b0_34 <= \$116 ;
   always @(posedge clk)
-    b0_35 <= \$85 ;
+    b0_35 <= \$117 ;
   always @(posedge clk)
-    b0_36 <= \$86 ;
+    b0_36 <= \$118 ;
   always @(posedge clk)
-    b0_37 <= \$87 ;
+    b0_37 <= \$119 ;
   always @(posedge clk)
-    b0_38 <= \$88 ;
+    b0_38 <= \$120 ;
   always @(posedge clk)
-    b0_39 <= \$89 ;
+    b0_39 <= \$121 ;
   always @(posedge clk)
-    b0_40 <= \$90 ;
+    b0_40 <= \$122 ;
   always @(posedge clk)
-    b0_41 <= \$91 ;
+    b0_41 <= \$123 ;
   always @(posedge clk)
-    b0_42 <= \$92 ;
+    b0_42 <= \$124 ;
   always @(posedge clk)
-    b0_43 <= \$93 ;
+    b0_43 <= \$125 ;
   always @(posedge clk)
-    b0_44 <= \$94 ;
+    b0_44 <= \$126 ;
   always @(posedge clk)
-    b0_45 <= \$95 ;
+    b0_45 <= \$127 ;
   always @(posedge clk)
-    b0_46 <= \$96 ;
+    b0_46 <= \$128 ;
   always @(posedge clk)
-    b0_47 <= \$97 ;
+    b0_47 <= \$129 ;
   always @(posedge clk)
-    b0_48 <= \$98 ;
+    b0_48 <= \$130 ;
   always @(posedge clk)
-    b0_49 <= \$99 ;
+    b0_49 <= \$131 ;
   always @(posedge clk)
-    b0_50 <= \$100 ;
+    b0_50 <= \$132 ;
   always @(posedge clk)
-    b0_51 <= \$101 ;
+    b0_51 <= \$133 ;
   always @(posedge clk)
-    b0_52 <= \$102 ;
+    b0_52 <= \$134 ;
   always @(posedge clk)
-    b0_53 <= \$103 ;
+    b0_53 <= \$135 ;
   always @(posedge clk)
-    b0_54 <= \$104 ;
+    b0_54 <= \$136 ;
   always @(posedge clk)
-    b0_55 <= \$105 ;
+    b0_55 <= \$137 ;
   always @(posedge clk)
-    b0_56 <= \$106 ;
+    b0_56 <= \$138 ;
   always @(posedge clk)
-    b0_57 <= \$107 ;
+    b0_57 <= \$139 ;
   always @(posedge clk)
-    b0_58 <= \$108 ;
+    b0_58 <= \$140 ;
   always @(posedge clk)
-    b0_59 <= \$109 ;
+    b0_59 <= \$141 ;
   always @(posedge clk)
-    b0_60 <= \$110 ;
+    b0_60 <= \$142 ;
   always @(posedge clk)
-    b0_61 <= \$111 ;
+    b0_61 <= \$143 ;
   always @(posedge clk)
-    b0_62 <= \$112 ;
+    b0_62 <= \$144 ;
   always @(posedge clk)
-    b0_63 <= \$113 ;
+    b0_63 <= \$145 ;
   always @(posedge clk)
-    b1_0 <= \$114 ;
+    b1_0 <= \$146 ;
   always @(posedge clk)
-    b1_1 <= \$115 ;
+    b1_1 <= \$147 ;
   always @(posedge clk)
-    b1_2 <= \$116 ;
+    b1_2 <= \$148 ;
   always @(posedge clk)
-    b1_3 <= \$117 ;
+    b1_3 <= \$149 ;
   always @(posedge clk)
-    b1_4 <= \$118 ;
+    b1_4 <= \$150 ;
   always @(posedge clk)
-    b1_5 <= \$119 ;
+    b1_5 <= \$151 ;
   always @(posedge clk)
-    b1_6 <= \$120 ;
+    b1_6 <= \$152 ;
   always @(posedge clk)
-    b1_7 <= \$121 ;
+    b1_7 <= \$153 ;
   always @(posedge clk)
-    b1_8 <= \$122 ;
+    b1_8 <= \$154 ;
   always @(posedge clk)
-    b1_9 <= \$123 ;
+    b1_9 <= \$155 ;
   always @(posedge clk)
-    b1_10 <= \$124 ;
+    b1_10 <= \$156 ;
   always @(posedge clk)
-    b1_11 <= \$125 ;
+    b1_11 <= \$157 ;
   always @(posedge clk)
-    b1_12 <= \$126 ;
+    b1_12 <= \$158 ;
   always @(posedge clk)
-    b1_13 <= \$127 ;
+    b1_13 <= \$159 ;
   always @(posedge clk)
-    b1_14 <= \$128 ;
+    b1_14 <= \$160 ;
   always @(posedge clk)
-    b1_15 <= \$129 ;
+    b1_15 <= \$161 ;
   always @(posedge clk)
-    b1_16 <= \$130 ;
+    b1_16 <= \$162 ;
   always @(posedge clk)
-    b1_17 <= \$131 ;
+    b1_17 <= \$163 ;
   always @(posedge clk)
-    b1_18 <= \$132 ;
+    b1_18 <= \$164 ;
   always @(posedge clk)
-    b1_19 <= \$133 ;
+    b1_19 <= \$165 ;
   always @(posedge clk)
-    b1_20 <= \$134 ;
+    b1_20 <= \$166 ;
   always @(posedge clk)
-    b1_21 <= \$135 ;
+    b1_21 <= \$167 ;
   always @(posedge clk)
-    b1_22 <= \$136 ;
+    b1_22 <= \$168 ;
   always @(posedge clk)
-    b1_23 <= \$137 ;
+    b1_23 <= \$169 ;
   always @(posedge clk)
-    b1_24 <= \$138 ;
+    b1_24 <= \$170 ;
   always @(posedge clk)
-    b1_25 <= \$139 ;
+    b1_25 <= \$171 ;
   always @(posedge clk)
-    b1_26 <= \$140 ;
+    b1_26 <= \$172 ;
   always @(posedge clk)
-    b1_27 <= \$141 ;
+    b1_27 <= \$173 ;
   always @(posedge clk)
-    b1_28 <= \$142 ;
+    b1_28 <= \$174 ;
   always @(posedge clk)
-    b1_29 <= \$143 ;
+    b1_29 <= \$175 ;
   always @(posedge clk)
-    b1_30 <= \$144 ;
+    b1_30 <= \$176 ;
   always @(posedge clk)
-    b1_31 <= \$145 ;
+    b1_31 <= \$177 ;
   always @(posedge clk)
-    b1_32 <= \$146 ;
+    b1_32 <= \$178 ;
   always @(posedge clk)
-    b1_33 <= \$147 ;
+    b1_33 <= \$179 ;
   always @(posedge clk)
-    b1_34 <= \$148 ;
+    b1_34 <= \$180 ;
   always @(posedge clk)
-    b1_35 <= \$149 ;
+    b1_35 <= \$181 ;
   always @(posedge clk)
-    b1_36 <= \$150 ;
+    b1_36 <= \$182 ;
   always @(posedge clk)
-    b1_37 <= \$151 ;
+    b1_37 <= \$183 ;
   always @(posedge clk)
-    b1_38 <= \$152 ;
+    b1_38 <= \$184 ;
   always @(posedge clk)
-    b1_39 <= \$153 ;
+    b1_39 <= \$185 ;
   always @(posedge clk)
-    b1_40 <= \$154 ;
+    b1_40 <= \$186 ;
   always @(posedge clk)
-    b1_41 <= \$155 ;
+    b1_41 <= \$187 ;
   always @(posedge clk)
-    b1_42 <= \$156 ;
+    b1_42 <= \$188 ;
   always @(posedge clk)
-    b1_43 <= \$157 ;
+    b1_43 <= \$189 ;
   always @(posedge clk)
-    b1_44 <= \$158 ;
+    b1_44 <= \$190 ;
   always @(posedge clk)
-    b1_45 <= \$159 ;
+    b1_45 <= \$191 ;
   always @(posedge clk)
-    b1_46 <= \$160 ;
+    b1_46 <= \$192 ;
   always @(posedge clk)
-    b1_47 <= \$161 ;
+    b1_47 <= \$193 ;
   always @(posedge clk)
-    b1_48 <= \$162 ;
+    b1_48 <= \$194 ;
   always @(posedge clk)
-    b1_49 <= \$163 ;
+    b1_49 <= \$195 ;
   always @(posedge clk)
-    b1_50 <= \$164 ;
+    b1_50 <= \$196 ;
   always @(posedge clk)
-    b1_51 <= \$165 ;
+    b1_51 <= \$197 ;
   always @(posedge clk)
-    b1_52 <= \$166 ;
+    b1_52 <= \$198 ;
   always @(posedge clk)
-    b1_53 <= \$167 ;
+    b1_53 <= \$199 ;
   always @(posedge clk)
-    b1_54 <= \$168 ;
+    b1_54 <= \$200 ;
   always @(posedge clk)
-    b1_55 <= \$169 ;
+    b1_55 <= \$201 ;
   always @(posedge clk)
-    b1_56 <= \$170 ;
+    b1_56 <= \$202 ;
   always @(posedge clk)
-    b1_57 <= \$171 ;
+    b1_57 <= \$203 ;
   always @(posedge clk)
-    b1_58 <= \$172 ;
+    b1_58 <= \$204 ;
   always @(posedge clk)
-    b1_59 <= \$173 ;
+    b1_59 <= \$205 ;
   always @(posedge clk)
-    b1_60 <= \$174 ;
+    b1_60 <= \$206 ;
   always @(posedge clk)
-    b1_61 <= \$175 ;
+    b1_61 <= \$207 ;
   always @(posedge clk)
-    b1_62 <= \$176 ;
+    b1_62 <= \$208 ;
   always @(posedge clk)
-    b1_63 <= \$177 ;
+    b1_63 <= \$209 ;
   always @(posedge clk)
-    b2_0 <= \$178 ;
+    b2_0 <= \$210 ;
   always @(posedge clk)
-    b2_1 <= \$179 ;
+    b2_1 <= \$211 ;
   always @(posedge clk)
-    b2_2 <= \$180 ;
+    b2_2 <= \$212 ;
   always @(posedge clk)
-    b2_3 <= \$181 ;
+    b2_3 <= \$213 ;
   always @(posedge clk)
-    b2_4 <= \$182 ;
+    b2_4 <= \$214 ;
   always @(posedge clk)
-    b2_5 <= \$183 ;
+    b2_5 <= \$215 ;
   always @(posedge clk)
-    b2_6 <= \$184 ;
+    b2_6 <= \$216 ;
   always @(posedge clk)
-    b2_7 <= \$185 ;
+    b2_7 <= \$217 ;
   always @(posedge clk)
-    b2_8 <= \$186 ;
+    b2_8 <= \$218 ;
   always @(posedge clk)
-    b2_9 <= \$187 ;
+    b2_9 <= \$219 ;
   always @(posedge clk)
-    b2_10 <= \$188 ;
+    b2_10 <= \$220 ;
   always @(posedge clk)
-    b2_11 <= \$189 ;
+    b2_11 <= \$221 ;
   always @(posedge clk)
-    b2_12 <= \$190 ;
+    b2_12 <= \$222 ;
   always @(posedge clk)
-    b2_13 <= \$191 ;
+    b2_13 <= \$223 ;
   always @(posedge clk)
-    b2_14 <= \$192 ;
+    b2_14 <= \$224 ;
   always @(posedge clk)
-    b2_15 <= \$193 ;
+    b2_15 <= \$225 ;
   always @(posedge clk)
-    b2_16 <= \$194 ;
+    b2_16 <= \$226 ;
   always @(posedge clk)
-    b2_17 <= \$195 ;
+    b2_17 <= \$227 ;
   always @(posedge clk)
-    b2_18 <= \$196 ;
+    b2_18 <= \$228 ;
   always @(posedge clk)
-    b2_19 <= \$197 ;
+    b2_19 <= \$229 ;
   always @(posedge clk)
-    b2_20 <= \$198 ;
+    b2_20 <= \$230 ;
   always @(posedge clk)
-    b2_21 <= \$199 ;
+    b2_21 <= \$231 ;
   always @(posedge clk)
-    b2_22 <= \$200 ;
+    b2_22 <= \$232 ;
   always @(posedge clk)
-    b2_23 <= \$201 ;
+    b2_23 <= \$233 ;
   always @(posedge clk)
-    b2_24 <= \$202 ;
+    b2_24 <= \$234 ;
   always @(posedge clk)
-    b2_25 <= \$203 ;
+    b2_25 <= \$235 ;
   always @(posedge clk)
-    b2_26 <= \$204 ;
+    b2_26 <= \$236 ;
   always @(posedge clk)
-    b2_27 <= \$205 ;
+    b2_27 <= \$237 ;
   always @(posedge clk)
-    b2_28 <= \$206 ;
+    b2_28 <= \$238 ;
   always @(posedge clk)
-    b2_29 <= \$207 ;
+    b2_29 <= \$239 ;
   always @(posedge clk)
-    b2_30 <= \$208 ;
+    b2_30 <= \$240 ;
   always @(posedge clk)
-    b2_31 <= \$209 ;
+    b2_31 <= \$241 ;
   always @(posedge clk)
-    b2_32 <= \$210 ;
+    b2_32 <= \$242 ;
   always @(posedge clk)
-    b2_33 <= \$211 ;
+    b2_33 <= \$243 ;
   always @(posedge clk)
-    b2_34 <= \$212 ;
+    b2_34 <= \$244 ;
   always @(posedge clk)
-    b2_35 <= \$213 ;
+    b2_35 <= \$245 ;
   always @(posedge clk)
-    b2_36 <= \$214 ;
+    b2_36 <= \$246 ;
   always @(posedge clk)
-    b2_37 <= \$215 ;
+    b2_37 <= \$247 ;
   always @(posedge clk)
-    b2_38 <= \$216 ;
+    b2_38 <= \$248 ;
   always @(posedge clk)
-    b2_39 <= \$217 ;
+    b2_39 <= \$249 ;
   always @(posedge clk)
-    b2_40 <= \$218 ;
+    b2_40 <= \$250 ;
   always @(posedge clk)
-    b2_41 <= \$219 ;
+    b2_41 <= \$251 ;
   always @(posedge clk)
-    b2_42 <= \$220 ;
+    b2_42 <= \$252 ;
   always @(posedge clk)
-    b2_43 <= \$221 ;
+    b2_43 <= \$253 ;
   always @(posedge clk)
-    b2_44 <= \$222 ;
+    b2_44 <= \$254 ;
   always @(posedge clk)
-    b2_45 <= \$223 ;
+    b2_45 <= \$255 ;
   always @(posedge clk)
-    b2_46 <= \$224 ;
+    b2_46 <= \$256 ;
   always @(posedge clk)
-    b2_47 <= \$225 ;
+    b2_47 <= \$257 ;
   always @(posedge clk)
-    b2_48 <= \$226 ;
+    b2_48 <= \$258 ;
   always @(posedge clk)
-    b2_49 <= \$227 ;
+    b2_49 <= \$259 ;
   always @(posedge clk)
-    b2_50 <= \$228 ;
+    b2_50 <= \$260 ;
   always @(posedge clk)
-    b2_51 <= \$229 ;
+    b2_51 <= \$261 ;
   always @(posedge clk)
-    b2_52 <= \$230 ;
+    b2_52 <= \$262 ;
   always @(posedge clk)
-    b2_53 <= \$231 ;
+    b2_53 <= \$263 ;
   always @(posedge clk)
-    b2_54 <= \$232 ;
+    b2_54 <= \$264 ;
   always @(posedge clk)
-    b2_55 <= \$233 ;
+    b2_55 <= \$265 ;
   always @(posedge clk)
-    b2_56 <= \$234 ;
+    b2_56 <= \$266 ;
   always @(posedge clk)
-    b2_57 <= \$235 ;
+    b2_57 <= \$267 ;
   always @(posedge clk)
-    b2_58 <= \$236 ;
+    b2_58 <= \$268 ;
   always @(posedge clk)
-    b2_59 <= \$237 ;
+    b2_59 <= \$269 ;
   always @(posedge clk)
-    b2_60 <= \$238 ;
+    b2_60 <= \$270 ;
   always @(posedge clk)
-    b2_61 <= \$239 ;
+    b2_61 <= \$271 ;
   always @(posedge clk)
-    b2_62 <= \$240 ;
+    b2_62 <= \$272 ;
   always @(posedge clk)
-    b2_63 <= \$241 ;
+    b2_63 <= \$273 ;
   always @(posedge clk)
-    b3_0 <= \$242 ;
+    b3_0 <= \$274 ;
   always @(posedge clk)
-    b3_1 <= \$243 ;
+    b3_1 <= \$275 ;
   always @(posedge clk)
-    b3_2 <= \$244 ;
+    b3_2 <= \$276 ;
   always @(posedge clk)
-    b3_3 <= \$245 ;
+    b3_3 <= \$277 ;
   always @(posedge clk)
-    b3_4 <= \$246 ;
+    b3_4 <= \$278 ;
   always @(posedge clk)
-    b3_5 <= \$247 ;
+    b3_5 <= \$279 ;
   always @(posedge clk)
-    b3_6 <= \$248 ;
+    b3_6 <= \$280 ;
   always @(posedge clk)
-    b3_7 <= \$249 ;
+    b3_7 <= \$281 ;
   always @(posedge clk)
-    b3_8 <= \$250 ;
+    b3_8 <= \$282 ;
   always @(posedge clk)
-    b3_9 <= \$251 ;
+    b3_9 <= \$283 ;
   always @(posedge clk)
-    b3_10 <= \$252 ;
+    b3_10 <= \$284 ;
   always @(posedge clk)
-    b3_11 <= \$253 ;
+    b3_11 <= \$285 ;
   always @(posedge clk)
-    b3_12 <= \$254 ;
+    b3_12 <= \$286 ;
   always @(posedge clk)
-    b3_13 <= \$255 ;
+    b3_13 <= \$287 ;
   always @(posedge clk)
-    b3_14 <= \$256 ;
+    b3_14 <= \$288 ;
   always @(posedge clk)
-    b3_15 <= \$257 ;
+    b3_15 <= \$289 ;
   always @(posedge clk)
-    b3_16 <= \$258 ;
+    b3_16 <= \$290 ;
   always @(posedge clk)
-    b3_17 <= \$259 ;
+    b3_17 <= \$291 ;
   always @(posedge clk)
-    b3_18 <= \$260 ;
+    b3_18 <= \$292 ;
   always @(posedge clk)
-    b3_19 <= \$261 ;
+    b3_19 <= \$293 ;
   always @(posedge clk)
-    b3_20 <= \$262 ;
+    b3_20 <= \$294 ;
   always @(posedge clk)
-    b3_21 <= \$263 ;
+    b3_21 <= \$295 ;
   always @(posedge clk)
-    b3_22 <= \$264 ;
+    b3_22 <= \$296 ;
   always @(posedge clk)
-    b3_23 <= \$265 ;
+    b3_23 <= \$297 ;
   always @(posedge clk)
-    b3_24 <= \$266 ;
+    b3_24 <= \$298 ;
   always @(posedge clk)
-    b3_25 <= \$267 ;
+    b3_25 <= \$299 ;
   always @(posedge clk)
-    b3_26 <= \$268 ;
+    b3_26 <= \$300 ;
   always @(posedge clk)
-    b3_27 <= \$269 ;
+    b3_27 <= \$301 ;
   always @(posedge clk)
-    b3_28 <= \$270 ;
+    b3_28 <= \$302 ;
   always @(posedge clk)
-    b3_29 <= \$271 ;
+    b3_29 <= \$303 ;
   always @(posedge clk)
-    b3_30 <= \$272 ;
+    b3_30 <= \$304 ;
   always @(posedge clk)
-    b3_31 <= \$273 ;
+    b3_31 <= \$305 ;
   always @(posedge clk)
-    b3_32 <= \$274 ;
+    b3_32 <= \$306 ;
   always @(posedge clk)
-    b3_33 <= \$275 ;
+    b3_33 <= \$307 ;
   always @(posedge clk)
-    b3_34 <= \$276 ;
+    b3_34 <= \$308 ;
   always @(posedge clk)
-    b3_35 <= \$277 ;
+    b3_35 <= \$309 ;
   always @(posedge clk)
-    b3_36 <= \$278 ;
+    b3_36 <= \$310 ;
   always @(posedge clk)
-    b3_37 <= \$279 ;
+    b3_37 <= \$311 ;
   always @(posedge clk)
-    b3_38 <= \$280 ;
+    b3_38 <= \$312 ;
   always @(posedge clk)
-    b3_39 <= \$281 ;
+    b3_39 <= \$313 ;
   always @(posedge clk)
-    b3_40 <= \$282 ;
+    b3_40 <= \$314 ;
   always @(posedge clk)
-    b3_41 <= \$283 ;
+    b3_41 <= \$315 ;
   always @(posedge clk)
-    b3_42 <= \$284 ;
+    b3_42 <= \$316 ;
   always @(posedge clk)
-    b3_43 <= \$285 ;
+    b3_43 <= \$317 ;
   always @(posedge clk)
-    b3_44 <= \$286 ;
+    b3_44 <= \$318 ;
   always @(posedge clk)
-    b3_45 <= \$287 ;
+    b3_45 <= \$319 ;
   always @(posedge clk)
-    b3_46 <= \$288 ;
+    b3_46 <= \$320 ;
   always @(posedge clk)
-    b3_47 <= \$289 ;
+    b3_47 <= \$321 ;
   always @(posedge clk)
-    b3_48 <= \$290 ;
+    b3_48 <= \$322 ;
   always @(posedge clk)
-    b3_49 <= \$291 ;
+    b3_49 <= \$323 ;
   always @(posedge clk)
-    b3_50 <= \$292 ;
+    b3_50 <= \$324 ;
   always @(posedge clk)
-    b3_51 <= \$293 ;
+    b3_51 <= \$325 ;
   always @(posedge clk)
-    b3_52 <= \$294 ;
+    b3_52 <= \$326 ;
   always @(posedge clk)
-    b3_53 <= \$295 ;
+    b3_53 <= \$327 ;
   always @(posedge clk)
-    b3_54 <= \$296 ;
+    b3_54 <= \$328 ;
   always @(posedge clk)
-    b3_55 <= \$297 ;
+    b3_55 <= \$329 ;
   always @(posedge clk)
-    b3_56 <= \$298 ;
+    b3_56 <= \$330 ;
   always @(posedge clk)
-    b3_57 <= \$299 ;
+    b3_57 <= \$331 ;
   always @(posedge clk)
-    b3_58 <= \$300 ;
+    b3_58 <= \$332 ;
   always @(posedge clk)
-    b3_59 <= \$301 ;
+    b3_59 <= \$333 ;
   always @(posedge clk)
-    b3_60 <= \$302 ;
+    b3_60 <= \$334 ;
   always @(posedge clk)
-    b3_61 <= \$303 ;
+    b3_61 <= \$335 ;
   always @(posedge clk)
-    b3_62 <= \$304 ;
+    b3_62 <= \$336 ;
   always @(posedge clk)
-    b3_63 <= \$305 ;
+    b3_63 <= \$337 ;
   always @(posedge clk)
     b_gs0 <= a_gs0;
   always @(posedge clk)
@@ -2423,135 +2495,135 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     b_last <= a_last;
   always @(posedge clk)
-    b_v <= \$764 ;
+    b_v <= \$780 ;
   always @(posedge clk)
-    c0_0 <= \$308 ;
+    c0_0 <= \$340 ;
   always @(posedge clk)
-    c0_1 <= \$311 ;
+    c0_1 <= \$343 ;
   always @(posedge clk)
-    c0_2 <= \$314 ;
+    c0_2 <= \$346 ;
   always @(posedge clk)
-    c0_3 <= \$317 ;
+    c0_3 <= \$349 ;
   always @(posedge clk)
-    c0_4 <= \$320 ;
+    c0_4 <= \$352 ;
   always @(posedge clk)
-    c0_5 <= \$323 ;
+    c0_5 <= \$355 ;
   always @(posedge clk)
-    c0_6 <= \$326 ;
+    c0_6 <= \$358 ;
   always @(posedge clk)
-    c0_7 <= \$329 ;
+    c0_7 <= \$361 ;
   always @(posedge clk)
-    c0_8 <= \$332 ;
+    c0_8 <= \$364 ;
   always @(posedge clk)
-    c0_9 <= \$335 ;
+    c0_9 <= \$367 ;
   always @(posedge clk)
-    c0_10 <= \$338 ;
+    c0_10 <= \$370 ;
   always @(posedge clk)
-    c0_11 <= \$341 ;
+    c0_11 <= \$373 ;
   always @(posedge clk)
-    c0_12 <= \$344 ;
+    c0_12 <= \$376 ;
   always @(posedge clk)
-    c0_13 <= \$347 ;
+    c0_13 <= \$379 ;
   always @(posedge clk)
-    c0_14 <= \$350 ;
+    c0_14 <= \$382 ;
   always @(posedge clk)
-    c0_15 <= \$353 ;
+    c0_15 <= \$385 ;
   always @(posedge clk)
-    c1_0 <= \$356 ;
+    c1_0 <= \$388 ;
   always @(posedge clk)
-    c1_1 <= \$359 ;
+    c1_1 <= \$391 ;
   always @(posedge clk)
-    c1_2 <= \$362 ;
+    c1_2 <= \$394 ;
   always @(posedge clk)
-    c1_3 <= \$365 ;
+    c1_3 <= \$397 ;
   always @(posedge clk)
-    c1_4 <= \$368 ;
+    c1_4 <= \$400 ;
   always @(posedge clk)
-    c1_5 <= \$371 ;
+    c1_5 <= \$403 ;
   always @(posedge clk)
-    c1_6 <= \$374 ;
+    c1_6 <= \$406 ;
   always @(posedge clk)
-    c1_7 <= \$377 ;
+    c1_7 <= \$409 ;
   always @(posedge clk)
-    c1_8 <= \$380 ;
+    c1_8 <= \$412 ;
   always @(posedge clk)
-    c1_9 <= \$383 ;
+    c1_9 <= \$415 ;
   always @(posedge clk)
-    c1_10 <= \$386 ;
+    c1_10 <= \$418 ;
   always @(posedge clk)
-    c1_11 <= \$389 ;
+    c1_11 <= \$421 ;
   always @(posedge clk)
-    c1_12 <= \$392 ;
+    c1_12 <= \$424 ;
   always @(posedge clk)
-    c1_13 <= \$395 ;
+    c1_13 <= \$427 ;
   always @(posedge clk)
-    c1_14 <= \$398 ;
+    c1_14 <= \$430 ;
   always @(posedge clk)
-    c1_15 <= \$401 ;
+    c1_15 <= \$433 ;
   always @(posedge clk)
-    c2_0 <= \$404 ;
+    c2_0 <= \$436 ;
   always @(posedge clk)
-    c2_1 <= \$407 ;
+    c2_1 <= \$439 ;
   always @(posedge clk)
-    c2_2 <= \$410 ;
+    c2_2 <= \$442 ;
   always @(posedge clk)
-    c2_3 <= \$413 ;
+    c2_3 <= \$445 ;
   always @(posedge clk)
-    c2_4 <= \$416 ;
+    c2_4 <= \$448 ;
   always @(posedge clk)
-    c2_5 <= \$419 ;
+    c2_5 <= \$451 ;
   always @(posedge clk)
-    c2_6 <= \$422 ;
+    c2_6 <= \$454 ;
   always @(posedge clk)
-    c2_7 <= \$425 ;
+    c2_7 <= \$457 ;
   always @(posedge clk)
-    c2_8 <= \$428 ;
+    c2_8 <= \$460 ;
   always @(posedge clk)
-    c2_9 <= \$431 ;
+    c2_9 <= \$463 ;
   always @(posedge clk)
-    c2_10 <= \$434 ;
+    c2_10 <= \$466 ;
   always @(posedge clk)
-    c2_11 <= \$437 ;
+    c2_11 <= \$469 ;
   always @(posedge clk)
-    c2_12 <= \$440 ;
+    c2_12 <= \$472 ;
   always @(posedge clk)
-    c2_13 <= \$443 ;
+    c2_13 <= \$475 ;
   always @(posedge clk)
-    c2_14 <= \$446 ;
+    c2_14 <= \$478 ;
   always @(posedge clk)
-    c2_15 <= \$449 ;
+    c2_15 <= \$481 ;
   always @(posedge clk)
-    c3_0 <= \$452 ;
+    c3_0 <= \$484 ;
   always @(posedge clk)
-    c3_1 <= \$455 ;
+    c3_1 <= \$487 ;
   always @(posedge clk)
-    c3_2 <= \$458 ;
+    c3_2 <= \$490 ;
   always @(posedge clk)
-    c3_3 <= \$461 ;
+    c3_3 <= \$493 ;
   always @(posedge clk)
-    c3_4 <= \$464 ;
+    c3_4 <= \$496 ;
   always @(posedge clk)
-    c3_5 <= \$467 ;
+    c3_5 <= \$499 ;
   always @(posedge clk)
-    c3_6 <= \$470 ;
+    c3_6 <= \$502 ;
   always @(posedge clk)
-    c3_7 <= \$473 ;
+    c3_7 <= \$505 ;
   always @(posedge clk)
-    c3_8 <= \$476 ;
+    c3_8 <= \$508 ;
   always @(posedge clk)
-    c3_9 <= \$479 ;
+    c3_9 <= \$511 ;
   always @(posedge clk)
-    c3_10 <= \$482 ;
+    c3_10 <= \$514 ;
   always @(posedge clk)
-    c3_11 <= \$485 ;
+    c3_11 <= \$517 ;
   always @(posedge clk)
-    c3_12 <= \$488 ;
+    c3_12 <= \$520 ;
   always @(posedge clk)
-    c3_13 <= \$491 ;
+    c3_13 <= \$523 ;
   always @(posedge clk)
-    c3_14 <= \$494 ;
+    c3_14 <= \$526 ;
   always @(posedge clk)
-    c3_15 <= \$497 ;
+    c3_15 <= \$529 ;
   always @(posedge clk)
     c_gs0 <= b_gs0;
   always @(posedge clk)
@@ -2565,39 +2637,39 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     c_last <= b_last;
   always @(posedge clk)
-    c_v <= \$765 ;
+    c_v <= \$781 ;
   always @(posedge clk)
-    d0_0 <= \$500 ;
+    d0_0 <= \$532 ;
   always @(posedge clk)
-    d0_1 <= \$503 ;
+    d0_1 <= \$535 ;
   always @(posedge clk)
-    d0_2 <= \$506 ;
+    d0_2 <= \$538 ;
   always @(posedge clk)
-    d0_3 <= \$509 ;
+    d0_3 <= \$541 ;
   always @(posedge clk)
-    d1_0 <= \$512 ;
+    d1_0 <= \$544 ;
   always @(posedge clk)
-    d1_1 <= \$515 ;
+    d1_1 <= \$547 ;
   always @(posedge clk)
-    d1_2 <= \$518 ;
+    d1_2 <= \$550 ;
   always @(posedge clk)
-    d1_3 <= \$521 ;
+    d1_3 <= \$553 ;
   always @(posedge clk)
-    d2_0 <= \$524 ;
+    d2_0 <= \$556 ;
   always @(posedge clk)
-    d2_1 <= \$527 ;
+    d2_1 <= \$559 ;
   always @(posedge clk)
-    d2_2 <= \$530 ;
+    d2_2 <= \$562 ;
   always @(posedge clk)
-    d2_3 <= \$533 ;
+    d2_3 <= \$565 ;
   always @(posedge clk)
-    d3_0 <= \$536 ;
+    d3_0 <= \$568 ;
   always @(posedge clk)
-    d3_1 <= \$539 ;
+    d3_1 <= \$571 ;
   always @(posedge clk)
-    d3_2 <= \$542 ;
+    d3_2 <= \$574 ;
   always @(posedge clk)
-    d3_3 <= \$545 ;
+    d3_3 <= \$577 ;
   always @(posedge clk)
     d_gs0 <= c_gs0;
   always @(posedge clk)
@@ -2611,15 +2683,15 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     d_last <= c_last;
   always @(posedge clk)
-    d_v <= \$766 ;
+    d_v <= \$782 ;
   always @(posedge clk)
-    e0_0 <= \$548 ;
+    e0_0 <= \$580 ;
   always @(posedge clk)
-    e1_0 <= \$551 ;
+    e1_0 <= \$583 ;
   always @(posedge clk)
-    e2_0 <= \$554 ;
+    e2_0 <= \$586 ;
   always @(posedge clk)
-    e3_0 <= \$557 ;
+    e3_0 <= \$589 ;
   always @(posedge clk)
     e_gs0 <= d_gs0;
   always @(posedge clk)
@@ -2633,31 +2705,47 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     e_last <= d_last;
   always @(posedge clk)
-    e_v <= \$767 ;
+    e_v <= \$783 ;
   always @(posedge clk)
-    scaled0 <= \$559 ;
+    scaled0 <= \$591 ;
   always @(posedge clk)
-    scaled1 <= \$561 ;
+    scaled1 <= \$593 ;
   always @(posedge clk)
-    scaled2 <= \$563 ;
+    scaled2 <= \$595 ;
   always @(posedge clk)
-    scaled3 <= \$565 ;
+    scaled3 <= \$597 ;
   always @(posedge clk)
-    scaled_v <= \$768 ;
+    scaled_v <= \$784 ;
   always @(posedge clk)
-    scaled_first <= \$566 ;
+    scaled_first <= \$598 ;
   always @(posedge clk)
-    scaled_final <= \$567 ;
+    scaled_final <= \$599 ;
   always @(posedge clk)
-    total_0 <= \$769 ;
+    total_lo0 <= \$785 ;
   always @(posedge clk)
-    total_1 <= \$770 ;
+    total_c0 <= \$786 ;
   always @(posedge clk)
-    total_2 <= \$771 ;
+    total_hi0 <= \$787 ;
   always @(posedge clk)
-    total_3 <= \$772 ;
+    total_lo1 <= \$788 ;
   always @(posedge clk)
-    w_en <= \$773 ;
+    total_c1 <= \$789 ;
+  always @(posedge clk)
+    total_hi1 <= \$790 ;
+  always @(posedge clk)
+    total_lo2 <= \$791 ;
+  always @(posedge clk)
+    total_c2 <= \$792 ;
+  always @(posedge clk)
+    total_hi2 <= \$793 ;
+  always @(posedge clk)
+    total_lo3 <= \$794 ;
+  always @(posedge clk)
+    total_c3 <= \$795 ;
+  always @(posedge clk)
+    total_hi3 <= \$796 ;
+  always @(posedge clk)
+    w_en <= \$797 ;
   assign x_wr__en = x__valid & x__ready;
   assign \$3  = x_rd__addr == last_group;
   assign \$4  = ~ \$3 ;
@@ -2665,227 +2753,211 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$6  = \$4  | \$5 ;
   assign w__ready = \$2  & \$6 ;
   assign \$signal$67  = w__valid & w__ready;
-  assign \$7  = cycles + 1'h1;
-  assign \$8  = ~ busy;
-  assign \$9  = start & \$8 ;
-  assign \$10  = ! length;
-  assign \$11  = length > 10'h200;
-  assign \$12  = \$10  | \$11 ;
-  assign \$13  = | length[5:0];
-  assign \$14  = \$12  | \$13 ;
-  assign \$15  = ! rows;
-  assign \$16  = \$14  | \$15 ;
-  assign \$17  = | rows[1:0];
-  assign \$18  = \$16  | \$17 ;
-  assign \$19  = \shift$98  > 6'h3e;
-  assign \$20  = \$18  | \$19 ;
-  assign \$21  = ! length;
-  assign \$22  = length > 10'h200;
-  assign \$23  = \$21  | \$22 ;
-  assign \$24  = | length[5:0];
-  assign \$25  = \$23  | \$24 ;
-  assign \$26  = ! rows;
-  assign \$27  = \$25  | \$26 ;
-  assign \$28  = | rows[1:0];
-  assign \$29  = \$27  | \$28 ;
-  assign \$30  = \shift$98  > 6'h3e;
-  assign \$31  = \$29  | \$30 ;
-  assign \$32  = ~ \$31 ;
-  assign \$34  = \$33  - 1'h1;
-  assign \$36  = \$35  - 1'h1;
-  assign \$37  = x__valid & x__ready;
-  assign \$38  = x_wr__addr + 1'h1;
-  assign \$39  = x_wr__addr == last_group;
-  assign \$40  = x_rd__addr == last_group;
-  assign \$41  = \$signal$67  & \$40 ;
-  assign \$42  = credits - \$41 ;
-  assign \$43  = $signed(\$42 ) + $signed({ 1'h0, take });
-  assign \$44  = x_rd__addr + 1'h1;
-  assign \$45  = x_rd__addr == last_group;
-  assign \$46  = blk_in + 1'h1;
-  assign \$47  = blk_in == last_block;
-  assign \$48  = ! x_rd__addr;
-  assign \$49  = x_rd__addr == last_group;
-  assign \$50  = $signed(w_q0[7:0]) * $signed(x_q[7:0]);
-  assign \$51  = $signed(w_q0[15:8]) * $signed(x_q[15:8]);
-  assign \$52  = $signed(w_q0[23:16]) * $signed(x_q[23:16]);
-  assign \$53  = $signed(w_q0[31:24]) * $signed(x_q[31:24]);
-  assign \$54  = $signed(w_q0[39:32]) * $signed(x_q[39:32]);
-  assign \$55  = $signed(w_q0[47:40]) * $signed(x_q[47:40]);
-  assign \$56  = $signed(w_q0[55:48]) * $signed(x_q[55:48]);
-  assign \$57  = $signed(w_q0[63:56]) * $signed(x_q[63:56]);
-  assign \$58  = $signed(w_q0[71:64]) * $signed(x_q[71:64]);
-  assign \$59  = $signed(w_q0[79:72]) * $signed(x_q[79:72]);
-  assign \$60  = $signed(w_q0[87:80]) * $signed(x_q[87:80]);
-  assign \$61  = $signed(w_q0[95:88]) * $signed(x_q[95:88]);
-  assign \$62  = $signed(w_q0[103:96]) * $signed(x_q[103:96]);
-  assign \$63  = $signed(w_q0[111:104]) * $signed(x_q[111:104]);
-  assign \$64  = $signed(w_q0[119:112]) * $signed(x_q[119:112]);
-  assign \$65  = $signed(w_q0[127:120]) * $signed(x_q[127:120]);
-  assign \$66  = $signed(w_q0[135:128]) * $signed(x_q[135:128]);
-  assign \$67  = $signed(w_q0[143:136]) * $signed(x_q[143:136]);
-  assign \$68  = $signed(w_q0[151:144]) * $signed(x_q[151:144]);
-  assign \$69  = $signed(w_q0[159:152]) * $signed(x_q[159:152]);
-  assign \$70  = $signed(w_q0[167:160]) * $signed(x_q[167:160]);
-  assign \$71  = $signed(w_q0[175:168]) * $signed(x_q[175:168]);
-  assign \$72  = $signed(w_q0[183:176]) * $signed(x_q[183:176]);
-  assign \$73  = $signed(w_q0[191:184]) * $signed(x_q[191:184]);
-  assign \$74  = $signed(w_q0[199:192]) * $signed(x_q[199:192]);
-  assign \$75  = $signed(w_q0[207:200]) * $signed(x_q[207:200]);
-  assign \$76  = $signed(w_q0[215:208]) * $signed(x_q[215:208]);
-  assign \$77  = $signed(w_q0[223:216]) * $signed(x_q[223:216]);
-  assign \$78  = $signed(w_q0[231:224]) * $signed(x_q[231:224]);
-  assign \$79  = $signed(w_q0[239:232]) * $signed(x_q[239:232]);
-  assign \$80  = $signed(w_q0[247:240]) * $signed(x_q[247:240]);
-  assign \$81  = $signed(w_q0[255:248]) * $signed(x_q[255:248]);
-  assign \$82  = $signed(w_q0[263:256]) * $signed(x_q[263:256]);
-  assign \$83  = $signed(w_q0[271:264]) * $signed(x_q[271:264]);
-  assign \$84  = $signed(w_q0[279:272]) * $signed(x_q[279:272]);
-  assign \$85  = $signed(w_q0[287:280]) * $signed(x_q[287:280]);
-  assign \$86  = $signed(w_q0[295:288]) * $signed(x_q[295:288]);
-  assign \$87  = $signed(w_q0[303:296]) * $signed(x_q[303:296]);
-  assign \$88  = $signed(w_q0[311:304]) * $signed(x_q[311:304]);
-  assign \$89  = $signed(w_q0[319:312]) * $signed(x_q[319:312]);
-  assign \$90  = $signed(w_q0[327:320]) * $signed(x_q[327:320]);
-  assign \$91  = $signed(w_q0[335:328]) * $signed(x_q[335:328]);
-  assign \$92  = $signed(w_q0[343:336]) * $signed(x_q[343:336]);
-  assign \$93  = $signed(w_q0[351:344]) * $signed(x_q[351:344]);
-  assign \$94  = $signed(w_q0[359:352]) * $signed(x_q[359:352]);
-  assign \$95  = $signed(w_q0[367:360]) * $signed(x_q[367:360]);
-  assign \$96  = $signed(w_q0[375:368]) * $signed(x_q[375:368]);
-  assign \$97  = $signed(w_q0[383:376]) * $signed(x_q[383:376]);
-  assign \$98  = $signed(w_q0[391:384]) * $signed(x_q[391:384]);
-  assign \$99  = $signed(w_q0[399:392]) * $signed(x_q[399:392]);
-  assign \$100  = $signed(w_q0[407:400]) * $signed(x_q[407:400]);
-  assign \$101  = $signed(w_q0[415:408]) * $signed(x_q[415:408]);
-  assign \$102  = $signed(w_q0[423:416]) * $signed(x_q[423:416]);
-  assign \$103  = $signed(w_q0[431:424]) * $signed(x_q[431:424]);
-  assign \$104  = $signed(w_q0[439:432]) * $signed(x_q[439:432]);
-  assign \$105  = $signed(w_q0[447:440]) * $signed(x_q[447:440]);
-  assign \$106  = $signed(w_q0[455:448]) * $signed(x_q[455:448]);
-  assign \$107  = $signed(w_q0[463:456]) * $signed(x_q[463:456]);
-  assign \$108  = $signed(w_q0[471:464]) * $signed(x_q[471:464]);
-  assign \$109  = $signed(w_q0[479:472]) * $signed(x_q[479:472]);
-  assign \$110  = $signed(w_q0[487:480]) * $signed(x_q[487:480]);
-  assign \$111  = $signed(w_q0[495:488]) * $signed(x_q[495:488]);
-  assign \$112  = $signed(w_q0[503:496]) * $signed(x_q[503:496]);
-  assign \$113  = $signed(w_q0[511:504]) * $signed(x_q[511:504]);
-  assign \$114  = $signed(w_q1[7:0]) * $signed(x_q[7:0]);
-  assign \$115  = $signed(w_q1[15:8]) * $signed(x_q[15:8]);
-  assign \$116  = $signed(w_q1[23:16]) * $signed(x_q[23:16]);
-  assign \$117  = $signed(w_q1[31:24]) * $signed(x_q[31:24]);
-  assign \$118  = $signed(w_q1[39:32]) * $signed(x_q[39:32]);
-  assign \$119  = $signed(w_q1[47:40]) * $signed(x_q[47:40]);
-  assign \$120  = $signed(w_q1[55:48]) * $signed(x_q[55:48]);
-  assign \$121  = $signed(w_q1[63:56]) * $signed(x_q[63:56]);
-  assign \$122  = $signed(w_q1[71:64]) * $signed(x_q[71:64]);
-  assign \$123  = $signed(w_q1[79:72]) * $signed(x_q[79:72]);
-  assign \$124  = $signed(w_q1[87:80]) * $signed(x_q[87:80]);
-  assign \$125  = $signed(w_q1[95:88]) * $signed(x_q[95:88]);
-  assign \$126  = $signed(w_q1[103:96]) * $signed(x_q[103:96]);
-  assign \$127  = $signed(w_q1[111:104]) * $signed(x_q[111:104]);
-  assign \$128  = $signed(w_q1[119:112]) * $signed(x_q[119:112]);
-  assign \$129  = $signed(w_q1[127:120]) * $signed(x_q[127:120]);
-  assign \$130  = $signed(w_q1[135:128]) * $signed(x_q[135:128]);
-  assign \$131  = $signed(w_q1[143:136]) * $signed(x_q[143:136]);
-  assign \$132  = $signed(w_q1[151:144]) * $signed(x_q[151:144]);
-  assign \$133  = $signed(w_q1[159:152]) * $signed(x_q[159:152]);
-  assign \$134  = $signed(w_q1[167:160]) * $signed(x_q[167:160]);
-  assign \$135  = $signed(w_q1[175:168]) * $signed(x_q[175:168]);
-  assign \$136  = $signed(w_q1[183:176]) * $signed(x_q[183:176]);
-  assign \$137  = $signed(w_q1[191:184]) * $signed(x_q[191:184]);
-  assign \$138  = $signed(w_q1[199:192]) * $signed(x_q[199:192]);
-  assign \$139  = $signed(w_q1[207:200]) * $signed(x_q[207:200]);
-  assign \$140  = $signed(w_q1[215:208]) * $signed(x_q[215:208]);
-  assign \$141  = $signed(w_q1[223:216]) * $signed(x_q[223:216]);
-  assign \$142  = $signed(w_q1[231:224]) * $signed(x_q[231:224]);
-  assign \$143  = $signed(w_q1[239:232]) * $signed(x_q[239:232]);
-  assign \$144  = $signed(w_q1[247:240]) * $signed(x_q[247:240]);
-  assign \$145  = $signed(w_q1[255:248]) * $signed(x_q[255:248]);
-  assign \$146  = $signed(w_q1[263:256]) * $signed(x_q[263:256]);
-  assign \$147  = $signed(w_q1[271:264]) * $signed(x_q[271:264]);
-  assign \$148  = $signed(w_q1[279:272]) * $signed(x_q[279:272]);
-  assign \$149  = $signed(w_q1[287:280]) * $signed(x_q[287:280]);
-  assign \$150  = $signed(w_q1[295:288]) * $signed(x_q[295:288]);
-  assign \$151  = $signed(w_q1[303:296]) * $signed(x_q[303:296]);
-  assign \$152  = $signed(w_q1[311:304]) * $signed(x_q[311:304]);
-  assign \$153  = $signed(w_q1[319:312]) * $signed(x_q[319:312]);
-  assign \$154  = $signed(w_q1[327:320]) * $signed(x_q[327:320]);
-  assign \$155  = $signed(w_q1[335:328]) * $signed(x_q[335:328]);
-  assign \$156  = $signed(w_q1[343:336]) * $signed(x_q[343:336]);
-  assign \$157  = $signed(w_q1[351:344]) * $signed(x_q[351:344]);
-  assign \$158  = $signed(w_q1[359:352]) * $signed(x_q[359:352]);
-  assign \$159  = $signed(w_q1[367:360]) * $signed(x_q[367:360]);
-  assign \$160  = $signed(w_q1[375:368]) * $signed(x_q[375:368]);
-  assign \$161  = $signed(w_q1[383:376]) * $signed(x_q[383:376]);
-  assign \$162  = $signed(w_q1[391:384]) * $signed(x_q[391:384]);
-  assign \$163  = $signed(w_q1[399:392]) * $signed(x_q[399:392]);
-  assign \$164  = $signed(w_q1[407:400]) * $signed(x_q[407:400]);
-  assign \$165  = $signed(w_q1[415:408]) * $signed(x_q[415:408]);
-  assign \$166  = $signed(w_q1[423:416]) * $signed(x_q[423:416]);
-  assign \$167  = $signed(w_q1[431:424]) * $signed(x_q[431:424]);
-  assign \$168  = $signed(w_q1[439:432]) * $signed(x_q[439:432]);
-  assign \$169  = $signed(w_q1[447:440]) * $signed(x_q[447:440]);
-  assign \$170  = $signed(w_q1[455:448]) * $signed(x_q[455:448]);
-  assign \$171  = $signed(w_q1[463:456]) * $signed(x_q[463:456]);
-  assign \$172  = $signed(w_q1[471:464]) * $signed(x_q[471:464]);
-  assign \$173  = $signed(w_q1[479:472]) * $signed(x_q[479:472]);
-  assign \$174  = $signed(w_q1[487:480]) * $signed(x_q[487:480]);
-  assign \$175  = $signed(w_q1[495:488]) * $signed(x_q[495:488]);
-  assign \$176  = $signed(w_q1[503:496]) * $signed(x_q[503:496]);
-  assign \$177  = $signed(w_q1[511:504]) * $signed(x_q[511:504]);
-  assign \$178  = $signed(w_q2[7:0]) * $signed(x_q[7:0]);
-  assign \$179  = $signed(w_q2[15:8]) * $signed(x_q[15:8]);
-  assign \$180  = $signed(w_q2[23:16]) * $signed(x_q[23:16]);
-  assign \$181  = $signed(w_q2[31:24]) * $signed(x_q[31:24]);
-  assign \$182  = $signed(w_q2[39:32]) * $signed(x_q[39:32]);
-  assign \$183  = $signed(w_q2[47:40]) * $signed(x_q[47:40]);
-  assign \$184  = $signed(w_q2[55:48]) * $signed(x_q[55:48]);
-  assign \$185  = $signed(w_q2[63:56]) * $signed(x_q[63:56]);
-  assign \$186  = $signed(w_q2[71:64]) * $signed(x_q[71:64]);
-  assign \$187  = $signed(w_q2[79:72]) * $signed(x_q[79:72]);
-  assign \$188  = $signed(w_q2[87:80]) * $signed(x_q[87:80]);
-  assign \$189  = $signed(w_q2[95:88]) * $signed(x_q[95:88]);
-  assign \$190  = $signed(w_q2[103:96]) * $signed(x_q[103:96]);
-  assign \$191  = $signed(w_q2[111:104]) * $signed(x_q[111:104]);
-  assign \$192  = $signed(w_q2[119:112]) * $signed(x_q[119:112]);
-  assign \$193  = $signed(w_q2[127:120]) * $signed(x_q[127:120]);
-  assign \$194  = $signed(w_q2[135:128]) * $signed(x_q[135:128]);
-  assign \$195  = $signed(w_q2[143:136]) * $signed(x_q[143:136]);
-  assign \$196  = $signed(w_q2[151:144]) * $signed(x_q[151:144]);
-  assign \$197  = $signed(w_q2[159:152]) * $signed(x_q[159:152]);
-  assign \$198  = $signed(w_q2[167:160]) * $signed(x_q[167:160]);
-  assign \$199  = $signed(w_q2[175:168]) * $signed(x_q[175:168]);
-  assign \$200  = $signed(w_q2[183:176]) * $signed(x_q[183:176]);
-  assign \$201  = $signed(w_q2[191:184]) * $signed(x_q[191:184]);
-  assign \$202  = $signed(w_q2[199:192]) * $signed(x_q[199:192]);
-  assign \$203  = $signed(w_q2[207:200]) * $signed(x_q[207:200]);
-  assign \$204  = $signed(w_q2[215:208]) * $signed(x_q[215:208]);
-  assign \$205  = $signed(w_q2[223:216]) * $signed(x_q[223:216]);
-  assign \$206  = $signed(w_q2[231:224]) * $signed(x_q[231:224]);
-  assign \$207  = $signed(w_q2[239:232]) * $signed(x_q[239:232]);
-  assign \$208  = $signed(w_q2[247:240]) * $signed(x_q[247:240]);
-  assign \$209  = $signed(w_q2[255:248]) * $signed(x_q[255:248]);
-  assign \$210  = $signed(w_q2[263:256]) * $signed(x_q[263:256]);
-  assign \$211  = $signed(w_q2[271:264]) * $signed(x_q[271:264]);
-  assign \$212  = $signed(w_q2[279:272]) * $signed(x_q[279:272]);
-  assign \$213  = $signed(w_q2[287:280]) * $signed(x_q[287:280]);
-  assign \$214  = $signed(w_q2[295:288]) * $signed(x_q[295:288]);
-  assign \$215  = $signed(w_q2[303:296]) * $signed(x_q[303:296]);
-  assign \$216  = $signed(w_q2[311:304]) * $signed(x_q[311:304]);
-  assign \$217  = $signed(w_q2[319:312]) * $signed(x_q[319:312]);
-  assign \$218  = $signed(w_q2[327:320]) * $signed(x_q[327:320]);
-  assign \$219  = $signed(w_q2[335:328]) * $signed(x_q[335:328]);
-  assign \$220  = $signed(w_q2[343:336]) * $signed(x_q[343:336]);
-  assign \$221  = $signed(w_q2[351:344]) * $signed(x_q[351:344]);
-  assign \$222  = $signed(w_q2[359:352]) * $signed(x_q[359:352]);
-  assign \$223  = $signed(w_q2[367:360]) * $signed(x_q[367:360]);
+  assign \$7  = total_hi0[11:0] + 1'h0;
+  assign \$8  = \$7  + total_c0;
+  assign \$9  = total_hi0[11:0] + 1'h0;
+  assign \$10  = \$9  + total_c0;
+  assign \$11  = total_hi0[19:12] + 1'h0;
+  assign \$12  = \$11  + 1'h1;
+  assign \$13  = total_hi0[19:12] + 1'h0;
+  assign \$14  = \$10 [12] ? \$12 [7:0] : \$13 [7:0];
+  assign \$15  = total_hi1[11:0] + 1'h0;
+  assign \$16  = \$15  + total_c1;
+  assign \$17  = total_hi1[11:0] + 1'h0;
+  assign \$18  = \$17  + total_c1;
+  assign \$19  = total_hi1[19:12] + 1'h0;
+  assign \$20  = \$19  + 1'h1;
+  assign \$21  = total_hi1[19:12] + 1'h0;
+  assign \$22  = \$18 [12] ? \$20 [7:0] : \$21 [7:0];
+  assign \$23  = total_hi2[11:0] + 1'h0;
+  assign \$24  = \$23  + total_c2;
+  assign \$25  = total_hi2[11:0] + 1'h0;
+  assign \$26  = \$25  + total_c2;
+  assign \$27  = total_hi2[19:12] + 1'h0;
+  assign \$28  = \$27  + 1'h1;
+  assign \$29  = total_hi2[19:12] + 1'h0;
+  assign \$30  = \$26 [12] ? \$28 [7:0] : \$29 [7:0];
+  assign \$31  = total_hi3[11:0] + 1'h0;
+  assign \$32  = \$31  + total_c3;
+  assign \$33  = total_hi3[11:0] + 1'h0;
+  assign \$34  = \$33  + total_c3;
+  assign \$35  = total_hi3[19:12] + 1'h0;
+  assign \$36  = \$35  + 1'h1;
+  assign \$37  = total_hi3[19:12] + 1'h0;
+  assign \$38  = \$34 [12] ? \$36 [7:0] : \$37 [7:0];
+  assign \$39  = cycles + 1'h1;
+  assign \$40  = ~ busy;
+  assign \$41  = start & \$40 ;
+  assign \$42  = ! length;
+  assign \$43  = length > 10'h200;
+  assign \$44  = \$42  | \$43 ;
+  assign \$45  = | length[5:0];
+  assign \$46  = \$44  | \$45 ;
+  assign \$47  = ! rows;
+  assign \$48  = \$46  | \$47 ;
+  assign \$49  = | rows[1:0];
+  assign \$50  = \$48  | \$49 ;
+  assign \$51  = \shift$106  > 6'h3e;
+  assign \$52  = \$50  | \$51 ;
+  assign \$53  = ! length;
+  assign \$54  = length > 10'h200;
+  assign \$55  = \$53  | \$54 ;
+  assign \$56  = | length[5:0];
+  assign \$57  = \$55  | \$56 ;
+  assign \$58  = ! rows;
+  assign \$59  = \$57  | \$58 ;
+  assign \$60  = | rows[1:0];
+  assign \$61  = \$59  | \$60 ;
+  assign \$62  = \shift$106  > 6'h3e;
+  assign \$63  = \$61  | \$62 ;
+  assign \$64  = ~ \$63 ;
+  assign \$66  = \$65  - 1'h1;
+  assign \$68  = \$67  - 1'h1;
+  assign \$69  = x__valid & x__ready;
+  assign \$70  = x_wr__addr + 1'h1;
+  assign \$71  = x_wr__addr == last_group;
+  assign \$72  = x_rd__addr == last_group;
+  assign \$73  = \$signal$67  & \$72 ;
+  assign \$74  = credits - \$73 ;
+  assign \$75  = $signed(\$74 ) + $signed({ 1'h0, take });
+  assign \$76  = x_rd__addr + 1'h1;
+  assign \$77  = x_rd__addr == last_group;
+  assign \$78  = blk_in + 1'h1;
+  assign \$79  = blk_in == last_block;
+  assign \$80  = ! x_rd__addr;
+  assign \$81  = x_rd__addr == last_group;
+  assign \$82  = $signed(w_q0[7:0]) * $signed(x_q[7:0]);
+  assign \$83  = $signed(w_q0[15:8]) * $signed(x_q[15:8]);
+  assign \$84  = $signed(w_q0[23:16]) * $signed(x_q[23:16]);
+  assign \$85  = $signed(w_q0[31:24]) * $signed(x_q[31:24]);
+  assign \$86  = $signed(w_q0[39:32]) * $signed(x_q[39:32]);
+  assign \$87  = $signed(w_q0[47:40]) * $signed(x_q[47:40]);
+  assign \$88  = $signed(w_q0[55:48]) * $signed(x_q[55:48]);
+  assign \$89  = $signed(w_q0[63:56]) * $signed(x_q[63:56]);
+  assign \$90  = $signed(w_q0[71:64]) * $signed(x_q[71:64]);
+  assign \$91  = $signed(w_q0[79:72]) * $signed(x_q[79:72]);
+  assign \$92  = $signed(w_q0[87:80]) * $signed(x_q[87:80]);
+  assign \$93  = $signed(w_q0[95:88]) * $signed(x_q[95:88]);
+  assign \$94  = $signed(w_q0[103:96]) * $signed(x_q[103:96]);
+  assign \$95  = $signed(w_q0[111:104]) * $signed(x_q[111:104]);
+  assign \$96  = $signed(w_q0[119:112]) * $signed(x_q[119:112]);
+  assign \$97  = $signed(w_q0[127:120]) * $signed(x_q[127:120]);
+  assign \$98  = $signed(w_q0[135:128]) * $signed(x_q[135:128]);
+  assign \$99  = $signed(w_q0[143:136]) * $signed(x_q[143:136]);
+  assign \$100  = $signed(w_q0[151:144]) * $signed(x_q[151:144]);
+  assign \$101  = $signed(w_q0[159:152]) * $signed(x_q[159:152]);
+  assign \$102  = $signed(w_q0[167:160]) * $signed(x_q[167:160]);
+  assign \$103  = $signed(w_q0[175:168]) * $signed(x_q[175:168]);
+  assign \$104  = $signed(w_q0[183:176]) * $signed(x_q[183:176]);
+  assign \$105  = $signed(w_q0[191:184]) * $signed(x_q[191:184]);
+  assign \$106  = $signed(w_q0[199:192]) * $signed(x_q[199:192]);
+  assign \$107  = $signed(w_q0[207:200]) * $signed(x_q[207:200]);
+  assign \$108  = $signed(w_q0[215:208]) * $signed(x_q[215:208]);
+  assign \$109  = $signed(w_q0[223:216]) * $signed(x_q[223:216]);
+  assign \$110  = $signed(w_q0[231:224]) * $signed(x_q[231:224]);
+  assign \$111  = $signed(w_q0[239:232]) * $signed(x_q[239:232]);
+  assign \$112  = $signed(w_q0[247:240]) * $signed(x_q[247:240]);
+  assign \$113  = $signed(w_q0[255:248]) * $signed(x_q[255:248]);
+  assign \$114  = $signed(w_q0[263:256]) * $signed(x_q[263:256]);
+  assign \$115  = $signed(w_q0[271:264]) * $signed(x_q[271:264]);
+  assign \$116  = $signed(w_q0[279:272]) * $signed(x_q[279:272]);
+  assign \$117  = $signed(w_q0[287:280]) * $signed(x_q[287:280]);
+  assign \$118  = $signed(w_q0[295:288]) * $signed(x_q[295:288]);
+  assign \$119  = $signed(w_q0[303:296]) * $signed(x_q[303:296]);
+  assign \$120  = $signed(w_q0[311:304]) * $signed(x_q[311:304]);
+  assign \$121  = $signed(w_q0[319:312]) * $signed(x_q[319:312]);
+  assign \$122  = $signed(w_q0[327:320]) * $signed(x_q[327:320]);
+  assign \$123  = $signed(w_q0[335:328]) * $signed(x_q[335:328]);
+  assign \$124  = $signed(w_q0[343:336]) * $signed(x_q[343:336]);
+  assign \$125  = $signed(w_q0[351:344]) * $signed(x_q[351:344]);
+  assign \$126  = $signed(w_q0[359:352]) * $signed(x_q[359:352]);
+  assign \$127  = $signed(w_q0[367:360]) * $signed(x_q[367:360]);
+  assign \$128  = $signed(w_q0[375:368]) * $signed(x_q[375:368]);
+  assign \$129  = $signed(w_q0[383:376]) * $signed(x_q[383:376]);
+  assign \$130  = $signed(w_q0[391:384]) * $signed(x_q[391:384]);
+  assign \$131  = $signed(w_q0[399:392]) * $signed(x_q[399:392]);
+  assign \$132  = $signed(w_q0[407:400]) * $signed(x_q[407:400]);
+  assign \$133  = $signed(w_q0[415:408]) * $signed(x_q[415:408]);
+  assign \$134  = $signed(w_q0[423:416]) * $signed(x_q[423:416]);
+  assign \$135  = $signed(w_q0[431:424]) * $signed(x_q[431:424]);
+  assign \$136  = $signed(w_q0[439:432]) * $signed(x_q[439:432]);
+  assign \$137  = $signed(w_q0[447:440]) * $signed(x_q[447:440]);
+  assign \$138  = $signed(w_q0[455:448]) * $signed(x_q[455:448]);
+  assign \$139  = $signed(w_q0[463:456]) * $signed(x_q[463:456]);
+  assign \$140  = $signed(w_q0[471:464]) * $signed(x_q[471:464]);
+  assign \$141  = $signed(w_q0[479:472]) * $signed(x_q[479:472]);
+  assign \$142  = $signed(w_q0[487:480]) * $signed(x_q[487:480]);
+  assign \$143  = $signed(w_q0[495:488]) * $signed(x_q[495:488]);
+  assign \$144  = $signed(w_q0[503:496]) * $signed(x_q[503:496]);
+  assign \$145  = $signed(w_q0[511:504]) * $signed(x_q[511:504]);
+  assign \$146  = $signed(w_q1[7:0]) * $signed(x_q[7:0]);
+  assign \$147  = $signed(w_q1[15:8]) * $signed(x_q[15:8]);
+  assign \$148  = $signed(w_q1[23:16]) * $signed(x_q[23:16]);
+  assign \$149  = $signed(w_q1[31:24]) * $signed(x_q[31:24]);
+  assign \$150  = $signed(w_q1[39:32]) * $signed(x_q[39:32]);
+  assign \$151  = $signed(w_q1[47:40]) * $signed(x_q[47:40]);
+  assign \$152  = $signed(w_q1[55:48]) * $signed(x_q[55:48]);
+  assign \$153  = $signed(w_q1[63:56]) * $signed(x_q[63:56]);
+  assign \$154  = $signed(w_q1[71:64]) * $signed(x_q[71:64]);
+  assign \$155  = $signed(w_q1[79:72]) * $signed(x_q[79:72]);
+  assign \$156  = $signed(w_q1[87:80]) * $signed(x_q[87:80]);
+  assign \$157  = $signed(w_q1[95:88]) * $signed(x_q[95:88]);
+  assign \$158  = $signed(w_q1[103:96]) * $signed(x_q[103:96]);
+  assign \$159  = $signed(w_q1[111:104]) * $signed(x_q[111:104]);
+  assign \$160  = $signed(w_q1[119:112]) * $signed(x_q[119:112]);
+  assign \$161  = $signed(w_q1[127:120]) * $signed(x_q[127:120]);
+  assign \$162  = $signed(w_q1[135:128]) * $signed(x_q[135:128]);
+  assign \$163  = $signed(w_q1[143:136]) * $signed(x_q[143:136]);
+  assign \$164  = $signed(w_q1[151:144]) * $signed(x_q[151:144]);
+  assign \$165  = $signed(w_q1[159:152]) * $signed(x_q[159:152]);
+  assign \$166  = $signed(w_q1[167:160]) * $signed(x_q[167:160]);
+  assign \$167  = $signed(w_q1[175:168]) * $signed(x_q[175:168]);
+  assign \$168  = $signed(w_q1[183:176]) * $signed(x_q[183:176]);
+  assign \$169  = $signed(w_q1[191:184]) * $signed(x_q[191:184]);
+  assign \$170  = $signed(w_q1[199:192]) * $signed(x_q[199:192]);
+  assign \$171  = $signed(w_q1[207:200]) * $signed(x_q[207:200]);
+  assign \$172  = $signed(w_q1[215:208]) * $signed(x_q[215:208]);
+  assign \$173  = $signed(w_q1[223:216]) * $signed(x_q[223:216]);
+  assign \$174  = $signed(w_q1[231:224]) * $signed(x_q[231:224]);
+  assign \$175  = $signed(w_q1[239:232]) * $signed(x_q[239:232]);
+  assign \$176  = $signed(w_q1[247:240]) * $signed(x_q[247:240]);
+  assign \$177  = $signed(w_q1[255:248]) * $signed(x_q[255:248]);
+  assign \$178  = $signed(w_q1[263:256]) * $signed(x_q[263:256]);
+  assign \$179  = $signed(w_q1[271:264]) * $signed(x_q[271:264]);
+  assign \$180  = $signed(w_q1[279:272]) * $signed(x_q[279:272]);
+  assign \$181  = $signed(w_q1[287:280]) * $signed(x_q[287:280]);
+  assign \$182  = $signed(w_q1[295:288]) * $signed(x_q[295:288]);
+  assign \$183  = $signed(w_q1[303:296]) * $signed(x_q[303:296]);
+  assign \$184  = $signed(w_q1[311:304]) * $signed(x_q[311:304]);
+  assign \$185  = $signed(w_q1[319:312]) * $signed(x_q[319:312]);
+  assign \$186  = $signed(w_q1[327:320]) * $signed(x_q[327:320]);
+  assign \$187  = $signed(w_q1[335:328]) * $signed(x_q[335:328]);
+  assign \$188  = $signed(w_q1[343:336]) * $signed(x_q[343:336]);
+  assign \$189  = $signed(w_q1[351:344]) * $signed(x_q[351:344]);
+  assign \$190  = $signed(w_q1[359:352]) * $signed(x_q[359:352]);
+  assign \$191  = $signed(w_q1[367:360]) * $signed(x_q[367:360]);
+  assign \$192  = $signed(w_q1[375:368]) * $signed(x_q[375:368]);
+  assign \$193  = $signed(w_q1[383:376]) * $signed(x_q[383:376]);
+  assign \$194  = $signed(w_q1[391:384]) * $signed(x_q[391:384]);
+  assign \$195  = $signed(w_q1[399:392]) * $signed(x_q[399:392]);
+  assign \$196  = $signed(w_q1[407:400]) * $signed(x_q[407:400]);
+  assign \$197  = $signed(w_q1[415:408]) * $signed(x_q[415:408]);
+  assign \$198  = $signed(w_q1[423:416]) * $signed(x_q[423:416]);
+  assign \$199  = $signed(w_q1[431:424]) * $signed(x_q[431:424]);
   \gqmv_base.acc_fifo  acc_fifo (
     .clk(clk),
-    .\port$2019$0 (total_0),
-    .\port$2021$0 (total_1),
-    .\port$2023$0 (total_2),
-    .\port$2025$0 (total_3),
+    .\port$11$0 (\$8 [11:0]),
+    .\port$17$0 (\$14 ),
+    .\port$19$0 (\$16 [11:0]),
+    .\port$2191$0 (total_lo0),
+    .\port$2197$0 (total_lo1),
+    .\port$2203$0 (total_lo2),
+    .\port$2209$0 (total_lo3),
+    .\port$25$0 (\$22 ),
+    .\port$27$0 (\$24 [11:0]),
+    .\port$33$0 (\$30 ),
+    .\port$35$0 (\$32 [11:0]),
+    .\port$41$0 (\$38 ),
     .r_data(r_data),
     .r_en(take),
     .r_rdy(totals_valid),
@@ -2911,11 +2983,11 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
     .done(done),
     .error(error),
     .length(length),
-    .out_int32(\out_int32$99 ),
+    .out_int32(\out_int32$107 ),
     .rows(rows),
     .rst(rst),
     .rvalid(csr__rvalid),
-    .shift(\shift$98 ),
+    .shift(\shift$106 ),
     .start(start)
   );
   \gqmv_base.req  req (
@@ -2923,7 +2995,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
     .out_data(y__payload),
     .out_int32(out_int32),
     .out_valid(y__valid),
-    .\port$1592$0 (r_data),
+    .\port$1764$0 (r_data),
     .r_en(y__ready),
     .rowp_payload(rowp__payload),
     .rowp_ready(rowp__ready),
@@ -2935,297 +3007,353 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$748  = cycles;
+    \$764  = cycles;
     if (busy) begin
-      \$748  = \$7 [23:0];
+      \$764  = \$39 [23:0];
     end
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$748  = 24'h000001;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$764  = 24'h000001;
       end
     end
     if (rst) begin
-      \$748  = 24'h000000;
+      \$764  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$749  = done;
-    if (\$9 ) begin
-      \$749  = 1'h0;
+    \$765  = done;
+    if (\$41 ) begin
+      \$765  = 1'h0;
     end
-    if (\$745 ) begin
-      if (\$747 ) begin
-        \$749  = 1'h1;
+    if (\$761 ) begin
+      if (\$763 ) begin
+        \$765  = 1'h1;
       end
     end
-    if (rst) begin
-      \$749  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$750  = error;
-    if (\$9 ) begin
-      \$750  = \$20 ;
-    end
-    if (rst) begin
-      \$750  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$751  = busy;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$751  = 1'h1;
-      end
-    end
-    if (\$745 ) begin
-      if (\$747 ) begin
-        \$751  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$751  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$752  = x__ready;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$752  = 1'h1;
-      end
-    end
-    if (\$37 ) begin
-      if (\$39 ) begin
-        \$752  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$752  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$753  = w_open;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$753  = 1'h0;
-      end
-    end
-    if (\$37 ) begin
-      if (\$39 ) begin
-        \$753  = 1'h1;
-      end
-    end
-    if (\$signal$67 ) begin
-      if (\$45 ) begin
-        if (\$47 ) begin
-          \$753  = 1'h0;
-        end
-      end
-    end
-    if (rst) begin
-      \$753  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$754  = out_int32;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$754  = \out_int32$99 ;
-      end
-    end
-    if (rst) begin
-      \$754  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$755  = shift;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$755  = \shift$98 ;
-      end
-    end
-    if (rst) begin
-      \$755  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$756  = last_group;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$756  = \$34 [2:0];
-      end
-    end
-    if (rst) begin
-      \$756  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$757  = last_block;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$757  = \$36 [13:0];
-      end
-    end
-    if (rst) begin
-      \$757  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$758  = x_wr__addr;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$758  = 3'h0;
-      end
-    end
-    if (\$37 ) begin
-      \$758  = \$38 [2:0];
-    end
-    if (rst) begin
-      \$758  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$759  = x_rd__addr;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$759  = 3'h0;
-      end
-    end
-    if (\$signal$67 ) begin
-      \$759  = \$44 [2:0];
-      if (\$45 ) begin
-        \$759  = 3'h0;
-      end
-    end
-    if (rst) begin
-      \$759  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$760  = blk_in;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$760  = 14'h0000;
-      end
-    end
-    if (\$signal$67 ) begin
-      if (\$45 ) begin
-        \$760  = \$46 [13:0];
-      end
-    end
-    if (rst) begin
-      \$760  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$761  = blk_out;
-    if (\$9 ) begin
-      if (\$32 ) begin
-        \$761  = 14'h0000;
-      end
-    end
-    if (\$745 ) begin
-      \$761  = \$746 [13:0];
-    end
-    if (rst) begin
-      \$761  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$762  = \$43 [2:0];
-    if (rst) begin
-      \$762  = 3'h5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$763  = \$signal$67 ;
-    if (rst) begin
-      \$763  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = a_v;
-    if (rst) begin
-      \$764  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = b_v;
     if (rst) begin
       \$765  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = c_v;
+    \$766  = error;
+    if (\$41 ) begin
+      \$766  = \$52 ;
+    end
     if (rst) begin
       \$766  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$767  = d_v;
+    \$767  = busy;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$767  = 1'h1;
+      end
+    end
+    if (\$761 ) begin
+      if (\$763 ) begin
+        \$767  = 1'h0;
+      end
+    end
     if (rst) begin
       \$767  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$768  = e_v;
+    \$768  = x__ready;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$768  = 1'h1;
+      end
+    end
+    if (\$69 ) begin
+      if (\$71 ) begin
+        \$768  = 1'h0;
+      end
+    end
     if (rst) begin
       \$768  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$769  = total_0;
-    if (scaled_v) begin
-      \$769  = { \$611 , \$591 , \$577 , \$569 [11:0] };
+    \$769  = w_open;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$769  = 1'h0;
+      end
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$770  = total_1;
-    if (scaled_v) begin
-      \$770  = { \$655 , \$635 , \$621 , \$613 [11:0] };
+    if (\$69 ) begin
+      if (\$71 ) begin
+        \$769  = 1'h1;
+      end
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$771  = total_2;
-    if (scaled_v) begin
-      \$771  = { \$699 , \$679 , \$665 , \$657 [11:0] };
+    if (\$signal$67 ) begin
+      if (\$77 ) begin
+        if (\$79 ) begin
+          \$769  = 1'h0;
+        end
+      end
     end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$772  = total_3;
-    if (scaled_v) begin
-      \$772  = { \$743 , \$723 , \$709 , \$701 [11:0] };
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$773  = \$744 ;
     if (rst) begin
-      \$773  = 1'h0;
+      \$769  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$770  = out_int32;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$770  = \out_int32$107 ;
+      end
+    end
+    if (rst) begin
+      \$770  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$771  = shift;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$771  = \shift$106 ;
+      end
+    end
+    if (rst) begin
+      \$771  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$772  = last_group;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$772  = \$66 [2:0];
+      end
+    end
+    if (rst) begin
+      \$772  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$773  = last_block;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$773  = \$68 [13:0];
+      end
+    end
+    if (rst) begin
+      \$773  = 14'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$774  = x_wr__addr;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$774  = 3'h0;
+      end
+    end
+    if (\$69 ) begin
+      \$774  = \$70 [2:0];
+    end
+    if (rst) begin
+      \$774  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$775  = x_rd__addr;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$775  = 3'h0;
+      end
+    end
+    if (\$signal$67 ) begin
+      \$775  = \$76 [2:0];
+      if (\$77 ) begin
+        \$775  = 3'h0;
+      end
+    end
+    if (rst) begin
+      \$775  = 3'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$776  = blk_in;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$776  = 14'h0000;
+      end
+    end
+    if (\$signal$67 ) begin
+      if (\$77 ) begin
+        \$776  = \$78 [13:0];
+      end
+    end
+    if (rst) begin
+      \$776  = 14'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$777  = blk_out;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$777  = 14'h0000;
+      end
+    end
+    if (\$761 ) begin
+      \$777  = \$762 [13:0];
+    end
+    if (rst) begin
+      \$777  = 14'h0000;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$778  = \$75 [2:0];
+    if (rst) begin
+      \$778  = 3'h5;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$779  = \$signal$67 ;
+    if (rst) begin
+      \$779  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$780  = a_v;
+    if (rst) begin
+      \$780  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$781  = b_v;
+    if (rst) begin
+      \$781  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$782  = c_v;
+    if (rst) begin
+      \$782  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$783  = d_v;
+    if (rst) begin
+      \$783  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$784  = e_v;
+    if (rst) begin
+      \$784  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$785  = total_lo0;
+    if (scaled_v) begin
+      \$785  = { \$611 [8:0], \$602 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$786  = total_c0;
+    if (scaled_v) begin
+      \$786  = \$623 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$787  = total_hi0;
+    if (scaled_v) begin
+      \$787  = { \$639 , \$628 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$788  = total_lo1;
+    if (scaled_v) begin
+      \$788  = { \$651 [8:0], \$642 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$789  = total_c1;
+    if (scaled_v) begin
+      \$789  = \$663 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$790  = total_hi1;
+    if (scaled_v) begin
+      \$790  = { \$679 , \$668 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$791  = total_lo2;
+    if (scaled_v) begin
+      \$791  = { \$691 [8:0], \$682 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$792  = total_c2;
+    if (scaled_v) begin
+      \$792  = \$703 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$793  = total_hi2;
+    if (scaled_v) begin
+      \$793  = { \$719 , \$708 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$794  = total_lo3;
+    if (scaled_v) begin
+      \$794  = { \$731 [8:0], \$722 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$795  = total_c3;
+    if (scaled_v) begin
+      \$795  = \$743 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$796  = total_hi3;
+    if (scaled_v) begin
+      \$796  = { \$759 , \$748 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$797  = \$760 ;
+    if (rst) begin
+      \$797  = 1'h0;
     end
   end
   assign bus__araddr = csr__araddr;
@@ -3255,15 +3383,15 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign g_in = x_rd__addr;
   assign gap = 1'h0;
   assign total_done = w_en;
-  assign w_data = { total_3, total_2, total_1, total_0 };
+  assign w_data = { \$38 , \$32 [11:0], total_lo3, \$30 , \$24 [11:0], total_lo2, \$22 , \$16 [11:0], total_lo1, \$14 , \$8 [11:0], total_lo0 };
   assign r_rdy = totals_valid;
-  assign \take$78  = take;
+  assign \take$86  = take;
   assign r_en = take;
   assign rowp_valid = rowp__valid;
   assign rowp_ready = rowp__ready;
   assign rowp_payload = rowp__payload;
-  assign \shift$84  = shift;
-  assign \out_int32$86  = out_int32;
+  assign \shift$92  = shift;
+  assign \out_int32$94  = out_int32;
   assign totals__0 = r_data[40:0];
   assign totals__1 = r_data[81:41];
   assign totals__2 = r_data[122:82];
@@ -3276,18 +3404,18 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign csr__rresp = 2'h0;
   assign \$1  = 1'h1;
   assign \$2  = w_open;
-  assign \$33  = { 6'h00, length[10:6] };
-  assign \$35  = { 2'h0, rows[15:2] };
-  assign \$559  = { \$558 [37], \$558  };
-  assign \$561  = { \$560 [37], \$560  };
-  assign \$563  = { \$562 [37], \$562  };
-  assign \$565  = { \$564 [37], \$564  };
-  assign \$566  = e_first;
-  assign \$567  = e_last;
+  assign \$65  = { 6'h00, length[10:6] };
+  assign \$67  = { 2'h0, rows[15:2] };
+  assign \$591  = { \$590 [37], \$590  };
+  assign \$593  = { \$592 [37], \$592  };
+  assign \$595  = { \$594 [37], \$594  };
+  assign \$597  = { \$596 [37], \$596  };
+  assign \$598  = e_first;
+  assign \$599  = e_last;
 endmodule
 
 (* generator = "Amaranth" *)
-module \gqmv_base.acc_fifo (rst, r_en, r_rdy, r_data, \port$2019$0 , \port$2021$0 , \port$2023$0 , \port$2025$0 , w_en, clk);
+module \gqmv_base.acc_fifo (rst, \port$11$0 , \port$17$0 , \port$19$0 , \port$25$0 , \port$27$0 , \port$33$0 , \port$35$0 , \port$41$0 , r_en, r_rdy, r_data, \port$2191$0 , \port$2197$0 , \port$2203$0 , \port$2209$0 , w_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -3315,14 +3443,30 @@ module \gqmv_base.acc_fifo (rst, r_en, r_rdy, r_data, \port$2019$0 , \port$2021$
   (* init = 3'h0 *)
   wire [2:0] consume;
   reg [2:0] level = 3'h0;
-  input [40:0] \port$2019$0 ;
-  wire [40:0] \port$2019$0 ;
-  input [40:0] \port$2021$0 ;
-  wire [40:0] \port$2021$0 ;
-  input [40:0] \port$2023$0 ;
-  wire [40:0] \port$2023$0 ;
-  input [40:0] \port$2025$0 ;
-  wire [40:0] \port$2025$0 ;
+  input [11:0] \port$11$0 ;
+  wire [11:0] \port$11$0 ;
+  input [7:0] \port$17$0 ;
+  wire [7:0] \port$17$0 ;
+  input [11:0] \port$19$0 ;
+  wire [11:0] \port$19$0 ;
+  input [20:0] \port$2191$0 ;
+  wire [20:0] \port$2191$0 ;
+  input [20:0] \port$2197$0 ;
+  wire [20:0] \port$2197$0 ;
+  input [20:0] \port$2203$0 ;
+  wire [20:0] \port$2203$0 ;
+  input [20:0] \port$2209$0 ;
+  wire [20:0] \port$2209$0 ;
+  input [7:0] \port$25$0 ;
+  wire [7:0] \port$25$0 ;
+  input [11:0] \port$27$0 ;
+  wire [11:0] \port$27$0 ;
+  input [7:0] \port$33$0 ;
+  wire [7:0] \port$33$0 ;
+  input [11:0] \port$35$0 ;
+  wire [11:0] \port$35$0 ;
+  input [7:0] \port$41$0 ;
+  wire [7:0] \port$41$0 ;
   (* init = 3'h0 *)
   wire [2:0] produce;
   output [163:0] r_data;
@@ -3356,7 +3500,7 @@ module \gqmv_base.acc_fifo (rst, r_en, r_rdy, r_data, \port$2019$0 , \port$2021$
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$2025$0 , \port$2023$0 , \port$2021$0 , \port$2019$0  };
+      storage[w_port__addr] <= { \port$41$0 , \port$35$0 , \port$2209$0 , \port$33$0 , \port$27$0 , \port$2203$0 , \port$25$0 , \port$19$0 , \port$2197$0 , \port$17$0 , \port$11$0 , \port$2191$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h5;
@@ -3422,8 +3566,8 @@ module \gqmv_base.acc_fifo (rst, r_en, r_rdy, r_data, \port$2019$0 , \port$2021$
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$2025$0 , \port$2023$0 , \port$2021$0 , \port$2019$0  };
-  assign w_data = { \port$2025$0 , \port$2023$0 , \port$2021$0 , \port$2019$0  };
+  assign w_port__data = { \port$41$0 , \port$35$0 , \port$2209$0 , \port$33$0 , \port$27$0 , \port$2203$0 , \port$25$0 , \port$19$0 , \port$2197$0 , \port$17$0 , \port$11$0 , \port$2191$0  };
+  assign w_data = { \port$41$0 , \port$35$0 , \port$2209$0 , \port$33$0 , \port$27$0 , \port$2203$0 , \port$25$0 , \port$19$0 , \port$2197$0 , \port$17$0 , \port$11$0 , \port$2191$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -3684,224 +3828,224 @@ module \gqmv_base.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus__
 endmodule
 
 (* generator = "Amaranth" *)
-module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, out_data, totals_valid, \port$1592$0 , out_int32, shift, rowp_payload);
+module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, out_data, totals_valid, \port$1764$0 , out_int32, shift, rowp_payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [58:0] \$10 ;
-  wire [12:0] \$100 ;
-  wire [11:0] \$101 ;
-  wire [12:0] \$102 ;
-  wire [12:0] \$103 ;
-  wire [13:0] \$104 ;
-  wire [12:0] \$105 ;
-  wire \$106 ;
-  wire [12:0] \$107 ;
-  wire [13:0] \$108 ;
-  wire [12:0] \$109 ;
-  wire [58:0] \$11 ;
+  wire \$10 ;
+  wire [58:0] \$100 ;
+  wire [58:0] \$101 ;
+  wire \$102 ;
+  wire [58:0] \$103 ;
+  wire [58:0] \$104 ;
+  wire \$105 ;
+  wire [58:0] \$106 ;
+  wire [58:0] \$107 ;
+  wire \$108 ;
+  wire \$109 ;
+  wire \$11 ;
   wire \$110 ;
-  wire [5:0] \$111 ;
-  wire [6:0] \$112 ;
-  wire [5:0] \$113 ;
-  wire [4:0] \$114 ;
-  wire [15:0] \$115 ;
-  wire [48:0] \$116 ;
-  wire [41:0] \$117 ;
-  wire [41:0] \$118 ;
-  wire [12:0] \$119 ;
-  wire \$12 ;
-  wire [41:0] \$120 ;
-  wire [41:0] \$121 ;
-  wire [12:0] \$122 ;
-  wire [41:0] \$123 ;
-  wire [41:0] \$124 ;
-  wire [12:0] \$125 ;
-  wire [13:0] \$126 ;
-  wire [41:0] \$127 ;
-  wire [41:0] \$128 ;
-  wire [12:0] \$129 ;
-  wire [58:0] \$13 ;
-  wire [11:0] \$130 ;
-  wire [41:0] \$131 ;
-  wire [41:0] \$132 ;
-  wire [12:0] \$133 ;
-  wire [41:0] \$134 ;
-  wire [41:0] \$135 ;
-  wire [12:0] \$136 ;
-  wire [13:0] \$137 ;
-  wire [41:0] \$138 ;
-  wire [41:0] \$139 ;
+  wire [58:0] \$111 ;
+  wire [58:0] \$112 ;
+  wire [58:0] \$113 ;
+  wire \$114 ;
+  wire [58:0] \$115 ;
+  wire [58:0] \$116 ;
+  wire [58:0] \$117 ;
+  wire \$118 ;
+  wire [58:0] \$119 ;
+  wire [57:0] \$12 ;
+  wire [58:0] \$120 ;
+  wire [58:0] \$121 ;
+  wire [58:0] \$122 ;
+  wire [58:0] \$123 ;
+  wire [58:0] \$124 ;
+  wire \$125 ;
+  wire \$126 ;
+  wire \$127 ;
+  wire \$128 ;
+  wire [58:0] \$129 ;
+  wire [57:0] \$13 ;
+  wire [58:0] \$130 ;
+  wire [9:0] \$131 ;
+  wire [7:0] \$132 ;
+  wire [7:0] \$133 ;
+  wire [57:0] \$134 ;
+  wire \$135 ;
+  wire \$136 ;
+  wire \$137 ;
+  wire \$138 ;
+  wire \$139 ;
   wire [58:0] \$14 ;
-  wire [12:0] \$140 ;
-  wire \$141 ;
-  wire [41:0] \$142 ;
-  wire [41:0] \$143 ;
-  wire [12:0] \$144 ;
-  wire [13:0] \$145 ;
-  wire [41:0] \$146 ;
-  wire [41:0] \$147 ;
-  wire [12:0] \$148 ;
-  wire [11:0] \$149 ;
-  wire \$15 ;
-  wire [41:0] \$150 ;
-  wire [41:0] \$151 ;
-  wire [12:0] \$152 ;
-  wire [41:0] \$153 ;
-  wire [41:0] \$154 ;
-  wire [12:0] \$155 ;
-  wire [13:0] \$156 ;
-  wire [41:0] \$157 ;
-  wire [41:0] \$158 ;
-  wire [12:0] \$159 ;
-  wire [58:0] \$16 ;
-  wire \$160 ;
-  wire [41:0] \$161 ;
-  wire [41:0] \$162 ;
-  wire [12:0] \$163 ;
-  wire [13:0] \$164 ;
-  wire [41:0] \$165 ;
-  wire [41:0] \$166 ;
-  wire [12:0] \$167 ;
+  wire \$140 ;
+  wire [57:0] \$141 ;
+  wire [57:0] \$142 ;
+  wire [58:0] \$143 ;
+  wire [58:0] \$144 ;
+  wire \$145 ;
+  wire [58:0] \$146 ;
+  wire [58:0] \$147 ;
+  wire \$148 ;
+  wire [58:0] \$149 ;
+  wire [58:0] \$15 ;
+  wire [58:0] \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire [58:0] \$154 ;
+  wire [58:0] \$155 ;
+  wire [58:0] \$156 ;
+  wire \$157 ;
+  wire [58:0] \$158 ;
+  wire [58:0] \$159 ;
+  wire \$16 ;
+  wire [58:0] \$160 ;
+  wire \$161 ;
+  wire [58:0] \$162 ;
+  wire [58:0] \$163 ;
+  wire [58:0] \$164 ;
+  wire [58:0] \$165 ;
+  wire [58:0] \$166 ;
+  wire [58:0] \$167 ;
   wire \$168 ;
-  wire [41:0] \$169 ;
+  wire \$169 ;
   wire [58:0] \$17 ;
-  wire [41:0] \$170 ;
-  wire [7:0] \$171 ;
-  wire [8:0] \$172 ;
-  wire [41:0] \$173 ;
-  wire [41:0] \$174 ;
+  wire \$170 ;
+  wire \$171 ;
+  wire [58:0] \$172 ;
+  wire [58:0] \$173 ;
+  wire [9:0] \$174 ;
   wire [7:0] \$175 ;
-  wire [6:0] \$176 ;
-  wire [42:0] \$177 ;
-  wire [41:0] \$178 ;
-  wire [41:0] \$179 ;
-  wire [9:0] \$18 ;
-  wire [12:0] \$180 ;
-  wire [41:0] \$181 ;
-  wire [41:0] \$182 ;
-  wire [12:0] \$183 ;
-  wire [41:0] \$184 ;
-  wire [41:0] \$185 ;
-  wire [12:0] \$186 ;
-  wire [13:0] \$187 ;
-  wire [41:0] \$188 ;
-  wire [41:0] \$189 ;
-  wire [7:0] \$19 ;
-  wire [12:0] \$190 ;
-  wire [11:0] \$191 ;
-  wire [41:0] \$192 ;
-  wire [41:0] \$193 ;
-  wire [12:0] \$194 ;
-  wire [41:0] \$195 ;
-  wire [41:0] \$196 ;
+  wire [7:0] \$176 ;
+  wire [57:0] \$177 ;
+  wire \$178 ;
+  wire [2:0] \$179 ;
+  wire [58:0] \$18 ;
+  wire \$180 ;
+  wire [3:0] \$181 ;
+  wire \$182 ;
+  wire [1:0] \$183 ;
+  wire \$184 ;
+  wire \$185 ;
+  wire \$186 ;
+  wire \$187 ;
+  wire \$188 ;
+  wire [1:0] \$189 ;
+  wire \$19 ;
+  wire \$190 ;
+  wire \$191 ;
+  wire \$192 ;
+  wire \$193 ;
+  wire [15:0] \$194 ;
+  wire [12:0] \$195 ;
+  wire [13:0] \$196 ;
   wire [12:0] \$197 ;
   wire [13:0] \$198 ;
-  wire [41:0] \$199 ;
+  wire [12:0] \$199 ;
   wire \$2 ;
-  wire [7:0] \$20 ;
-  wire [41:0] \$200 ;
+  wire [58:0] \$20 ;
+  wire [13:0] \$200 ;
   wire [12:0] \$201 ;
-  wire \$202 ;
-  wire [41:0] \$203 ;
-  wire [41:0] \$204 ;
+  wire [11:0] \$202 ;
+  wire [12:0] \$203 ;
+  wire [13:0] \$204 ;
   wire [12:0] \$205 ;
   wire [13:0] \$206 ;
-  wire [41:0] \$207 ;
-  wire [41:0] \$208 ;
+  wire [12:0] \$207 ;
+  wire \$208 ;
   wire [12:0] \$209 ;
-  wire [57:0] \$21 ;
-  wire [11:0] \$210 ;
-  wire [41:0] \$211 ;
-  wire [41:0] \$212 ;
+  wire [58:0] \$21 ;
+  wire [13:0] \$210 ;
+  wire [12:0] \$211 ;
+  wire [11:0] \$212 ;
   wire [12:0] \$213 ;
-  wire [41:0] \$214 ;
-  wire [41:0] \$215 ;
-  wire [12:0] \$216 ;
-  wire [13:0] \$217 ;
-  wire [41:0] \$218 ;
-  wire [41:0] \$219 ;
+  wire [13:0] \$214 ;
+  wire [12:0] \$215 ;
+  wire [13:0] \$216 ;
+  wire [12:0] \$217 ;
+  wire \$218 ;
+  wire [12:0] \$219 ;
   wire \$22 ;
-  wire [12:0] \$220 ;
-  wire \$221 ;
-  wire [41:0] \$222 ;
-  wire [41:0] \$223 ;
-  wire [12:0] \$224 ;
-  wire [13:0] \$225 ;
-  wire [41:0] \$226 ;
-  wire [41:0] \$227 ;
-  wire [12:0] \$228 ;
-  wire \$229 ;
+  wire [13:0] \$220 ;
+  wire [12:0] \$221 ;
+  wire \$222 ;
+  wire [5:0] \$223 ;
+  wire [6:0] \$224 ;
+  wire [5:0] \$225 ;
+  wire [4:0] \$226 ;
+  wire [15:0] \$227 ;
+  wire [48:0] \$228 ;
+  wire [41:0] \$229 ;
   wire \$23 ;
   wire [41:0] \$230 ;
-  wire [41:0] \$231 ;
-  wire [7:0] \$232 ;
-  wire [8:0] \$233 ;
+  wire [12:0] \$231 ;
+  wire [13:0] \$232 ;
+  wire [41:0] \$233 ;
   wire [41:0] \$234 ;
-  wire [41:0] \$235 ;
-  wire [7:0] \$236 ;
-  wire [6:0] \$237 ;
-  wire [15:0] \$238 ;
+  wire [12:0] \$235 ;
+  wire [13:0] \$236 ;
+  wire [41:0] \$237 ;
+  wire [41:0] \$238 ;
   wire [12:0] \$239 ;
-  wire [57:0] \$24 ;
-  wire [12:0] \$240 ;
-  wire [12:0] \$241 ;
-  wire [13:0] \$242 ;
+  wire \$24 ;
+  wire [13:0] \$240 ;
+  wire [41:0] \$241 ;
+  wire [41:0] \$242 ;
   wire [12:0] \$243 ;
   wire [11:0] \$244 ;
-  wire [12:0] \$245 ;
-  wire [12:0] \$246 ;
-  wire [13:0] \$247 ;
-  wire [12:0] \$248 ;
-  wire \$249 ;
-  wire [57:0] \$25 ;
-  wire [12:0] \$250 ;
-  wire [13:0] \$251 ;
-  wire [12:0] \$252 ;
-  wire [11:0] \$253 ;
-  wire [12:0] \$254 ;
+  wire [41:0] \$245 ;
+  wire [41:0] \$246 ;
+  wire [12:0] \$247 ;
+  wire [13:0] \$248 ;
+  wire [41:0] \$249 ;
+  wire [58:0] \$25 ;
+  wire [41:0] \$250 ;
+  wire [12:0] \$251 ;
+  wire [13:0] \$252 ;
+  wire [41:0] \$253 ;
+  wire [41:0] \$254 ;
   wire [12:0] \$255 ;
-  wire [13:0] \$256 ;
-  wire [12:0] \$257 ;
-  wire \$258 ;
+  wire \$256 ;
+  wire [41:0] \$257 ;
+  wire [41:0] \$258 ;
   wire [12:0] \$259 ;
   wire [58:0] \$26 ;
   wire [13:0] \$260 ;
-  wire [12:0] \$261 ;
-  wire \$262 ;
-  wire [5:0] \$263 ;
-  wire [6:0] \$264 ;
-  wire [5:0] \$265 ;
-  wire [4:0] \$266 ;
-  wire [15:0] \$267 ;
-  wire [48:0] \$268 ;
+  wire [41:0] \$261 ;
+  wire [41:0] \$262 ;
+  wire [12:0] \$263 ;
+  wire [11:0] \$264 ;
+  wire [41:0] \$265 ;
+  wire [41:0] \$266 ;
+  wire [12:0] \$267 ;
+  wire [13:0] \$268 ;
   wire [41:0] \$269 ;
   wire [58:0] \$27 ;
   wire [41:0] \$270 ;
   wire [12:0] \$271 ;
-  wire [41:0] \$272 ;
+  wire [13:0] \$272 ;
   wire [41:0] \$273 ;
-  wire [12:0] \$274 ;
-  wire [41:0] \$275 ;
-  wire [41:0] \$276 ;
-  wire [12:0] \$277 ;
-  wire [13:0] \$278 ;
-  wire [41:0] \$279 ;
+  wire [41:0] \$274 ;
+  wire [12:0] \$275 ;
+  wire \$276 ;
+  wire [41:0] \$277 ;
+  wire [41:0] \$278 ;
+  wire [12:0] \$279 ;
   wire \$28 ;
-  wire [41:0] \$280 ;
-  wire [12:0] \$281 ;
-  wire [11:0] \$282 ;
-  wire [41:0] \$283 ;
-  wire [41:0] \$284 ;
-  wire [12:0] \$285 ;
+  wire [13:0] \$280 ;
+  wire [41:0] \$281 ;
+  wire [41:0] \$282 ;
+  wire [12:0] \$283 ;
+  wire \$284 ;
+  wire [41:0] \$285 ;
   wire [41:0] \$286 ;
-  wire [41:0] \$287 ;
-  wire [12:0] \$288 ;
-  wire [13:0] \$289 ;
+  wire [7:0] \$287 ;
+  wire [8:0] \$288 ;
+  wire [41:0] \$289 ;
   wire [58:0] \$29 ;
   wire [41:0] \$290 ;
-  wire [41:0] \$291 ;
-  wire [12:0] \$292 ;
-  wire \$293 ;
+  wire [7:0] \$291 ;
+  wire [6:0] \$292 ;
+  wire [42:0] \$293 ;
   wire [41:0] \$294 ;
   wire [41:0] \$295 ;
   wire [12:0] \$296 ;
@@ -3911,415 +4055,415 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   wire \$3 ;
   wire [58:0] \$30 ;
   wire [12:0] \$300 ;
-  wire [11:0] \$301 ;
+  wire [13:0] \$301 ;
   wire [41:0] \$302 ;
   wire [41:0] \$303 ;
   wire [12:0] \$304 ;
-  wire [41:0] \$305 ;
+  wire [13:0] \$305 ;
   wire [41:0] \$306 ;
-  wire [12:0] \$307 ;
-  wire [13:0] \$308 ;
-  wire [41:0] \$309 ;
-  wire \$31 ;
+  wire [41:0] \$307 ;
+  wire [12:0] \$308 ;
+  wire [11:0] \$309 ;
+  wire [58:0] \$31 ;
   wire [41:0] \$310 ;
-  wire [12:0] \$311 ;
-  wire \$312 ;
-  wire [41:0] \$313 ;
+  wire [41:0] \$311 ;
+  wire [12:0] \$312 ;
+  wire [13:0] \$313 ;
   wire [41:0] \$314 ;
-  wire [12:0] \$315 ;
-  wire [13:0] \$316 ;
-  wire [41:0] \$317 ;
+  wire [41:0] \$315 ;
+  wire [12:0] \$316 ;
+  wire [13:0] \$317 ;
   wire [41:0] \$318 ;
-  wire [12:0] \$319 ;
-  wire [58:0] \$32 ;
-  wire \$320 ;
-  wire [41:0] \$321 ;
+  wire [41:0] \$319 ;
+  wire \$32 ;
+  wire [12:0] \$320 ;
+  wire \$321 ;
   wire [41:0] \$322 ;
-  wire [7:0] \$323 ;
-  wire [8:0] \$324 ;
-  wire [41:0] \$325 ;
+  wire [41:0] \$323 ;
+  wire [12:0] \$324 ;
+  wire [13:0] \$325 ;
   wire [41:0] \$326 ;
-  wire [7:0] \$327 ;
-  wire [6:0] \$328 ;
-  wire [42:0] \$329 ;
+  wire [41:0] \$327 ;
+  wire [12:0] \$328 ;
+  wire [11:0] \$329 ;
   wire [58:0] \$33 ;
   wire [41:0] \$330 ;
   wire [41:0] \$331 ;
   wire [12:0] \$332 ;
-  wire [41:0] \$333 ;
+  wire [13:0] \$333 ;
   wire [41:0] \$334 ;
-  wire [12:0] \$335 ;
-  wire [41:0] \$336 ;
-  wire [41:0] \$337 ;
-  wire [12:0] \$338 ;
-  wire [13:0] \$339 ;
-  wire [9:0] \$34 ;
-  wire [41:0] \$340 ;
-  wire [41:0] \$341 ;
-  wire [12:0] \$342 ;
-  wire [11:0] \$343 ;
-  wire [41:0] \$344 ;
-  wire [41:0] \$345 ;
-  wire [12:0] \$346 ;
+  wire [41:0] \$335 ;
+  wire [12:0] \$336 ;
+  wire [13:0] \$337 ;
+  wire [41:0] \$338 ;
+  wire [41:0] \$339 ;
+  wire [58:0] \$34 ;
+  wire [12:0] \$340 ;
+  wire \$341 ;
+  wire [41:0] \$342 ;
+  wire [41:0] \$343 ;
+  wire [12:0] \$344 ;
+  wire [13:0] \$345 ;
+  wire [41:0] \$346 ;
   wire [41:0] \$347 ;
-  wire [41:0] \$348 ;
-  wire [12:0] \$349 ;
-  wire [7:0] \$35 ;
-  wire [13:0] \$350 ;
+  wire [12:0] \$348 ;
+  wire \$349 ;
+  wire [58:0] \$35 ;
+  wire [41:0] \$350 ;
   wire [41:0] \$351 ;
-  wire [41:0] \$352 ;
-  wire [12:0] \$353 ;
-  wire \$354 ;
+  wire [7:0] \$352 ;
+  wire [8:0] \$353 ;
+  wire [41:0] \$354 ;
   wire [41:0] \$355 ;
-  wire [41:0] \$356 ;
-  wire [12:0] \$357 ;
-  wire [13:0] \$358 ;
-  wire [41:0] \$359 ;
-  wire [7:0] \$36 ;
-  wire [41:0] \$360 ;
+  wire [7:0] \$356 ;
+  wire [6:0] \$357 ;
+  wire [15:0] \$358 ;
+  wire [12:0] \$359 ;
+  wire [58:0] \$36 ;
+  wire [13:0] \$360 ;
   wire [12:0] \$361 ;
-  wire [11:0] \$362 ;
-  wire [41:0] \$363 ;
-  wire [41:0] \$364 ;
+  wire [13:0] \$362 ;
+  wire [12:0] \$363 ;
+  wire [13:0] \$364 ;
   wire [12:0] \$365 ;
-  wire [41:0] \$366 ;
-  wire [41:0] \$367 ;
-  wire [12:0] \$368 ;
-  wire [13:0] \$369 ;
-  wire [57:0] \$37 ;
-  wire [41:0] \$370 ;
-  wire [41:0] \$371 ;
-  wire [12:0] \$372 ;
-  wire \$373 ;
-  wire [41:0] \$374 ;
-  wire [41:0] \$375 ;
-  wire [12:0] \$376 ;
-  wire [13:0] \$377 ;
-  wire [41:0] \$378 ;
-  wire [41:0] \$379 ;
-  wire \$38 ;
-  wire [12:0] \$380 ;
-  wire \$381 ;
-  wire [41:0] \$382 ;
-  wire [41:0] \$383 ;
-  wire [7:0] \$384 ;
-  wire [8:0] \$385 ;
-  wire [41:0] \$386 ;
-  wire [41:0] \$387 ;
-  wire [7:0] \$388 ;
-  wire [6:0] \$389 ;
+  wire [11:0] \$366 ;
+  wire [12:0] \$367 ;
+  wire [13:0] \$368 ;
+  wire [12:0] \$369 ;
+  wire [58:0] \$37 ;
+  wire [13:0] \$370 ;
+  wire [12:0] \$371 ;
+  wire \$372 ;
+  wire [12:0] \$373 ;
+  wire [13:0] \$374 ;
+  wire [12:0] \$375 ;
+  wire [11:0] \$376 ;
+  wire [12:0] \$377 ;
+  wire [13:0] \$378 ;
+  wire [12:0] \$379 ;
+  wire [58:0] \$38 ;
+  wire [13:0] \$380 ;
+  wire [12:0] \$381 ;
+  wire \$382 ;
+  wire [12:0] \$383 ;
+  wire [13:0] \$384 ;
+  wire [12:0] \$385 ;
+  wire \$386 ;
+  wire [5:0] \$387 ;
+  wire [6:0] \$388 ;
+  wire [5:0] \$389 ;
   wire \$39 ;
-  wire [15:0] \$390 ;
-  wire [12:0] \$391 ;
-  wire [12:0] \$392 ;
-  wire [12:0] \$393 ;
-  wire [13:0] \$394 ;
+  wire [4:0] \$390 ;
+  wire [15:0] \$391 ;
+  wire [48:0] \$392 ;
+  wire [41:0] \$393 ;
+  wire [41:0] \$394 ;
   wire [12:0] \$395 ;
-  wire [11:0] \$396 ;
-  wire [12:0] \$397 ;
-  wire [12:0] \$398 ;
-  wire [13:0] \$399 ;
+  wire [13:0] \$396 ;
+  wire [41:0] \$397 ;
+  wire [41:0] \$398 ;
+  wire [12:0] \$399 ;
   wire \$4 ;
-  wire [57:0] \$40 ;
-  wire [12:0] \$400 ;
-  wire \$401 ;
-  wire [12:0] \$402 ;
-  wire [13:0] \$403 ;
-  wire [12:0] \$404 ;
-  wire [11:0] \$405 ;
-  wire [12:0] \$406 ;
+  wire \$40 ;
+  wire [13:0] \$400 ;
+  wire [41:0] \$401 ;
+  wire [41:0] \$402 ;
+  wire [12:0] \$403 ;
+  wire [13:0] \$404 ;
+  wire [41:0] \$405 ;
+  wire [41:0] \$406 ;
   wire [12:0] \$407 ;
-  wire [13:0] \$408 ;
-  wire [12:0] \$409 ;
-  wire [57:0] \$41 ;
-  wire \$410 ;
+  wire [11:0] \$408 ;
+  wire [41:0] \$409 ;
+  wire \$41 ;
+  wire [41:0] \$410 ;
   wire [12:0] \$411 ;
   wire [13:0] \$412 ;
-  wire [12:0] \$413 ;
-  wire \$414 ;
-  wire [5:0] \$415 ;
-  wire [6:0] \$416 ;
-  wire [5:0] \$417 ;
-  wire [4:0] \$418 ;
-  wire [15:0] \$419 ;
-  wire [58:0] \$42 ;
-  wire [48:0] \$420 ;
+  wire [41:0] \$413 ;
+  wire [41:0] \$414 ;
+  wire [12:0] \$415 ;
+  wire [13:0] \$416 ;
+  wire [41:0] \$417 ;
+  wire [41:0] \$418 ;
+  wire [12:0] \$419 ;
+  wire \$42 ;
+  wire \$420 ;
   wire [41:0] \$421 ;
   wire [41:0] \$422 ;
   wire [12:0] \$423 ;
-  wire [41:0] \$424 ;
+  wire [13:0] \$424 ;
   wire [41:0] \$425 ;
-  wire [12:0] \$426 ;
-  wire [41:0] \$427 ;
-  wire [41:0] \$428 ;
-  wire [12:0] \$429 ;
+  wire [41:0] \$426 ;
+  wire [12:0] \$427 ;
+  wire [11:0] \$428 ;
+  wire [41:0] \$429 ;
   wire [58:0] \$43 ;
-  wire [13:0] \$430 ;
-  wire [41:0] \$431 ;
-  wire [41:0] \$432 ;
-  wire [12:0] \$433 ;
-  wire [11:0] \$434 ;
-  wire [41:0] \$435 ;
-  wire [41:0] \$436 ;
-  wire [12:0] \$437 ;
+  wire [41:0] \$430 ;
+  wire [12:0] \$431 ;
+  wire [13:0] \$432 ;
+  wire [41:0] \$433 ;
+  wire [41:0] \$434 ;
+  wire [12:0] \$435 ;
+  wire [13:0] \$436 ;
+  wire [41:0] \$437 ;
   wire [41:0] \$438 ;
-  wire [41:0] \$439 ;
-  wire \$44 ;
-  wire [12:0] \$440 ;
-  wire [13:0] \$441 ;
+  wire [12:0] \$439 ;
+  wire [58:0] \$44 ;
+  wire \$440 ;
+  wire [41:0] \$441 ;
   wire [41:0] \$442 ;
-  wire [41:0] \$443 ;
-  wire [12:0] \$444 ;
-  wire \$445 ;
+  wire [12:0] \$443 ;
+  wire [13:0] \$444 ;
+  wire [41:0] \$445 ;
   wire [41:0] \$446 ;
-  wire [41:0] \$447 ;
-  wire [12:0] \$448 ;
-  wire [13:0] \$449 ;
-  wire [58:0] \$45 ;
+  wire [12:0] \$447 ;
+  wire \$448 ;
+  wire [41:0] \$449 ;
+  wire [9:0] \$45 ;
   wire [41:0] \$450 ;
-  wire [41:0] \$451 ;
-  wire [12:0] \$452 ;
-  wire [11:0] \$453 ;
+  wire [7:0] \$451 ;
+  wire [8:0] \$452 ;
+  wire [41:0] \$453 ;
   wire [41:0] \$454 ;
-  wire [41:0] \$455 ;
-  wire [12:0] \$456 ;
-  wire [41:0] \$457 ;
+  wire [7:0] \$455 ;
+  wire [6:0] \$456 ;
+  wire [42:0] \$457 ;
   wire [41:0] \$458 ;
-  wire [12:0] \$459 ;
-  wire [58:0] \$46 ;
-  wire [13:0] \$460 ;
-  wire [41:0] \$461 ;
+  wire [41:0] \$459 ;
+  wire [7:0] \$46 ;
+  wire [12:0] \$460 ;
+  wire [13:0] \$461 ;
   wire [41:0] \$462 ;
-  wire [12:0] \$463 ;
-  wire \$464 ;
-  wire [41:0] \$465 ;
+  wire [41:0] \$463 ;
+  wire [12:0] \$464 ;
+  wire [13:0] \$465 ;
   wire [41:0] \$466 ;
-  wire [12:0] \$467 ;
-  wire [13:0] \$468 ;
-  wire [41:0] \$469 ;
-  wire \$47 ;
+  wire [41:0] \$467 ;
+  wire [12:0] \$468 ;
+  wire [13:0] \$469 ;
+  wire [7:0] \$47 ;
   wire [41:0] \$470 ;
-  wire [12:0] \$471 ;
-  wire \$472 ;
-  wire [41:0] \$473 ;
+  wire [41:0] \$471 ;
+  wire [12:0] \$472 ;
+  wire [11:0] \$473 ;
   wire [41:0] \$474 ;
-  wire [7:0] \$475 ;
-  wire [8:0] \$476 ;
-  wire [41:0] \$477 ;
+  wire [41:0] \$475 ;
+  wire [12:0] \$476 ;
+  wire [13:0] \$477 ;
   wire [41:0] \$478 ;
-  wire [7:0] \$479 ;
-  wire [58:0] \$48 ;
-  wire [6:0] \$480 ;
-  wire [42:0] \$481 ;
+  wire [41:0] \$479 ;
+  wire [57:0] \$48 ;
+  wire [12:0] \$480 ;
+  wire [13:0] \$481 ;
   wire [41:0] \$482 ;
   wire [41:0] \$483 ;
   wire [12:0] \$484 ;
-  wire [41:0] \$485 ;
+  wire \$485 ;
   wire [41:0] \$486 ;
-  wire [12:0] \$487 ;
-  wire [41:0] \$488 ;
-  wire [41:0] \$489 ;
-  wire [58:0] \$49 ;
-  wire [12:0] \$490 ;
-  wire [13:0] \$491 ;
-  wire [41:0] \$492 ;
-  wire [41:0] \$493 ;
-  wire [12:0] \$494 ;
-  wire [11:0] \$495 ;
-  wire [41:0] \$496 ;
-  wire [41:0] \$497 ;
-  wire [12:0] \$498 ;
+  wire [41:0] \$487 ;
+  wire [12:0] \$488 ;
+  wire [13:0] \$489 ;
+  wire \$49 ;
+  wire [41:0] \$490 ;
+  wire [41:0] \$491 ;
+  wire [12:0] \$492 ;
+  wire [11:0] \$493 ;
+  wire [41:0] \$494 ;
+  wire [41:0] \$495 ;
+  wire [12:0] \$496 ;
+  wire [13:0] \$497 ;
+  wire [41:0] \$498 ;
   wire [41:0] \$499 ;
   wire \$5 ;
-  wire [9:0] \$50 ;
-  wire [41:0] \$500 ;
-  wire [12:0] \$501 ;
-  wire [13:0] \$502 ;
+  wire \$50 ;
+  wire [12:0] \$500 ;
+  wire [13:0] \$501 ;
+  wire [41:0] \$502 ;
   wire [41:0] \$503 ;
-  wire [41:0] \$504 ;
-  wire [12:0] \$505 ;
-  wire \$506 ;
+  wire [12:0] \$504 ;
+  wire \$505 ;
+  wire [41:0] \$506 ;
   wire [41:0] \$507 ;
-  wire [41:0] \$508 ;
-  wire [12:0] \$509 ;
-  wire [7:0] \$51 ;
-  wire [13:0] \$510 ;
+  wire [12:0] \$508 ;
+  wire [13:0] \$509 ;
+  wire \$51 ;
+  wire [41:0] \$510 ;
   wire [41:0] \$511 ;
-  wire [41:0] \$512 ;
-  wire [12:0] \$513 ;
-  wire [11:0] \$514 ;
+  wire [12:0] \$512 ;
+  wire \$513 ;
+  wire [41:0] \$514 ;
   wire [41:0] \$515 ;
-  wire [41:0] \$516 ;
-  wire [12:0] \$517 ;
+  wire [7:0] \$516 ;
+  wire [8:0] \$517 ;
   wire [41:0] \$518 ;
   wire [41:0] \$519 ;
-  wire [7:0] \$52 ;
-  wire [12:0] \$520 ;
-  wire [13:0] \$521 ;
-  wire [41:0] \$522 ;
-  wire [41:0] \$523 ;
-  wire [12:0] \$524 ;
-  wire \$525 ;
-  wire [41:0] \$526 ;
-  wire [41:0] \$527 ;
-  wire [12:0] \$528 ;
-  wire [13:0] \$529 ;
-  wire [57:0] \$53 ;
-  wire [41:0] \$530 ;
-  wire [41:0] \$531 ;
-  wire [12:0] \$532 ;
-  wire \$533 ;
-  wire [41:0] \$534 ;
-  wire [41:0] \$535 ;
-  wire [7:0] \$536 ;
-  wire [8:0] \$537 ;
-  wire [41:0] \$538 ;
-  wire [41:0] \$539 ;
+  wire \$52 ;
+  wire [7:0] \$520 ;
+  wire [6:0] \$521 ;
+  wire [15:0] \$522 ;
+  wire [12:0] \$523 ;
+  wire [13:0] \$524 ;
+  wire [12:0] \$525 ;
+  wire [13:0] \$526 ;
+  wire [12:0] \$527 ;
+  wire [13:0] \$528 ;
+  wire [12:0] \$529 ;
+  wire \$53 ;
+  wire [11:0] \$530 ;
+  wire [12:0] \$531 ;
+  wire [13:0] \$532 ;
+  wire [12:0] \$533 ;
+  wire [13:0] \$534 ;
+  wire [12:0] \$535 ;
+  wire \$536 ;
+  wire [12:0] \$537 ;
+  wire [13:0] \$538 ;
+  wire [12:0] \$539 ;
   wire \$54 ;
-  wire [7:0] \$540 ;
-  wire [6:0] \$541 ;
-  wire [15:0] \$542 ;
+  wire [11:0] \$540 ;
+  wire [12:0] \$541 ;
+  wire [13:0] \$542 ;
   wire [12:0] \$543 ;
-  wire [12:0] \$544 ;
+  wire [13:0] \$544 ;
   wire [12:0] \$545 ;
-  wire [13:0] \$546 ;
+  wire \$546 ;
   wire [12:0] \$547 ;
-  wire [11:0] \$548 ;
+  wire [13:0] \$548 ;
   wire [12:0] \$549 ;
-  wire \$55 ;
-  wire [12:0] \$550 ;
-  wire [13:0] \$551 ;
-  wire [12:0] \$552 ;
-  wire \$553 ;
-  wire [12:0] \$554 ;
-  wire [13:0] \$555 ;
-  wire [12:0] \$556 ;
-  wire [11:0] \$557 ;
-  wire [12:0] \$558 ;
+  wire [57:0] \$55 ;
+  wire \$550 ;
+  wire [5:0] \$551 ;
+  wire [6:0] \$552 ;
+  wire [5:0] \$553 ;
+  wire [4:0] \$554 ;
+  wire [15:0] \$555 ;
+  wire [48:0] \$556 ;
+  wire [41:0] \$557 ;
+  wire [41:0] \$558 ;
   wire [12:0] \$559 ;
   wire [57:0] \$56 ;
   wire [13:0] \$560 ;
-  wire [12:0] \$561 ;
-  wire \$562 ;
+  wire [41:0] \$561 ;
+  wire [41:0] \$562 ;
   wire [12:0] \$563 ;
   wire [13:0] \$564 ;
-  wire [12:0] \$565 ;
-  wire \$566 ;
-  wire [5:0] \$567 ;
-  wire [6:0] \$568 ;
-  wire [5:0] \$569 ;
-  wire [57:0] \$57 ;
-  wire [4:0] \$570 ;
-  wire [15:0] \$571 ;
-  wire [48:0] \$572 ;
+  wire [41:0] \$565 ;
+  wire [41:0] \$566 ;
+  wire [12:0] \$567 ;
+  wire [13:0] \$568 ;
+  wire [41:0] \$569 ;
+  wire [58:0] \$57 ;
+  wire [41:0] \$570 ;
+  wire [12:0] \$571 ;
+  wire [11:0] \$572 ;
   wire [41:0] \$573 ;
   wire [41:0] \$574 ;
   wire [12:0] \$575 ;
-  wire [41:0] \$576 ;
+  wire [13:0] \$576 ;
   wire [41:0] \$577 ;
-  wire [12:0] \$578 ;
-  wire [41:0] \$579 ;
+  wire [41:0] \$578 ;
+  wire [12:0] \$579 ;
   wire [58:0] \$58 ;
-  wire [41:0] \$580 ;
-  wire [12:0] \$581 ;
-  wire [13:0] \$582 ;
-  wire [41:0] \$583 ;
-  wire [41:0] \$584 ;
-  wire [12:0] \$585 ;
-  wire [11:0] \$586 ;
-  wire [41:0] \$587 ;
-  wire [41:0] \$588 ;
-  wire [12:0] \$589 ;
-  wire [58:0] \$59 ;
+  wire [13:0] \$580 ;
+  wire [41:0] \$581 ;
+  wire [41:0] \$582 ;
+  wire [12:0] \$583 ;
+  wire \$584 ;
+  wire [41:0] \$585 ;
+  wire [41:0] \$586 ;
+  wire [12:0] \$587 ;
+  wire [13:0] \$588 ;
+  wire [41:0] \$589 ;
+  wire \$59 ;
   wire [41:0] \$590 ;
-  wire [41:0] \$591 ;
-  wire [12:0] \$592 ;
-  wire [13:0] \$593 ;
+  wire [12:0] \$591 ;
+  wire [11:0] \$592 ;
+  wire [41:0] \$593 ;
   wire [41:0] \$594 ;
-  wire [41:0] \$595 ;
-  wire [12:0] \$596 ;
-  wire \$597 ;
+  wire [12:0] \$595 ;
+  wire [13:0] \$596 ;
+  wire [41:0] \$597 ;
   wire [41:0] \$598 ;
-  wire [41:0] \$599 ;
+  wire [12:0] \$599 ;
   wire \$6 ;
-  wire \$60 ;
-  wire [12:0] \$600 ;
-  wire [13:0] \$601 ;
+  wire [58:0] \$60 ;
+  wire [13:0] \$600 ;
+  wire [41:0] \$601 ;
   wire [41:0] \$602 ;
-  wire [41:0] \$603 ;
-  wire [12:0] \$604 ;
-  wire [11:0] \$605 ;
+  wire [12:0] \$603 ;
+  wire \$604 ;
+  wire [41:0] \$605 ;
   wire [41:0] \$606 ;
-  wire [41:0] \$607 ;
-  wire [12:0] \$608 ;
+  wire [12:0] \$607 ;
+  wire [13:0] \$608 ;
   wire [41:0] \$609 ;
   wire [58:0] \$61 ;
   wire [41:0] \$610 ;
   wire [12:0] \$611 ;
-  wire [13:0] \$612 ;
+  wire \$612 ;
   wire [41:0] \$613 ;
   wire [41:0] \$614 ;
-  wire [12:0] \$615 ;
-  wire \$616 ;
+  wire [7:0] \$615 ;
+  wire [8:0] \$616 ;
   wire [41:0] \$617 ;
   wire [41:0] \$618 ;
-  wire [12:0] \$619 ;
-  wire [58:0] \$62 ;
-  wire [13:0] \$620 ;
-  wire [41:0] \$621 ;
+  wire [7:0] \$619 ;
+  wire \$62 ;
+  wire [6:0] \$620 ;
+  wire [42:0] \$621 ;
   wire [41:0] \$622 ;
-  wire [12:0] \$623 ;
-  wire \$624 ;
-  wire [41:0] \$625 ;
+  wire [41:0] \$623 ;
+  wire [12:0] \$624 ;
+  wire [13:0] \$625 ;
   wire [41:0] \$626 ;
-  wire [7:0] \$627 ;
-  wire [8:0] \$628 ;
-  wire [41:0] \$629 ;
-  wire \$63 ;
+  wire [41:0] \$627 ;
+  wire [12:0] \$628 ;
+  wire [13:0] \$629 ;
+  wire [58:0] \$63 ;
   wire [41:0] \$630 ;
-  wire [7:0] \$631 ;
-  wire [6:0] \$632 ;
-  wire [42:0] \$633 ;
+  wire [41:0] \$631 ;
+  wire [12:0] \$632 ;
+  wire [13:0] \$633 ;
   wire [41:0] \$634 ;
   wire [41:0] \$635 ;
   wire [12:0] \$636 ;
-  wire [41:0] \$637 ;
+  wire [11:0] \$637 ;
   wire [41:0] \$638 ;
-  wire [12:0] \$639 ;
+  wire [41:0] \$639 ;
   wire [58:0] \$64 ;
-  wire [41:0] \$640 ;
-  wire [41:0] \$641 ;
-  wire [12:0] \$642 ;
-  wire [13:0] \$643 ;
-  wire [41:0] \$644 ;
-  wire [41:0] \$645 ;
-  wire [12:0] \$646 ;
-  wire [11:0] \$647 ;
-  wire [41:0] \$648 ;
-  wire [41:0] \$649 ;
-  wire [58:0] \$65 ;
-  wire [12:0] \$650 ;
+  wire [12:0] \$640 ;
+  wire [13:0] \$641 ;
+  wire [41:0] \$642 ;
+  wire [41:0] \$643 ;
+  wire [12:0] \$644 ;
+  wire [13:0] \$645 ;
+  wire [41:0] \$646 ;
+  wire [41:0] \$647 ;
+  wire [12:0] \$648 ;
+  wire \$649 ;
+  wire \$65 ;
+  wire [41:0] \$650 ;
   wire [41:0] \$651 ;
-  wire [41:0] \$652 ;
-  wire [12:0] \$653 ;
-  wire [13:0] \$654 ;
+  wire [12:0] \$652 ;
+  wire [13:0] \$653 ;
+  wire [41:0] \$654 ;
   wire [41:0] \$655 ;
-  wire [41:0] \$656 ;
-  wire [12:0] \$657 ;
-  wire \$658 ;
+  wire [12:0] \$656 ;
+  wire [11:0] \$657 ;
+  wire [41:0] \$658 ;
   wire [41:0] \$659 ;
-  wire [9:0] \$66 ;
-  wire [41:0] \$660 ;
-  wire [12:0] \$661 ;
-  wire [13:0] \$662 ;
+  wire \$66 ;
+  wire [12:0] \$660 ;
+  wire [13:0] \$661 ;
+  wire [41:0] \$662 ;
   wire [41:0] \$663 ;
-  wire [41:0] \$664 ;
-  wire [12:0] \$665 ;
-  wire [11:0] \$666 ;
+  wire [12:0] \$664 ;
+  wire [13:0] \$665 ;
+  wire [41:0] \$666 ;
   wire [41:0] \$667 ;
-  wire [41:0] \$668 ;
-  wire [12:0] \$669 ;
-  wire [7:0] \$67 ;
+  wire [12:0] \$668 ;
+  wire \$669 ;
+  wire \$67 ;
   wire [41:0] \$670 ;
   wire [41:0] \$671 ;
   wire [12:0] \$672 ;
@@ -4330,80 +4474,236 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   wire \$677 ;
   wire [41:0] \$678 ;
   wire [41:0] \$679 ;
-  wire [7:0] \$68 ;
-  wire [12:0] \$680 ;
-  wire [13:0] \$681 ;
+  wire [58:0] \$68 ;
+  wire [7:0] \$680 ;
+  wire [8:0] \$681 ;
   wire [41:0] \$682 ;
   wire [41:0] \$683 ;
-  wire [12:0] \$684 ;
-  wire \$685 ;
-  wire [41:0] \$686 ;
-  wire [41:0] \$687 ;
-  wire [7:0] \$688 ;
-  wire [8:0] \$689 ;
-  wire [57:0] \$69 ;
-  wire [41:0] \$690 ;
-  wire [41:0] \$691 ;
-  wire [7:0] \$692 ;
-  wire [6:0] \$693 ;
-  reg \$694 ;
-  reg [191:0] \$695 ;
-  reg [1:0] \$696 ;
-  reg \$697 ;
-  reg \$698 ;
-  reg \$699 ;
+  wire [7:0] \$684 ;
+  wire [6:0] \$685 ;
+  wire [15:0] \$686 ;
+  wire [12:0] \$687 ;
+  wire [13:0] \$688 ;
+  wire [12:0] \$689 ;
+  wire [58:0] \$69 ;
+  wire [13:0] \$690 ;
+  wire [12:0] \$691 ;
+  wire [13:0] \$692 ;
+  wire [12:0] \$693 ;
+  wire [11:0] \$694 ;
+  wire [12:0] \$695 ;
+  wire [13:0] \$696 ;
+  wire [12:0] \$697 ;
+  wire [13:0] \$698 ;
+  wire [12:0] \$699 ;
   wire \$7 ;
-  wire \$70 ;
-  reg \$700 ;
-  reg \$701 ;
-  reg \$702 ;
-  reg [15:0] \$703 ;
-  reg [40:0] \$704 ;
-  reg [41:0] \$705 ;
-  reg [15:0] \$706 ;
-  reg [15:0] \$707 ;
-  reg [40:0] \$708 ;
-  reg [41:0] \$709 ;
-  wire [2:0] \$71 ;
-  reg [15:0] \$710 ;
-  reg [15:0] \$711 ;
-  reg [40:0] \$712 ;
-  reg [41:0] \$713 ;
-  reg [15:0] \$714 ;
-  reg [15:0] \$715 ;
-  reg [40:0] \$716 ;
-  reg [41:0] \$717 ;
-  reg [15:0] \$718 ;
-  wire \$72 ;
-  wire [3:0] \$73 ;
-  wire \$74 ;
-  wire [1:0] \$75 ;
-  wire \$76 ;
-  wire \$77 ;
-  wire \$78 ;
-  wire \$79 ;
-  wire [57:0] \$8 ;
-  wire \$80 ;
-  wire [1:0] \$81 ;
+  wire [58:0] \$70 ;
+  wire \$700 ;
+  wire [12:0] \$701 ;
+  wire [13:0] \$702 ;
+  wire [12:0] \$703 ;
+  wire [11:0] \$704 ;
+  wire [12:0] \$705 ;
+  wire [13:0] \$706 ;
+  wire [12:0] \$707 ;
+  wire [13:0] \$708 ;
+  wire [12:0] \$709 ;
+  wire \$71 ;
+  wire \$710 ;
+  wire [12:0] \$711 ;
+  wire [13:0] \$712 ;
+  wire [12:0] \$713 ;
+  wire \$714 ;
+  wire [5:0] \$715 ;
+  wire [6:0] \$716 ;
+  wire [5:0] \$717 ;
+  wire [4:0] \$718 ;
+  wire [15:0] \$719 ;
+  wire [58:0] \$72 ;
+  wire [48:0] \$720 ;
+  wire [41:0] \$721 ;
+  wire [41:0] \$722 ;
+  wire [12:0] \$723 ;
+  wire [13:0] \$724 ;
+  wire [41:0] \$725 ;
+  wire [41:0] \$726 ;
+  wire [12:0] \$727 ;
+  wire [13:0] \$728 ;
+  wire [41:0] \$729 ;
+  wire [58:0] \$73 ;
+  wire [41:0] \$730 ;
+  wire [12:0] \$731 ;
+  wire [13:0] \$732 ;
+  wire [41:0] \$733 ;
+  wire [41:0] \$734 ;
+  wire [12:0] \$735 ;
+  wire [11:0] \$736 ;
+  wire [41:0] \$737 ;
+  wire [41:0] \$738 ;
+  wire [12:0] \$739 ;
+  wire [58:0] \$74 ;
+  wire [13:0] \$740 ;
+  wire [41:0] \$741 ;
+  wire [41:0] \$742 ;
+  wire [12:0] \$743 ;
+  wire [13:0] \$744 ;
+  wire [41:0] \$745 ;
+  wire [41:0] \$746 ;
+  wire [12:0] \$747 ;
+  wire \$748 ;
+  wire [41:0] \$749 ;
+  wire \$75 ;
+  wire [41:0] \$750 ;
+  wire [12:0] \$751 ;
+  wire [13:0] \$752 ;
+  wire [41:0] \$753 ;
+  wire [41:0] \$754 ;
+  wire [12:0] \$755 ;
+  wire [11:0] \$756 ;
+  wire [41:0] \$757 ;
+  wire [41:0] \$758 ;
+  wire [12:0] \$759 ;
+  wire [58:0] \$76 ;
+  wire [13:0] \$760 ;
+  wire [41:0] \$761 ;
+  wire [41:0] \$762 ;
+  wire [12:0] \$763 ;
+  wire [13:0] \$764 ;
+  wire [41:0] \$765 ;
+  wire [41:0] \$766 ;
+  wire [12:0] \$767 ;
+  wire \$768 ;
+  wire [41:0] \$769 ;
+  wire [58:0] \$77 ;
+  wire [41:0] \$770 ;
+  wire [12:0] \$771 ;
+  wire [13:0] \$772 ;
+  wire [41:0] \$773 ;
+  wire [41:0] \$774 ;
+  wire [12:0] \$775 ;
+  wire \$776 ;
+  wire [41:0] \$777 ;
+  wire [41:0] \$778 ;
+  wire [7:0] \$779 ;
+  wire [58:0] \$78 ;
+  wire [8:0] \$780 ;
+  wire [41:0] \$781 ;
+  wire [41:0] \$782 ;
+  wire [7:0] \$783 ;
+  wire [6:0] \$784 ;
+  wire [42:0] \$785 ;
+  wire [41:0] \$786 ;
+  wire [41:0] \$787 ;
+  wire [12:0] \$788 ;
+  wire [13:0] \$789 ;
+  wire [58:0] \$79 ;
+  wire [41:0] \$790 ;
+  wire [41:0] \$791 ;
+  wire [12:0] \$792 ;
+  wire [13:0] \$793 ;
+  wire [41:0] \$794 ;
+  wire [41:0] \$795 ;
+  wire [12:0] \$796 ;
+  wire [13:0] \$797 ;
+  wire [41:0] \$798 ;
+  wire [41:0] \$799 ;
+  wire \$8 ;
+  wire [58:0] \$80 ;
+  wire [12:0] \$800 ;
+  wire [11:0] \$801 ;
+  wire [41:0] \$802 ;
+  wire [41:0] \$803 ;
+  wire [12:0] \$804 ;
+  wire [13:0] \$805 ;
+  wire [41:0] \$806 ;
+  wire [41:0] \$807 ;
+  wire [12:0] \$808 ;
+  wire [13:0] \$809 ;
+  wire [58:0] \$81 ;
+  wire [41:0] \$810 ;
+  wire [41:0] \$811 ;
+  wire [12:0] \$812 ;
+  wire \$813 ;
+  wire [41:0] \$814 ;
+  wire [41:0] \$815 ;
+  wire [12:0] \$816 ;
+  wire [13:0] \$817 ;
+  wire [41:0] \$818 ;
+  wire [41:0] \$819 ;
   wire \$82 ;
+  wire [12:0] \$820 ;
+  wire [11:0] \$821 ;
+  wire [41:0] \$822 ;
+  wire [41:0] \$823 ;
+  wire [12:0] \$824 ;
+  wire [13:0] \$825 ;
+  wire [41:0] \$826 ;
+  wire [41:0] \$827 ;
+  wire [12:0] \$828 ;
+  wire [13:0] \$829 ;
   wire \$83 ;
+  wire [41:0] \$830 ;
+  wire [41:0] \$831 ;
+  wire [12:0] \$832 ;
+  wire \$833 ;
+  wire [41:0] \$834 ;
+  wire [41:0] \$835 ;
+  wire [12:0] \$836 ;
+  wire [13:0] \$837 ;
+  wire [41:0] \$838 ;
+  wire [41:0] \$839 ;
   wire \$84 ;
+  wire [12:0] \$840 ;
+  wire \$841 ;
+  wire [41:0] \$842 ;
+  wire [41:0] \$843 ;
+  wire [7:0] \$844 ;
+  wire [8:0] \$845 ;
+  wire [41:0] \$846 ;
+  wire [41:0] \$847 ;
+  wire [7:0] \$848 ;
+  wire [6:0] \$849 ;
   wire \$85 ;
-  wire [15:0] \$86 ;
-  wire [12:0] \$87 ;
-  wire [12:0] \$88 ;
-  wire [12:0] \$89 ;
-  wire [57:0] \$9 ;
-  wire [13:0] \$90 ;
-  wire [12:0] \$91 ;
-  wire [11:0] \$92 ;
-  wire [12:0] \$93 ;
-  wire [12:0] \$94 ;
-  wire [13:0] \$95 ;
-  wire [12:0] \$96 ;
+  reg \$850 ;
+  reg [191:0] \$851 ;
+  reg [1:0] \$852 ;
+  reg \$853 ;
+  reg \$854 ;
+  reg \$855 ;
+  reg \$856 ;
+  reg \$857 ;
+  reg \$858 ;
+  reg [15:0] \$859 ;
+  wire [58:0] \$86 ;
+  reg [40:0] \$860 ;
+  reg [41:0] \$861 ;
+  reg [15:0] \$862 ;
+  reg [15:0] \$863 ;
+  reg [40:0] \$864 ;
+  reg [41:0] \$865 ;
+  reg [15:0] \$866 ;
+  reg [15:0] \$867 ;
+  reg [40:0] \$868 ;
+  reg [41:0] \$869 ;
+  wire [58:0] \$87 ;
+  reg [15:0] \$870 ;
+  reg [15:0] \$871 ;
+  reg [40:0] \$872 ;
+  reg [41:0] \$873 ;
+  reg [15:0] \$874 ;
+  wire [9:0] \$88 ;
+  wire [7:0] \$89 ;
+  wire \$9 ;
+  wire [7:0] \$90 ;
+  wire [57:0] \$91 ;
+  wire \$92 ;
+  wire \$93 ;
+  wire \$94 ;
+  wire \$95 ;
+  wire \$96 ;
   wire \$97 ;
-  wire [12:0] \$98 ;
-  wire [13:0] \$99 ;
+  wire [57:0] \$98 ;
+  wire [57:0] \$99 ;
   reg [41:0] acc0 = 42'h00000000000;
   reg [41:0] acc1 = 42'h00000000000;
   reg [41:0] acc2 = 42'h00000000000;
@@ -4433,8 +4733,8 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   (* init = 1'h0 *)
   wire p_done;
   reg [191:0] params = 192'h000000000000000000000000000000000000000000000000;
-  input [163:0] \port$1592$0 ;
-  wire [163:0] \port$1592$0 ;
+  input [163:0] \port$1764$0 ;
+  wire [163:0] \port$1764$0 ;
   reg [48:0] qm0 = 49'h0000000000000;
   reg [48:0] qm1 = 49'h0000000000000;
   reg [48:0] qm2 = 49'h0000000000000;
@@ -4472,477 +4772,773 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   wire [127:0] w_data;
   reg w_en = 1'h0;
   reg \wait  = 1'h0;
-  assign \$280  = qm_first ? 42'h00000000000 : acc1;
-  assign \$281  = \$279 [23:12] + qm1[23:12];
-  assign \$282  = \$274 [12] ? \$278 [11:0] : \$281 [11:0];
-  assign \$283  = qm_first ? 42'h00000000000 : acc1;
-  assign \$284  = qm_first ? 42'h00000000000 : acc1;
-  assign \$285  = \$283 [11:0] + qm1[11:0];
-  assign \$286  = qm_first ? 42'h00000000000 : acc1;
-  assign \$287  = qm_first ? 42'h00000000000 : acc1;
-  assign \$288  = \$286 [23:12] + qm1[23:12];
-  assign \$289  = \$288  + 1'h1;
-  assign \$290  = qm_first ? 42'h00000000000 : acc1;
-  assign \$291  = qm_first ? 42'h00000000000 : acc1;
-  assign \$292  = \$290 [23:12] + qm1[23:12];
-  assign \$293  = \$285 [12] ? \$289 [12] : \$292 [12];
-  assign \$294  = qm_first ? 42'h00000000000 : acc1;
-  assign \$295  = qm_first ? 42'h00000000000 : acc1;
-  assign \$296  = \$294 [35:24] + qm1[35:24];
-  assign \$297  = \$296  + 1'h1;
-  assign \$298  = qm_first ? 42'h00000000000 : acc1;
-  assign \$299  = qm_first ? 42'h00000000000 : acc1;
-  assign \$300  = \$298 [35:24] + qm1[35:24];
-  assign \$301  = \$293  ? \$297 [11:0] : \$300 [11:0];
-  assign \$302  = qm_first ? 42'h00000000000 : acc1;
-  assign \$303  = qm_first ? 42'h00000000000 : acc1;
-  assign \$304  = \$302 [11:0] + qm1[11:0];
-  assign \$305  = qm_first ? 42'h00000000000 : acc1;
-  assign \$306  = qm_first ? 42'h00000000000 : acc1;
-  assign \$307  = \$305 [23:12] + qm1[23:12];
-  assign \$308  = \$307  + 1'h1;
-  assign \$309  = qm_first ? 42'h00000000000 : acc1;
-  assign \$310  = qm_first ? 42'h00000000000 : acc1;
-  assign \$311  = \$309 [23:12] + qm1[23:12];
-  assign \$312  = \$304 [12] ? \$308 [12] : \$311 [12];
-  assign \$313  = qm_first ? 42'h00000000000 : acc1;
-  assign \$314  = qm_first ? 42'h00000000000 : acc1;
-  assign \$315  = \$313 [35:24] + qm1[35:24];
-  assign \$316  = \$315  + 1'h1;
-  assign \$317  = qm_first ? 42'h00000000000 : acc1;
-  assign \$318  = qm_first ? 42'h00000000000 : acc1;
-  assign \$319  = \$317 [35:24] + qm1[35:24];
-  assign \$320  = \$312  ? \$316 [12] : \$319 [12];
-  assign \$321  = qm_first ? 42'h00000000000 : acc1;
-  assign \$322  = qm_first ? 42'h00000000000 : acc1;
-  assign \$323  = { \$322 [41], \$321 [41:36] } + qm1[42:36];
-  assign \$324  = \$323  + 1'h1;
-  assign \$325  = qm_first ? 42'h00000000000 : acc1;
-  assign \$326  = qm_first ? 42'h00000000000 : acc1;
-  assign \$327  = { \$326 [41], \$325 [41:36] } + qm1[42:36];
-  assign \$328  = \$320  ? \$324 [6:0] : \$327 [6:0];
-  assign \$330  = qm_first ? 42'h00000000000 : acc1;
-  assign \$331  = qm_first ? 42'h00000000000 : acc1;
-  assign \$332  = \$330 [11:0] + qm1[11:0];
-  assign \$333  = qm_first ? 42'h00000000000 : acc1;
-  assign \$334  = qm_first ? 42'h00000000000 : acc1;
-  assign \$335  = \$333 [11:0] + qm1[11:0];
-  assign \$336  = qm_first ? 42'h00000000000 : acc1;
-  assign \$337  = qm_first ? 42'h00000000000 : acc1;
-  assign \$338  = \$336 [23:12] + qm1[23:12];
-  assign \$339  = \$338  + 1'h1;
-  assign \$340  = qm_first ? 42'h00000000000 : acc1;
-  assign \$341  = qm_first ? 42'h00000000000 : acc1;
-  assign \$342  = \$340 [23:12] + qm1[23:12];
-  assign \$343  = \$335 [12] ? \$339 [11:0] : \$342 [11:0];
-  assign \$344  = qm_first ? 42'h00000000000 : acc1;
-  assign \$345  = qm_first ? 42'h00000000000 : acc1;
-  assign \$346  = \$344 [11:0] + qm1[11:0];
-  assign \$347  = qm_first ? 42'h00000000000 : acc1;
-  assign \$348  = qm_first ? 42'h00000000000 : acc1;
-  assign \$349  = \$347 [23:12] + qm1[23:12];
-  assign \$350  = \$349  + 1'h1;
-  assign \$351  = qm_first ? 42'h00000000000 : acc1;
-  assign \$352  = qm_first ? 42'h00000000000 : acc1;
-  assign \$353  = \$351 [23:12] + qm1[23:12];
-  assign \$354  = \$346 [12] ? \$350 [12] : \$353 [12];
-  assign \$355  = qm_first ? 42'h00000000000 : acc1;
-  assign \$356  = qm_first ? 42'h00000000000 : acc1;
-  assign \$357  = \$355 [35:24] + qm1[35:24];
-  assign \$358  = \$357  + 1'h1;
-  assign \$359  = qm_first ? 42'h00000000000 : acc1;
-  assign \$360  = qm_first ? 42'h00000000000 : acc1;
-  assign \$361  = \$359 [35:24] + qm1[35:24];
-  assign \$362  = \$354  ? \$358 [11:0] : \$361 [11:0];
-  assign \$363  = qm_first ? 42'h00000000000 : acc1;
-  assign \$364  = qm_first ? 42'h00000000000 : acc1;
-  assign \$365  = \$363 [11:0] + qm1[11:0];
-  assign \$366  = qm_first ? 42'h00000000000 : acc1;
-  assign \$367  = qm_first ? 42'h00000000000 : acc1;
-  assign \$368  = \$366 [23:12] + qm1[23:12];
-  assign \$369  = \$368  + 1'h1;
-  assign \$370  = qm_first ? 42'h00000000000 : acc1;
-  assign \$371  = qm_first ? 42'h00000000000 : acc1;
-  assign \$372  = \$370 [23:12] + qm1[23:12];
-  assign \$373  = \$365 [12] ? \$369 [12] : \$372 [12];
-  assign \$374  = qm_first ? 42'h00000000000 : acc1;
-  assign \$375  = qm_first ? 42'h00000000000 : acc1;
-  assign \$376  = \$374 [35:24] + qm1[35:24];
-  assign \$377  = \$376  + 1'h1;
-  assign \$378  = qm_first ? 42'h00000000000 : acc1;
-  assign \$379  = qm_first ? 42'h00000000000 : acc1;
-  assign \$380  = \$378 [35:24] + qm1[35:24];
-  assign \$381  = \$373  ? \$377 [12] : \$380 [12];
-  assign \$382  = qm_first ? 42'h00000000000 : acc1;
-  assign \$383  = qm_first ? 42'h00000000000 : acc1;
-  assign \$384  = { \$383 [41], \$382 [41:36] } + qm1[42:36];
-  assign \$385  = \$384  + 1'h1;
-  assign \$386  = qm_first ? 42'h00000000000 : acc1;
-  assign \$387  = qm_first ? 42'h00000000000 : acc1;
-  assign \$388  = { \$387 [41], \$386 [41:36] } + qm1[42:36];
-  assign \$389  = \$381  ? \$385 [6:0] : \$388 [6:0];
-  assign \$391  = \port$1592$0 [93:82] + params[107:96];
-  assign \$392  = \port$1592$0 [93:82] + params[107:96];
-  assign \$393  = \port$1592$0 [105:94] + params[119:108];
-  assign \$394  = \$393  + 1'h1;
-  assign \$395  = \port$1592$0 [105:94] + params[119:108];
-  assign \$396  = \$392 [12] ? \$394 [11:0] : \$395 [11:0];
-  assign \$397  = \port$1592$0 [93:82] + params[107:96];
-  assign \$398  = \port$1592$0 [105:94] + params[119:108];
-  assign \$399  = \$398  + 1'h1;
-  assign \$400  = \port$1592$0 [105:94] + params[119:108];
-  assign \$401  = \$397 [12] ? \$399 [12] : \$400 [12];
-  assign \$402  = \port$1592$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$403  = \$402  + 1'h1;
-  assign \$404  = \port$1592$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$405  = \$401  ? \$403 [11:0] : \$404 [11:0];
-  assign \$406  = \port$1592$0 [93:82] + params[107:96];
-  assign \$407  = \port$1592$0 [105:94] + params[119:108];
-  assign \$408  = \$407  + 1'h1;
-  assign \$409  = \port$1592$0 [105:94] + params[119:108];
-  assign \$410  = \$406 [12] ? \$408 [12] : \$409 [12];
-  assign \$411  = \port$1592$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$412  = \$411  + 1'h1;
-  assign \$413  = \port$1592$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$414  = \$410  ? \$412 [12] : \$413 [12];
-  assign \$415  = \port$1592$0 [122:118] + { params[127], params[127], params[127], params[127], params[127] };
+  assign \$124  = ~ \$123 ;
+  assign \$125  = | \$124 [7:0];
+  assign \$126  = \$121 [8] & \$125 ;
+  assign \$127  = \$118  | \$126 ;
+  assign \$128  = \$114  & \$127 ;
+  assign \$130  = $signed(\$129 ) >>> shift;
+  assign \$131  = \$130 [8:0] + 1'h1;
+  assign \$132  = \$128  ? 8'h80 : \$131 [8:1];
+  assign \$133  = \$110  ? 8'h7f : \$132 ;
+  assign \$134  = out_int32 ? \$99  : { \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133  };
+  assign \$135  = ~ acc3[41];
+  assign \$136  = | acc3[41:15];
+  assign \$137  = \$135  & \$136 ;
+  assign \$138  = & acc3[41:15];
+  assign \$139  = ~ \$138 ;
+  assign \$140  = acc3[41] & \$139 ;
+  assign \$141  = \$140  ? 58'h3ffffff80000000 : { acc3, low3 };
+  assign \$142  = \$137  ? 58'h00000007fffffff : \$141 ;
+  assign \$144  = $signed(\$143 ) >>> shift;
+  assign \$145  = ~ \$144 [58];
+  assign \$147  = $signed(\$146 ) >>> shift;
+  assign \$148  = | \$147 [57:8];
+  assign \$150  = $signed(\$149 ) >>> shift;
+  assign \$151  = & \$150 [7:0];
+  assign \$152  = \$148  | \$151 ;
+  assign \$153  = \$145  & \$152 ;
+  assign \$155  = $signed(\$154 ) >>> shift;
+  assign \$156  = ~ \$155 ;
+  assign \$157  = ~ \$156 [58];
+  assign \$159  = $signed(\$158 ) >>> shift;
+  assign \$160  = ~ \$159 ;
+  assign \$161  = | \$160 [57:9];
+  assign \$163  = $signed(\$162 ) >>> shift;
+  assign \$164  = ~ \$163 ;
+  assign \$166  = $signed(\$165 ) >>> shift;
+  assign \$167  = ~ \$166 ;
+  assign \$168  = | \$167 [7:0];
+  assign \$169  = \$164 [8] & \$168 ;
+  assign \$170  = \$161  | \$169 ;
+  assign \$171  = \$157  & \$170 ;
+  assign \$173  = $signed(\$172 ) >>> shift;
+  assign \$174  = \$173 [8:0] + 1'h1;
+  assign \$175  = \$171  ? 8'h80 : \$174 [8:1];
+  assign \$176  = \$153  ? 8'h7f : \$175 ;
+  assign \$177  = out_int32 ? \$142  : { \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176  };
+  assign \$178  = rowp_valid & rowp_ready;
+  assign \$179  = credits - take;
+  assign \$180  = out_valid & r_en;
+  assign \$181  = $signed(\$179 ) + $signed({ 1'h0, \$180  });
+  assign \$183  = \wait  - 1'h1;
+  assign \$185  = active & \$184 ;
+  assign \$187  = ~ \$186 ;
+  assign \$188  = active & \$187 ;
+  assign \$189  = count + 1'h1;
+  assign \$190  = active & first;
+  assign \$192  = active & \$191 ;
+  assign \$193  = qm_v & qm_last;
+  assign \$195  = \port$1764$0 [11:0] + params[11:0];
+  assign \$196  = \$195  + 1'h0;
+  assign \$197  = \port$1764$0 [11:0] + params[11:0];
+  assign \$198  = \$197  + 1'h0;
+  assign \$199  = \port$1764$0 [23:12] + params[23:12];
+  assign \$200  = \$199  + 1'h1;
+  assign \$201  = \port$1764$0 [23:12] + params[23:12];
+  assign \$202  = \$198 [12] ? \$200 [11:0] : \$201 [11:0];
+  assign \$203  = \port$1764$0 [11:0] + params[11:0];
+  assign \$204  = \$203  + 1'h0;
+  assign \$205  = \port$1764$0 [23:12] + params[23:12];
+  assign \$206  = \$205  + 1'h1;
+  assign \$207  = \port$1764$0 [23:12] + params[23:12];
+  assign \$208  = \$204 [12] ? \$206 [12] : \$207 [12];
+  assign \$209  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$210  = \$209  + 1'h1;
+  assign \$211  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$212  = \$208  ? \$210 [11:0] : \$211 [11:0];
+  assign \$213  = \port$1764$0 [11:0] + params[11:0];
+  assign \$214  = \$213  + 1'h0;
+  assign \$215  = \port$1764$0 [23:12] + params[23:12];
+  assign \$216  = \$215  + 1'h1;
+  assign \$217  = \port$1764$0 [23:12] + params[23:12];
+  assign \$218  = \$214 [12] ? \$216 [12] : \$217 [12];
+  assign \$219  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$220  = \$219  + 1'h1;
+  assign \$221  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$222  = \$218  ? \$220 [12] : \$221 [12];
+  assign \$223  = \port$1764$0 [40:36] + { params[31], params[31], params[31], params[31], params[31] };
+  assign \$224  = \$223  + 1'h1;
+  assign \$225  = \port$1764$0 [40:36] + { params[31], params[31], params[31], params[31], params[31] };
+  assign \$226  = \$222  ? \$224 [4:0] : \$225 [4:0];
+  assign \$227  = out_int32 ? 16'h0001 : params[47:32];
+  assign \$228  = $signed(t0) * $signed({ 1'h0, mshift0[7:0] });
+  assign \$229  = qm_first ? 42'h00000000000 : acc0;
+  assign \$230  = qm_first ? 42'h00000000000 : acc0;
+  assign \$231  = \$229 [11:0] + qm0[11:0];
+  assign \$232  = \$231  + 1'h0;
+  assign \$233  = qm_first ? 42'h00000000000 : acc0;
+  assign \$234  = qm_first ? 42'h00000000000 : acc0;
+  assign \$235  = \$233 [11:0] + qm0[11:0];
+  assign \$236  = \$235  + 1'h0;
+  assign \$237  = qm_first ? 42'h00000000000 : acc0;
+  assign \$238  = qm_first ? 42'h00000000000 : acc0;
+  assign \$239  = \$237 [23:12] + qm0[23:12];
+  assign \$240  = \$239  + 1'h1;
+  assign \$241  = qm_first ? 42'h00000000000 : acc0;
+  assign \$242  = qm_first ? 42'h00000000000 : acc0;
+  assign \$243  = \$241 [23:12] + qm0[23:12];
+  assign \$244  = \$236 [12] ? \$240 [11:0] : \$243 [11:0];
+  assign \$245  = qm_first ? 42'h00000000000 : acc0;
+  assign \$246  = qm_first ? 42'h00000000000 : acc0;
+  assign \$247  = \$245 [11:0] + qm0[11:0];
+  assign \$248  = \$247  + 1'h0;
+  assign \$249  = qm_first ? 42'h00000000000 : acc0;
+  assign \$250  = qm_first ? 42'h00000000000 : acc0;
+  assign \$251  = \$249 [23:12] + qm0[23:12];
+  assign \$252  = \$251  + 1'h1;
+  assign \$253  = qm_first ? 42'h00000000000 : acc0;
+  assign \$254  = qm_first ? 42'h00000000000 : acc0;
+  assign \$255  = \$253 [23:12] + qm0[23:12];
+  assign \$256  = \$248 [12] ? \$252 [12] : \$255 [12];
+  assign \$257  = qm_first ? 42'h00000000000 : acc0;
+  assign \$258  = qm_first ? 42'h00000000000 : acc0;
+  assign \$259  = \$257 [35:24] + qm0[35:24];
+  assign \$260  = \$259  + 1'h1;
+  assign \$261  = qm_first ? 42'h00000000000 : acc0;
+  assign \$262  = qm_first ? 42'h00000000000 : acc0;
+  assign \$263  = \$261 [35:24] + qm0[35:24];
+  assign \$264  = \$256  ? \$260 [11:0] : \$263 [11:0];
+  assign \$265  = qm_first ? 42'h00000000000 : acc0;
+  assign \$266  = qm_first ? 42'h00000000000 : acc0;
+  assign \$267  = \$265 [11:0] + qm0[11:0];
+  assign \$268  = \$267  + 1'h0;
+  assign \$269  = qm_first ? 42'h00000000000 : acc0;
+  assign \$270  = qm_first ? 42'h00000000000 : acc0;
+  assign \$271  = \$269 [23:12] + qm0[23:12];
+  assign \$272  = \$271  + 1'h1;
+  assign \$273  = qm_first ? 42'h00000000000 : acc0;
+  assign \$274  = qm_first ? 42'h00000000000 : acc0;
+  assign \$275  = \$273 [23:12] + qm0[23:12];
+  assign \$276  = \$268 [12] ? \$272 [12] : \$275 [12];
+  assign \$277  = qm_first ? 42'h00000000000 : acc0;
+  assign \$278  = qm_first ? 42'h00000000000 : acc0;
+  assign \$279  = \$277 [35:24] + qm0[35:24];
+  assign \$280  = \$279  + 1'h1;
+  assign \$281  = qm_first ? 42'h00000000000 : acc0;
+  assign \$282  = qm_first ? 42'h00000000000 : acc0;
+  assign \$283  = \$281 [35:24] + qm0[35:24];
+  assign \$284  = \$276  ? \$280 [12] : \$283 [12];
+  assign \$285  = qm_first ? 42'h00000000000 : acc0;
+  assign \$286  = qm_first ? 42'h00000000000 : acc0;
+  assign \$287  = { \$286 [41], \$285 [41:36] } + qm0[42:36];
+  assign \$288  = \$287  + 1'h1;
+  assign \$289  = qm_first ? 42'h00000000000 : acc0;
+  assign \$290  = qm_first ? 42'h00000000000 : acc0;
+  assign \$291  = { \$290 [41], \$289 [41:36] } + qm0[42:36];
+  assign \$292  = \$284  ? \$288 [6:0] : \$291 [6:0];
+  assign \$294  = qm_first ? 42'h00000000000 : acc0;
+  assign \$295  = qm_first ? 42'h00000000000 : acc0;
+  assign \$296  = \$294 [11:0] + qm0[11:0];
+  assign \$297  = \$296  + 1'h0;
+  assign \$298  = qm_first ? 42'h00000000000 : acc0;
+  assign \$299  = qm_first ? 42'h00000000000 : acc0;
+  assign \$300  = \$298 [11:0] + qm0[11:0];
+  assign \$301  = \$300  + 1'h0;
+  assign \$302  = qm_first ? 42'h00000000000 : acc0;
+  assign \$303  = qm_first ? 42'h00000000000 : acc0;
+  assign \$304  = \$302 [23:12] + qm0[23:12];
+  assign \$305  = \$304  + 1'h1;
+  assign \$306  = qm_first ? 42'h00000000000 : acc0;
+  assign \$307  = qm_first ? 42'h00000000000 : acc0;
+  assign \$308  = \$306 [23:12] + qm0[23:12];
+  assign \$309  = \$301 [12] ? \$305 [11:0] : \$308 [11:0];
+  assign \$310  = qm_first ? 42'h00000000000 : acc0;
+  assign \$311  = qm_first ? 42'h00000000000 : acc0;
+  assign \$312  = \$310 [11:0] + qm0[11:0];
+  assign \$313  = \$312  + 1'h0;
+  assign \$314  = qm_first ? 42'h00000000000 : acc0;
+  assign \$315  = qm_first ? 42'h00000000000 : acc0;
+  assign \$316  = \$314 [23:12] + qm0[23:12];
+  assign \$317  = \$316  + 1'h1;
+  assign \$318  = qm_first ? 42'h00000000000 : acc0;
+  assign \$319  = qm_first ? 42'h00000000000 : acc0;
+  assign \$320  = \$318 [23:12] + qm0[23:12];
+  assign \$321  = \$313 [12] ? \$317 [12] : \$320 [12];
+  assign \$322  = qm_first ? 42'h00000000000 : acc0;
+  assign \$323  = qm_first ? 42'h00000000000 : acc0;
+  assign \$324  = \$322 [35:24] + qm0[35:24];
+  assign \$325  = \$324  + 1'h1;
+  assign \$326  = qm_first ? 42'h00000000000 : acc0;
+  assign \$327  = qm_first ? 42'h00000000000 : acc0;
+  assign \$328  = \$326 [35:24] + qm0[35:24];
+  assign \$329  = \$321  ? \$325 [11:0] : \$328 [11:0];
+  assign \$330  = qm_first ? 42'h00000000000 : acc0;
+  assign \$331  = qm_first ? 42'h00000000000 : acc0;
+  assign \$332  = \$330 [11:0] + qm0[11:0];
+  assign \$333  = \$332  + 1'h0;
+  assign \$334  = qm_first ? 42'h00000000000 : acc0;
+  assign \$335  = qm_first ? 42'h00000000000 : acc0;
+  assign \$336  = \$334 [23:12] + qm0[23:12];
+  assign \$337  = \$336  + 1'h1;
+  assign \$338  = qm_first ? 42'h00000000000 : acc0;
+  assign \$339  = qm_first ? 42'h00000000000 : acc0;
+  assign \$340  = \$338 [23:12] + qm0[23:12];
+  assign \$341  = \$333 [12] ? \$337 [12] : \$340 [12];
+  assign \$342  = qm_first ? 42'h00000000000 : acc0;
+  assign \$343  = qm_first ? 42'h00000000000 : acc0;
+  assign \$344  = \$342 [35:24] + qm0[35:24];
+  assign \$345  = \$344  + 1'h1;
+  assign \$346  = qm_first ? 42'h00000000000 : acc0;
+  assign \$347  = qm_first ? 42'h00000000000 : acc0;
+  assign \$348  = \$346 [35:24] + qm0[35:24];
+  assign \$349  = \$341  ? \$345 [12] : \$348 [12];
+  assign \$350  = qm_first ? 42'h00000000000 : acc0;
+  assign \$351  = qm_first ? 42'h00000000000 : acc0;
+  assign \$352  = { \$351 [41], \$350 [41:36] } + qm0[42:36];
+  assign \$353  = \$352  + 1'h1;
+  assign \$354  = qm_first ? 42'h00000000000 : acc0;
+  assign \$355  = qm_first ? 42'h00000000000 : acc0;
+  assign \$356  = { \$355 [41], \$354 [41:36] } + qm0[42:36];
+  assign \$357  = \$349  ? \$353 [6:0] : \$356 [6:0];
+  assign \$359  = \port$1764$0 [52:41] + params[59:48];
+  assign \$360  = \$359  + 1'h0;
+  assign \$361  = \port$1764$0 [52:41] + params[59:48];
+  assign \$362  = \$361  + 1'h0;
+  assign \$363  = \port$1764$0 [64:53] + params[71:60];
+  assign \$364  = \$363  + 1'h1;
+  assign \$365  = \port$1764$0 [64:53] + params[71:60];
+  assign \$366  = \$362 [12] ? \$364 [11:0] : \$365 [11:0];
+  assign \$367  = \port$1764$0 [52:41] + params[59:48];
+  assign \$368  = \$367  + 1'h0;
+  assign \$369  = \port$1764$0 [64:53] + params[71:60];
+  assign \$370  = \$369  + 1'h1;
+  assign \$371  = \port$1764$0 [64:53] + params[71:60];
+  assign \$372  = \$368 [12] ? \$370 [12] : \$371 [12];
+  assign \$373  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
+  assign \$374  = \$373  + 1'h1;
+  assign \$375  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
+  assign \$376  = \$372  ? \$374 [11:0] : \$375 [11:0];
+  assign \$377  = \port$1764$0 [52:41] + params[59:48];
+  assign \$378  = \$377  + 1'h0;
+  assign \$379  = \port$1764$0 [64:53] + params[71:60];
+  assign \$380  = \$379  + 1'h1;
+  assign \$381  = \port$1764$0 [64:53] + params[71:60];
+  assign \$382  = \$378 [12] ? \$380 [12] : \$381 [12];
+  assign \$383  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
+  assign \$384  = \$383  + 1'h1;
+  assign \$385  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
+  assign \$386  = \$382  ? \$384 [12] : \$385 [12];
+  assign \$387  = \port$1764$0 [81:77] + { params[79], params[79], params[79], params[79], params[79] };
+  assign \$388  = \$387  + 1'h1;
+  assign \$389  = \port$1764$0 [81:77] + { params[79], params[79], params[79], params[79], params[79] };
+  assign \$390  = \$386  ? \$388 [4:0] : \$389 [4:0];
+  assign \$391  = out_int32 ? 16'h0001 : params[95:80];
+  assign \$392  = $signed(t1) * $signed({ 1'h0, mshift1[7:0] });
+  assign \$393  = qm_first ? 42'h00000000000 : acc1;
+  assign \$394  = qm_first ? 42'h00000000000 : acc1;
+  assign \$395  = \$393 [11:0] + qm1[11:0];
+  assign \$396  = \$395  + 1'h0;
+  assign \$397  = qm_first ? 42'h00000000000 : acc1;
+  assign \$398  = qm_first ? 42'h00000000000 : acc1;
+  assign \$399  = \$397 [11:0] + qm1[11:0];
+  assign \$400  = \$399  + 1'h0;
+  assign \$401  = qm_first ? 42'h00000000000 : acc1;
+  assign \$402  = qm_first ? 42'h00000000000 : acc1;
+  assign \$403  = \$401 [23:12] + qm1[23:12];
+  assign \$404  = \$403  + 1'h1;
+  assign \$405  = qm_first ? 42'h00000000000 : acc1;
+  assign \$406  = qm_first ? 42'h00000000000 : acc1;
+  assign \$407  = \$405 [23:12] + qm1[23:12];
+  assign \$408  = \$400 [12] ? \$404 [11:0] : \$407 [11:0];
+  assign \$409  = qm_first ? 42'h00000000000 : acc1;
+  assign \$410  = qm_first ? 42'h00000000000 : acc1;
+  assign \$411  = \$409 [11:0] + qm1[11:0];
+  assign \$412  = \$411  + 1'h0;
+  assign \$413  = qm_first ? 42'h00000000000 : acc1;
+  assign \$414  = qm_first ? 42'h00000000000 : acc1;
+  assign \$415  = \$413 [23:12] + qm1[23:12];
   assign \$416  = \$415  + 1'h1;
-  assign \$417  = \port$1592$0 [122:118] + { params[127], params[127], params[127], params[127], params[127] };
-  assign \$418  = \$414  ? \$416 [4:0] : \$417 [4:0];
-  assign \$419  = out_int32 ? 16'h0001 : params[143:128];
-  assign \$420  = $signed(t2) * $signed({ 1'h0, mshift2[7:0] });
-  assign \$421  = qm_first ? 42'h00000000000 : acc2;
-  assign \$422  = qm_first ? 42'h00000000000 : acc2;
-  assign \$423  = \$421 [11:0] + qm2[11:0];
-  assign \$424  = qm_first ? 42'h00000000000 : acc2;
-  assign \$425  = qm_first ? 42'h00000000000 : acc2;
-  assign \$426  = \$424 [11:0] + qm2[11:0];
-  assign \$427  = qm_first ? 42'h00000000000 : acc2;
-  assign \$428  = qm_first ? 42'h00000000000 : acc2;
-  assign \$429  = \$427 [23:12] + qm2[23:12];
-  assign \$430  = \$429  + 1'h1;
-  assign \$431  = qm_first ? 42'h00000000000 : acc2;
-  assign \$432  = qm_first ? 42'h00000000000 : acc2;
-  assign \$433  = \$431 [23:12] + qm2[23:12];
-  assign \$434  = \$426 [12] ? \$430 [11:0] : \$433 [11:0];
-  assign \$435  = qm_first ? 42'h00000000000 : acc2;
-  assign \$436  = qm_first ? 42'h00000000000 : acc2;
-  assign \$437  = \$435 [11:0] + qm2[11:0];
-  assign \$438  = qm_first ? 42'h00000000000 : acc2;
-  assign \$439  = qm_first ? 42'h00000000000 : acc2;
-  assign \$440  = \$438 [23:12] + qm2[23:12];
-  assign \$441  = \$440  + 1'h1;
-  assign \$442  = qm_first ? 42'h00000000000 : acc2;
-  assign \$443  = qm_first ? 42'h00000000000 : acc2;
-  assign \$444  = \$442 [23:12] + qm2[23:12];
-  assign \$445  = \$437 [12] ? \$441 [12] : \$444 [12];
-  assign \$446  = qm_first ? 42'h00000000000 : acc2;
-  assign \$447  = qm_first ? 42'h00000000000 : acc2;
-  assign \$448  = \$446 [35:24] + qm2[35:24];
-  assign \$449  = \$448  + 1'h1;
-  assign \$450  = qm_first ? 42'h00000000000 : acc2;
-  assign \$451  = qm_first ? 42'h00000000000 : acc2;
-  assign \$452  = \$450 [35:24] + qm2[35:24];
-  assign \$453  = \$445  ? \$449 [11:0] : \$452 [11:0];
-  assign \$454  = qm_first ? 42'h00000000000 : acc2;
-  assign \$455  = qm_first ? 42'h00000000000 : acc2;
-  assign \$456  = \$454 [11:0] + qm2[11:0];
-  assign \$457  = qm_first ? 42'h00000000000 : acc2;
-  assign \$458  = qm_first ? 42'h00000000000 : acc2;
-  assign \$459  = \$457 [23:12] + qm2[23:12];
-  assign \$460  = \$459  + 1'h1;
-  assign \$461  = qm_first ? 42'h00000000000 : acc2;
-  assign \$462  = qm_first ? 42'h00000000000 : acc2;
-  assign \$463  = \$461 [23:12] + qm2[23:12];
-  assign \$464  = \$456 [12] ? \$460 [12] : \$463 [12];
-  assign \$465  = qm_first ? 42'h00000000000 : acc2;
-  assign \$466  = qm_first ? 42'h00000000000 : acc2;
-  assign \$467  = \$465 [35:24] + qm2[35:24];
-  assign \$468  = \$467  + 1'h1;
-  assign \$469  = qm_first ? 42'h00000000000 : acc2;
-  assign \$470  = qm_first ? 42'h00000000000 : acc2;
-  assign \$471  = \$469 [35:24] + qm2[35:24];
-  assign \$472  = \$464  ? \$468 [12] : \$471 [12];
-  assign \$473  = qm_first ? 42'h00000000000 : acc2;
-  assign \$474  = qm_first ? 42'h00000000000 : acc2;
-  assign \$475  = { \$474 [41], \$473 [41:36] } + qm2[42:36];
-  assign \$476  = \$475  + 1'h1;
-  assign \$477  = qm_first ? 42'h00000000000 : acc2;
-  assign \$478  = qm_first ? 42'h00000000000 : acc2;
-  assign \$479  = { \$478 [41], \$477 [41:36] } + qm2[42:36];
-  assign \$480  = \$472  ? \$476 [6:0] : \$479 [6:0];
-  assign \$482  = qm_first ? 42'h00000000000 : acc2;
-  assign \$483  = qm_first ? 42'h00000000000 : acc2;
-  assign \$484  = \$482 [11:0] + qm2[11:0];
-  assign \$485  = qm_first ? 42'h00000000000 : acc2;
-  assign \$486  = qm_first ? 42'h00000000000 : acc2;
-  assign \$487  = \$485 [11:0] + qm2[11:0];
-  assign \$488  = qm_first ? 42'h00000000000 : acc2;
-  assign \$489  = qm_first ? 42'h00000000000 : acc2;
-  assign \$490  = \$488 [23:12] + qm2[23:12];
-  assign \$491  = \$490  + 1'h1;
-  assign \$492  = qm_first ? 42'h00000000000 : acc2;
-  assign \$493  = qm_first ? 42'h00000000000 : acc2;
-  assign \$494  = \$492 [23:12] + qm2[23:12];
-  assign \$495  = \$487 [12] ? \$491 [11:0] : \$494 [11:0];
-  assign \$496  = qm_first ? 42'h00000000000 : acc2;
-  assign \$497  = qm_first ? 42'h00000000000 : acc2;
-  assign \$498  = \$496 [11:0] + qm2[11:0];
-  assign \$499  = qm_first ? 42'h00000000000 : acc2;
-  assign \$500  = qm_first ? 42'h00000000000 : acc2;
-  assign \$501  = \$499 [23:12] + qm2[23:12];
-  assign \$502  = \$501  + 1'h1;
-  assign \$503  = qm_first ? 42'h00000000000 : acc2;
-  assign \$504  = qm_first ? 42'h00000000000 : acc2;
-  assign \$505  = \$503 [23:12] + qm2[23:12];
-  assign \$506  = \$498 [12] ? \$502 [12] : \$505 [12];
-  assign \$507  = qm_first ? 42'h00000000000 : acc2;
-  assign \$508  = qm_first ? 42'h00000000000 : acc2;
-  assign \$509  = \$507 [35:24] + qm2[35:24];
-  assign \$510  = \$509  + 1'h1;
-  assign \$511  = qm_first ? 42'h00000000000 : acc2;
-  assign \$512  = qm_first ? 42'h00000000000 : acc2;
-  assign \$513  = \$511 [35:24] + qm2[35:24];
-  assign \$514  = \$506  ? \$510 [11:0] : \$513 [11:0];
-  assign \$515  = qm_first ? 42'h00000000000 : acc2;
-  assign \$516  = qm_first ? 42'h00000000000 : acc2;
-  assign \$517  = \$515 [11:0] + qm2[11:0];
-  assign \$518  = qm_first ? 42'h00000000000 : acc2;
-  assign \$519  = qm_first ? 42'h00000000000 : acc2;
-  assign \$520  = \$518 [23:12] + qm2[23:12];
-  assign \$521  = \$520  + 1'h1;
-  assign \$522  = qm_first ? 42'h00000000000 : acc2;
-  assign \$523  = qm_first ? 42'h00000000000 : acc2;
-  assign \$524  = \$522 [23:12] + qm2[23:12];
-  assign \$525  = \$517 [12] ? \$521 [12] : \$524 [12];
-  assign \$526  = qm_first ? 42'h00000000000 : acc2;
-  assign \$527  = qm_first ? 42'h00000000000 : acc2;
-  assign \$528  = \$526 [35:24] + qm2[35:24];
-  assign \$529  = \$528  + 1'h1;
-  assign \$530  = qm_first ? 42'h00000000000 : acc2;
-  assign \$531  = qm_first ? 42'h00000000000 : acc2;
-  assign \$532  = \$530 [35:24] + qm2[35:24];
-  assign \$533  = \$525  ? \$529 [12] : \$532 [12];
-  assign \$534  = qm_first ? 42'h00000000000 : acc2;
-  assign \$535  = qm_first ? 42'h00000000000 : acc2;
-  assign \$536  = { \$535 [41], \$534 [41:36] } + qm2[42:36];
-  assign \$537  = \$536  + 1'h1;
-  assign \$538  = qm_first ? 42'h00000000000 : acc2;
-  assign \$539  = qm_first ? 42'h00000000000 : acc2;
-  assign \$540  = { \$539 [41], \$538 [41:36] } + qm2[42:36];
-  assign \$541  = \$533  ? \$537 [6:0] : \$540 [6:0];
-  assign \$543  = \port$1592$0 [134:123] + params[155:144];
-  assign \$544  = \port$1592$0 [134:123] + params[155:144];
-  assign \$545  = \port$1592$0 [146:135] + params[167:156];
-  assign \$546  = \$545  + 1'h1;
-  assign \$547  = \port$1592$0 [146:135] + params[167:156];
-  assign \$548  = \$544 [12] ? \$546 [11:0] : \$547 [11:0];
-  assign \$549  = \port$1592$0 [134:123] + params[155:144];
-  assign \$550  = \port$1592$0 [146:135] + params[167:156];
-  assign \$551  = \$550  + 1'h1;
-  assign \$552  = \port$1592$0 [146:135] + params[167:156];
-  assign \$553  = \$549 [12] ? \$551 [12] : \$552 [12];
-  assign \$554  = \port$1592$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$555  = \$554  + 1'h1;
-  assign \$556  = \port$1592$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$557  = \$553  ? \$555 [11:0] : \$556 [11:0];
-  assign \$558  = \port$1592$0 [134:123] + params[155:144];
-  assign \$559  = \port$1592$0 [146:135] + params[167:156];
-  assign \$560  = \$559  + 1'h1;
-  assign \$561  = \port$1592$0 [146:135] + params[167:156];
-  assign \$562  = \$558 [12] ? \$560 [12] : \$561 [12];
-  assign \$563  = \port$1592$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$564  = \$563  + 1'h1;
-  assign \$565  = \port$1592$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$566  = \$562  ? \$564 [12] : \$565 [12];
-  assign \$567  = \port$1592$0 [163:159] + { params[175], params[175], params[175], params[175], params[175] };
+  assign \$417  = qm_first ? 42'h00000000000 : acc1;
+  assign \$418  = qm_first ? 42'h00000000000 : acc1;
+  assign \$419  = \$417 [23:12] + qm1[23:12];
+  assign \$420  = \$412 [12] ? \$416 [12] : \$419 [12];
+  assign \$421  = qm_first ? 42'h00000000000 : acc1;
+  assign \$422  = qm_first ? 42'h00000000000 : acc1;
+  assign \$423  = \$421 [35:24] + qm1[35:24];
+  assign \$424  = \$423  + 1'h1;
+  assign \$425  = qm_first ? 42'h00000000000 : acc1;
+  assign \$426  = qm_first ? 42'h00000000000 : acc1;
+  assign \$427  = \$425 [35:24] + qm1[35:24];
+  assign \$428  = \$420  ? \$424 [11:0] : \$427 [11:0];
+  assign \$429  = qm_first ? 42'h00000000000 : acc1;
+  assign \$430  = qm_first ? 42'h00000000000 : acc1;
+  assign \$431  = \$429 [11:0] + qm1[11:0];
+  assign \$432  = \$431  + 1'h0;
+  assign \$433  = qm_first ? 42'h00000000000 : acc1;
+  assign \$434  = qm_first ? 42'h00000000000 : acc1;
+  assign \$435  = \$433 [23:12] + qm1[23:12];
+  assign \$436  = \$435  + 1'h1;
+  assign \$437  = qm_first ? 42'h00000000000 : acc1;
+  assign \$438  = qm_first ? 42'h00000000000 : acc1;
+  assign \$439  = \$437 [23:12] + qm1[23:12];
+  assign \$440  = \$432 [12] ? \$436 [12] : \$439 [12];
+  assign \$441  = qm_first ? 42'h00000000000 : acc1;
+  assign \$442  = qm_first ? 42'h00000000000 : acc1;
+  assign \$443  = \$441 [35:24] + qm1[35:24];
+  assign \$444  = \$443  + 1'h1;
+  assign \$445  = qm_first ? 42'h00000000000 : acc1;
+  assign \$446  = qm_first ? 42'h00000000000 : acc1;
+  assign \$447  = \$445 [35:24] + qm1[35:24];
+  assign \$448  = \$440  ? \$444 [12] : \$447 [12];
+  assign \$449  = qm_first ? 42'h00000000000 : acc1;
+  assign \$450  = qm_first ? 42'h00000000000 : acc1;
+  assign \$451  = { \$450 [41], \$449 [41:36] } + qm1[42:36];
+  assign \$452  = \$451  + 1'h1;
+  assign \$453  = qm_first ? 42'h00000000000 : acc1;
+  assign \$454  = qm_first ? 42'h00000000000 : acc1;
+  assign \$455  = { \$454 [41], \$453 [41:36] } + qm1[42:36];
+  assign \$456  = \$448  ? \$452 [6:0] : \$455 [6:0];
+  assign \$458  = qm_first ? 42'h00000000000 : acc1;
+  assign \$459  = qm_first ? 42'h00000000000 : acc1;
+  assign \$460  = \$458 [11:0] + qm1[11:0];
+  assign \$461  = \$460  + 1'h0;
+  assign \$462  = qm_first ? 42'h00000000000 : acc1;
+  assign \$463  = qm_first ? 42'h00000000000 : acc1;
+  assign \$464  = \$462 [11:0] + qm1[11:0];
+  assign \$465  = \$464  + 1'h0;
+  assign \$466  = qm_first ? 42'h00000000000 : acc1;
+  assign \$467  = qm_first ? 42'h00000000000 : acc1;
+  assign \$468  = \$466 [23:12] + qm1[23:12];
+  assign \$469  = \$468  + 1'h1;
+  assign \$470  = qm_first ? 42'h00000000000 : acc1;
+  assign \$471  = qm_first ? 42'h00000000000 : acc1;
+  assign \$472  = \$470 [23:12] + qm1[23:12];
+  assign \$473  = \$465 [12] ? \$469 [11:0] : \$472 [11:0];
+  assign \$474  = qm_first ? 42'h00000000000 : acc1;
+  assign \$475  = qm_first ? 42'h00000000000 : acc1;
+  assign \$476  = \$474 [11:0] + qm1[11:0];
+  assign \$477  = \$476  + 1'h0;
+  assign \$478  = qm_first ? 42'h00000000000 : acc1;
+  assign \$479  = qm_first ? 42'h00000000000 : acc1;
+  assign \$480  = \$478 [23:12] + qm1[23:12];
+  assign \$481  = \$480  + 1'h1;
+  assign \$482  = qm_first ? 42'h00000000000 : acc1;
+  assign \$483  = qm_first ? 42'h00000000000 : acc1;
+  assign \$484  = \$482 [23:12] + qm1[23:12];
+  assign \$485  = \$477 [12] ? \$481 [12] : \$484 [12];
+  assign \$486  = qm_first ? 42'h00000000000 : acc1;
+  assign \$487  = qm_first ? 42'h00000000000 : acc1;
+  assign \$488  = \$486 [35:24] + qm1[35:24];
+  assign \$489  = \$488  + 1'h1;
+  assign \$490  = qm_first ? 42'h00000000000 : acc1;
+  assign \$491  = qm_first ? 42'h00000000000 : acc1;
+  assign \$492  = \$490 [35:24] + qm1[35:24];
+  assign \$493  = \$485  ? \$489 [11:0] : \$492 [11:0];
+  assign \$494  = qm_first ? 42'h00000000000 : acc1;
+  assign \$495  = qm_first ? 42'h00000000000 : acc1;
+  assign \$496  = \$494 [11:0] + qm1[11:0];
+  assign \$497  = \$496  + 1'h0;
+  assign \$498  = qm_first ? 42'h00000000000 : acc1;
+  assign \$499  = qm_first ? 42'h00000000000 : acc1;
+  assign \$500  = \$498 [23:12] + qm1[23:12];
+  assign \$501  = \$500  + 1'h1;
+  assign \$502  = qm_first ? 42'h00000000000 : acc1;
+  assign \$503  = qm_first ? 42'h00000000000 : acc1;
+  assign \$504  = \$502 [23:12] + qm1[23:12];
+  assign \$505  = \$497 [12] ? \$501 [12] : \$504 [12];
+  assign \$506  = qm_first ? 42'h00000000000 : acc1;
+  assign \$507  = qm_first ? 42'h00000000000 : acc1;
+  assign \$508  = \$506 [35:24] + qm1[35:24];
+  assign \$509  = \$508  + 1'h1;
+  assign \$510  = qm_first ? 42'h00000000000 : acc1;
+  assign \$511  = qm_first ? 42'h00000000000 : acc1;
+  assign \$512  = \$510 [35:24] + qm1[35:24];
+  assign \$513  = \$505  ? \$509 [12] : \$512 [12];
+  assign \$514  = qm_first ? 42'h00000000000 : acc1;
+  assign \$515  = qm_first ? 42'h00000000000 : acc1;
+  assign \$516  = { \$515 [41], \$514 [41:36] } + qm1[42:36];
+  assign \$517  = \$516  + 1'h1;
+  assign \$518  = qm_first ? 42'h00000000000 : acc1;
+  assign \$519  = qm_first ? 42'h00000000000 : acc1;
+  assign \$520  = { \$519 [41], \$518 [41:36] } + qm1[42:36];
+  assign \$521  = \$513  ? \$517 [6:0] : \$520 [6:0];
+  assign \$523  = \port$1764$0 [93:82] + params[107:96];
+  assign \$524  = \$523  + 1'h0;
+  assign \$525  = \port$1764$0 [93:82] + params[107:96];
+  assign \$526  = \$525  + 1'h0;
+  assign \$527  = \port$1764$0 [105:94] + params[119:108];
+  assign \$528  = \$527  + 1'h1;
+  assign \$529  = \port$1764$0 [105:94] + params[119:108];
+  assign \$530  = \$526 [12] ? \$528 [11:0] : \$529 [11:0];
+  assign \$531  = \port$1764$0 [93:82] + params[107:96];
+  assign \$532  = \$531  + 1'h0;
+  assign \$533  = \port$1764$0 [105:94] + params[119:108];
+  assign \$534  = \$533  + 1'h1;
+  assign \$535  = \port$1764$0 [105:94] + params[119:108];
+  assign \$536  = \$532 [12] ? \$534 [12] : \$535 [12];
+  assign \$537  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
+  assign \$538  = \$537  + 1'h1;
+  assign \$539  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
+  assign \$540  = \$536  ? \$538 [11:0] : \$539 [11:0];
+  assign \$541  = \port$1764$0 [93:82] + params[107:96];
+  assign \$542  = \$541  + 1'h0;
+  assign \$543  = \port$1764$0 [105:94] + params[119:108];
+  assign \$544  = \$543  + 1'h1;
+  assign \$545  = \port$1764$0 [105:94] + params[119:108];
+  assign \$546  = \$542 [12] ? \$544 [12] : \$545 [12];
+  assign \$547  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
+  assign \$548  = \$547  + 1'h1;
+  assign \$549  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
+  assign \$550  = \$546  ? \$548 [12] : \$549 [12];
+  assign \$551  = \port$1764$0 [122:118] + { params[127], params[127], params[127], params[127], params[127] };
+  assign \$552  = \$551  + 1'h1;
+  assign \$553  = \port$1764$0 [122:118] + { params[127], params[127], params[127], params[127], params[127] };
+  assign \$554  = \$550  ? \$552 [4:0] : \$553 [4:0];
+  assign \$555  = out_int32 ? 16'h0001 : params[143:128];
+  assign \$556  = $signed(t2) * $signed({ 1'h0, mshift2[7:0] });
+  assign \$557  = qm_first ? 42'h00000000000 : acc2;
+  assign \$558  = qm_first ? 42'h00000000000 : acc2;
+  assign \$559  = \$557 [11:0] + qm2[11:0];
+  assign \$560  = \$559  + 1'h0;
+  assign \$561  = qm_first ? 42'h00000000000 : acc2;
+  assign \$562  = qm_first ? 42'h00000000000 : acc2;
+  assign \$563  = \$561 [11:0] + qm2[11:0];
+  assign \$564  = \$563  + 1'h0;
+  assign \$565  = qm_first ? 42'h00000000000 : acc2;
+  assign \$566  = qm_first ? 42'h00000000000 : acc2;
+  assign \$567  = \$565 [23:12] + qm2[23:12];
   assign \$568  = \$567  + 1'h1;
-  assign \$569  = \port$1592$0 [163:159] + { params[175], params[175], params[175], params[175], params[175] };
-  assign \$570  = \$566  ? \$568 [4:0] : \$569 [4:0];
-  assign \$571  = out_int32 ? 16'h0001 : params[191:176];
-  assign \$572  = $signed(t3) * $signed({ 1'h0, mshift3[7:0] });
-  assign \$573  = qm_first ? 42'h00000000000 : acc3;
-  assign \$574  = qm_first ? 42'h00000000000 : acc3;
-  assign \$575  = \$573 [11:0] + qm3[11:0];
-  assign \$576  = qm_first ? 42'h00000000000 : acc3;
-  assign \$577  = qm_first ? 42'h00000000000 : acc3;
-  assign \$578  = \$576 [11:0] + qm3[11:0];
-  assign \$579  = qm_first ? 42'h00000000000 : acc3;
-  assign \$580  = qm_first ? 42'h00000000000 : acc3;
-  assign \$581  = \$579 [23:12] + qm3[23:12];
-  assign \$582  = \$581  + 1'h1;
-  assign \$583  = qm_first ? 42'h00000000000 : acc3;
-  assign \$584  = qm_first ? 42'h00000000000 : acc3;
-  assign \$585  = \$583 [23:12] + qm3[23:12];
-  assign \$586  = \$578 [12] ? \$582 [11:0] : \$585 [11:0];
-  assign \$587  = qm_first ? 42'h00000000000 : acc3;
-  assign \$588  = qm_first ? 42'h00000000000 : acc3;
-  assign \$589  = \$587 [11:0] + qm3[11:0];
-  assign \$590  = qm_first ? 42'h00000000000 : acc3;
-  assign \$591  = qm_first ? 42'h00000000000 : acc3;
-  assign \$592  = \$590 [23:12] + qm3[23:12];
-  assign \$593  = \$592  + 1'h1;
-  assign \$594  = qm_first ? 42'h00000000000 : acc3;
-  assign \$595  = qm_first ? 42'h00000000000 : acc3;
-  assign \$596  = \$594 [23:12] + qm3[23:12];
-  assign \$597  = \$589 [12] ? \$593 [12] : \$596 [12];
-  assign \$598  = qm_first ? 42'h00000000000 : acc3;
-  assign \$599  = qm_first ? 42'h00000000000 : acc3;
-  assign \$600  = \$598 [35:24] + qm3[35:24];
-  assign \$601  = \$600  + 1'h1;
-  assign \$602  = qm_first ? 42'h00000000000 : acc3;
-  assign \$603  = qm_first ? 42'h00000000000 : acc3;
-  assign \$604  = \$602 [35:24] + qm3[35:24];
-  assign \$605  = \$597  ? \$601 [11:0] : \$604 [11:0];
-  assign \$606  = qm_first ? 42'h00000000000 : acc3;
-  assign \$607  = qm_first ? 42'h00000000000 : acc3;
-  assign \$608  = \$606 [11:0] + qm3[11:0];
-  assign \$609  = qm_first ? 42'h00000000000 : acc3;
-  assign \$610  = qm_first ? 42'h00000000000 : acc3;
-  assign \$611  = \$609 [23:12] + qm3[23:12];
-  assign \$612  = \$611  + 1'h1;
-  assign \$613  = qm_first ? 42'h00000000000 : acc3;
-  assign \$614  = qm_first ? 42'h00000000000 : acc3;
-  assign \$615  = \$613 [23:12] + qm3[23:12];
-  assign \$616  = \$608 [12] ? \$612 [12] : \$615 [12];
-  assign \$617  = qm_first ? 42'h00000000000 : acc3;
-  assign \$618  = qm_first ? 42'h00000000000 : acc3;
-  assign \$619  = \$617 [35:24] + qm3[35:24];
-  assign \$620  = \$619  + 1'h1;
-  assign \$621  = qm_first ? 42'h00000000000 : acc3;
-  assign \$622  = qm_first ? 42'h00000000000 : acc3;
-  assign \$623  = \$621 [35:24] + qm3[35:24];
-  assign \$624  = \$616  ? \$620 [12] : \$623 [12];
-  assign \$625  = qm_first ? 42'h00000000000 : acc3;
-  assign \$626  = qm_first ? 42'h00000000000 : acc3;
-  assign \$627  = { \$626 [41], \$625 [41:36] } + qm3[42:36];
-  assign \$628  = \$627  + 1'h1;
-  assign \$629  = qm_first ? 42'h00000000000 : acc3;
-  assign \$630  = qm_first ? 42'h00000000000 : acc3;
-  assign \$631  = { \$630 [41], \$629 [41:36] } + qm3[42:36];
-  assign \$632  = \$624  ? \$628 [6:0] : \$631 [6:0];
-  assign \$634  = qm_first ? 42'h00000000000 : acc3;
-  assign \$635  = qm_first ? 42'h00000000000 : acc3;
-  assign \$636  = \$634 [11:0] + qm3[11:0];
-  assign \$637  = qm_first ? 42'h00000000000 : acc3;
-  assign \$638  = qm_first ? 42'h00000000000 : acc3;
-  assign \$639  = \$637 [11:0] + qm3[11:0];
-  assign \$640  = qm_first ? 42'h00000000000 : acc3;
-  assign \$641  = qm_first ? 42'h00000000000 : acc3;
-  assign \$642  = \$640 [23:12] + qm3[23:12];
-  assign \$643  = \$642  + 1'h1;
-  assign \$644  = qm_first ? 42'h00000000000 : acc3;
-  assign \$645  = qm_first ? 42'h00000000000 : acc3;
-  assign \$646  = \$644 [23:12] + qm3[23:12];
-  assign \$647  = \$639 [12] ? \$643 [11:0] : \$646 [11:0];
-  assign \$648  = qm_first ? 42'h00000000000 : acc3;
-  assign \$649  = qm_first ? 42'h00000000000 : acc3;
-  assign \$650  = \$648 [11:0] + qm3[11:0];
-  assign \$651  = qm_first ? 42'h00000000000 : acc3;
-  assign \$652  = qm_first ? 42'h00000000000 : acc3;
-  assign \$653  = \$651 [23:12] + qm3[23:12];
-  assign \$654  = \$653  + 1'h1;
-  assign \$655  = qm_first ? 42'h00000000000 : acc3;
-  assign \$656  = qm_first ? 42'h00000000000 : acc3;
-  assign \$657  = \$655 [23:12] + qm3[23:12];
-  assign \$658  = \$650 [12] ? \$654 [12] : \$657 [12];
-  assign \$659  = qm_first ? 42'h00000000000 : acc3;
-  assign \$660  = qm_first ? 42'h00000000000 : acc3;
-  assign \$661  = \$659 [35:24] + qm3[35:24];
-  assign \$662  = \$661  + 1'h1;
-  assign \$663  = qm_first ? 42'h00000000000 : acc3;
-  assign \$664  = qm_first ? 42'h00000000000 : acc3;
-  assign \$665  = \$663 [35:24] + qm3[35:24];
-  assign \$666  = \$658  ? \$662 [11:0] : \$665 [11:0];
-  assign \$667  = qm_first ? 42'h00000000000 : acc3;
-  assign \$668  = qm_first ? 42'h00000000000 : acc3;
-  assign \$669  = \$667 [11:0] + qm3[11:0];
-  assign \$670  = qm_first ? 42'h00000000000 : acc3;
-  assign \$671  = qm_first ? 42'h00000000000 : acc3;
-  assign \$672  = \$670 [23:12] + qm3[23:12];
+  assign \$569  = qm_first ? 42'h00000000000 : acc2;
+  assign \$570  = qm_first ? 42'h00000000000 : acc2;
+  assign \$571  = \$569 [23:12] + qm2[23:12];
+  assign \$572  = \$564 [12] ? \$568 [11:0] : \$571 [11:0];
+  assign \$573  = qm_first ? 42'h00000000000 : acc2;
+  assign \$574  = qm_first ? 42'h00000000000 : acc2;
+  assign \$575  = \$573 [11:0] + qm2[11:0];
+  assign \$576  = \$575  + 1'h0;
+  assign \$577  = qm_first ? 42'h00000000000 : acc2;
+  assign \$578  = qm_first ? 42'h00000000000 : acc2;
+  assign \$579  = \$577 [23:12] + qm2[23:12];
+  assign \$580  = \$579  + 1'h1;
+  assign \$581  = qm_first ? 42'h00000000000 : acc2;
+  assign \$582  = qm_first ? 42'h00000000000 : acc2;
+  assign \$583  = \$581 [23:12] + qm2[23:12];
+  assign \$584  = \$576 [12] ? \$580 [12] : \$583 [12];
+  assign \$585  = qm_first ? 42'h00000000000 : acc2;
+  assign \$586  = qm_first ? 42'h00000000000 : acc2;
+  assign \$587  = \$585 [35:24] + qm2[35:24];
+  assign \$588  = \$587  + 1'h1;
+  assign \$589  = qm_first ? 42'h00000000000 : acc2;
+  assign \$590  = qm_first ? 42'h00000000000 : acc2;
+  assign \$591  = \$589 [35:24] + qm2[35:24];
+  assign \$592  = \$584  ? \$588 [11:0] : \$591 [11:0];
+  assign \$593  = qm_first ? 42'h00000000000 : acc2;
+  assign \$594  = qm_first ? 42'h00000000000 : acc2;
+  assign \$595  = \$593 [11:0] + qm2[11:0];
+  assign \$596  = \$595  + 1'h0;
+  assign \$597  = qm_first ? 42'h00000000000 : acc2;
+  assign \$598  = qm_first ? 42'h00000000000 : acc2;
+  assign \$599  = \$597 [23:12] + qm2[23:12];
+  assign \$600  = \$599  + 1'h1;
+  assign \$601  = qm_first ? 42'h00000000000 : acc2;
+  assign \$602  = qm_first ? 42'h00000000000 : acc2;
+  assign \$603  = \$601 [23:12] + qm2[23:12];
+  assign \$604  = \$596 [12] ? \$600 [12] : \$603 [12];
+  assign \$605  = qm_first ? 42'h00000000000 : acc2;
+  assign \$606  = qm_first ? 42'h00000000000 : acc2;
+  assign \$607  = \$605 [35:24] + qm2[35:24];
+  assign \$608  = \$607  + 1'h1;
+  assign \$609  = qm_first ? 42'h00000000000 : acc2;
+  assign \$610  = qm_first ? 42'h00000000000 : acc2;
+  assign \$611  = \$609 [35:24] + qm2[35:24];
+  assign \$612  = \$604  ? \$608 [12] : \$611 [12];
+  assign \$613  = qm_first ? 42'h00000000000 : acc2;
+  assign \$614  = qm_first ? 42'h00000000000 : acc2;
+  assign \$615  = { \$614 [41], \$613 [41:36] } + qm2[42:36];
+  assign \$616  = \$615  + 1'h1;
+  assign \$617  = qm_first ? 42'h00000000000 : acc2;
+  assign \$618  = qm_first ? 42'h00000000000 : acc2;
+  assign \$619  = { \$618 [41], \$617 [41:36] } + qm2[42:36];
+  assign \$620  = \$612  ? \$616 [6:0] : \$619 [6:0];
+  assign \$622  = qm_first ? 42'h00000000000 : acc2;
+  assign \$623  = qm_first ? 42'h00000000000 : acc2;
+  assign \$624  = \$622 [11:0] + qm2[11:0];
+  assign \$625  = \$624  + 1'h0;
+  assign \$626  = qm_first ? 42'h00000000000 : acc2;
+  assign \$627  = qm_first ? 42'h00000000000 : acc2;
+  assign \$628  = \$626 [11:0] + qm2[11:0];
+  assign \$629  = \$628  + 1'h0;
+  assign \$630  = qm_first ? 42'h00000000000 : acc2;
+  assign \$631  = qm_first ? 42'h00000000000 : acc2;
+  assign \$632  = \$630 [23:12] + qm2[23:12];
+  assign \$633  = \$632  + 1'h1;
+  assign \$634  = qm_first ? 42'h00000000000 : acc2;
+  assign \$635  = qm_first ? 42'h00000000000 : acc2;
+  assign \$636  = \$634 [23:12] + qm2[23:12];
+  assign \$637  = \$629 [12] ? \$633 [11:0] : \$636 [11:0];
+  assign \$638  = qm_first ? 42'h00000000000 : acc2;
+  assign \$639  = qm_first ? 42'h00000000000 : acc2;
+  assign \$640  = \$638 [11:0] + qm2[11:0];
+  assign \$641  = \$640  + 1'h0;
+  assign \$642  = qm_first ? 42'h00000000000 : acc2;
+  assign \$643  = qm_first ? 42'h00000000000 : acc2;
+  assign \$644  = \$642 [23:12] + qm2[23:12];
+  assign \$645  = \$644  + 1'h1;
+  assign \$646  = qm_first ? 42'h00000000000 : acc2;
+  assign \$647  = qm_first ? 42'h00000000000 : acc2;
+  assign \$648  = \$646 [23:12] + qm2[23:12];
+  assign \$649  = \$641 [12] ? \$645 [12] : \$648 [12];
+  assign \$650  = qm_first ? 42'h00000000000 : acc2;
+  assign \$651  = qm_first ? 42'h00000000000 : acc2;
+  assign \$652  = \$650 [35:24] + qm2[35:24];
+  assign \$653  = \$652  + 1'h1;
+  assign \$654  = qm_first ? 42'h00000000000 : acc2;
+  assign \$655  = qm_first ? 42'h00000000000 : acc2;
+  assign \$656  = \$654 [35:24] + qm2[35:24];
+  assign \$657  = \$649  ? \$653 [11:0] : \$656 [11:0];
+  assign \$658  = qm_first ? 42'h00000000000 : acc2;
+  assign \$659  = qm_first ? 42'h00000000000 : acc2;
+  assign \$660  = \$658 [11:0] + qm2[11:0];
+  assign \$661  = \$660  + 1'h0;
+  assign \$662  = qm_first ? 42'h00000000000 : acc2;
+  assign \$663  = qm_first ? 42'h00000000000 : acc2;
+  assign \$664  = \$662 [23:12] + qm2[23:12];
+  assign \$665  = \$664  + 1'h1;
+  assign \$666  = qm_first ? 42'h00000000000 : acc2;
+  assign \$667  = qm_first ? 42'h00000000000 : acc2;
+  assign \$668  = \$666 [23:12] + qm2[23:12];
+  assign \$669  = \$661 [12] ? \$665 [12] : \$668 [12];
+  assign \$670  = qm_first ? 42'h00000000000 : acc2;
+  assign \$671  = qm_first ? 42'h00000000000 : acc2;
+  assign \$672  = \$670 [35:24] + qm2[35:24];
   assign \$673  = \$672  + 1'h1;
-  assign \$674  = qm_first ? 42'h00000000000 : acc3;
-  assign \$675  = qm_first ? 42'h00000000000 : acc3;
-  assign \$676  = \$674 [23:12] + qm3[23:12];
-  assign \$677  = \$669 [12] ? \$673 [12] : \$676 [12];
-  assign \$678  = qm_first ? 42'h00000000000 : acc3;
-  assign \$679  = qm_first ? 42'h00000000000 : acc3;
-  assign \$680  = \$678 [35:24] + qm3[35:24];
+  assign \$674  = qm_first ? 42'h00000000000 : acc2;
+  assign \$675  = qm_first ? 42'h00000000000 : acc2;
+  assign \$676  = \$674 [35:24] + qm2[35:24];
+  assign \$677  = \$669  ? \$673 [12] : \$676 [12];
+  assign \$678  = qm_first ? 42'h00000000000 : acc2;
+  assign \$679  = qm_first ? 42'h00000000000 : acc2;
+  assign \$680  = { \$679 [41], \$678 [41:36] } + qm2[42:36];
   assign \$681  = \$680  + 1'h1;
-  assign \$682  = qm_first ? 42'h00000000000 : acc3;
-  assign \$683  = qm_first ? 42'h00000000000 : acc3;
-  assign \$684  = \$682 [35:24] + qm3[35:24];
-  assign \$685  = \$677  ? \$681 [12] : \$684 [12];
-  assign \$686  = qm_first ? 42'h00000000000 : acc3;
-  assign \$687  = qm_first ? 42'h00000000000 : acc3;
-  assign \$688  = { \$687 [41], \$686 [41:36] } + qm3[42:36];
-  assign \$689  = \$688  + 1'h1;
-  assign \$690  = qm_first ? 42'h00000000000 : acc3;
-  assign \$691  = qm_first ? 42'h00000000000 : acc3;
-  assign \$692  = { \$691 [41], \$690 [41:36] } + qm3[42:36];
-  assign \$693  = \$685  ? \$689 [6:0] : \$692 [6:0];
+  assign \$682  = qm_first ? 42'h00000000000 : acc2;
+  assign \$683  = qm_first ? 42'h00000000000 : acc2;
+  assign \$684  = { \$683 [41], \$682 [41:36] } + qm2[42:36];
+  assign \$685  = \$677  ? \$681 [6:0] : \$684 [6:0];
+  assign \$687  = \port$1764$0 [134:123] + params[155:144];
+  assign \$688  = \$687  + 1'h0;
+  assign \$689  = \port$1764$0 [134:123] + params[155:144];
+  assign \$690  = \$689  + 1'h0;
+  assign \$691  = \port$1764$0 [146:135] + params[167:156];
+  assign \$692  = \$691  + 1'h1;
+  assign \$693  = \port$1764$0 [146:135] + params[167:156];
+  assign \$694  = \$690 [12] ? \$692 [11:0] : \$693 [11:0];
+  assign \$695  = \port$1764$0 [134:123] + params[155:144];
+  assign \$696  = \$695  + 1'h0;
+  assign \$697  = \port$1764$0 [146:135] + params[167:156];
+  assign \$698  = \$697  + 1'h1;
+  assign \$699  = \port$1764$0 [146:135] + params[167:156];
+  assign \$700  = \$696 [12] ? \$698 [12] : \$699 [12];
+  assign \$701  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
+  assign \$702  = \$701  + 1'h1;
+  assign \$703  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
+  assign \$704  = \$700  ? \$702 [11:0] : \$703 [11:0];
+  assign \$705  = \port$1764$0 [134:123] + params[155:144];
+  assign \$706  = \$705  + 1'h0;
+  assign \$707  = \port$1764$0 [146:135] + params[167:156];
+  assign \$708  = \$707  + 1'h1;
+  assign \$709  = \port$1764$0 [146:135] + params[167:156];
+  assign \$710  = \$706 [12] ? \$708 [12] : \$709 [12];
+  assign \$711  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
+  assign \$712  = \$711  + 1'h1;
+  assign \$713  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
+  assign \$714  = \$710  ? \$712 [12] : \$713 [12];
+  assign \$715  = \port$1764$0 [163:159] + { params[175], params[175], params[175], params[175], params[175] };
+  assign \$716  = \$715  + 1'h1;
+  assign \$717  = \port$1764$0 [163:159] + { params[175], params[175], params[175], params[175], params[175] };
+  assign \$718  = \$714  ? \$716 [4:0] : \$717 [4:0];
+  assign \$719  = out_int32 ? 16'h0001 : params[191:176];
+  assign \$720  = $signed(t3) * $signed({ 1'h0, mshift3[7:0] });
+  assign \$721  = qm_first ? 42'h00000000000 : acc3;
+  assign \$722  = qm_first ? 42'h00000000000 : acc3;
+  assign \$723  = \$721 [11:0] + qm3[11:0];
+  assign \$724  = \$723  + 1'h0;
+  assign \$725  = qm_first ? 42'h00000000000 : acc3;
+  assign \$726  = qm_first ? 42'h00000000000 : acc3;
+  assign \$727  = \$725 [11:0] + qm3[11:0];
+  assign \$728  = \$727  + 1'h0;
+  assign \$729  = qm_first ? 42'h00000000000 : acc3;
+  assign \$730  = qm_first ? 42'h00000000000 : acc3;
+  assign \$731  = \$729 [23:12] + qm3[23:12];
+  assign \$732  = \$731  + 1'h1;
+  assign \$733  = qm_first ? 42'h00000000000 : acc3;
+  assign \$734  = qm_first ? 42'h00000000000 : acc3;
+  assign \$735  = \$733 [23:12] + qm3[23:12];
+  assign \$736  = \$728 [12] ? \$732 [11:0] : \$735 [11:0];
+  assign \$737  = qm_first ? 42'h00000000000 : acc3;
+  assign \$738  = qm_first ? 42'h00000000000 : acc3;
+  assign \$739  = \$737 [11:0] + qm3[11:0];
+  assign \$740  = \$739  + 1'h0;
+  assign \$741  = qm_first ? 42'h00000000000 : acc3;
+  assign \$742  = qm_first ? 42'h00000000000 : acc3;
+  assign \$743  = \$741 [23:12] + qm3[23:12];
+  assign \$744  = \$743  + 1'h1;
+  assign \$745  = qm_first ? 42'h00000000000 : acc3;
+  assign \$746  = qm_first ? 42'h00000000000 : acc3;
+  assign \$747  = \$745 [23:12] + qm3[23:12];
+  assign \$748  = \$740 [12] ? \$744 [12] : \$747 [12];
+  assign \$749  = qm_first ? 42'h00000000000 : acc3;
+  assign \$750  = qm_first ? 42'h00000000000 : acc3;
+  assign \$751  = \$749 [35:24] + qm3[35:24];
+  assign \$752  = \$751  + 1'h1;
+  assign \$753  = qm_first ? 42'h00000000000 : acc3;
+  assign \$754  = qm_first ? 42'h00000000000 : acc3;
+  assign \$755  = \$753 [35:24] + qm3[35:24];
+  assign \$756  = \$748  ? \$752 [11:0] : \$755 [11:0];
+  assign \$757  = qm_first ? 42'h00000000000 : acc3;
+  assign \$758  = qm_first ? 42'h00000000000 : acc3;
+  assign \$759  = \$757 [11:0] + qm3[11:0];
+  assign \$760  = \$759  + 1'h0;
+  assign \$761  = qm_first ? 42'h00000000000 : acc3;
+  assign \$762  = qm_first ? 42'h00000000000 : acc3;
+  assign \$763  = \$761 [23:12] + qm3[23:12];
+  assign \$764  = \$763  + 1'h1;
+  assign \$765  = qm_first ? 42'h00000000000 : acc3;
+  assign \$766  = qm_first ? 42'h00000000000 : acc3;
+  assign \$767  = \$765 [23:12] + qm3[23:12];
+  assign \$768  = \$760 [12] ? \$764 [12] : \$767 [12];
+  assign \$769  = qm_first ? 42'h00000000000 : acc3;
+  assign \$770  = qm_first ? 42'h00000000000 : acc3;
+  assign \$771  = \$769 [35:24] + qm3[35:24];
+  assign \$772  = \$771  + 1'h1;
+  assign \$773  = qm_first ? 42'h00000000000 : acc3;
+  assign \$774  = qm_first ? 42'h00000000000 : acc3;
+  assign \$775  = \$773 [35:24] + qm3[35:24];
+  assign \$776  = \$768  ? \$772 [12] : \$775 [12];
+  assign \$777  = qm_first ? 42'h00000000000 : acc3;
+  assign \$778  = qm_first ? 42'h00000000000 : acc3;
+  assign \$779  = { \$778 [41], \$777 [41:36] } + qm3[42:36];
+  assign \$780  = \$779  + 1'h1;
+  assign \$781  = qm_first ? 42'h00000000000 : acc3;
+  assign \$782  = qm_first ? 42'h00000000000 : acc3;
+  assign \$783  = { \$782 [41], \$781 [41:36] } + qm3[42:36];
+  assign \$784  = \$776  ? \$780 [6:0] : \$783 [6:0];
+  assign \$786  = qm_first ? 42'h00000000000 : acc3;
+  assign \$787  = qm_first ? 42'h00000000000 : acc3;
+  assign \$788  = \$786 [11:0] + qm3[11:0];
+  assign \$789  = \$788  + 1'h0;
+  assign \$790  = qm_first ? 42'h00000000000 : acc3;
+  assign \$791  = qm_first ? 42'h00000000000 : acc3;
+  assign \$792  = \$790 [11:0] + qm3[11:0];
+  assign \$793  = \$792  + 1'h0;
+  assign \$794  = qm_first ? 42'h00000000000 : acc3;
+  assign \$795  = qm_first ? 42'h00000000000 : acc3;
+  assign \$796  = \$794 [23:12] + qm3[23:12];
+  assign \$797  = \$796  + 1'h1;
+  assign \$798  = qm_first ? 42'h00000000000 : acc3;
+  assign \$799  = qm_first ? 42'h00000000000 : acc3;
+  assign \$800  = \$798 [23:12] + qm3[23:12];
+  assign \$801  = \$793 [12] ? \$797 [11:0] : \$800 [11:0];
+  assign \$802  = qm_first ? 42'h00000000000 : acc3;
+  assign \$803  = qm_first ? 42'h00000000000 : acc3;
+  assign \$804  = \$802 [11:0] + qm3[11:0];
+  assign \$805  = \$804  + 1'h0;
+  assign \$806  = qm_first ? 42'h00000000000 : acc3;
+  assign \$807  = qm_first ? 42'h00000000000 : acc3;
+  assign \$808  = \$806 [23:12] + qm3[23:12];
+  assign \$809  = \$808  + 1'h1;
+  assign \$810  = qm_first ? 42'h00000000000 : acc3;
+  assign \$811  = qm_first ? 42'h00000000000 : acc3;
+  assign \$812  = \$810 [23:12] + qm3[23:12];
+  assign \$813  = \$805 [12] ? \$809 [12] : \$812 [12];
+  assign \$814  = qm_first ? 42'h00000000000 : acc3;
+  assign \$815  = qm_first ? 42'h00000000000 : acc3;
+  assign \$816  = \$814 [35:24] + qm3[35:24];
+  assign \$817  = \$816  + 1'h1;
+  assign \$818  = qm_first ? 42'h00000000000 : acc3;
+  assign \$819  = qm_first ? 42'h00000000000 : acc3;
+  assign \$820  = \$818 [35:24] + qm3[35:24];
+  assign \$821  = \$813  ? \$817 [11:0] : \$820 [11:0];
+  assign \$822  = qm_first ? 42'h00000000000 : acc3;
+  assign \$823  = qm_first ? 42'h00000000000 : acc3;
+  assign \$824  = \$822 [11:0] + qm3[11:0];
+  assign \$825  = \$824  + 1'h0;
+  assign \$826  = qm_first ? 42'h00000000000 : acc3;
+  assign \$827  = qm_first ? 42'h00000000000 : acc3;
+  assign \$828  = \$826 [23:12] + qm3[23:12];
+  assign \$829  = \$828  + 1'h1;
+  assign \$830  = qm_first ? 42'h00000000000 : acc3;
+  assign \$831  = qm_first ? 42'h00000000000 : acc3;
+  assign \$832  = \$830 [23:12] + qm3[23:12];
+  assign \$833  = \$825 [12] ? \$829 [12] : \$832 [12];
+  assign \$834  = qm_first ? 42'h00000000000 : acc3;
+  assign \$835  = qm_first ? 42'h00000000000 : acc3;
+  assign \$836  = \$834 [35:24] + qm3[35:24];
+  assign \$837  = \$836  + 1'h1;
+  assign \$838  = qm_first ? 42'h00000000000 : acc3;
+  assign \$839  = qm_first ? 42'h00000000000 : acc3;
+  assign \$840  = \$838 [35:24] + qm3[35:24];
+  assign \$841  = \$833  ? \$837 [12] : \$840 [12];
+  assign \$842  = qm_first ? 42'h00000000000 : acc3;
+  assign \$843  = qm_first ? 42'h00000000000 : acc3;
+  assign \$844  = { \$843 [41], \$842 [41:36] } + qm3[42:36];
+  assign \$845  = \$844  + 1'h1;
+  assign \$846  = qm_first ? 42'h00000000000 : acc3;
+  assign \$847  = qm_first ? 42'h00000000000 : acc3;
+  assign \$848  = { \$847 [41], \$846 [41:36] } + qm3[42:36];
+  assign \$849  = \$841  ? \$845 [6:0] : \$848 [6:0];
   always @(posedge clk)
-    rp_full <= \$694 ;
+    rp_full <= \$850 ;
   always @(posedge clk)
-    params <= \$695 ;
+    params <= \$851 ;
   always @(posedge clk)
-    credits <= \$696 ;
+    credits <= \$852 ;
   always @(posedge clk)
-    \wait  <= \$697 ;
+    \wait  <= \$853 ;
   always @(posedge clk)
-    active <= \$698 ;
+    active <= \$854 ;
   always @(posedge clk)
-    count <= \$699 ;
+    count <= \$855 ;
   always @(posedge clk)
-    first <= \$700 ;
+    first <= \$856 ;
   always @(posedge clk)
-    qm_v <= \$701 ;
+    qm_v <= \$857 ;
   always @(posedge clk)
-    qm_first <= \$82 ;
+    qm_first <= \$190 ;
   always @(posedge clk)
-    qm_last <= \$84 ;
+    qm_last <= \$192 ;
   always @(posedge clk)
-    w_en <= \$702 ;
+    w_en <= \$858 ;
   always @(posedge clk)
-    mshift0 <= \$703 ;
+    mshift0 <= \$859 ;
   always @(posedge clk)
-    t0 <= \$704 ;
+    t0 <= \$860 ;
   always @(posedge clk)
-    qm0 <= \$116 ;
+    qm0 <= \$228 ;
   always @(posedge clk)
-    acc0 <= \$705 ;
+    acc0 <= \$861 ;
   always @(posedge clk)
-    low0 <= \$706 ;
+    low0 <= \$862 ;
   always @(posedge clk)
-    mshift1 <= \$707 ;
+    mshift1 <= \$863 ;
   always @(posedge clk)
-    t1 <= \$708 ;
+    t1 <= \$864 ;
   always @(posedge clk)
-    qm1 <= \$268 ;
+    qm1 <= \$392 ;
   always @(posedge clk)
-    acc1 <= \$709 ;
+    acc1 <= \$865 ;
   always @(posedge clk)
-    low1 <= \$710 ;
+    low1 <= \$866 ;
   always @(posedge clk)
-    mshift2 <= \$711 ;
+    mshift2 <= \$867 ;
   always @(posedge clk)
-    t2 <= \$712 ;
+    t2 <= \$868 ;
   always @(posedge clk)
-    qm2 <= \$420 ;
+    qm2 <= \$556 ;
   always @(posedge clk)
-    acc2 <= \$713 ;
+    acc2 <= \$869 ;
   always @(posedge clk)
-    low2 <= \$714 ;
+    low2 <= \$870 ;
   always @(posedge clk)
-    mshift3 <= \$715 ;
+    mshift3 <= \$871 ;
   always @(posedge clk)
-    t3 <= \$716 ;
+    t3 <= \$872 ;
   always @(posedge clk)
-    qm3 <= \$572 ;
+    qm3 <= \$720 ;
   always @(posedge clk)
-    acc3 <= \$717 ;
+    acc3 <= \$873 ;
   always @(posedge clk)
-    low3 <= \$718 ;
+    low3 <= \$874 ;
   assign \$1  = ~ rp_full;
   assign rowp_ready = \$1  | take;
   assign \$2  = totals_valid & rp_full;
@@ -4950,261 +5546,101 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   assign \$4  = \$2  & \$3 ;
   assign \$5  = | credits;
   assign take = \$4  & \$5 ;
-  assign \$6  = $signed({ acc0, low0 }) > $signed(32'd2147483647);
-  assign \$7  = $signed({ acc0, low0 }) < $signed(32'd2147483648);
-  assign \$8  = \$7  ? 58'h3ffffff80000000 : { acc0, low0 };
-  assign \$9  = \$6  ? 58'h00000007fffffff : \$8 ;
-  assign \$11  = $signed(\$10 ) >>> shift;
-  assign \$12  = $signed(\$11 ) >= $signed(9'h0ff);
-  assign \$14  = $signed(\$13 ) >>> shift;
-  assign \$15  = $signed(\$14 ) <= $signed(10'h2fe);
-  assign \$17  = $signed(\$16 ) >>> shift;
-  assign \$18  = \$17 [8:0] + 1'h1;
-  assign \$19  = \$15  ? 8'h80 : \$18 [8:1];
-  assign \$20  = \$12  ? 8'h7f : \$19 ;
-  assign \$21  = out_int32 ? \$9  : { \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20  };
-  assign \$22  = $signed({ acc1, low1 }) > $signed(32'd2147483647);
-  assign \$23  = $signed({ acc1, low1 }) < $signed(32'd2147483648);
-  assign \$24  = \$23  ? 58'h3ffffff80000000 : { acc1, low1 };
-  assign \$25  = \$22  ? 58'h00000007fffffff : \$24 ;
-  assign \$27  = $signed(\$26 ) >>> shift;
-  assign \$28  = $signed(\$27 ) >= $signed(9'h0ff);
+  assign \$6  = ~ acc0[41];
+  assign \$7  = | acc0[41:15];
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = & acc0[41:15];
+  assign \$10  = ~ \$9 ;
+  assign \$11  = acc0[41] & \$10 ;
+  assign \$12  = \$11  ? 58'h3ffffff80000000 : { acc0, low0 };
+  assign \$13  = \$8  ? 58'h00000007fffffff : \$12 ;
+  assign \$15  = $signed(\$14 ) >>> shift;
+  assign \$16  = ~ \$15 [58];
+  assign \$18  = $signed(\$17 ) >>> shift;
+  assign \$19  = | \$18 [57:8];
+  assign \$21  = $signed(\$20 ) >>> shift;
+  assign \$22  = & \$21 [7:0];
+  assign \$23  = \$19  | \$22 ;
+  assign \$24  = \$16  & \$23 ;
+  assign \$26  = $signed(\$25 ) >>> shift;
+  assign \$27  = ~ \$26 ;
+  assign \$28  = ~ \$27 [58];
   assign \$30  = $signed(\$29 ) >>> shift;
-  assign \$31  = $signed(\$30 ) <= $signed(10'h2fe);
-  assign \$33  = $signed(\$32 ) >>> shift;
-  assign \$34  = \$33 [8:0] + 1'h1;
-  assign \$35  = \$31  ? 8'h80 : \$34 [8:1];
-  assign \$36  = \$28  ? 8'h7f : \$35 ;
-  assign \$37  = out_int32 ? \$25  : { \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36 [7], \$36  };
-  assign \$38  = $signed({ acc2, low2 }) > $signed(32'd2147483647);
-  assign \$39  = $signed({ acc2, low2 }) < $signed(32'd2147483648);
-  assign \$40  = \$39  ? 58'h3ffffff80000000 : { acc2, low2 };
-  assign \$41  = \$38  ? 58'h00000007fffffff : \$40 ;
-  assign \$43  = $signed(\$42 ) >>> shift;
-  assign \$44  = $signed(\$43 ) >= $signed(9'h0ff);
-  assign \$46  = $signed(\$45 ) >>> shift;
-  assign \$47  = $signed(\$46 ) <= $signed(10'h2fe);
-  assign \$49  = $signed(\$48 ) >>> shift;
-  assign \$50  = \$49 [8:0] + 1'h1;
-  assign \$51  = \$47  ? 8'h80 : \$50 [8:1];
-  assign \$52  = \$44  ? 8'h7f : \$51 ;
-  assign \$53  = out_int32 ? \$41  : { \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52 [7], \$52  };
-  assign \$54  = $signed({ acc3, low3 }) > $signed(32'd2147483647);
-  assign \$55  = $signed({ acc3, low3 }) < $signed(32'd2147483648);
-  assign \$56  = \$55  ? 58'h3ffffff80000000 : { acc3, low3 };
-  assign \$57  = \$54  ? 58'h00000007fffffff : \$56 ;
-  assign \$59  = $signed(\$58 ) >>> shift;
-  assign \$60  = $signed(\$59 ) >= $signed(9'h0ff);
-  assign \$62  = $signed(\$61 ) >>> shift;
-  assign \$63  = $signed(\$62 ) <= $signed(10'h2fe);
-  assign \$65  = $signed(\$64 ) >>> shift;
-  assign \$66  = \$65 [8:0] + 1'h1;
-  assign \$67  = \$63  ? 8'h80 : \$66 [8:1];
-  assign \$68  = \$60  ? 8'h7f : \$67 ;
-  assign \$69  = out_int32 ? \$57  : { \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68 [7], \$68  };
-  assign \$70  = rowp_valid & rowp_ready;
-  assign \$71  = credits - take;
-  assign \$72  = out_valid & r_en;
-  assign \$73  = $signed(\$71 ) + $signed({ 1'h0, \$72  });
-  assign \$75  = \wait  - 1'h1;
-  assign \$77  = active & \$76 ;
-  assign \$79  = ~ \$78 ;
-  assign \$80  = active & \$79 ;
-  assign \$81  = count + 1'h1;
-  assign \$82  = active & first;
-  assign \$84  = active & \$83 ;
-  assign \$85  = qm_v & qm_last;
-  assign \$87  = \port$1592$0 [11:0] + params[11:0];
-  assign \$88  = \port$1592$0 [11:0] + params[11:0];
-  assign \$89  = \port$1592$0 [23:12] + params[23:12];
-  assign \$90  = \$89  + 1'h1;
-  assign \$91  = \port$1592$0 [23:12] + params[23:12];
-  assign \$92  = \$88 [12] ? \$90 [11:0] : \$91 [11:0];
-  assign \$93  = \port$1592$0 [11:0] + params[11:0];
-  assign \$94  = \port$1592$0 [23:12] + params[23:12];
-  assign \$95  = \$94  + 1'h1;
-  assign \$96  = \port$1592$0 [23:12] + params[23:12];
-  assign \$97  = \$93 [12] ? \$95 [12] : \$96 [12];
-  assign \$98  = \port$1592$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$99  = \$98  + 1'h1;
-  assign \$100  = \port$1592$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$101  = \$97  ? \$99 [11:0] : \$100 [11:0];
-  assign \$102  = \port$1592$0 [11:0] + params[11:0];
-  assign \$103  = \port$1592$0 [23:12] + params[23:12];
-  assign \$104  = \$103  + 1'h1;
-  assign \$105  = \port$1592$0 [23:12] + params[23:12];
-  assign \$106  = \$102 [12] ? \$104 [12] : \$105 [12];
-  assign \$107  = \port$1592$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$108  = \$107  + 1'h1;
-  assign \$109  = \port$1592$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$110  = \$106  ? \$108 [12] : \$109 [12];
-  assign \$111  = \port$1592$0 [40:36] + { params[31], params[31], params[31], params[31], params[31] };
-  assign \$112  = \$111  + 1'h1;
-  assign \$113  = \port$1592$0 [40:36] + { params[31], params[31], params[31], params[31], params[31] };
-  assign \$114  = \$110  ? \$112 [4:0] : \$113 [4:0];
-  assign \$115  = out_int32 ? 16'h0001 : params[47:32];
-  assign \$116  = $signed(t0) * $signed({ 1'h0, mshift0[7:0] });
-  assign \$117  = qm_first ? 42'h00000000000 : acc0;
-  assign \$118  = qm_first ? 42'h00000000000 : acc0;
-  assign \$119  = \$117 [11:0] + qm0[11:0];
-  assign \$120  = qm_first ? 42'h00000000000 : acc0;
-  assign \$121  = qm_first ? 42'h00000000000 : acc0;
-  assign \$122  = \$120 [11:0] + qm0[11:0];
-  assign \$123  = qm_first ? 42'h00000000000 : acc0;
-  assign \$124  = qm_first ? 42'h00000000000 : acc0;
-  assign \$125  = \$123 [23:12] + qm0[23:12];
-  assign \$126  = \$125  + 1'h1;
-  assign \$127  = qm_first ? 42'h00000000000 : acc0;
-  assign \$128  = qm_first ? 42'h00000000000 : acc0;
-  assign \$129  = \$127 [23:12] + qm0[23:12];
-  assign \$130  = \$122 [12] ? \$126 [11:0] : \$129 [11:0];
-  assign \$131  = qm_first ? 42'h00000000000 : acc0;
-  assign \$132  = qm_first ? 42'h00000000000 : acc0;
-  assign \$133  = \$131 [11:0] + qm0[11:0];
-  assign \$134  = qm_first ? 42'h00000000000 : acc0;
-  assign \$135  = qm_first ? 42'h00000000000 : acc0;
-  assign \$136  = \$134 [23:12] + qm0[23:12];
-  assign \$137  = \$136  + 1'h1;
-  assign \$138  = qm_first ? 42'h00000000000 : acc0;
-  assign \$139  = qm_first ? 42'h00000000000 : acc0;
-  assign \$140  = \$138 [23:12] + qm0[23:12];
-  assign \$141  = \$133 [12] ? \$137 [12] : \$140 [12];
-  assign \$142  = qm_first ? 42'h00000000000 : acc0;
-  assign \$143  = qm_first ? 42'h00000000000 : acc0;
-  assign \$144  = \$142 [35:24] + qm0[35:24];
-  assign \$145  = \$144  + 1'h1;
-  assign \$146  = qm_first ? 42'h00000000000 : acc0;
-  assign \$147  = qm_first ? 42'h00000000000 : acc0;
-  assign \$148  = \$146 [35:24] + qm0[35:24];
-  assign \$149  = \$141  ? \$145 [11:0] : \$148 [11:0];
-  assign \$150  = qm_first ? 42'h00000000000 : acc0;
-  assign \$151  = qm_first ? 42'h00000000000 : acc0;
-  assign \$152  = \$150 [11:0] + qm0[11:0];
-  assign \$153  = qm_first ? 42'h00000000000 : acc0;
-  assign \$154  = qm_first ? 42'h00000000000 : acc0;
-  assign \$155  = \$153 [23:12] + qm0[23:12];
-  assign \$156  = \$155  + 1'h1;
-  assign \$157  = qm_first ? 42'h00000000000 : acc0;
-  assign \$158  = qm_first ? 42'h00000000000 : acc0;
-  assign \$159  = \$157 [23:12] + qm0[23:12];
-  assign \$160  = \$152 [12] ? \$156 [12] : \$159 [12];
-  assign \$161  = qm_first ? 42'h00000000000 : acc0;
-  assign \$162  = qm_first ? 42'h00000000000 : acc0;
-  assign \$163  = \$161 [35:24] + qm0[35:24];
-  assign \$164  = \$163  + 1'h1;
-  assign \$165  = qm_first ? 42'h00000000000 : acc0;
-  assign \$166  = qm_first ? 42'h00000000000 : acc0;
-  assign \$167  = \$165 [35:24] + qm0[35:24];
-  assign \$168  = \$160  ? \$164 [12] : \$167 [12];
-  assign \$169  = qm_first ? 42'h00000000000 : acc0;
-  assign \$170  = qm_first ? 42'h00000000000 : acc0;
-  assign \$171  = { \$170 [41], \$169 [41:36] } + qm0[42:36];
-  assign \$172  = \$171  + 1'h1;
-  assign \$173  = qm_first ? 42'h00000000000 : acc0;
-  assign \$174  = qm_first ? 42'h00000000000 : acc0;
-  assign \$175  = { \$174 [41], \$173 [41:36] } + qm0[42:36];
-  assign \$176  = \$168  ? \$172 [6:0] : \$175 [6:0];
-  assign \$178  = qm_first ? 42'h00000000000 : acc0;
-  assign \$179  = qm_first ? 42'h00000000000 : acc0;
-  assign \$180  = \$178 [11:0] + qm0[11:0];
-  assign \$181  = qm_first ? 42'h00000000000 : acc0;
-  assign \$182  = qm_first ? 42'h00000000000 : acc0;
-  assign \$183  = \$181 [11:0] + qm0[11:0];
-  assign \$184  = qm_first ? 42'h00000000000 : acc0;
-  assign \$185  = qm_first ? 42'h00000000000 : acc0;
-  assign \$186  = \$184 [23:12] + qm0[23:12];
-  assign \$187  = \$186  + 1'h1;
-  assign \$188  = qm_first ? 42'h00000000000 : acc0;
-  assign \$189  = qm_first ? 42'h00000000000 : acc0;
-  assign \$190  = \$188 [23:12] + qm0[23:12];
-  assign \$191  = \$183 [12] ? \$187 [11:0] : \$190 [11:0];
-  assign \$192  = qm_first ? 42'h00000000000 : acc0;
-  assign \$193  = qm_first ? 42'h00000000000 : acc0;
-  assign \$194  = \$192 [11:0] + qm0[11:0];
-  assign \$195  = qm_first ? 42'h00000000000 : acc0;
-  assign \$196  = qm_first ? 42'h00000000000 : acc0;
-  assign \$197  = \$195 [23:12] + qm0[23:12];
-  assign \$198  = \$197  + 1'h1;
-  assign \$199  = qm_first ? 42'h00000000000 : acc0;
-  assign \$200  = qm_first ? 42'h00000000000 : acc0;
-  assign \$201  = \$199 [23:12] + qm0[23:12];
-  assign \$202  = \$194 [12] ? \$198 [12] : \$201 [12];
-  assign \$203  = qm_first ? 42'h00000000000 : acc0;
-  assign \$204  = qm_first ? 42'h00000000000 : acc0;
-  assign \$205  = \$203 [35:24] + qm0[35:24];
-  assign \$206  = \$205  + 1'h1;
-  assign \$207  = qm_first ? 42'h00000000000 : acc0;
-  assign \$208  = qm_first ? 42'h00000000000 : acc0;
-  assign \$209  = \$207 [35:24] + qm0[35:24];
-  assign \$210  = \$202  ? \$206 [11:0] : \$209 [11:0];
-  assign \$211  = qm_first ? 42'h00000000000 : acc0;
-  assign \$212  = qm_first ? 42'h00000000000 : acc0;
-  assign \$213  = \$211 [11:0] + qm0[11:0];
-  assign \$214  = qm_first ? 42'h00000000000 : acc0;
-  assign \$215  = qm_first ? 42'h00000000000 : acc0;
-  assign \$216  = \$214 [23:12] + qm0[23:12];
-  assign \$217  = \$216  + 1'h1;
-  assign \$218  = qm_first ? 42'h00000000000 : acc0;
-  assign \$219  = qm_first ? 42'h00000000000 : acc0;
-  assign \$220  = \$218 [23:12] + qm0[23:12];
-  assign \$221  = \$213 [12] ? \$217 [12] : \$220 [12];
-  assign \$222  = qm_first ? 42'h00000000000 : acc0;
-  assign \$223  = qm_first ? 42'h00000000000 : acc0;
-  assign \$224  = \$222 [35:24] + qm0[35:24];
-  assign \$225  = \$224  + 1'h1;
-  assign \$226  = qm_first ? 42'h00000000000 : acc0;
-  assign \$227  = qm_first ? 42'h00000000000 : acc0;
-  assign \$228  = \$226 [35:24] + qm0[35:24];
-  assign \$229  = \$221  ? \$225 [12] : \$228 [12];
-  assign \$230  = qm_first ? 42'h00000000000 : acc0;
-  assign \$231  = qm_first ? 42'h00000000000 : acc0;
-  assign \$232  = { \$231 [41], \$230 [41:36] } + qm0[42:36];
-  assign \$233  = \$232  + 1'h1;
-  assign \$234  = qm_first ? 42'h00000000000 : acc0;
-  assign \$235  = qm_first ? 42'h00000000000 : acc0;
-  assign \$236  = { \$235 [41], \$234 [41:36] } + qm0[42:36];
-  assign \$237  = \$229  ? \$233 [6:0] : \$236 [6:0];
-  assign \$239  = \port$1592$0 [52:41] + params[59:48];
-  assign \$240  = \port$1592$0 [52:41] + params[59:48];
-  assign \$241  = \port$1592$0 [64:53] + params[71:60];
-  assign \$242  = \$241  + 1'h1;
-  assign \$243  = \port$1592$0 [64:53] + params[71:60];
-  assign \$244  = \$240 [12] ? \$242 [11:0] : \$243 [11:0];
-  assign \$245  = \port$1592$0 [52:41] + params[59:48];
-  assign \$246  = \port$1592$0 [64:53] + params[71:60];
-  assign \$247  = \$246  + 1'h1;
-  assign \$248  = \port$1592$0 [64:53] + params[71:60];
-  assign \$249  = \$245 [12] ? \$247 [12] : \$248 [12];
-  assign \$250  = \port$1592$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$251  = \$250  + 1'h1;
-  assign \$252  = \port$1592$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$253  = \$249  ? \$251 [11:0] : \$252 [11:0];
-  assign \$254  = \port$1592$0 [52:41] + params[59:48];
-  assign \$255  = \port$1592$0 [64:53] + params[71:60];
-  assign \$256  = \$255  + 1'h1;
-  assign \$257  = \port$1592$0 [64:53] + params[71:60];
-  assign \$258  = \$254 [12] ? \$256 [12] : \$257 [12];
-  assign \$259  = \port$1592$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$260  = \$259  + 1'h1;
-  assign \$261  = \port$1592$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$262  = \$258  ? \$260 [12] : \$261 [12];
-  assign \$263  = \port$1592$0 [81:77] + { params[79], params[79], params[79], params[79], params[79] };
-  assign \$264  = \$263  + 1'h1;
-  assign \$265  = \port$1592$0 [81:77] + { params[79], params[79], params[79], params[79], params[79] };
-  assign \$266  = \$262  ? \$264 [4:0] : \$265 [4:0];
-  assign \$267  = out_int32 ? 16'h0001 : params[95:80];
-  assign \$268  = $signed(t1) * $signed({ 1'h0, mshift1[7:0] });
-  assign \$269  = qm_first ? 42'h00000000000 : acc1;
-  assign \$270  = qm_first ? 42'h00000000000 : acc1;
-  assign \$271  = \$269 [11:0] + qm1[11:0];
-  assign \$272  = qm_first ? 42'h00000000000 : acc1;
-  assign \$273  = qm_first ? 42'h00000000000 : acc1;
-  assign \$274  = \$272 [11:0] + qm1[11:0];
-  assign \$275  = qm_first ? 42'h00000000000 : acc1;
-  assign \$276  = qm_first ? 42'h00000000000 : acc1;
-  assign \$277  = \$275 [23:12] + qm1[23:12];
-  assign \$278  = \$277  + 1'h1;
-  assign \$279  = qm_first ? 42'h00000000000 : acc1;
+  assign \$31  = ~ \$30 ;
+  assign \$32  = | \$31 [57:9];
+  assign \$34  = $signed(\$33 ) >>> shift;
+  assign \$35  = ~ \$34 ;
+  assign \$37  = $signed(\$36 ) >>> shift;
+  assign \$38  = ~ \$37 ;
+  assign \$39  = | \$38 [7:0];
+  assign \$40  = \$35 [8] & \$39 ;
+  assign \$41  = \$32  | \$40 ;
+  assign \$42  = \$28  & \$41 ;
+  assign \$44  = $signed(\$43 ) >>> shift;
+  assign \$45  = \$44 [8:0] + 1'h1;
+  assign \$46  = \$42  ? 8'h80 : \$45 [8:1];
+  assign \$47  = \$24  ? 8'h7f : \$46 ;
+  assign \$48  = out_int32 ? \$13  : { \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47  };
+  assign \$49  = ~ acc1[41];
+  assign \$50  = | acc1[41:15];
+  assign \$51  = \$49  & \$50 ;
+  assign \$52  = & acc1[41:15];
+  assign \$53  = ~ \$52 ;
+  assign \$54  = acc1[41] & \$53 ;
+  assign \$55  = \$54  ? 58'h3ffffff80000000 : { acc1, low1 };
+  assign \$56  = \$51  ? 58'h00000007fffffff : \$55 ;
+  assign \$58  = $signed(\$57 ) >>> shift;
+  assign \$59  = ~ \$58 [58];
+  assign \$61  = $signed(\$60 ) >>> shift;
+  assign \$62  = | \$61 [57:8];
+  assign \$64  = $signed(\$63 ) >>> shift;
+  assign \$65  = & \$64 [7:0];
+  assign \$66  = \$62  | \$65 ;
+  assign \$67  = \$59  & \$66 ;
+  assign \$69  = $signed(\$68 ) >>> shift;
+  assign \$70  = ~ \$69 ;
+  assign \$71  = ~ \$70 [58];
+  assign \$73  = $signed(\$72 ) >>> shift;
+  assign \$74  = ~ \$73 ;
+  assign \$75  = | \$74 [57:9];
+  assign \$77  = $signed(\$76 ) >>> shift;
+  assign \$78  = ~ \$77 ;
+  assign \$80  = $signed(\$79 ) >>> shift;
+  assign \$81  = ~ \$80 ;
+  assign \$82  = | \$81 [7:0];
+  assign \$83  = \$78 [8] & \$82 ;
+  assign \$84  = \$75  | \$83 ;
+  assign \$85  = \$71  & \$84 ;
+  assign \$87  = $signed(\$86 ) >>> shift;
+  assign \$88  = \$87 [8:0] + 1'h1;
+  assign \$89  = \$85  ? 8'h80 : \$88 [8:1];
+  assign \$90  = \$67  ? 8'h7f : \$89 ;
+  assign \$91  = out_int32 ? \$56  : { \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90  };
+  assign \$92  = ~ acc2[41];
+  assign \$93  = | acc2[41:15];
+  assign \$94  = \$92  & \$93 ;
+  assign \$95  = & acc2[41:15];
+  assign \$96  = ~ \$95 ;
+  assign \$97  = acc2[41] & \$96 ;
+  assign \$98  = \$97  ? 58'h3ffffff80000000 : { acc2, low2 };
+  assign \$99  = \$94  ? 58'h00000007fffffff : \$98 ;
+  assign \$101  = $signed(\$100 ) >>> shift;
+  assign \$102  = ~ \$101 [58];
+  assign \$104  = $signed(\$103 ) >>> shift;
+  assign \$105  = | \$104 [57:8];
+  assign \$107  = $signed(\$106 ) >>> shift;
+  assign \$108  = & \$107 [7:0];
+  assign \$109  = \$105  | \$108 ;
+  assign \$110  = \$102  & \$109 ;
+  assign \$112  = $signed(\$111 ) >>> shift;
+  assign \$113  = ~ \$112 ;
+  assign \$114  = ~ \$113 [58];
+  assign \$116  = $signed(\$115 ) >>> shift;
+  assign \$117  = ~ \$116 ;
+  assign \$118  = | \$117 [57:9];
+  assign \$120  = $signed(\$119 ) >>> shift;
+  assign \$121  = ~ \$120 ;
+  assign \$123  = $signed(\$122 ) >>> shift;
   \gqmv_base.req.out_fifo  out_fifo (
     .clk(clk),
     .r_data(out_data),
@@ -5216,219 +5652,219 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$694  = rp_full;
+    \$850  = rp_full;
     if (take) begin
-      \$694  = 1'h0;
+      \$850  = 1'h0;
     end
-    if (\$70 ) begin
-      \$694  = 1'h1;
-    end
-    if (rst) begin
-      \$694  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$695  = params;
-    if (\$70 ) begin
-      \$695  = rowp_payload;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$696  = \$73 [1:0];
-    if (rst) begin
-      \$696  = 2'h3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$697  = \wait ;
-    if (\$74 ) begin
-      \$697  = \$75 [0];
-    end
-    if (take) begin
-      \$697  = 1'h1;
+    if (\$178 ) begin
+      \$850  = 1'h1;
     end
     if (rst) begin
-      \$697  = 1'h0;
+      \$850  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$698  = active;
-    if (\$77 ) begin
-      \$698  = 1'h0;
+    \$851  = params;
+    if (\$178 ) begin
+      \$851  = rowp_payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$852  = \$181 [1:0];
+    if (rst) begin
+      \$852  = 2'h3;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$853  = \wait ;
+    if (\$182 ) begin
+      \$853  = \$183 [0];
     end
     if (take) begin
-      \$698  = 1'h1;
+      \$853  = 1'h1;
     end
     if (rst) begin
-      \$698  = 1'h0;
+      \$853  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$699  = count;
-    if (\$80 ) begin
-      \$699  = \$81 [0];
+    \$854  = active;
+    if (\$185 ) begin
+      \$854  = 1'h0;
     end
     if (take) begin
-      \$699  = 1'h0;
+      \$854  = 1'h1;
     end
     if (rst) begin
-      \$699  = 1'h0;
+      \$854  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$700  = first;
+    \$855  = count;
+    if (\$188 ) begin
+      \$855  = \$189 [0];
+    end
+    if (take) begin
+      \$855  = 1'h0;
+    end
+    if (rst) begin
+      \$855  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$856  = first;
     if (active) begin
-      \$700  = 1'h0;
+      \$856  = 1'h0;
     end
     if (take) begin
-      \$700  = 1'h1;
+      \$856  = 1'h1;
     end
     if (rst) begin
-      \$700  = 1'h0;
+      \$856  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$701  = active;
+    \$857  = active;
     if (rst) begin
-      \$701  = 1'h0;
+      \$857  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$702  = \$85 ;
+    \$858  = \$193 ;
     if (rst) begin
-      \$702  = 1'h0;
+      \$858  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$703  = mshift0;
+    \$859  = mshift0;
     if (active) begin
-      \$703  = \$86 ;
+      \$859  = \$194 ;
     end
     if (take) begin
-      \$703  = \$115 ;
+      \$859  = \$227 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$704  = t0;
+    \$860  = t0;
     if (take) begin
-      \$704  = { \$114 , \$101 , \$92 , \$87 [11:0] };
+      \$860  = { \$226 , \$212 , \$202 , \$196 [11:0] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$705  = acc0;
+    \$861  = acc0;
     if (qm_v) begin
-      \$705  = \$177 [41:0];
+      \$861  = \$293 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$706  = low0;
+    \$862  = low0;
     if (qm_v) begin
-      \$706  = { \$180 [7:0], low0[15:8] };
+      \$862  = { \$297 [7:0], low0[15:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$707  = mshift1;
+    \$863  = mshift1;
     if (active) begin
-      \$707  = \$238 ;
+      \$863  = \$358 ;
     end
     if (take) begin
-      \$707  = \$267 ;
+      \$863  = \$391 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$708  = t1;
+    \$864  = t1;
     if (take) begin
-      \$708  = { \$266 , \$253 , \$244 , \$239 [11:0] };
+      \$864  = { \$390 , \$376 , \$366 , \$360 [11:0] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$709  = acc1;
+    \$865  = acc1;
     if (qm_v) begin
-      \$709  = \$329 [41:0];
+      \$865  = \$457 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$710  = low1;
+    \$866  = low1;
     if (qm_v) begin
-      \$710  = { \$332 [7:0], low1[15:8] };
+      \$866  = { \$461 [7:0], low1[15:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$711  = mshift2;
+    \$867  = mshift2;
     if (active) begin
-      \$711  = \$390 ;
+      \$867  = \$522 ;
     end
     if (take) begin
-      \$711  = \$419 ;
+      \$867  = \$555 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$712  = t2;
+    \$868  = t2;
     if (take) begin
-      \$712  = { \$418 , \$405 , \$396 , \$391 [11:0] };
+      \$868  = { \$554 , \$540 , \$530 , \$524 [11:0] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$713  = acc2;
+    \$869  = acc2;
     if (qm_v) begin
-      \$713  = \$481 [41:0];
+      \$869  = \$621 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$714  = low2;
+    \$870  = low2;
     if (qm_v) begin
-      \$714  = { \$484 [7:0], low2[15:8] };
+      \$870  = { \$625 [7:0], low2[15:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$715  = mshift3;
+    \$871  = mshift3;
     if (active) begin
-      \$715  = \$542 ;
+      \$871  = \$686 ;
     end
     if (take) begin
-      \$715  = \$571 ;
+      \$871  = \$719 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$716  = t3;
+    \$872  = t3;
     if (take) begin
-      \$716  = { \$570 , \$557 , \$548 , \$543 [11:0] };
+      \$872  = { \$718 , \$704 , \$694 , \$688 [11:0] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$717  = acc3;
+    \$873  = acc3;
     if (qm_v) begin
-      \$717  = \$633 [41:0];
+      \$873  = \$785 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$718  = low3;
+    \$874  = low3;
     if (qm_v) begin
-      \$718  = { \$636 [7:0], low3[15:8] };
+      \$874  = { \$789 [7:0], low3[15:8] };
     end
   end
   assign r_rdy = out_valid;
@@ -5436,38 +5872,58 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   assign out_ready = r_en;
   assign p_done = w_en;
   assign w_data = data;
-  assign totals__0 = \port$1592$0 [40:0];
-  assign totals__1 = \port$1592$0 [81:41];
-  assign totals__2 = \port$1592$0 [122:82];
-  assign totals__3 = \port$1592$0 [163:123];
-  assign data[127:96] = \$69 [31:0];
-  assign data[95:64] = \$53 [31:0];
-  assign data[63:32] = \$37 [31:0];
-  assign data[31:0] = \$21 [31:0];
-  assign \$10  = { acc0, low0, 1'h0 };
-  assign \$13  = { acc0, low0, 1'h0 };
-  assign \$16  = { acc0, low0, 1'h0 };
-  assign \$26  = { acc1, low1, 1'h0 };
-  assign \$29  = { acc1, low1, 1'h0 };
-  assign \$32  = { acc1, low1, 1'h0 };
-  assign \$42  = { acc2, low2, 1'h0 };
-  assign \$45  = { acc2, low2, 1'h0 };
-  assign \$48  = { acc2, low2, 1'h0 };
-  assign \$58  = { acc3, low3, 1'h0 };
-  assign \$61  = { acc3, low3, 1'h0 };
-  assign \$64  = { acc3, low3, 1'h0 };
-  assign \$76  = count;
-  assign \$78  = count;
-  assign \$83  = count;
-  assign \$86  = { 8'h00, mshift0[15:8] };
-  assign \$177  = { \$176 [6], \$176 [6], \$176 [6], \$176 [6], \$176 [6], \$176 [6], \$176 [6], \$176 [6], \$176 , \$149 , \$130 , \$119 [11:8] };
-  assign \$238  = { 8'h00, mshift1[15:8] };
-  assign \$329  = { \$328 [6], \$328 [6], \$328 [6], \$328 [6], \$328 [6], \$328 [6], \$328 [6], \$328 [6], \$328 , \$301 , \$282 , \$271 [11:8] };
-  assign \$390  = { 8'h00, mshift2[15:8] };
-  assign \$481  = { \$480 [6], \$480 [6], \$480 [6], \$480 [6], \$480 [6], \$480 [6], \$480 [6], \$480 [6], \$480 , \$453 , \$434 , \$423 [11:8] };
-  assign \$542  = { 8'h00, mshift3[15:8] };
-  assign \$633  = { \$632 [6], \$632 [6], \$632 [6], \$632 [6], \$632 [6], \$632 [6], \$632 [6], \$632 [6], \$632 , \$605 , \$586 , \$575 [11:8] };
-  assign \$74  = \wait ;
+  assign totals__0 = \port$1764$0 [40:0];
+  assign totals__1 = \port$1764$0 [81:41];
+  assign totals__2 = \port$1764$0 [122:82];
+  assign totals__3 = \port$1764$0 [163:123];
+  assign data[127:96] = \$177 [31:0];
+  assign data[95:64] = \$134 [31:0];
+  assign data[63:32] = \$91 [31:0];
+  assign data[31:0] = \$48 [31:0];
+  assign \$14  = { acc0, low0, 1'h0 };
+  assign \$17  = { acc0, low0, 1'h0 };
+  assign \$20  = { acc0, low0, 1'h0 };
+  assign \$25  = { acc0, low0, 1'h0 };
+  assign \$29  = { acc0, low0, 1'h0 };
+  assign \$33  = { acc0, low0, 1'h0 };
+  assign \$36  = { acc0, low0, 1'h0 };
+  assign \$43  = { acc0, low0, 1'h0 };
+  assign \$57  = { acc1, low1, 1'h0 };
+  assign \$60  = { acc1, low1, 1'h0 };
+  assign \$63  = { acc1, low1, 1'h0 };
+  assign \$68  = { acc1, low1, 1'h0 };
+  assign \$72  = { acc1, low1, 1'h0 };
+  assign \$76  = { acc1, low1, 1'h0 };
+  assign \$79  = { acc1, low1, 1'h0 };
+  assign \$86  = { acc1, low1, 1'h0 };
+  assign \$100  = { acc2, low2, 1'h0 };
+  assign \$103  = { acc2, low2, 1'h0 };
+  assign \$106  = { acc2, low2, 1'h0 };
+  assign \$111  = { acc2, low2, 1'h0 };
+  assign \$115  = { acc2, low2, 1'h0 };
+  assign \$119  = { acc2, low2, 1'h0 };
+  assign \$122  = { acc2, low2, 1'h0 };
+  assign \$129  = { acc2, low2, 1'h0 };
+  assign \$143  = { acc3, low3, 1'h0 };
+  assign \$146  = { acc3, low3, 1'h0 };
+  assign \$149  = { acc3, low3, 1'h0 };
+  assign \$154  = { acc3, low3, 1'h0 };
+  assign \$158  = { acc3, low3, 1'h0 };
+  assign \$162  = { acc3, low3, 1'h0 };
+  assign \$165  = { acc3, low3, 1'h0 };
+  assign \$172  = { acc3, low3, 1'h0 };
+  assign \$184  = count;
+  assign \$186  = count;
+  assign \$191  = count;
+  assign \$194  = { 8'h00, mshift0[15:8] };
+  assign \$293  = { \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 , \$264 , \$244 , \$232 [11:8] };
+  assign \$358  = { 8'h00, mshift1[15:8] };
+  assign \$457  = { \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 , \$428 , \$408 , \$396 [11:8] };
+  assign \$522  = { 8'h00, mshift2[15:8] };
+  assign \$621  = { \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 , \$592 , \$572 , \$560 [11:8] };
+  assign \$686  = { 8'h00, mshift3[15:8] };
+  assign \$785  = { \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 , \$756 , \$736 , \$724 [11:8] };
+  assign \$182  = \wait ;
 endmodule
 
 (* generator = "Amaranth" *)

@@ -6,37 +6,63 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
 , csr__arready, csr__rdata, csr__rresp, csr__rvalid, x__ready, w__ready, rowp__ready, y__payload, y__valid, csr__awaddr);
   reg \$auto$verilog_backend.cc:2355:dump_module$1  = 0;
   wire \$1 ;
-  wire \$10 ;
-  reg \$100 ;
-  reg \$101 ;
-  reg \$102 ;
-  reg \$103 ;
-  reg \$104 ;
-  reg [5:0] \$105 ;
-  reg [2:0] \$106 ;
-  reg [15:0] \$107 ;
-  reg [2:0] \$108 ;
-  reg [2:0] \$109 ;
-  wire \$11 ;
-  reg [15:0] \$110 ;
-  reg [15:0] \$111 ;
-  reg \$112 ;
-  reg \$113 ;
-  reg \$114 ;
-  reg \$115 ;
-  reg [16:0] \$116 ;
-  reg \$117 ;
-  reg \$118 ;
-  reg \$119 ;
-  wire \$12 ;
-  reg \$120 ;
-  reg [15:0] \$121 ;
-  reg \$122 ;
-  reg [35:0] \$123 ;
+  wire [13:0] \$10 ;
+  wire [7:0] \$100 ;
+  wire [6:0] \$101 ;
+  wire [17:0] \$102 ;
+  wire [12:0] \$103 ;
+  wire \$104 ;
+  wire \$105 ;
+  wire [13:0] \$106 ;
+  wire [17:0] \$107 ;
+  wire [12:0] \$108 ;
+  wire \$109 ;
+  wire [6:0] \$11 ;
+  wire \$110 ;
+  wire [13:0] \$111 ;
+  wire [17:0] \$112 ;
+  wire [6:0] \$113 ;
+  wire [7:0] \$114 ;
+  wire [17:0] \$115 ;
+  wire [6:0] \$116 ;
+  wire [5:0] \$117 ;
+  wire \$118 ;
+  wire \$119 ;
+  wire [7:0] \$12 ;
+  wire [16:0] \$120 ;
+  wire \$121 ;
+  reg [23:0] \$122 ;
+  reg \$123 ;
   reg \$124 ;
-  wire \$13 ;
-  wire \$14 ;
-  wire \$15 ;
+  reg \$125 ;
+  reg \$126 ;
+  reg \$127 ;
+  reg \$128 ;
+  reg [5:0] \$129 ;
+  wire [6:0] \$13 ;
+  reg [2:0] \$130 ;
+  reg [15:0] \$131 ;
+  reg [2:0] \$132 ;
+  reg [2:0] \$133 ;
+  reg [15:0] \$134 ;
+  reg [15:0] \$135 ;
+  reg \$136 ;
+  reg \$137 ;
+  reg \$138 ;
+  reg \$139 ;
+  wire [5:0] \$14 ;
+  reg [16:0] \$140 ;
+  reg \$141 ;
+  reg \$142 ;
+  reg \$143 ;
+  reg \$144 ;
+  reg [15:0] \$145 ;
+  reg \$146 ;
+  reg [17:0] \$147 ;
+  reg \$148 ;
+  reg [17:0] \$149 ;
+  wire [24:0] \$15 ;
+  reg \$150 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
@@ -54,81 +80,81 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire \$29 ;
   wire \$3 ;
   wire \$30 ;
-  wire [5:0] \$31 ;
-  wire [6:0] \$32 ;
-  wire [15:0] \$33 ;
-  wire [16:0] \$34 ;
+  wire \$31 ;
+  wire \$32 ;
+  wire \$33 ;
+  wire \$34 ;
   wire \$35 ;
-  wire [3:0] \$36 ;
+  wire \$36 ;
   wire \$37 ;
   wire \$38 ;
-  wire \$39 ;
+  wire [5:0] \$39 ;
   wire \$4 ;
-  wire [1:0] \$40 ;
-  wire [2:0] \$41 ;
-  wire [3:0] \$42 ;
+  wire [6:0] \$40 ;
+  wire [15:0] \$41 ;
+  wire [16:0] \$42 ;
   wire \$43 ;
-  wire [16:0] \$44 ;
+  wire [3:0] \$44 ;
   wire \$45 ;
   wire \$46 ;
-  wire [1:0] \$47 ;
-  wire \$48 ;
-  wire \$49 ;
+  wire \$47 ;
+  wire [1:0] \$48 ;
+  wire [2:0] \$49 ;
   wire \$5 ;
-  wire [15:0] \$50 ;
-  wire [15:0] \$51 ;
+  wire [3:0] \$50 ;
+  wire \$51 ;
   wire [16:0] \$52 ;
   wire \$53 ;
   wire \$54 ;
-  wire \$55 ;
-  wire [1:0] \$56 ;
-  wire [1:0] \$57 ;
-  wire \$58 ;
-  wire \$59 ;
+  wire [1:0] \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire [15:0] \$58 ;
+  wire [15:0] \$59 ;
   wire \$6 ;
-  wire [15:0] \$60 ;
-  wire [24:0] \$61 ;
-  wire [4:0] \$62 ;
-  wire [55:0] \$63 ;
-  wire \$64 ;
-  wire \$65 ;
+  wire [16:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire [1:0] \$64 ;
+  wire [1:0] \$65 ;
   wire \$66 ;
   wire \$67 ;
-  wire \$68 ;
-  wire \$69 ;
-  wire [24:0] \$7 ;
-  wire [35:0] \$70 ;
-  wire [12:0] \$71 ;
-  wire [35:0] \$72 ;
-  wire [12:0] \$73 ;
-  wire [35:0] \$74 ;
-  wire [12:0] \$75 ;
-  wire [13:0] \$76 ;
-  wire [35:0] \$77 ;
-  wire [12:0] \$78 ;
-  wire [11:0] \$79 ;
-  wire \$8 ;
-  wire [35:0] \$80 ;
-  wire [12:0] \$81 ;
-  wire [35:0] \$82 ;
-  wire [12:0] \$83 ;
-  wire [13:0] \$84 ;
-  wire [35:0] \$85 ;
-  wire [12:0] \$86 ;
-  wire \$87 ;
-  wire [35:0] \$88 ;
-  wire [12:0] \$89 ;
-  wire \$9 ;
-  wire [13:0] \$90 ;
-  wire [35:0] \$91 ;
-  wire [12:0] \$92 ;
-  wire [11:0] \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire [16:0] \$96 ;
-  wire \$97 ;
-  reg [23:0] \$98 ;
-  reg \$99 ;
+  wire [15:0] \$68 ;
+  wire [24:0] \$69 ;
+  wire [12:0] \$7 ;
+  wire [4:0] \$70 ;
+  wire [55:0] \$71 ;
+  wire \$72 ;
+  wire \$73 ;
+  wire \$74 ;
+  wire \$75 ;
+  wire \$76 ;
+  wire \$77 ;
+  wire [17:0] \$78 ;
+  wire [12:0] \$79 ;
+  wire [13:0] \$8 ;
+  wire [13:0] \$80 ;
+  wire [17:0] \$81 ;
+  wire [12:0] \$82 ;
+  wire [13:0] \$83 ;
+  wire [17:0] \$84 ;
+  wire [7:0] \$85 ;
+  wire [8:0] \$86 ;
+  wire [17:0] \$87 ;
+  wire [7:0] \$88 ;
+  wire [6:0] \$89 ;
+  wire [12:0] \$9 ;
+  wire [17:0] \$90 ;
+  wire [12:0] \$91 ;
+  wire [13:0] \$92 ;
+  wire [17:0] \$93 ;
+  wire [12:0] \$94 ;
+  wire [13:0] \$95 ;
+  wire [17:0] \$96 ;
+  wire [7:0] \$97 ;
+  wire [8:0] \$98 ;
+  wire [17:0] \$99 ;
   (* init = 1'h0 *)
   wire \$signal ;
   (* init = 1'h0 *)
@@ -225,8 +251,8 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire [31:0] out_data;
   reg out_int32 = 1'h0;
   (* init = 1'h0 *)
-  wire \out_int32$83 ;
-  wire \out_int32$93 ;
+  wire \out_int32$85 ;
+  wire \out_int32$95 ;
   wire out_ready;
   wire out_valid;
   wire [35:0] r_data;
@@ -250,15 +276,16 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   reg scaled_v = 1'h0;
   reg [5:0] shift = 6'h00;
   (* init = 6'h00 *)
-  wire [5:0] \shift$81 ;
-  wire [5:0] \shift$92 ;
+  wire [5:0] \shift$83 ;
+  wire [5:0] \shift$94 ;
   wire start;
   wire take;
-  wire \take$75 ;
-  (* init = 36'h000000000 *)
-  wire [35:0] total_0;
+  wire \take$77 ;
+  reg total_c0 = 1'h0;
   (* init = 1'h0 *)
   wire total_done;
+  reg [17:0] total_hi0 = 18'h00000;
+  reg [17:0] total_lo0 = 18'h00000;
   wire [35:0] totals__0;
   wire totals_valid;
   input [31:0] w__payload;
@@ -267,7 +294,7 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire w__ready;
   input w__valid;
   wire w__valid;
-  reg [35:0] w_data = 36'h000000000;
+  wire [35:0] w_data;
   reg w_en = 1'h0;
   reg w_open = 1'h0;
   reg [15:0] w_q0 = 16'h0000;
@@ -315,116 +342,140 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   assign \$6  = \$4  | \$5 ;
   assign w__ready = \$2  & \$6 ;
   assign \$signal$67  = w__valid & w__ready;
-  assign \$7  = cycles + 1'h1;
-  assign \$8  = ~ busy;
-  assign \$9  = start & \$8 ;
-  assign \$10  = ! length;
-  assign \$11  = length > 5'h10;
-  assign \$12  = \$10  | \$11 ;
-  assign \$14  = \$12  | \$13 ;
-  assign \$15  = ! rows;
-  assign \$16  = \$14  | \$15 ;
-  assign \$18  = \shift$92  > 6'h3e;
-  assign \$19  = \$17  | \$18 ;
-  assign \$20  = ! length;
-  assign \$21  = length > 5'h10;
+  assign \$7  = total_hi0[11:0] + 1'h0;
+  assign \$8  = \$7  + total_c0;
+  assign \$9  = total_hi0[11:0] + 1'h0;
+  assign \$10  = \$9  + total_c0;
+  assign \$11  = total_hi0[17:12] + 1'h0;
+  assign \$12  = \$11  + 1'h1;
+  assign \$13  = total_hi0[17:12] + 1'h0;
+  assign \$14  = \$10 [12] ? \$12 [5:0] : \$13 [5:0];
+  assign \$15  = cycles + 1'h1;
+  assign \$16  = ~ busy;
+  assign \$17  = start & \$16 ;
+  assign \$18  = ! length;
+  assign \$19  = length > 5'h10;
+  assign \$20  = \$18  | \$19 ;
   assign \$22  = \$20  | \$21 ;
+  assign \$23  = ! rows;
   assign \$24  = \$22  | \$23 ;
-  assign \$25  = ! rows;
-  assign \$26  = \$24  | \$25 ;
-  assign \$28  = \shift$92  > 6'h3e;
-  assign \$29  = \$27  | \$28 ;
-  assign \$30  = ~ \$29 ;
-  assign \$32  = \$31  - 1'h1;
-  assign \$34  = \$33  - 1'h1;
-  assign \$35  = x__valid & x__ready;
-  assign \$36  = x_wr__addr + 1'h1;
-  assign \$37  = x_wr__addr == last_group;
-  assign \$38  = x_rd__addr == last_group;
-  assign \$39  = \$signal$67  & \$38 ;
-  assign \$40  = credits - \$39 ;
-  assign \$41  = $signed(\$40 ) + $signed({ 1'h0, take });
-  assign \$42  = x_rd__addr + 1'h1;
-  assign \$43  = x_rd__addr == last_group;
-  assign \$44  = blk_in + 1'h1;
-  assign \$45  = blk_in == last_block;
-  assign \$47  = gap - 1'h1;
-  assign \$48  = ! x_rd__addr;
-  assign \$49  = x_rd__addr == last_group;
-  assign \$50  = $signed(w_q0[7:0]) * $signed(x_q[7:0]);
-  assign \$51  = $signed(w_q0[15:8]) * $signed(x_q[15:8]);
-  assign \$52  = $signed(b0_0) + $signed(b0_1);
-  assign \$54  = c_v | \$53 ;
-  assign \$56  = k + 1'h1;
-  assign \$57  = \$55  ? 2'h0 : \$56 ;
-  assign \$59  = c_v | \$58 ;
-  assign \$61  = $signed(c0_0) * $signed({ 1'h0, gs_held0[7:0] });
-  assign \$62  = k * 4'h8;
-  assign \$63  = $signed(\$61 ) << \$62 ;
-  assign \$65  = c_v | \$64 ;
-  assign \$66  = ! k;
-  assign \$67  = c_first & \$66 ;
-  assign \$69  = c_last & \$68 ;
-  assign \$70  = scaled_first ? 36'h000000000 : w_data;
-  assign \$71  = \$70 [11:0] + scaled0[11:0];
-  assign \$72  = scaled_first ? 36'h000000000 : w_data;
-  assign \$73  = \$72 [11:0] + scaled0[11:0];
-  assign \$74  = scaled_first ? 36'h000000000 : w_data;
-  assign \$75  = \$74 [23:12] + scaled0[23:12];
-  assign \$76  = \$75  + 1'h1;
-  assign \$77  = scaled_first ? 36'h000000000 : w_data;
-  assign \$78  = \$77 [23:12] + scaled0[23:12];
-  assign \$79  = \$73 [12] ? \$76 [11:0] : \$78 [11:0];
-  assign \$80  = scaled_first ? 36'h000000000 : w_data;
-  assign \$81  = \$80 [11:0] + scaled0[11:0];
-  assign \$82  = scaled_first ? 36'h000000000 : w_data;
-  assign \$83  = \$82 [23:12] + scaled0[23:12];
-  assign \$84  = \$83  + 1'h1;
-  assign \$85  = scaled_first ? 36'h000000000 : w_data;
-  assign \$86  = \$85 [23:12] + scaled0[23:12];
-  assign \$87  = \$81 [12] ? \$84 [12] : \$86 [12];
-  assign \$88  = scaled_first ? 36'h000000000 : w_data;
-  assign \$89  = \$88 [35:24] + scaled0[35:24];
-  assign \$90  = \$89  + 1'h1;
-  assign \$91  = scaled_first ? 36'h000000000 : w_data;
-  assign \$92  = \$91 [35:24] + scaled0[35:24];
-  assign \$93  = \$87  ? \$90 [11:0] : \$92 [11:0];
-  assign \$94  = scaled_v & scaled_final;
-  assign \$95  = y__valid & y__ready;
-  assign \$96  = blk_out + 1'h1;
-  assign \$97  = blk_out == last_block;
+  assign \$26  = \shift$94  > 6'h3e;
+  assign \$27  = \$25  | \$26 ;
+  assign \$28  = ! length;
+  assign \$29  = length > 5'h10;
+  assign \$30  = \$28  | \$29 ;
+  assign \$32  = \$30  | \$31 ;
+  assign \$33  = ! rows;
+  assign \$34  = \$32  | \$33 ;
+  assign \$36  = \shift$94  > 6'h3e;
+  assign \$37  = \$35  | \$36 ;
+  assign \$38  = ~ \$37 ;
+  assign \$40  = \$39  - 1'h1;
+  assign \$42  = \$41  - 1'h1;
+  assign \$43  = x__valid & x__ready;
+  assign \$44  = x_wr__addr + 1'h1;
+  assign \$45  = x_wr__addr == last_group;
+  assign \$46  = x_rd__addr == last_group;
+  assign \$47  = \$signal$67  & \$46 ;
+  assign \$48  = credits - \$47 ;
+  assign \$49  = $signed(\$48 ) + $signed({ 1'h0, take });
+  assign \$50  = x_rd__addr + 1'h1;
+  assign \$51  = x_rd__addr == last_group;
+  assign \$52  = blk_in + 1'h1;
+  assign \$53  = blk_in == last_block;
+  assign \$55  = gap - 1'h1;
+  assign \$56  = ! x_rd__addr;
+  assign \$57  = x_rd__addr == last_group;
+  assign \$58  = $signed(w_q0[7:0]) * $signed(x_q[7:0]);
+  assign \$59  = $signed(w_q0[15:8]) * $signed(x_q[15:8]);
+  assign \$60  = $signed(b0_0) + $signed(b0_1);
+  assign \$62  = c_v | \$61 ;
+  assign \$64  = k + 1'h1;
+  assign \$65  = \$63  ? 2'h0 : \$64 ;
+  assign \$67  = c_v | \$66 ;
+  assign \$69  = $signed(c0_0) * $signed({ 1'h0, gs_held0[7:0] });
+  assign \$70  = k * 4'h8;
+  assign \$71  = $signed(\$69 ) << \$70 ;
+  assign \$73  = c_v | \$72 ;
+  assign \$74  = ! k;
+  assign \$75  = c_first & \$74 ;
+  assign \$77  = c_last & \$76 ;
+  assign \$78  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$79  = \$78 [11:0] + scaled0[11:0];
+  assign \$80  = \$79  + 1'h0;
+  assign \$81  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$82  = \$81 [11:0] + scaled0[11:0];
+  assign \$83  = \$82  + 1'h0;
+  assign \$84  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$85  = \$84 [17:12] + scaled0[17:12];
+  assign \$86  = \$85  + 1'h1;
+  assign \$87  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$88  = \$87 [17:12] + scaled0[17:12];
+  assign \$89  = \$83 [12] ? \$86 [6:0] : \$88 [6:0];
+  assign \$90  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$91  = \$90 [11:0] + scaled0[11:0];
+  assign \$92  = \$91  + 1'h0;
+  assign \$93  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$94  = \$93 [11:0] + scaled0[11:0];
+  assign \$95  = \$94  + 1'h0;
+  assign \$96  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$97  = \$96 [17:12] + scaled0[17:12];
+  assign \$98  = \$97  + 1'h1;
+  assign \$99  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$100  = \$99 [17:12] + scaled0[17:12];
+  assign \$101  = \$95 [12] ? \$98 [6:0] : \$100 [6:0];
+  assign \$102  = scaled_first ? 18'h00000 : total_hi0;
+  assign \$103  = \$102 [11:0] + scaled0[29:18];
+  assign \$104  = ~ scaled_first;
+  assign \$105  = total_c0 & \$104 ;
+  assign \$106  = \$103  + \$105 ;
+  assign \$107  = scaled_first ? 18'h00000 : total_hi0;
+  assign \$108  = \$107 [11:0] + scaled0[29:18];
+  assign \$109  = ~ scaled_first;
+  assign \$110  = total_c0 & \$109 ;
+  assign \$111  = \$108  + \$110 ;
+  assign \$112  = scaled_first ? 18'h00000 : total_hi0;
+  assign \$113  = \$112 [17:12] + scaled0[35:30];
+  assign \$114  = \$113  + 1'h1;
+  assign \$115  = scaled_first ? 18'h00000 : total_hi0;
+  assign \$116  = \$115 [17:12] + scaled0[35:30];
+  assign \$117  = \$111 [12] ? \$114 [5:0] : \$116 [5:0];
+  assign \$118  = scaled_v & scaled_final;
+  assign \$119  = y__valid & y__ready;
+  assign \$120  = blk_out + 1'h1;
+  assign \$121  = blk_out == last_block;
   always @(posedge clk)
-    cycles <= \$98 ;
+    cycles <= \$122 ;
   always @(posedge clk)
-    done <= \$99 ;
+    done <= \$123 ;
   always @(posedge clk)
-    error <= \$100 ;
+    error <= \$124 ;
   always @(posedge clk)
-    busy <= \$101 ;
+    busy <= \$125 ;
   always @(posedge clk)
-    x__ready <= \$102 ;
+    x__ready <= \$126 ;
   always @(posedge clk)
-    w_open <= \$103 ;
+    w_open <= \$127 ;
   always @(posedge clk)
-    out_int32 <= \$104 ;
+    out_int32 <= \$128 ;
   always @(posedge clk)
-    shift <= \$105 ;
+    shift <= \$129 ;
   always @(posedge clk)
-    last_group <= \$106 ;
+    last_group <= \$130 ;
   always @(posedge clk)
-    last_block <= \$107 ;
+    last_block <= \$131 ;
   always @(posedge clk)
-    x_wr__addr <= \$108 ;
+    x_wr__addr <= \$132 ;
   always @(posedge clk)
-    x_rd__addr <= \$109 ;
+    x_rd__addr <= \$133 ;
   always @(posedge clk)
-    blk_in <= \$110 ;
+    blk_in <= \$134 ;
   always @(posedge clk)
-    blk_out <= \$111 ;
+    blk_out <= \$135 ;
   always @(posedge clk)
-    credits <= \$112 ;
+    credits <= \$136 ;
   always @(posedge clk)
-    gap <= \$113 ;
+    gap <= \$137 ;
   always @(posedge clk)
     x_q <= x_rd__data;
   always @(posedge clk)
@@ -432,15 +483,15 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   always @(posedge clk)
     a_gs0 <= w__payload[31:16];
   always @(posedge clk)
-    a_first <= \$48 ;
+    a_first <= \$56 ;
   always @(posedge clk)
-    a_last <= \$49 ;
+    a_last <= \$57 ;
   always @(posedge clk)
-    a_v <= \$114 ;
+    a_v <= \$138 ;
   always @(posedge clk)
-    b0_0 <= \$50 ;
+    b0_0 <= \$58 ;
   always @(posedge clk)
-    b0_1 <= \$51 ;
+    b0_1 <= \$59 ;
   always @(posedge clk)
     b_gs0 <= a_gs0;
   always @(posedge clk)
@@ -448,39 +499,45 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   always @(posedge clk)
     b_last <= a_last;
   always @(posedge clk)
-    b_v <= \$115 ;
+    b_v <= \$139 ;
   always @(posedge clk)
-    c0_0 <= \$116 ;
+    c0_0 <= \$140 ;
   always @(posedge clk)
-    c_first <= \$117 ;
+    c_first <= \$141 ;
   always @(posedge clk)
-    c_last <= \$118 ;
+    c_last <= \$142 ;
   always @(posedge clk)
-    c_v <= \$119 ;
+    c_v <= \$143 ;
   always @(posedge clk)
-    k <= \$120 ;
+    k <= \$144 ;
   always @(posedge clk)
-    gs_held0 <= \$121 ;
+    gs_held0 <= \$145 ;
   always @(posedge clk)
-    scaled0 <= \$63 ;
+    scaled0 <= \$71 ;
   always @(posedge clk)
-    scaled_v <= \$122 ;
+    scaled_v <= \$146 ;
   always @(posedge clk)
-    scaled_first <= \$67 ;
+    scaled_first <= \$75 ;
   always @(posedge clk)
-    scaled_final <= \$69 ;
+    scaled_final <= \$77 ;
   always @(posedge clk)
-    w_data <= \$123 ;
+    total_lo0 <= \$147 ;
   always @(posedge clk)
-    w_en <= \$124 ;
+    total_c0 <= \$148 ;
+  always @(posedge clk)
+    total_hi0 <= \$149 ;
+  always @(posedge clk)
+    w_en <= \$150 ;
   \gqmv_small.acc_fifo  acc_fifo (
     .clk(clk),
+    .\port$11$0 (\$8 [11:0]),
+    .\port$17$0 (\$14 ),
+    .\port$620$0 (total_lo0),
     .r_data(totals__0),
     .r_en(take),
     .r_rdy(totals_valid),
     .rst(rst),
-    .w_en(w_en),
-    .w_port__data(w_data)
+    .w_en(w_en)
   );
   \gqmv_small.csr  csr (
     .accept_w(csr__awready),
@@ -501,11 +558,11 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
     .done(done),
     .error(error),
     .length(length),
-    .out_int32(\out_int32$93 ),
+    .out_int32(\out_int32$95 ),
     .rows(rows),
     .rst(rst),
     .rvalid(csr__rvalid),
-    .shift(\shift$92 ),
+    .shift(\shift$94 ),
     .start(start)
   );
   \gqmv_small.req  req (
@@ -525,316 +582,330 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$98  = cycles;
+    \$122  = cycles;
     if (busy) begin
-      \$98  = \$7 [23:0];
+      \$122  = \$15 [23:0];
     end
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$98  = 24'h000001;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$122  = 24'h000001;
       end
     end
     if (rst) begin
-      \$98  = 24'h000000;
+      \$122  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$99  = done;
-    if (\$9 ) begin
-      \$99  = 1'h0;
+    \$123  = done;
+    if (\$17 ) begin
+      \$123  = 1'h0;
     end
-    if (\$95 ) begin
-      if (\$97 ) begin
-        \$99  = 1'h1;
+    if (\$119 ) begin
+      if (\$121 ) begin
+        \$123  = 1'h1;
       end
     end
     if (rst) begin
-      \$99  = 1'h0;
+      \$123  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$100  = error;
-    if (\$9 ) begin
-      \$100  = \$19 ;
+    \$124  = error;
+    if (\$17 ) begin
+      \$124  = \$27 ;
     end
     if (rst) begin
-      \$100  = 1'h0;
+      \$124  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$101  = busy;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$101  = 1'h1;
+    \$125  = busy;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$125  = 1'h1;
       end
     end
-    if (\$95 ) begin
-      if (\$97 ) begin
-        \$101  = 1'h0;
+    if (\$119 ) begin
+      if (\$121 ) begin
+        \$125  = 1'h0;
       end
     end
     if (rst) begin
-      \$101  = 1'h0;
+      \$125  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$102  = x__ready;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$102  = 1'h1;
+    \$126  = x__ready;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$126  = 1'h1;
       end
     end
-    if (\$35 ) begin
-      if (\$37 ) begin
-        \$102  = 1'h0;
+    if (\$43 ) begin
+      if (\$45 ) begin
+        \$126  = 1'h0;
       end
     end
     if (rst) begin
-      \$102  = 1'h0;
+      \$126  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$103  = w_open;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$103  = 1'h0;
+    \$127  = w_open;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$127  = 1'h0;
       end
     end
-    if (\$35 ) begin
-      if (\$37 ) begin
-        \$103  = 1'h1;
+    if (\$43 ) begin
+      if (\$45 ) begin
+        \$127  = 1'h1;
       end
     end
     if (\$signal$67 ) begin
-      if (\$43 ) begin
-        if (\$45 ) begin
-          \$103  = 1'h0;
+      if (\$51 ) begin
+        if (\$53 ) begin
+          \$127  = 1'h0;
         end
       end
     end
     if (rst) begin
-      \$103  = 1'h0;
+      \$127  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$104  = out_int32;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$104  = \out_int32$93 ;
+    \$128  = out_int32;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$128  = \out_int32$95 ;
       end
     end
     if (rst) begin
-      \$104  = 1'h0;
+      \$128  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$105  = shift;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$105  = \shift$92 ;
+    \$129  = shift;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$129  = \shift$94 ;
       end
     end
     if (rst) begin
-      \$105  = 6'h00;
+      \$129  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$106  = last_group;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$106  = \$32 [2:0];
+    \$130  = last_group;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$130  = \$40 [2:0];
       end
     end
     if (rst) begin
-      \$106  = 3'h0;
+      \$130  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$107  = last_block;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$107  = \$34 [15:0];
+    \$131  = last_block;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$131  = \$42 [15:0];
       end
     end
     if (rst) begin
-      \$107  = 16'h0000;
+      \$131  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$108  = x_wr__addr;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$108  = 3'h0;
+    \$132  = x_wr__addr;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$132  = 3'h0;
       end
     end
-    if (\$35 ) begin
-      \$108  = \$36 [2:0];
+    if (\$43 ) begin
+      \$132  = \$44 [2:0];
     end
     if (rst) begin
-      \$108  = 3'h0;
+      \$132  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$109  = x_rd__addr;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$109  = 3'h0;
-      end
-    end
-    if (\$signal$67 ) begin
-      \$109  = \$42 [2:0];
-      if (\$43 ) begin
-        \$109  = 3'h0;
-      end
-    end
-    if (rst) begin
-      \$109  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$110  = blk_in;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$110  = 16'h0000;
+    \$133  = x_rd__addr;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$133  = 3'h0;
       end
     end
     if (\$signal$67 ) begin
-      if (\$43 ) begin
-        \$110  = \$44 [15:0];
+      \$133  = \$50 [2:0];
+      if (\$51 ) begin
+        \$133  = 3'h0;
       end
     end
     if (rst) begin
-      \$110  = 16'h0000;
+      \$133  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$111  = blk_out;
-    if (\$9 ) begin
-      if (\$30 ) begin
-        \$111  = 16'h0000;
+    \$134  = blk_in;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$134  = 16'h0000;
       end
-    end
-    if (\$95 ) begin
-      \$111  = \$96 [15:0];
-    end
-    if (rst) begin
-      \$111  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$112  = \$41 [0];
-    if (rst) begin
-      \$112  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$113  = gap;
-    if (\$46 ) begin
-      \$113  = \$47 [0];
     end
     if (\$signal$67 ) begin
-      \$113  = 1'h1;
+      if (\$51 ) begin
+        \$134  = \$52 [15:0];
+      end
     end
     if (rst) begin
-      \$113  = 1'h0;
+      \$134  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$114  = \$signal$67 ;
+    \$135  = blk_out;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$135  = 16'h0000;
+      end
+    end
+    if (\$119 ) begin
+      \$135  = \$120 [15:0];
+    end
     if (rst) begin
-      \$114  = 1'h0;
+      \$135  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$115  = a_v;
+    \$136  = \$49 [0];
     if (rst) begin
-      \$115  = 1'h0;
+      \$136  = 1'h1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$116  = c0_0;
-    if (b_v) begin
-      \$116  = \$52 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$117  = c_first;
-    if (b_v) begin
-      \$117  = b_first;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$118  = c_last;
-    if (b_v) begin
-      \$118  = b_last;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$119  = b_v;
-    if (rst) begin
-      \$119  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$120  = k;
+    \$137  = gap;
     if (\$54 ) begin
-      \$120  = \$57 [0];
+      \$137  = \$55 [0];
+    end
+    if (\$signal$67 ) begin
+      \$137  = 1'h1;
     end
     if (rst) begin
-      \$120  = 1'h0;
+      \$137  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$121  = gs_held0;
-    if (\$59 ) begin
-      \$121  = \$60 ;
+    \$138  = \$signal$67 ;
+    if (rst) begin
+      \$138  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$139  = a_v;
+    if (rst) begin
+      \$139  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$140  = c0_0;
+    if (b_v) begin
+      \$140  = \$60 ;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$141  = c_first;
+    if (b_v) begin
+      \$141  = b_first;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$142  = c_last;
+    if (b_v) begin
+      \$142  = b_last;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = b_v;
+    if (rst) begin
+      \$143  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$144  = k;
+    if (\$62 ) begin
+      \$144  = \$65 [0];
+    end
+    if (rst) begin
+      \$144  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$145  = gs_held0;
+    if (\$67 ) begin
+      \$145  = \$68 ;
     end
     if (b_v) begin
-      \$121  = b_gs0;
+      \$145  = b_gs0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = \$65 ;
+    \$146  = \$73 ;
     if (rst) begin
-      \$122  = 1'h0;
+      \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = w_data;
+    \$147  = total_lo0;
     if (scaled_v) begin
-      \$123  = { \$93 , \$79 , \$71 [11:0] };
+      \$147  = { \$89 [5:0], \$80 [11:0] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = \$94 ;
+    \$148  = total_c0;
+    if (scaled_v) begin
+      \$148  = \$101 [6];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$149  = total_hi0;
+    if (scaled_v) begin
+      \$149  = { \$117 , \$106 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$150  = \$118 ;
     if (rst) begin
-      \$124  = 1'h0;
+      \$150  = 1'h0;
     end
   end
   assign bus__araddr = csr__araddr;
@@ -863,15 +934,15 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   assign x_wr__data = x__payload;
   assign g_in = x_rd__addr;
   assign total_done = w_en;
-  assign total_0 = w_data;
+  assign w_data = { \$14 , \$8 [11:0], total_lo0 };
   assign r_rdy = totals_valid;
-  assign \take$75  = take;
+  assign \take$77  = take;
   assign r_en = take;
   assign rowp_valid = rowp__valid;
   assign rowp_ready = rowp__ready;
   assign rowp_payload = rowp__payload;
-  assign \shift$81  = shift;
-  assign \out_int32$83  = out_int32;
+  assign \shift$83  = shift;
+  assign \out_int32$85  = out_int32;
   assign r_data = totals__0;
   assign out_valid = y__valid;
   assign out_data = y__payload;
@@ -879,24 +950,24 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   assign csr__wready = csr__awready;
   assign csr__bresp = 2'h0;
   assign csr__rresp = 2'h0;
-  assign \$17  = \$16 ;
-  assign \$27  = \$26 ;
-  assign \$31  = { 1'h0, length[5:1] };
-  assign \$33  = rows;
-  assign \$55  = k;
-  assign \$60  = { 8'h00, gs_held0[15:8] };
-  assign \$68  = k;
+  assign \$25  = \$24 ;
+  assign \$35  = \$34 ;
+  assign \$39  = { 1'h0, length[5:1] };
+  assign \$41  = rows;
+  assign \$63  = k;
+  assign \$68  = { 8'h00, gs_held0[15:8] };
+  assign \$76  = k;
   assign \$5  = credits;
-  assign \$13  = length[0];
-  assign \$23  = length[0];
-  assign \$46  = gap;
-  assign \$53  = k;
-  assign \$58  = k;
-  assign \$64  = k;
+  assign \$21  = length[0];
+  assign \$31  = length[0];
+  assign \$54  = gap;
+  assign \$61  = k;
+  assign \$66  = k;
+  assign \$72  = k;
 endmodule
 
 (* generator = "Amaranth" *)
-module \gqmv_small.acc_fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, clk);
+module \gqmv_small.acc_fifo (rst, \port$11$0 , \port$17$0 , r_en, r_rdy, r_data, \port$620$0 , w_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -917,6 +988,12 @@ module \gqmv_small.acc_fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, clk);
   wire clk;
   wire [-1:0] consume;
   reg level = 1'h0;
+  input [11:0] \port$11$0 ;
+  wire [11:0] \port$11$0 ;
+  input [5:0] \port$17$0 ;
+  wire [5:0] \port$17$0 ;
+  input [17:0] \port$620$0 ;
+  wire [17:0] \port$620$0 ;
   wire [-1:0] produce;
   output [35:0] r_data;
   wire [35:0] r_data;
@@ -936,7 +1013,6 @@ module \gqmv_small.acc_fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, clk);
   (* init = 1'h0 *)
   wire w_level;
   wire [-1:0] w_port__addr;
-  input [35:0] w_port__data;
   wire [35:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
@@ -946,7 +1022,7 @@ module \gqmv_small.acc_fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, clk);
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[1'h0] <= w_port__data;
+      storage[1'h0] <= { \port$17$0 , \port$11$0 , \port$620$0  };
   end
   assign r_data = storage[1'h0];
   assign w_rdy = ~ level;
@@ -980,7 +1056,8 @@ module \gqmv_small.acc_fifo (rst, r_en, r_rdy, r_data, w_port__data, w_en, clk);
   end
   assign w_level = level;
   assign r_level = level;
-  assign w_data = w_port__data;
+  assign w_port__data = { \port$17$0 , \port$11$0 , \port$620$0  };
+  assign w_data = { \port$17$0 , \port$11$0 , \port$620$0  };
   assign r_port__data = r_data;
   assign \$2  = 2'h1;
   assign \$4  = 2'h1;
@@ -1246,254 +1323,292 @@ endmodule
 module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, out_data, totals_valid, totals__0, out_int32, shift, rowp_payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire [53:0] \$10 ;
-  wire [36:0] \$100 ;
-  wire [36:0] \$101 ;
+  wire \$10 ;
+  wire [12:0] \$100 ;
+  wire [13:0] \$101 ;
   wire [36:0] \$102 ;
-  wire [12:0] \$103 ;
-  wire [11:0] \$104 ;
+  wire [36:0] \$103 ;
+  wire [36:0] \$104 ;
   wire [36:0] \$105 ;
-  wire [36:0] \$106 ;
-  wire [36:0] \$107 ;
+  wire [12:0] \$106 ;
+  wire [11:0] \$107 ;
   wire [36:0] \$108 ;
-  wire [12:0] \$109 ;
-  wire [53:0] \$11 ;
+  wire [36:0] \$109 ;
+  wire \$11 ;
   wire [36:0] \$110 ;
   wire [36:0] \$111 ;
-  wire [36:0] \$112 ;
-  wire [36:0] \$113 ;
-  wire [12:0] \$114 ;
-  wire [13:0] \$115 ;
+  wire [12:0] \$112 ;
+  wire [13:0] \$113 ;
+  wire [36:0] \$114 ;
+  wire [36:0] \$115 ;
   wire [36:0] \$116 ;
   wire [36:0] \$117 ;
-  wire [36:0] \$118 ;
-  wire [36:0] \$119 ;
-  wire \$12 ;
-  wire [12:0] \$120 ;
-  wire \$121 ;
+  wire [12:0] \$118 ;
+  wire [13:0] \$119 ;
+  wire [52:0] \$12 ;
+  wire [36:0] \$120 ;
+  wire [36:0] \$121 ;
   wire [36:0] \$122 ;
   wire [36:0] \$123 ;
-  wire [36:0] \$124 ;
-  wire [36:0] \$125 ;
-  wire [12:0] \$126 ;
-  wire [13:0] \$127 ;
+  wire [12:0] \$124 ;
+  wire \$125 ;
+  wire [36:0] \$126 ;
+  wire [36:0] \$127 ;
   wire [36:0] \$128 ;
   wire [36:0] \$129 ;
-  wire [53:0] \$13 ;
-  wire [36:0] \$130 ;
-  wire [36:0] \$131 ;
-  wire [12:0] \$132 ;
-  wire \$133 ;
+  wire [52:0] \$13 ;
+  wire [12:0] \$130 ;
+  wire [13:0] \$131 ;
+  wire [36:0] \$132 ;
+  wire [36:0] \$133 ;
   wire [36:0] \$134 ;
   wire [36:0] \$135 ;
-  wire [36:0] \$136 ;
-  wire [36:0] \$137 ;
-  wire [2:0] \$138 ;
-  wire [3:0] \$139 ;
+  wire [12:0] \$136 ;
+  wire [11:0] \$137 ;
+  wire [36:0] \$138 ;
+  wire [36:0] \$139 ;
   wire [53:0] \$14 ;
   wire [36:0] \$140 ;
   wire [36:0] \$141 ;
-  wire [36:0] \$142 ;
-  wire [36:0] \$143 ;
-  wire [2:0] \$144 ;
-  wire [1:0] \$145 ;
-  wire [37:0] \$146 ;
+  wire [12:0] \$142 ;
+  wire [13:0] \$143 ;
+  wire [36:0] \$144 ;
+  wire [36:0] \$145 ;
+  wire [36:0] \$146 ;
   wire [36:0] \$147 ;
-  wire [36:0] \$148 ;
-  wire [36:0] \$149 ;
-  wire \$15 ;
+  wire [12:0] \$148 ;
+  wire [13:0] \$149 ;
+  wire [53:0] \$15 ;
   wire [36:0] \$150 ;
-  wire [12:0] \$151 ;
+  wire [36:0] \$151 ;
   wire [36:0] \$152 ;
   wire [36:0] \$153 ;
-  wire [36:0] \$154 ;
-  wire [36:0] \$155 ;
-  wire [12:0] \$156 ;
+  wire [12:0] \$154 ;
+  wire \$155 ;
+  wire [36:0] \$156 ;
   wire [36:0] \$157 ;
   wire [36:0] \$158 ;
   wire [36:0] \$159 ;
-  wire [53:0] \$16 ;
-  wire [36:0] \$160 ;
-  wire [12:0] \$161 ;
-  wire [13:0] \$162 ;
+  wire \$16 ;
+  wire [12:0] \$160 ;
+  wire [13:0] \$161 ;
+  wire [36:0] \$162 ;
   wire [36:0] \$163 ;
   wire [36:0] \$164 ;
   wire [36:0] \$165 ;
-  wire [36:0] \$166 ;
-  wire [12:0] \$167 ;
-  wire [11:0] \$168 ;
+  wire [12:0] \$166 ;
+  wire \$167 ;
+  wire [36:0] \$168 ;
   wire [36:0] \$169 ;
   wire [53:0] \$17 ;
   wire [36:0] \$170 ;
   wire [36:0] \$171 ;
-  wire [36:0] \$172 ;
-  wire [12:0] \$173 ;
+  wire [2:0] \$172 ;
+  wire [3:0] \$173 ;
   wire [36:0] \$174 ;
   wire [36:0] \$175 ;
   wire [36:0] \$176 ;
   wire [36:0] \$177 ;
-  wire [12:0] \$178 ;
-  wire [13:0] \$179 ;
-  wire [9:0] \$18 ;
-  wire [36:0] \$180 ;
+  wire [2:0] \$178 ;
+  wire [1:0] \$179 ;
+  wire [53:0] \$18 ;
+  wire [37:0] \$180 ;
   wire [36:0] \$181 ;
   wire [36:0] \$182 ;
   wire [36:0] \$183 ;
-  wire [12:0] \$184 ;
-  wire \$185 ;
-  wire [36:0] \$186 ;
+  wire [36:0] \$184 ;
+  wire [12:0] \$185 ;
+  wire [13:0] \$186 ;
   wire [36:0] \$187 ;
   wire [36:0] \$188 ;
   wire [36:0] \$189 ;
-  wire [7:0] \$19 ;
-  wire [12:0] \$190 ;
-  wire [13:0] \$191 ;
-  wire [36:0] \$192 ;
+  wire \$19 ;
+  wire [36:0] \$190 ;
+  wire [12:0] \$191 ;
+  wire [13:0] \$192 ;
   wire [36:0] \$193 ;
   wire [36:0] \$194 ;
   wire [36:0] \$195 ;
-  wire [12:0] \$196 ;
-  wire [11:0] \$197 ;
-  wire [36:0] \$198 ;
+  wire [36:0] \$196 ;
+  wire [12:0] \$197 ;
+  wire [13:0] \$198 ;
   wire [36:0] \$199 ;
   wire \$2 ;
-  wire [7:0] \$20 ;
+  wire [53:0] \$20 ;
   wire [36:0] \$200 ;
   wire [36:0] \$201 ;
-  wire [12:0] \$202 ;
-  wire [36:0] \$203 ;
-  wire [36:0] \$204 ;
+  wire [36:0] \$202 ;
+  wire [12:0] \$203 ;
+  wire [11:0] \$204 ;
   wire [36:0] \$205 ;
   wire [36:0] \$206 ;
-  wire [12:0] \$207 ;
-  wire [13:0] \$208 ;
-  wire [36:0] \$209 ;
-  wire [52:0] \$21 ;
-  wire [36:0] \$210 ;
+  wire [36:0] \$207 ;
+  wire [36:0] \$208 ;
+  wire [12:0] \$209 ;
+  wire [53:0] \$21 ;
+  wire [13:0] \$210 ;
   wire [36:0] \$211 ;
   wire [36:0] \$212 ;
-  wire [12:0] \$213 ;
-  wire \$214 ;
-  wire [36:0] \$215 ;
-  wire [36:0] \$216 ;
+  wire [36:0] \$213 ;
+  wire [36:0] \$214 ;
+  wire [12:0] \$215 ;
+  wire [13:0] \$216 ;
   wire [36:0] \$217 ;
   wire [36:0] \$218 ;
-  wire [12:0] \$219 ;
+  wire [36:0] \$219 ;
   wire \$22 ;
-  wire [13:0] \$220 ;
-  wire [36:0] \$221 ;
-  wire [36:0] \$222 ;
+  wire [36:0] \$220 ;
+  wire [12:0] \$221 ;
+  wire \$222 ;
   wire [36:0] \$223 ;
   wire [36:0] \$224 ;
-  wire [12:0] \$225 ;
-  wire \$226 ;
-  wire [36:0] \$227 ;
-  wire [36:0] \$228 ;
+  wire [36:0] \$225 ;
+  wire [36:0] \$226 ;
+  wire [12:0] \$227 ;
+  wire [13:0] \$228 ;
   wire [36:0] \$229 ;
-  wire [2:0] \$23 ;
+  wire \$23 ;
   wire [36:0] \$230 ;
-  wire [2:0] \$231 ;
-  wire [3:0] \$232 ;
-  wire [36:0] \$233 ;
-  wire [36:0] \$234 ;
+  wire [36:0] \$231 ;
+  wire [36:0] \$232 ;
+  wire [12:0] \$233 ;
+  wire [11:0] \$234 ;
   wire [36:0] \$235 ;
   wire [36:0] \$236 ;
-  wire [2:0] \$237 ;
-  wire [1:0] \$238 ;
-  reg \$239 ;
+  wire [36:0] \$237 ;
+  wire [36:0] \$238 ;
+  wire [12:0] \$239 ;
   wire \$24 ;
-  reg [47:0] \$240 ;
-  reg [1:0] \$241 ;
-  reg [3:0] \$242 ;
-  reg \$243 ;
-  reg [3:0] \$244 ;
-  reg \$245 ;
-  reg \$246 ;
-  reg [15:0] \$247 ;
-  reg [35:0] \$248 ;
-  reg [36:0] \$249 ;
-  wire [3:0] \$25 ;
-  reg [15:0] \$250 ;
-  wire \$26 ;
-  wire [4:0] \$27 ;
+  wire [13:0] \$240 ;
+  wire [36:0] \$241 ;
+  wire [36:0] \$242 ;
+  wire [36:0] \$243 ;
+  wire [36:0] \$244 ;
+  wire [12:0] \$245 ;
+  wire [13:0] \$246 ;
+  wire [36:0] \$247 ;
+  wire [36:0] \$248 ;
+  wire [36:0] \$249 ;
+  wire [53:0] \$25 ;
+  wire [36:0] \$250 ;
+  wire [12:0] \$251 ;
+  wire \$252 ;
+  wire [36:0] \$253 ;
+  wire [36:0] \$254 ;
+  wire [36:0] \$255 ;
+  wire [36:0] \$256 ;
+  wire [12:0] \$257 ;
+  wire [13:0] \$258 ;
+  wire [36:0] \$259 ;
+  wire [53:0] \$26 ;
+  wire [36:0] \$260 ;
+  wire [36:0] \$261 ;
+  wire [36:0] \$262 ;
+  wire [12:0] \$263 ;
+  wire \$264 ;
+  wire [36:0] \$265 ;
+  wire [36:0] \$266 ;
+  wire [36:0] \$267 ;
+  wire [36:0] \$268 ;
+  wire [2:0] \$269 ;
+  wire [53:0] \$27 ;
+  wire [3:0] \$270 ;
+  wire [36:0] \$271 ;
+  wire [36:0] \$272 ;
+  wire [36:0] \$273 ;
+  wire [36:0] \$274 ;
+  wire [2:0] \$275 ;
+  wire [1:0] \$276 ;
+  reg \$277 ;
+  reg [47:0] \$278 ;
+  reg [1:0] \$279 ;
   wire \$28 ;
-  wire \$29 ;
+  reg [3:0] \$280 ;
+  reg \$281 ;
+  reg [3:0] \$282 ;
+  reg \$283 ;
+  reg \$284 ;
+  reg [15:0] \$285 ;
+  reg [35:0] \$286 ;
+  reg [36:0] \$287 ;
+  reg [15:0] \$288 ;
+  wire [53:0] \$29 ;
   wire \$3 ;
-  wire \$30 ;
-  wire \$31 ;
+  wire [53:0] \$30 ;
+  wire [53:0] \$31 ;
   wire \$32 ;
-  wire [4:0] \$33 ;
-  wire \$34 ;
-  wire \$35 ;
-  wire \$36 ;
-  wire [15:0] \$37 ;
-  wire [12:0] \$38 ;
-  wire [12:0] \$39 ;
+  wire [53:0] \$33 ;
+  wire [53:0] \$34 ;
+  wire [53:0] \$35 ;
+  wire [53:0] \$36 ;
+  wire [53:0] \$37 ;
+  wire [53:0] \$38 ;
+  wire \$39 ;
   wire \$4 ;
-  wire [12:0] \$40 ;
-  wire [13:0] \$41 ;
-  wire [12:0] \$42 ;
-  wire [11:0] \$43 ;
-  wire [12:0] \$44 ;
-  wire [12:0] \$45 ;
-  wire [13:0] \$46 ;
-  wire [12:0] \$47 ;
-  wire \$48 ;
-  wire [12:0] \$49 ;
+  wire \$40 ;
+  wire \$41 ;
+  wire \$42 ;
+  wire [53:0] \$43 ;
+  wire [53:0] \$44 ;
+  wire [9:0] \$45 ;
+  wire [7:0] \$46 ;
+  wire [7:0] \$47 ;
+  wire [52:0] \$48 ;
+  wire \$49 ;
   wire \$5 ;
-  wire [13:0] \$50 ;
-  wire [12:0] \$51 ;
-  wire [11:0] \$52 ;
-  wire [15:0] \$53 ;
-  wire [36:0] \$54 ;
-  wire [36:0] \$55 ;
-  wire [36:0] \$56 ;
-  wire [36:0] \$57 ;
-  wire [12:0] \$58 ;
-  wire [36:0] \$59 ;
+  wire [2:0] \$50 ;
+  wire \$51 ;
+  wire [3:0] \$52 ;
+  wire \$53 ;
+  wire [4:0] \$54 ;
+  wire \$55 ;
+  wire \$56 ;
+  wire \$57 ;
+  wire \$58 ;
+  wire \$59 ;
   wire \$6 ;
-  wire [36:0] \$60 ;
-  wire [36:0] \$61 ;
-  wire [36:0] \$62 ;
-  wire [12:0] \$63 ;
-  wire [36:0] \$64 ;
-  wire [36:0] \$65 ;
-  wire [36:0] \$66 ;
-  wire [36:0] \$67 ;
-  wire [12:0] \$68 ;
-  wire [13:0] \$69 ;
+  wire [4:0] \$60 ;
+  wire \$61 ;
+  wire \$62 ;
+  wire \$63 ;
+  wire [15:0] \$64 ;
+  wire [12:0] \$65 ;
+  wire [13:0] \$66 ;
+  wire [12:0] \$67 ;
+  wire [13:0] \$68 ;
+  wire [12:0] \$69 ;
   wire \$7 ;
-  wire [36:0] \$70 ;
-  wire [36:0] \$71 ;
-  wire [36:0] \$72 ;
-  wire [36:0] \$73 ;
-  wire [12:0] \$74 ;
-  wire [11:0] \$75 ;
-  wire [36:0] \$76 ;
-  wire [36:0] \$77 ;
-  wire [36:0] \$78 ;
-  wire [36:0] \$79 ;
-  wire [52:0] \$8 ;
-  wire [12:0] \$80 ;
-  wire [36:0] \$81 ;
-  wire [36:0] \$82 ;
-  wire [36:0] \$83 ;
+  wire [13:0] \$70 ;
+  wire [12:0] \$71 ;
+  wire [11:0] \$72 ;
+  wire [12:0] \$73 ;
+  wire [13:0] \$74 ;
+  wire [12:0] \$75 ;
+  wire [13:0] \$76 ;
+  wire [12:0] \$77 ;
+  wire \$78 ;
+  wire [12:0] \$79 ;
+  wire \$8 ;
+  wire [13:0] \$80 ;
+  wire [12:0] \$81 ;
+  wire [11:0] \$82 ;
+  wire [15:0] \$83 ;
   wire [36:0] \$84 ;
-  wire [12:0] \$85 ;
-  wire [13:0] \$86 ;
+  wire [36:0] \$85 ;
+  wire [36:0] \$86 ;
   wire [36:0] \$87 ;
-  wire [36:0] \$88 ;
-  wire [36:0] \$89 ;
-  wire [52:0] \$9 ;
+  wire [12:0] \$88 ;
+  wire [13:0] \$89 ;
+  wire \$9 ;
   wire [36:0] \$90 ;
-  wire [12:0] \$91 ;
-  wire \$92 ;
+  wire [36:0] \$91 ;
+  wire [36:0] \$92 ;
   wire [36:0] \$93 ;
-  wire [36:0] \$94 ;
-  wire [36:0] \$95 ;
+  wire [12:0] \$94 ;
+  wire [13:0] \$95 ;
   wire [36:0] \$96 ;
-  wire [12:0] \$97 ;
-  wire [13:0] \$98 ;
+  wire [36:0] \$97 ;
+  wire [36:0] \$98 ;
   wire [36:0] \$99 ;
   reg [36:0] acc0 = 37'h0000000000;
   reg active = 1'h0;
@@ -1547,258 +1662,291 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
   assign \$4  = \$2  & \$3 ;
   assign \$5  = | credits;
   assign take = \$4  & \$5 ;
-  assign \$6  = $signed({ acc0, low0 }) > $signed(32'd2147483647);
-  assign \$7  = $signed({ acc0, low0 }) < $signed(32'd2147483648);
-  assign \$8  = \$7  ? 53'h1fffff80000000 : { acc0, low0 };
-  assign \$9  = \$6  ? 53'h0000007fffffff : \$8 ;
-  assign \$11  = $signed(\$10 ) >>> shift;
-  assign \$12  = $signed(\$11 ) >= $signed(9'h0ff);
-  assign \$14  = $signed(\$13 ) >>> shift;
-  assign \$15  = $signed(\$14 ) <= $signed(10'h2fe);
-  assign \$17  = $signed(\$16 ) >>> shift;
-  assign \$18  = \$17 [8:0] + 1'h1;
-  assign \$19  = \$15  ? 8'h80 : \$18 [8:1];
-  assign \$20  = \$12  ? 8'h7f : \$19 ;
-  assign \$21  = out_int32 ? \$9  : { \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20  };
-  assign \$22  = rowp_valid & rowp_ready;
-  assign \$23  = credits - take;
-  assign \$24  = out_valid & r_en;
-  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
-  assign \$26  = | \wait ;
-  assign \$27  = \wait  - 1'h1;
-  assign \$28  = count == 4'hf;
-  assign \$29  = active & \$28 ;
-  assign \$30  = count == 4'hf;
+  assign \$6  = ~ acc0[36];
+  assign \$7  = | acc0[36:15];
+  assign \$8  = \$6  & \$7 ;
+  assign \$9  = & acc0[36:15];
+  assign \$10  = ~ \$9 ;
+  assign \$11  = acc0[36] & \$10 ;
+  assign \$12  = \$11  ? 53'h1fffff80000000 : { acc0, low0 };
+  assign \$13  = \$8  ? 53'h0000007fffffff : \$12 ;
+  assign \$15  = $signed(\$14 ) >>> shift;
+  assign \$16  = ~ \$15 [53];
+  assign \$18  = $signed(\$17 ) >>> shift;
+  assign \$19  = | \$18 [52:8];
+  assign \$21  = $signed(\$20 ) >>> shift;
+  assign \$22  = & \$21 [7:0];
+  assign \$23  = \$19  | \$22 ;
+  assign \$24  = \$16  & \$23 ;
+  assign \$26  = $signed(\$25 ) >>> shift;
+  assign \$27  = ~ \$26 ;
+  assign \$28  = ~ \$27 [53];
+  assign \$30  = $signed(\$29 ) >>> shift;
   assign \$31  = ~ \$30 ;
-  assign \$32  = active & \$31 ;
-  assign \$33  = count + 1'h1;
-  assign \$34  = count == 4'hf;
-  assign \$35  = active & \$34 ;
-  assign \$36  = active & \$35 ;
-  assign \$38  = totals__0[11:0] + params[11:0];
-  assign \$39  = totals__0[11:0] + params[11:0];
-  assign \$40  = totals__0[23:12] + params[23:12];
-  assign \$41  = \$40  + 1'h1;
-  assign \$42  = totals__0[23:12] + params[23:12];
-  assign \$43  = \$39 [12] ? \$41 [11:0] : \$42 [11:0];
-  assign \$44  = totals__0[11:0] + params[11:0];
-  assign \$45  = totals__0[23:12] + params[23:12];
-  assign \$46  = \$45  + 1'h1;
-  assign \$47  = totals__0[23:12] + params[23:12];
-  assign \$48  = \$44 [12] ? \$46 [12] : \$47 [12];
-  assign \$49  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$50  = \$49  + 1'h1;
-  assign \$51  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$52  = \$48  ? \$50 [11:0] : \$51 [11:0];
-  assign \$53  = out_int32 ? 16'h0001 : params[47:32];
-  assign \$54  = first ? 37'h0000000000 : acc0;
-  assign \$55  = first ? 37'h0000000000 : acc0;
-  assign \$56  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$57  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$58  = \$54 [11:0] + \$56 [11:0];
-  assign \$59  = first ? 37'h0000000000 : acc0;
-  assign \$60  = first ? 37'h0000000000 : acc0;
-  assign \$61  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$62  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$63  = \$59 [11:0] + \$61 [11:0];
-  assign \$64  = first ? 37'h0000000000 : acc0;
-  assign \$65  = first ? 37'h0000000000 : acc0;
-  assign \$66  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$67  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$68  = \$64 [23:12] + \$66 [23:12];
-  assign \$69  = \$68  + 1'h1;
-  assign \$70  = first ? 37'h0000000000 : acc0;
-  assign \$71  = first ? 37'h0000000000 : acc0;
-  assign \$72  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$73  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$74  = \$70 [23:12] + \$72 [23:12];
-  assign \$75  = \$63 [12] ? \$69 [11:0] : \$74 [11:0];
-  assign \$76  = first ? 37'h0000000000 : acc0;
-  assign \$77  = first ? 37'h0000000000 : acc0;
-  assign \$78  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$79  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$80  = \$76 [11:0] + \$78 [11:0];
-  assign \$81  = first ? 37'h0000000000 : acc0;
-  assign \$82  = first ? 37'h0000000000 : acc0;
-  assign \$83  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$84  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$85  = \$81 [23:12] + \$83 [23:12];
-  assign \$86  = \$85  + 1'h1;
-  assign \$87  = first ? 37'h0000000000 : acc0;
-  assign \$88  = first ? 37'h0000000000 : acc0;
-  assign \$89  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$90  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$91  = \$87 [23:12] + \$89 [23:12];
-  assign \$92  = \$80 [12] ? \$86 [12] : \$91 [12];
-  assign \$93  = first ? 37'h0000000000 : acc0;
-  assign \$94  = first ? 37'h0000000000 : acc0;
-  assign \$95  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$96  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$97  = \$93 [35:24] + \$95 [35:24];
-  assign \$98  = \$97  + 1'h1;
-  assign \$99  = first ? 37'h0000000000 : acc0;
-  assign \$100  = first ? 37'h0000000000 : acc0;
-  assign \$101  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$102  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$103  = \$99 [35:24] + \$101 [35:24];
-  assign \$104  = \$92  ? \$98 [11:0] : \$103 [11:0];
-  assign \$105  = first ? 37'h0000000000 : acc0;
-  assign \$106  = first ? 37'h0000000000 : acc0;
-  assign \$107  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$108  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$109  = \$105 [11:0] + \$107 [11:0];
-  assign \$110  = first ? 37'h0000000000 : acc0;
-  assign \$111  = first ? 37'h0000000000 : acc0;
-  assign \$112  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$113  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$114  = \$110 [23:12] + \$112 [23:12];
-  assign \$115  = \$114  + 1'h1;
-  assign \$116  = first ? 37'h0000000000 : acc0;
-  assign \$117  = first ? 37'h0000000000 : acc0;
-  assign \$118  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$119  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$120  = \$116 [23:12] + \$118 [23:12];
-  assign \$121  = \$109 [12] ? \$115 [12] : \$120 [12];
-  assign \$122  = first ? 37'h0000000000 : acc0;
-  assign \$123  = first ? 37'h0000000000 : acc0;
-  assign \$124  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$125  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$126  = \$122 [35:24] + \$124 [35:24];
-  assign \$127  = \$126  + 1'h1;
-  assign \$128  = first ? 37'h0000000000 : acc0;
-  assign \$129  = first ? 37'h0000000000 : acc0;
-  assign \$130  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$131  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$132  = \$128 [35:24] + \$130 [35:24];
-  assign \$133  = \$121  ? \$127 [12] : \$132 [12];
-  assign \$134  = first ? 37'h0000000000 : acc0;
-  assign \$135  = first ? 37'h0000000000 : acc0;
-  assign \$136  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$137  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$138  = { \$135 [36], \$134 [36] } + { \$137 [36], \$136 [36] };
-  assign \$139  = \$138  + 1'h1;
-  assign \$140  = first ? 37'h0000000000 : acc0;
-  assign \$141  = first ? 37'h0000000000 : acc0;
-  assign \$142  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$143  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$144  = { \$141 [36], \$140 [36] } + { \$143 [36], \$142 [36] };
-  assign \$145  = \$133  ? \$139 [1:0] : \$144 [1:0];
-  assign \$147  = first ? 37'h0000000000 : acc0;
-  assign \$148  = first ? 37'h0000000000 : acc0;
-  assign \$149  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$150  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$151  = \$147 [11:0] + \$149 [11:0];
-  assign \$152  = first ? 37'h0000000000 : acc0;
-  assign \$153  = first ? 37'h0000000000 : acc0;
-  assign \$154  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$155  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$156  = \$152 [11:0] + \$154 [11:0];
+  assign \$32  = | \$31 [52:9];
+  assign \$34  = $signed(\$33 ) >>> shift;
+  assign \$35  = ~ \$34 ;
+  assign \$37  = $signed(\$36 ) >>> shift;
+  assign \$38  = ~ \$37 ;
+  assign \$39  = | \$38 [7:0];
+  assign \$40  = \$35 [8] & \$39 ;
+  assign \$41  = \$32  | \$40 ;
+  assign \$42  = \$28  & \$41 ;
+  assign \$44  = $signed(\$43 ) >>> shift;
+  assign \$45  = \$44 [8:0] + 1'h1;
+  assign \$46  = \$42  ? 8'h80 : \$45 [8:1];
+  assign \$47  = \$24  ? 8'h7f : \$46 ;
+  assign \$48  = out_int32 ? \$13  : { \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47  };
+  assign \$49  = rowp_valid & rowp_ready;
+  assign \$50  = credits - take;
+  assign \$51  = out_valid & r_en;
+  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
+  assign \$53  = | \wait ;
+  assign \$54  = \wait  - 1'h1;
+  assign \$55  = count == 4'hf;
+  assign \$56  = active & \$55 ;
+  assign \$57  = count == 4'hf;
+  assign \$58  = ~ \$57 ;
+  assign \$59  = active & \$58 ;
+  assign \$60  = count + 1'h1;
+  assign \$61  = count == 4'hf;
+  assign \$62  = active & \$61 ;
+  assign \$63  = active & \$62 ;
+  assign \$65  = totals__0[11:0] + params[11:0];
+  assign \$66  = \$65  + 1'h0;
+  assign \$67  = totals__0[11:0] + params[11:0];
+  assign \$68  = \$67  + 1'h0;
+  assign \$69  = totals__0[23:12] + params[23:12];
+  assign \$70  = \$69  + 1'h1;
+  assign \$71  = totals__0[23:12] + params[23:12];
+  assign \$72  = \$68 [12] ? \$70 [11:0] : \$71 [11:0];
+  assign \$73  = totals__0[11:0] + params[11:0];
+  assign \$74  = \$73  + 1'h0;
+  assign \$75  = totals__0[23:12] + params[23:12];
+  assign \$76  = \$75  + 1'h1;
+  assign \$77  = totals__0[23:12] + params[23:12];
+  assign \$78  = \$74 [12] ? \$76 [12] : \$77 [12];
+  assign \$79  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$80  = \$79  + 1'h1;
+  assign \$81  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
+  assign \$82  = \$78  ? \$80 [11:0] : \$81 [11:0];
+  assign \$83  = out_int32 ? 16'h0001 : params[47:32];
+  assign \$84  = first ? 37'h0000000000 : acc0;
+  assign \$85  = first ? 37'h0000000000 : acc0;
+  assign \$86  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$87  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$88  = \$84 [11:0] + \$86 [11:0];
+  assign \$89  = \$88  + 1'h0;
+  assign \$90  = first ? 37'h0000000000 : acc0;
+  assign \$91  = first ? 37'h0000000000 : acc0;
+  assign \$92  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$93  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$94  = \$90 [11:0] + \$92 [11:0];
+  assign \$95  = \$94  + 1'h0;
+  assign \$96  = first ? 37'h0000000000 : acc0;
+  assign \$97  = first ? 37'h0000000000 : acc0;
+  assign \$98  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$99  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$100  = \$96 [23:12] + \$98 [23:12];
+  assign \$101  = \$100  + 1'h1;
+  assign \$102  = first ? 37'h0000000000 : acc0;
+  assign \$103  = first ? 37'h0000000000 : acc0;
+  assign \$104  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$105  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$106  = \$102 [23:12] + \$104 [23:12];
+  assign \$107  = \$95 [12] ? \$101 [11:0] : \$106 [11:0];
+  assign \$108  = first ? 37'h0000000000 : acc0;
+  assign \$109  = first ? 37'h0000000000 : acc0;
+  assign \$110  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$111  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$112  = \$108 [11:0] + \$110 [11:0];
+  assign \$113  = \$112  + 1'h0;
+  assign \$114  = first ? 37'h0000000000 : acc0;
+  assign \$115  = first ? 37'h0000000000 : acc0;
+  assign \$116  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$117  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$118  = \$114 [23:12] + \$116 [23:12];
+  assign \$119  = \$118  + 1'h1;
+  assign \$120  = first ? 37'h0000000000 : acc0;
+  assign \$121  = first ? 37'h0000000000 : acc0;
+  assign \$122  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$123  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$124  = \$120 [23:12] + \$122 [23:12];
+  assign \$125  = \$113 [12] ? \$119 [12] : \$124 [12];
+  assign \$126  = first ? 37'h0000000000 : acc0;
+  assign \$127  = first ? 37'h0000000000 : acc0;
+  assign \$128  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$129  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$130  = \$126 [35:24] + \$128 [35:24];
+  assign \$131  = \$130  + 1'h1;
+  assign \$132  = first ? 37'h0000000000 : acc0;
+  assign \$133  = first ? 37'h0000000000 : acc0;
+  assign \$134  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$135  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$136  = \$132 [35:24] + \$134 [35:24];
+  assign \$137  = \$125  ? \$131 [11:0] : \$136 [11:0];
+  assign \$138  = first ? 37'h0000000000 : acc0;
+  assign \$139  = first ? 37'h0000000000 : acc0;
+  assign \$140  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$141  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$142  = \$138 [11:0] + \$140 [11:0];
+  assign \$143  = \$142  + 1'h0;
+  assign \$144  = first ? 37'h0000000000 : acc0;
+  assign \$145  = first ? 37'h0000000000 : acc0;
+  assign \$146  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$147  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$148  = \$144 [23:12] + \$146 [23:12];
+  assign \$149  = \$148  + 1'h1;
+  assign \$150  = first ? 37'h0000000000 : acc0;
+  assign \$151  = first ? 37'h0000000000 : acc0;
+  assign \$152  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$153  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$154  = \$150 [23:12] + \$152 [23:12];
+  assign \$155  = \$143 [12] ? \$149 [12] : \$154 [12];
+  assign \$156  = first ? 37'h0000000000 : acc0;
   assign \$157  = first ? 37'h0000000000 : acc0;
-  assign \$158  = first ? 37'h0000000000 : acc0;
+  assign \$158  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
   assign \$159  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$160  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$161  = \$157 [23:12] + \$159 [23:12];
-  assign \$162  = \$161  + 1'h1;
+  assign \$160  = \$156 [35:24] + \$158 [35:24];
+  assign \$161  = \$160  + 1'h1;
+  assign \$162  = first ? 37'h0000000000 : acc0;
   assign \$163  = first ? 37'h0000000000 : acc0;
-  assign \$164  = first ? 37'h0000000000 : acc0;
+  assign \$164  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
   assign \$165  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$166  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$167  = \$163 [23:12] + \$165 [23:12];
-  assign \$168  = \$156 [12] ? \$162 [11:0] : \$167 [11:0];
+  assign \$166  = \$162 [35:24] + \$164 [35:24];
+  assign \$167  = \$155  ? \$161 [12] : \$166 [12];
+  assign \$168  = first ? 37'h0000000000 : acc0;
   assign \$169  = first ? 37'h0000000000 : acc0;
-  assign \$170  = first ? 37'h0000000000 : acc0;
+  assign \$170  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
   assign \$171  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$172  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$173  = \$169 [11:0] + \$171 [11:0];
+  assign \$172  = { \$169 [36], \$168 [36] } + { \$171 [36], \$170 [36] };
+  assign \$173  = \$172  + 1'h1;
   assign \$174  = first ? 37'h0000000000 : acc0;
   assign \$175  = first ? 37'h0000000000 : acc0;
   assign \$176  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
   assign \$177  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$178  = \$174 [23:12] + \$176 [23:12];
-  assign \$179  = \$178  + 1'h1;
-  assign \$180  = first ? 37'h0000000000 : acc0;
+  assign \$178  = { \$175 [36], \$174 [36] } + { \$177 [36], \$176 [36] };
+  assign \$179  = \$167  ? \$173 [1:0] : \$178 [1:0];
   assign \$181  = first ? 37'h0000000000 : acc0;
-  assign \$182  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$182  = first ? 37'h0000000000 : acc0;
   assign \$183  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$184  = \$180 [23:12] + \$182 [23:12];
-  assign \$185  = \$173 [12] ? \$179 [12] : \$184 [12];
-  assign \$186  = first ? 37'h0000000000 : acc0;
+  assign \$184  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$185  = \$181 [11:0] + \$183 [11:0];
+  assign \$186  = \$185  + 1'h0;
   assign \$187  = first ? 37'h0000000000 : acc0;
-  assign \$188  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$188  = first ? 37'h0000000000 : acc0;
   assign \$189  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$190  = \$186 [35:24] + \$188 [35:24];
-  assign \$191  = \$190  + 1'h1;
-  assign \$192  = first ? 37'h0000000000 : acc0;
+  assign \$190  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$191  = \$187 [11:0] + \$189 [11:0];
+  assign \$192  = \$191  + 1'h0;
   assign \$193  = first ? 37'h0000000000 : acc0;
-  assign \$194  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$194  = first ? 37'h0000000000 : acc0;
   assign \$195  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$196  = \$192 [35:24] + \$194 [35:24];
-  assign \$197  = \$185  ? \$191 [11:0] : \$196 [11:0];
-  assign \$198  = first ? 37'h0000000000 : acc0;
+  assign \$196  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$197  = \$193 [23:12] + \$195 [23:12];
+  assign \$198  = \$197  + 1'h1;
   assign \$199  = first ? 37'h0000000000 : acc0;
-  assign \$200  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$200  = first ? 37'h0000000000 : acc0;
   assign \$201  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$202  = \$198 [11:0] + \$200 [11:0];
-  assign \$203  = first ? 37'h0000000000 : acc0;
-  assign \$204  = first ? 37'h0000000000 : acc0;
-  assign \$205  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$206  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$207  = \$203 [23:12] + \$205 [23:12];
-  assign \$208  = \$207  + 1'h1;
-  assign \$209  = first ? 37'h0000000000 : acc0;
-  assign \$210  = first ? 37'h0000000000 : acc0;
-  assign \$211  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$212  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$213  = \$209 [23:12] + \$211 [23:12];
-  assign \$214  = \$202 [12] ? \$208 [12] : \$213 [12];
-  assign \$215  = first ? 37'h0000000000 : acc0;
-  assign \$216  = first ? 37'h0000000000 : acc0;
-  assign \$217  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$218  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$219  = \$215 [35:24] + \$217 [35:24];
-  assign \$220  = \$219  + 1'h1;
-  assign \$221  = first ? 37'h0000000000 : acc0;
-  assign \$222  = first ? 37'h0000000000 : acc0;
-  assign \$223  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$224  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$225  = \$221 [35:24] + \$223 [35:24];
-  assign \$226  = \$214  ? \$220 [12] : \$225 [12];
-  assign \$227  = first ? 37'h0000000000 : acc0;
-  assign \$228  = first ? 37'h0000000000 : acc0;
-  assign \$229  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$230  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$231  = { \$228 [36], \$227 [36] } + { \$230 [36], \$229 [36] };
-  assign \$232  = \$231  + 1'h1;
-  assign \$233  = first ? 37'h0000000000 : acc0;
-  assign \$234  = first ? 37'h0000000000 : acc0;
-  assign \$235  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$236  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$237  = { \$234 [36], \$233 [36] } + { \$236 [36], \$235 [36] };
-  assign \$238  = \$226  ? \$232 [1:0] : \$237 [1:0];
+  assign \$202  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$203  = \$199 [23:12] + \$201 [23:12];
+  assign \$204  = \$192 [12] ? \$198 [11:0] : \$203 [11:0];
+  assign \$205  = first ? 37'h0000000000 : acc0;
+  assign \$206  = first ? 37'h0000000000 : acc0;
+  assign \$207  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$208  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$209  = \$205 [11:0] + \$207 [11:0];
+  assign \$210  = \$209  + 1'h0;
+  assign \$211  = first ? 37'h0000000000 : acc0;
+  assign \$212  = first ? 37'h0000000000 : acc0;
+  assign \$213  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$214  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$215  = \$211 [23:12] + \$213 [23:12];
+  assign \$216  = \$215  + 1'h1;
+  assign \$217  = first ? 37'h0000000000 : acc0;
+  assign \$218  = first ? 37'h0000000000 : acc0;
+  assign \$219  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$220  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$221  = \$217 [23:12] + \$219 [23:12];
+  assign \$222  = \$210 [12] ? \$216 [12] : \$221 [12];
+  assign \$223  = first ? 37'h0000000000 : acc0;
+  assign \$224  = first ? 37'h0000000000 : acc0;
+  assign \$225  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$226  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$227  = \$223 [35:24] + \$225 [35:24];
+  assign \$228  = \$227  + 1'h1;
+  assign \$229  = first ? 37'h0000000000 : acc0;
+  assign \$230  = first ? 37'h0000000000 : acc0;
+  assign \$231  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$232  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$233  = \$229 [35:24] + \$231 [35:24];
+  assign \$234  = \$222  ? \$228 [11:0] : \$233 [11:0];
+  assign \$235  = first ? 37'h0000000000 : acc0;
+  assign \$236  = first ? 37'h0000000000 : acc0;
+  assign \$237  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$238  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$239  = \$235 [11:0] + \$237 [11:0];
+  assign \$240  = \$239  + 1'h0;
+  assign \$241  = first ? 37'h0000000000 : acc0;
+  assign \$242  = first ? 37'h0000000000 : acc0;
+  assign \$243  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$244  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$245  = \$241 [23:12] + \$243 [23:12];
+  assign \$246  = \$245  + 1'h1;
+  assign \$247  = first ? 37'h0000000000 : acc0;
+  assign \$248  = first ? 37'h0000000000 : acc0;
+  assign \$249  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$250  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$251  = \$247 [23:12] + \$249 [23:12];
+  assign \$252  = \$240 [12] ? \$246 [12] : \$251 [12];
+  assign \$253  = first ? 37'h0000000000 : acc0;
+  assign \$254  = first ? 37'h0000000000 : acc0;
+  assign \$255  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$256  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$257  = \$253 [35:24] + \$255 [35:24];
+  assign \$258  = \$257  + 1'h1;
+  assign \$259  = first ? 37'h0000000000 : acc0;
+  assign \$260  = first ? 37'h0000000000 : acc0;
+  assign \$261  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$262  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$263  = \$259 [35:24] + \$261 [35:24];
+  assign \$264  = \$252  ? \$258 [12] : \$263 [12];
+  assign \$265  = first ? 37'h0000000000 : acc0;
+  assign \$266  = first ? 37'h0000000000 : acc0;
+  assign \$267  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$268  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$269  = { \$266 [36], \$265 [36] } + { \$268 [36], \$267 [36] };
+  assign \$270  = \$269  + 1'h1;
+  assign \$271  = first ? 37'h0000000000 : acc0;
+  assign \$272  = first ? 37'h0000000000 : acc0;
+  assign \$273  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$274  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$275  = { \$272 [36], \$271 [36] } + { \$274 [36], \$273 [36] };
+  assign \$276  = \$264  ? \$270 [1:0] : \$275 [1:0];
   always @(posedge clk)
-    rp_full <= \$239 ;
+    rp_full <= \$277 ;
   always @(posedge clk)
-    params <= \$240 ;
+    params <= \$278 ;
   always @(posedge clk)
-    credits <= \$241 ;
+    credits <= \$279 ;
   always @(posedge clk)
-    \wait  <= \$242 ;
+    \wait  <= \$280 ;
   always @(posedge clk)
-    active <= \$243 ;
+    active <= \$281 ;
   always @(posedge clk)
-    count <= \$244 ;
+    count <= \$282 ;
   always @(posedge clk)
-    first <= \$245 ;
+    first <= \$283 ;
   always @(posedge clk)
-    w_en <= \$246 ;
+    w_en <= \$284 ;
   always @(posedge clk)
-    mshift0 <= \$247 ;
+    mshift0 <= \$285 ;
   always @(posedge clk)
-    t0 <= \$248 ;
+    t0 <= \$286 ;
   always @(posedge clk)
-    acc0 <= \$249 ;
+    acc0 <= \$287 ;
   always @(posedge clk)
-    low0 <= \$250 ;
+    low0 <= \$288 ;
   \gqmv_small.req.out_fifo  out_fifo (
     .clk(clk),
     .r_data(out_data),
@@ -1806,136 +1954,141 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
     .r_rdy(out_valid),
     .rst(rst),
     .w_en(w_en),
-    .w_port__data(\$21 [31:0])
+    .w_port__data(\$48 [31:0])
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$239  = rp_full;
+    \$277  = rp_full;
     if (take) begin
-      \$239  = 1'h0;
+      \$277  = 1'h0;
     end
-    if (\$22 ) begin
-      \$239  = 1'h1;
-    end
-    if (rst) begin
-      \$239  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$240  = params;
-    if (\$22 ) begin
-      \$240  = rowp_payload;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$241  = \$25 [1:0];
-    if (rst) begin
-      \$241  = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$242  = \wait ;
-    if (\$26 ) begin
-      \$242  = \$27 [3:0];
-    end
-    if (take) begin
-      \$242  = 4'hf;
+    if (\$49 ) begin
+      \$277  = 1'h1;
     end
     if (rst) begin
-      \$242  = 4'h0;
+      \$277  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$243  = active;
-    if (\$29 ) begin
-      \$243  = 1'h0;
+    \$278  = params;
+    if (\$49 ) begin
+      \$278  = rowp_payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$279  = \$52 [1:0];
+    if (rst) begin
+      \$279  = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$280  = \wait ;
+    if (\$53 ) begin
+      \$280  = \$54 [3:0];
     end
     if (take) begin
-      \$243  = 1'h1;
+      \$280  = 4'hf;
     end
     if (rst) begin
-      \$243  = 1'h0;
+      \$280  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$244  = count;
-    if (\$32 ) begin
-      \$244  = \$33 [3:0];
+    \$281  = active;
+    if (\$56 ) begin
+      \$281  = 1'h0;
     end
     if (take) begin
-      \$244  = 4'h0;
+      \$281  = 1'h1;
     end
     if (rst) begin
-      \$244  = 4'h0;
+      \$281  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$245  = first;
+    \$282  = count;
+    if (\$59 ) begin
+      \$282  = \$60 [3:0];
+    end
+    if (take) begin
+      \$282  = 4'h0;
+    end
+    if (rst) begin
+      \$282  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$283  = first;
     if (active) begin
-      \$245  = 1'h0;
+      \$283  = 1'h0;
     end
     if (take) begin
-      \$245  = 1'h1;
+      \$283  = 1'h1;
     end
     if (rst) begin
-      \$245  = 1'h0;
+      \$283  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$246  = \$36 ;
+    \$284  = \$63 ;
     if (rst) begin
-      \$246  = 1'h0;
+      \$284  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$247  = mshift0;
+    \$285  = mshift0;
     if (active) begin
-      \$247  = \$37 ;
+      \$285  = \$64 ;
     end
     if (take) begin
-      \$247  = \$53 ;
+      \$285  = \$83 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$248  = t0;
+    \$286  = t0;
     if (take) begin
-      \$248  = { \$52 , \$43 , \$38 [11:0] };
+      \$286  = { \$82 , \$72 , \$66 [11:0] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$249  = acc0;
+    \$287  = acc0;
     if (active) begin
-      \$249  = \$146 [36:0];
+      \$287  = \$180 [36:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$250  = low0;
+    \$288  = low0;
     if (active) begin
-      \$250  = { \$151 [0], low0[15:1] };
+      \$288  = { \$186 [0], low0[15:1] };
     end
   end
   assign r_rdy = out_valid;
   assign r_data = out_data;
   assign out_ready = r_en;
-  assign data = \$21 [31:0];
+  assign data = \$48 [31:0];
   assign p_done = w_en;
-  assign w_data = \$21 [31:0];
-  assign \$10  = { acc0, low0, 1'h0 };
-  assign \$13  = { acc0, low0, 1'h0 };
-  assign \$16  = { acc0, low0, 1'h0 };
-  assign \$37  = { 1'h0, mshift0[15:1] };
-  assign \$146  = { \$145 [1], \$145 , \$104 , \$75 , \$58 [11:1] };
+  assign w_data = \$48 [31:0];
+  assign \$14  = { acc0, low0, 1'h0 };
+  assign \$17  = { acc0, low0, 1'h0 };
+  assign \$20  = { acc0, low0, 1'h0 };
+  assign \$25  = { acc0, low0, 1'h0 };
+  assign \$29  = { acc0, low0, 1'h0 };
+  assign \$33  = { acc0, low0, 1'h0 };
+  assign \$36  = { acc0, low0, 1'h0 };
+  assign \$43  = { acc0, low0, 1'h0 };
+  assign \$64  = { 1'h0, mshift0[15:1] };
+  assign \$180  = { \$179 [1], \$179 , \$137 , \$107 , \$89 [11:1] };
 endmodule
 
 (* generator = "Amaranth" *)

@@ -14,7 +14,7 @@ import pytest
 from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
-from design.datapath import round_shift_sat8, select_add
+from design.datapath import at_least, round_shift_sat8, select_add
 from model.integer_ops import round_shift, sat8
 
 
@@ -48,6 +48,28 @@ def test_select_add_equals_sum(width: int, chunk: int) -> None:
     got = evaluate(lambda a, b: select_add(a, b, width, chunk), cases,
                    [signed(width - 1), signed(width - 1)])
     assert got == [a + b for a, b in cases]
+
+
+@pytest.mark.parametrize("width, chunk", [(18, 12), (19, 12)])
+def test_select_add_carry_in(width: int, chunk: int) -> None:
+    """The carry-in of the delayed-carry accumulator halves, across the slice boundary."""
+    rng = random.Random(width)
+    lim = 2 ** (width - 2)
+    cases = [(a, b, c) for a in (0, -1, 2**chunk - 1, lim - 1, -lim) for b in (0, -1, 1)
+             for c in (0, 1)]
+    cases += [(rng.randrange(-lim, lim), rng.randrange(-lim, lim), rng.randrange(2))
+              for _ in range(100)]
+    got = evaluate(lambda a, b, c: select_add(a, b, width, chunk, cin=c), cases,
+                   [signed(width - 1), signed(width - 1), 1])
+    assert got == [a + b + c for a, b, c in cases]
+
+
+@pytest.mark.parametrize("bound", [255, 257, 1, 3, 5])
+def test_at_least_is_the_comparison(bound: int) -> None:
+    """The reduction form of v >= k (k = 2**j - 1 or 2**j + 1) on every 12-bit value."""
+    values = list(range(-2048, 2048))
+    got = evaluate(lambda v: at_least(v, bound), [(v,) for v in values], [signed(12)])
+    assert got == [int(v >= bound) for v in values]
 
 
 @pytest.mark.parametrize("half_down", [False, True])
