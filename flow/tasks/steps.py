@@ -23,50 +23,30 @@ class SynTask(EngineTask):
     MAKES = ("vg", "sdc")
 
 
-class FloorplanTask(EngineTask):
-    """Die/core, rows, taps, IO pins, power grid."""
-
-    NAME = "floorplan"
-    MODULE = "pnr.engine.floorplan"
-    NEEDS = ("vg",)
-    MAKES = ("layout.json", "def")
-
-
-class PlaceTask(EngineTask):
-    NAME = "place"
-    MODULE = "pnr.engine.place"
-    NEEDS = ("layout.json",)
-    MAKES = ("layout.json", "def")
+def _view_task(name: str, module: str, needs: tuple[str, ...], makes: tuple[str, ...],
+               doc: str) -> type[EngineTask]:
+    """A task class for an engine step that only turns views into views (no checks of its
+    own): the flow's plain steps, one class each, as SiliconCompiler wants."""
+    cls_name = "".join(part.title() for part in name.split("_")) + "Task"
+    return type(cls_name, (EngineTask,), {"NAME": name, "MODULE": module, "NEEDS": needs,
+                                          "MAKES": makes, "__doc__": doc})
 
 
-class CtsTask(EngineTask):
-    """Clock tree and high-fanout buffers: rewrites the placed layout *and* the netlist, so
-    the router, LVS (layout) and STA/power (netlist) all see the buffers."""
-
-    NAME = "cts"
-    MODULE = "pnr.engine.cts"
-    NEEDS = ("layout.json", "vg")
-    MAKES = ("layout.json", "def", "vg")
-
-
-class RszTask(EngineTask):
-    """Timing repair after CTS (hold: delay cells where hold fails at any corner, checked by
-    OpenSTA on a placement-estimated SPEF); rewrites layout and netlist like CTS."""
-
-    NAME = "rsz"
-    MODULE = "pnr.engine.rsz"
-    NEEDS = ("layout.json", "vg")
-    MAKES = ("layout.json", "def", "vg")
-
-
-class AntTask(EngineTask):
-    """Antenna diodes before routing (:mod:`pnr.engine.antenna`); like CTS and rsz it edits
-    the layout and the netlist together."""
-
-    NAME = "ant"
-    MODULE = "pnr.engine.antenna"
-    NEEDS = ("layout.json", "vg")
-    MAKES = ("layout.json", "def", "vg")
+PLACED = ("layout.json", "def")          # what every layout step writes back
+EDITED = ("layout.json", "def", "vg")    # ... and the netlist, for steps that add cells
+FloorplanTask = _view_task("floorplan", "pnr.engine.floorplan", ("vg",), PLACED,
+                           "Die/core, rows, taps, IO pins, power grid.")
+PlaceTask = _view_task("place", "pnr.engine.place", ("layout.json",), PLACED,
+                       "Global placement, legalization, detailed placement.")
+CtsTask = _view_task("cts", "pnr.engine.cts", ("layout.json", "vg"), EDITED,
+                     "Clock tree and high-fanout buffers: rewrites the placed layout *and* the "
+                     "netlist, so the router, LVS and STA/power all see the buffers.")
+RszTask = _view_task("rsz", "pnr.engine.rsz", ("layout.json", "vg"), EDITED,
+                     "Timing repair after CTS (design rules, setup, hold) on a "
+                     "placement-estimated SPEF; rewrites layout and netlist like CTS.")
+AntTask = _view_task("ant", "pnr.engine.antenna", ("layout.json", "vg"), EDITED,
+                     "Antenna diodes before routing (pnr.engine.antenna); edits layout and "
+                     "netlist together like CTS.")
 
 
 class RouteTask(EngineTask):
@@ -85,38 +65,17 @@ class RouteTask(EngineTask):
         return [f"{failed} nets unrouted"] if failed else []
 
 
-class DrcRepairTask(EngineTask):
-    """Same-net DRC repair of the routed metal, stored in the layout database
-    (:mod:`pnr.engine.drc_repair`), so DEF and GDS carry the same shapes."""
-
-    NAME = "drc_repair"
-    MODULE = "pnr.engine.drc_repair"
-    NEEDS = ("layout.json",)
-    MAKES = ("layout.json", "def")
-
-
-class FillTask(EngineTask):
-    NAME = "fill"
-    MODULE = "pnr.engine.fill"
-    NEEDS = ("layout.json",)
-    MAKES = ("layout.json", "def")
-
-
-class GdsTask(EngineTask):
-    NAME = "gds"
-    MODULE = "pnr.engine.gds"
-    NEEDS = ("layout.json",)
-    MAKES = ("gds",)
-
-
-class ExtractTask(EngineTask):
-    """Magic extraction: ``spice`` (LVS netlist) and ``pex.spice`` (lumped capacitances).
-    Magic writes no SPEF; STA uses the route step's estimated ``spef``."""
-
-    NAME = "extract"
-    MODULE = "pnr.engine.extract"
-    NEEDS = ("gds",)
-    MAKES = ("spice", "pex.spice")
+DrcRepairTask = _view_task("drc_repair", "pnr.engine.drc_repair", ("layout.json",), PLACED,
+                           "Same-net DRC repair of the routed metal, stored in the layout "
+                           "database (pnr.engine.drc_repair), so DEF and GDS carry the same "
+                           "shapes.")
+FillTask = _view_task("fill", "pnr.engine.fill", ("layout.json",), PLACED,
+                      "Filler and decap cells in the free sites.")
+GdsTask = _view_task("gds", "pnr.engine.gds", ("layout.json",), ("gds",),
+                     "The layout as GDSII with the library cells.")
+ExtractTask = _view_task("extract", "pnr.engine.extract", ("gds",), ("spice", "pex.spice"),
+                         "Magic extraction: spice (LVS netlist) and pex.spice (lumped "
+                         "capacitances).")
 
 
 class StaTask(EngineTask):
