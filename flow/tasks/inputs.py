@@ -58,7 +58,7 @@ STEP_SECTIONS: dict[str, tuple[str, ...]] = {
     "power": ("power",),
     "drc_klayout": ("drc",),
     "drc_magic": (),
-    "antenna": (),
+    "antenna": ("antenna",),
     "lvs": (),
 }
 

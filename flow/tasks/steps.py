@@ -140,7 +140,8 @@ class DrcMagicTask(_DrcTask):
 
 class AntennaCheckTask(EngineTask):
     """Process antenna rules on the routed layout database (:mod:`pnr.engine.antenna_check`);
-    a violating gate fails the run like a DRC error."""
+    a violating gate fails the run like a DRC error (``antenna.check: report`` in a design's
+    config only shows them: explicit, never a default)."""
 
     NAME = "antenna"
     MODULE = "pnr.engine.antenna_check"
@@ -151,8 +152,9 @@ class AntennaCheckTask(EngineTask):
         count = metrics.get("antenna_violating_pins")
         if count is None:
             return ["antenna reported no violation count"]
-        return [f"{count} gate pins over the antenna ratio (reports/antenna.json)"] if count \
-            else []
+        mode = load_design(self.get("var", "design_config")).setting("antenna.check")
+        return [f"{count} gate pins over the antenna ratio (reports/antenna.json)"] \
+            if count and mode == "signoff" else []
 
 
 class LvsTask(EngineTask):
