@@ -198,6 +198,7 @@ VARIABLES: tuple[Variable, ...] = (
        "exceeds the sky130 antenna ratio (pnr.engine.antenna)"),
     _v("antenna.check", str, "signoff", "antenna violations: 'signoff' fails the run, "
        "'report' only shows them (say why in the config)", choices=TIMING_MODES),
+    _v("parasitics.coupling", bool, True, "route SPEF adds routed-neighbour coupling C, grounded"),
     _v("route.max_rounds", int, 60, "router rip-up round budget", low=0),
     _v("route.time_guard_s", float, 3600.0, "router wall-clock guard (s): fails, never cuts "
        "rounds", low=0, low_open=True),

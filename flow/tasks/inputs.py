@@ -49,7 +49,7 @@ STEP_SECTIONS: dict[str, tuple[str, ...]] = {
     "cts": ("cts",),
     "rsz": ("rsz", "timing"),
     "ant": ("antenna",),
-    "route": ("route",),
+    "route": ("route", "parasitics"),
     "drc_repair": (),
     "fill": (),
     "gds": (),

@@ -10,7 +10,8 @@
    typical-corner tree totals -- capacitance without and with the coupling model
    (``coupling=True``), wire resistance without vias -- next to Magic's substrate
    capacitance, total capacitance (substrate + every coupling ``cap`` entry the node is in,
-   rails included, caps between two names of one merged node left out) and the wire
+   rails included, caps between two names of one merged node left out, + the substrate C
+   adjustments of its ``merge`` lines) and the wire
    resistance of Magic's drawn metal area (area / width^2 squares per layer, pads included).
 2. OpenSTA at ss/tt/ff on the job's netlist and SDC: worst setup/hold slack with the old
    lumped star SPEF (tech LEF values, ``model="star"``) and with the RC trees (max corner for
@@ -18,6 +19,15 @@
    ``coupling=True``.
 
 Most reference points are an mcon cut's corner (Magic type ``v0``): cuts are matched too.
+
+Like with like: Magic extracts hierarchically.  The cells' own ``.ext`` files hold each pin's
+capacitance inside the cell (its li1/poly to substrate, to the cell's other nodes and rails);
+Liberty's pin capacitance was characterized from the same cell layouts, so OpenSTA already has
+it and it is not read here.  The top cell's ``.ext`` holds what the routing adds: its own
+shapes' C, and in the areas where wires overlap cells a flat re-extraction *minus* the cells'
+own values (negative ``cap`` entries and the ``merge`` adjustments, mostly the substrate C that
+a wire above takes from the li1 below).  That parent-level sum is "Magic total" here: the wire
+load that is not in Liberty.
 """
 
 from __future__ import annotations
@@ -32,8 +42,10 @@ from gptnano.magic import run_magic
 from gptnano.opensta import load_script
 from gptnano.pdk import corner_liberty
 from gptnano.toolargs import tcl_word
-from pnr.engine import rcx, spef, tech
-from pnr.engine.layout import Layout, grid_x, grid_y
+from pnr.engine import library, rcx, spef, tech
+from pnr.engine.buffer_tree import rmst_length
+from pnr.engine.cts import WIRE_C_PF_PER_UM
+from pnr.engine.layout import Layout, grid_x, grid_y, place_rect
 
 MAGIC_UNIT_NM = 5
 MAGIC_LAYER = {"m1": "met1", "m2": "met2", "m3": "met3", "m4": "met4", "li": "li1",
@@ -105,11 +117,17 @@ extract all
             x = parent[x]
         return x
 
-    for a, b in re.findall(r'^merge "([^"]*)" "([^"]*)"', text, re.M):
+    merges = re.findall(r'^merge "([^"]*)" "([^"]*)" ?(\S*)', text, re.M)
+    for a, b, _ in merges:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[ra] = rb
     owner = {find(n): n for n in nodes}
+    # a merge line's number adjusts the merged node's substrate C (ext(5)): the parent's wires
+    # shield the cells' own shapes from the substrate where they overlap, so it is negative
+    for a, _, c in merges:
+        if c and find(a) in owner:
+            nodes[owner[find(a)]][5] += float(c) * cscale / 1000
     for a, b, c in re.findall(r'^cap "([^"]*)" "([^"]*)" (\S+)', text, re.M):
         ra, rb = find(a), find(b)
         if ra == rb:
@@ -149,6 +167,39 @@ def engine_totals(layout: Layout, net: str, neighbours: spef.Neighbours | None
     return tree.total_cap() * 1000, wire_r, length
 
 
+def wire_c_calibration(layout: Layout) -> tuple[float, float, float, int]:
+    """(placement estimate pF, routed tree C pF, with coupling pF, nets) summed over the routed
+    nets: the timing repair's estimate (:meth:`pnr.engine.rsz.Repair.net_rc` at
+    ``wire_c_scale`` 1: the pins' rectilinear minimum spanning tree times
+    :data:`pnr.engine.cts.WIRE_C_PF_PER_UM`) against the route step's SPEF, so the ratio is the
+    ``rsz.wire_c_scale`` that makes the repair see the signoff wire load on average."""
+    lib = library.cells()
+    comp = {c.name: c for c in layout.components}
+    neighbours = spef.Neighbours(layout)
+
+    def xy(inst: str, pin: str) -> tuple[float, float]:
+        if inst == "PIN":
+            r = layout.ports[pin].rect
+        else:
+            macro = lib[comp[inst].cell]
+            shape = next(r for rects in macro.pins[pin].shapes.values() for r in rects)
+            r = place_rect(shape, comp[inst], macro.height)
+        return (r[0] + r[2]) / 2, (r[1] + r[3]) / 2
+
+    est = ground = coupled = 0.0
+    count = 0
+    for net in sorted(layout.routes):
+        pins = layout.nets.get(net, [])
+        if len(pins) < 2:
+            continue
+        est += rmst_length([xy(i, p) for i, p in pins]) / 1000 * WIRE_C_PF_PER_UM
+        ground += spef.net_tree(layout, net, layout.routes[net], "max").total_cap()
+        coupled += spef.net_tree(layout, net, layout.routes[net], "max",
+                                 neighbours).total_cap()
+        count += 1
+    return est, ground, coupled, count
+
+
 def sta_slacks(job: Path, top: str, corner: str, reads: list[str]) -> tuple[float, float]:
     """(setup WS, hold WS) ns at ``corner``; ``reads`` are Tcl lines run before each query
     (``reads[0]`` before setup, ``reads[1]`` before hold)."""
@@ -172,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("job", type=Path, help="a finished flow job folder, build/<design>/<job>")
     ap.add_argument("--nets", type=int, default=10, help="nets listed one by one")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="only print the rsz.wire_c_scale that matches the routed SPEF")
     ap.add_argument("--no-sta", action="store_true", help="skip the STA comparison")
     args = ap.parse_args(argv)
     job = args.job
@@ -182,6 +235,13 @@ def main(argv: list[str] | None = None) -> int:
               "(run the flow first)", file=sys.stderr)
         return 2
     layout = Layout.load(routed[0])
+    if args.calibrate:
+        est, ground, coupled, count = wire_c_calibration(layout)
+        print(f"{count} routed nets: rsz placement estimate {est * 1000:.1f} fF (wire_c_scale "
+              f"1), routed ground C {ground * 1000:.1f} fF ({ground / est:.3f}), with coupling "
+              f"{coupled * 1000:.1f} fF ({coupled / est:.3f} = rsz.wire_c_scale for the "
+              "coupled SPEF)")
+        return 0
     work = job / "bench_spef"
     work.mkdir(exist_ok=True)
     nodes = magic_nodes(gds[0].resolve(), layout.top, work)

@@ -1073,7 +1073,8 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     layout.routes = router.geometry()
     layout.save(ctx.output("layout.json"))
     write_def(layout, ctx.output("def"))
-    spef_nets = write_spef(layout, ctx.output("spef"))
+    spef_nets = write_spef(layout, ctx.output("spef"),
+                           coupling=ctx.design.setting("parasitics.coupling"))
     wl = 0
     for r in layout.routes.values():
         for _layer, i1, j1, i2, j2 in r["segs"]:

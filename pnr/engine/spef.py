@@ -15,18 +15,20 @@ The network (IEEE 1481 ``*D_NET`` with ``*CONN``/``*CAP``/``*RES``):
 * a via is a resistor between its two landing nodes (the cut's LEF resistance);
 * an li1 pin hangs off its met1 node through the mcon (``L1M1``) resistance plus the met1 stub
   to the node's grid point; a met1 pin or an IO port is the grid node it sits on;
-* the PDK rules' coupling columns are all zero, so the route step's SPEF carries ground
-  capacitance only (measured against Magic in pnr/README.md: ~0.9 of Magic's substrate C,
-  ~0.15 of its total C); via pads, the router's small met1 patches and stubs and the wiring
-  inside the cells are left out;
-* ``coupling=True`` (:func:`write_spef`) adds coupling from the routed neighbourhood
+* the PDK rules' coupling columns are all zero, so the rules give ground capacitance only
+  (measured against Magic in pnr/README.md: ~0.9 of Magic's substrate C, ~0.18 of the wire
+  load Magic's top cell holds); via pads, the router's small met1 patches and stubs are left
+  out, the wiring inside the cells is Liberty's;
+* ``coupling=True`` (:func:`write_spef`; the route step's default, design config
+  ``parasitics.coupling``; ~0.54 of Magic's wire load) adds coupling from the routed
+  neighbourhood
   (:class:`Neighbours`), folded into ground capacitance (Miller factor 1, both corners):
   sidewall coupling to other nets' wires on the adjacent tracks and to supply shapes, and
   overlap coupling to what crosses a piece on the layers above and below (other nets' wires,
   supply rails and straps, and under met1 the cells' li1), with the constants of Magic's
   sky130A.tech (the extractor signoff runs) -- ``k * length / separation`` for sidewalls as
-  Magic computes it, area plus side-overlap for crossings.  Wires beyond the adjacent track
-  are taken as shielded (Magic searches out to its 2 um `sidehalo`).
+  Magic computes it (to the nearest shape on each side within Magic's 2 um ``sidehalo``),
+  area plus side-overlap for crossings.
 
 A net whose pieces do not meet in the routed geometry (a pin reached at two access points joined
 only by the cell's li1, a pin with no access via in the route) is closed with 1 milliohm links
@@ -66,6 +68,7 @@ SIDEWALL_AF = {"met1": 45.0, "met2": 50.0, "met3": 63.0, "met4": 67.0}
 CROSS_AF = {("met2", "met1"): (134.0, 67.0, 48.0), ("met3", "met2"): (86.0, 70.0, 44.0),
             ("met4", "met3"): (84.0, 71.0, 43.0), ("met1", "li1"): (114.0, 59.0, 35.0)}
 BIN_NM = 2720           # bins of the cells' li1 shapes (one row high)
+SIDE_HALO_NM = 2000     # sky130A.tech ``sidehalo 2``: how far Magic looks for a sidewall neighbour
 
 Node = tuple[int, int, int]          # (layer index in tech.LAYERS, i, j)
 
@@ -108,13 +111,11 @@ class Neighbours:
     """Who runs beside a wire: every routed segment's centre line per (layer, track) and the
     supply shapes per layer, for the sidewall coupling folded into ground capacitance.
 
-    A piece of wire couples to other nets' wires on the adjacent tracks of its layer (one grid
-    line away on met1/met2, two on met3/met4 -- the router's track pitch) and to supply rails
-    or straps closer than one track pitch (no wire fits between), over the length they run
-    side by side, with Magic's
-    ``k * length / separation`` (:data:`SIDEWALL_AF`).  Wires further away are taken as
-    shielded by the adjacent track.  The coupling goes to ground unscaled (Miller factor 1),
-    in both corners: STA without signal integrity sees a neighbour as a grounded load."""
+    A piece of wire couples to the nearest other-net wire or supply shape of its layer on
+    each side within Magic's 2 um side halo, over the length they run side by side, with
+    Magic's ``k * length / separation`` (:data:`SIDEWALL_AF`; :meth:`coupling_pf`).  The
+    coupling goes to ground unscaled (Miller factor 1), in both corners: STA without signal
+    integrity sees a neighbour as a grounded load."""
 
     def __init__(self, layout: Layout) -> None:
         self.tracks: dict[tuple[str, int], list[tuple[int, int, str]]] = {}
@@ -152,23 +153,48 @@ class Neighbours:
                         self.bins.setdefault((bx, by), []).append(len(self.li1) - 1)
 
     def coupling_pf(self, net: str, layer: str, track: int, lo: int, hi: int) -> float:
-        """Sidewall coupling (pF) of ``net``'s piece on ``track`` from ``lo`` to ``hi`` nm."""
-        step = 2 if layer in ("met3", "met4") else 1
+        """Sidewall coupling (pF) of ``net``'s piece on ``track`` from ``lo`` to ``hi`` nm.
+
+        Magic's nearest-neighbour rule (ExtCouple.c ``extWalkTop`` and friends: "the edge
+        boundary is subdivided into lengths occupied by the nearest neighbor"): on each side,
+        every stretch of the piece couples to the closest shape of its layer facing it within
+        :data:`SIDE_HALO_NM` -- a wire on any grid line or a supply shape -- with
+        ``k * length / separation``; a nearer shape shields what lies behind it, and one of the
+        net itself shields without coupling."""
+        horizontal = tech.HORIZONTAL[layer]
         half = tech.WIDTH[layer] // 2
-        gap = rcx.PITCH_NM[layer] - tech.WIDTH[layer]
+        centre = grid_y(track) if horizontal else grid_x(track)
+        pitch = tech.GRID_DY if horizontal else tech.GRID_DX
         k = SIDEWALL_AF[layer]
         af = 0.0
-        for t in (track - step, track + step):
-            for a, b, other in self.tracks.get((layer, t), []):
-                if other != net and min(hi, b) > max(lo, a):
-                    af += k * (min(hi, b) - max(lo, a)) / gap
-        horizontal = tech.HORIZONTAL[layer]
-        centre = grid_y(track) if horizontal else grid_x(track)
-        for x0, y0, x1, y1 in self.power.get(layer, []):
-            a, b, c0, c1 = (x0, x1, y0, y1) if horizontal else (y0, y1, x0, x1)
-            sep = max(c0 - (centre + half), (centre - half) - c1)
-            if 0 < sep < rcx.PITCH_NM[layer] and min(hi, b) > max(lo, a):
-                af += k * (min(hi, b) - max(lo, a)) / sep
+        for side in (-1, 1):
+            # (separation nm, along0, along1, couples) of every facing shape within the halo
+            found: list[tuple[int, int, int, bool]] = []
+            m = 1
+            while m * pitch - 2 * half <= SIDE_HALO_NM:
+                for a, b, other in self.tracks.get((layer, track + side * m), []):
+                    if min(hi, b) > max(lo, a):
+                        found.append((m * pitch - 2 * half, a, b, other != net))
+                m += 1
+            for x0, y0, x1, y1 in self.power.get(layer, []):
+                a, b, c0, c1 = (x0, x1, y0, y1) if horizontal else (y0, y1, x0, x1)
+                sep = c0 - (centre + half) if side > 0 else (centre - half) - c1
+                if 0 < sep <= SIDE_HALO_NM and min(hi, b) > max(lo, a):
+                    found.append((sep, a, b, True))
+            free = [(lo, hi)]            # stretches of the piece not yet facing a nearer shape
+            for sep, a, b, couples in sorted(found):
+                rest = []
+                for u, v in free:
+                    x, y = max(u, a), min(v, b)
+                    if y <= x:
+                        rest.append((u, v))
+                        continue
+                    if couples:
+                        af += k * (y - x) / sep
+                    rest += [r for r in ((u, x), (y, v)) if r[1] > r[0]]
+                free = rest
+                if not free:
+                    break
         return af * 1e-6
 
     def crossing_pf(self, net: str, layer: str, track: int, lo: int, hi: int) -> float:
@@ -466,11 +492,12 @@ def write_spef(layout: Layout, path: Path,
     :mod:`pnr.engine.rsz`): one star per net, to ``path`` only; ``model="star"`` writes that
     star from :func:`net_rc` of the route (the model before the RC trees, kept for comparison).
     ``coupling=True`` adds the neighbours' coupling (:class:`Neighbours`) to the trees; the
-    default is the rules' ground capacitance only, which is what the route step writes: with
-    coupling the probe fails setup at ss (-2.75 ns, was +1.41; see pnr/README.md
-    "Parasitics"), and the rsz step, which times on a ground-only placement estimate, does not
-    yet repair for it. ``stats`` (if given) receives ``links``: the 1 milliohm joins added
-    (module docstring)."""
+    route step passes the design config's ``parasitics.coupling`` (default true: signoff
+    times the wire load Magic sees, not the rules' ground capacitance alone, ~0.18 of it; see
+    pnr/README.md "Parasitics"), and the rsz step's placement estimate is scaled to it with
+    ``rsz.wire_c_scale``.  The argument's default (ground only) serves the estimate and the
+    comparisons.  ``stats`` (if given) receives ``links``: the 1 milliohm joins added (module
+    docstring)."""
     if model not in ("tree", "star"):
         raise ValueError(f"SPEF model must be 'tree' or 'star', not {model!r}")
     star = rc is not None or model == "star"

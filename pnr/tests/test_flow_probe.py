@@ -1,7 +1,7 @@
 """The whole embedded flow, as a user runs it: ``python siliconcompiler.py --design <name>``.
 
 ``test_probe_rtl_flow_passes_signoff`` is the CI-sized end-to-end run (about 1.5 min here): the
-probe RTL in a temporary design folder whose clock is 25 ns, because the probe's own 10 ns
+probe RTL in a temporary design folder whose clock is 30 ns, because the probe's own 10 ns
 misses the ss corner (ss_n40C_1v40 critical path ~20 ns, measured). It checks a clean signoff
 (DRC 0 in KLayout and Magic, LVS clean, setup and hold met at ss/tt/ff) and resuming
 (``--from sta`` re-runs STA only). The runs of the real design configs are ``slow``.
@@ -61,7 +61,7 @@ def relaxed_probe(folder: Path, period_ns: float) -> Path:
 
 
 def test_probe_rtl_flow_passes_signoff(tmp_path: Path) -> None:
-    config = relaxed_probe(tmp_path / "design", 25.0)
+    config = relaxed_probe(tmp_path / "design", 30.0)
     build = tmp_path / "build"
     proc = run_flow(build, "--design", str(config), "--engine", "embedded", "--quiet")
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -188,3 +188,28 @@ def test_opensta_reads_the_tree_and_the_min_corner_for_hold(tmp_path: Path) -> N
         "hold_slack")
     values = sta.parse_tagged(sta.run_sta(script, tmp_path, "two"))  # raises on SPEF mismatch
     assert values["setup_slack"] > 0
+
+
+def test_sidewall_couples_to_the_nearest_shape_within_the_halo() -> None:
+    # Magic's nearest-neighbour rule: a (met1, track 4, i 0..10); on track 6 (2 pitches: 540 nm
+    # apart edge to edge) b over i 0..5 and, behind it on track 8, c over i 0..10: c faces a
+    # only where b does not (i 5..10); below, the net's own wire on track 2 shields d on track 1
+    y = grid_y(4)
+    layout = Layout(top="t", die=(0, 0, 10000, 5000), core=(0, 0, 10000, 5000), rows=[],
+                    components=[], ports={}, nets={},
+                    routes={"a": {"segs": [["met1", 0, 4, 10, 4], ["met1", 0, 2, 10, 2]]},
+                            "b": {"segs": [["met1", 0, 6, 5, 6]]},
+                            "c": {"segs": [["met1", 0, 8, 10, 8]]},
+                            "d": {"segs": [["met1", 0, 1, 10, 1]]}},
+                    power=[])
+    assert grid_y(6) - y == 2 * 340
+    nb = spef.Neighbours(layout)
+    half_um = 5 * 460 / 1000
+    expect = 45 * half_um / 0.54 + 45 * half_um / (4 * 0.34 - 0.14)
+    assert nb.coupling_pf("a", "met1", 4, grid_x(0), grid_x(10)) == pytest.approx(expect * 1e-6)
+    # beyond the 2 um halo nothing couples: met1 track 11 is 7 pitches (2.24 um) away
+    far = Layout(top="t", die=(0, 0, 10000, 5000), core=(0, 0, 10000, 5000), rows=[],
+                 components=[], ports={}, nets={},
+                 routes={"a": {"segs": [["met1", 0, 4, 10, 4]]},
+                         "e": {"segs": [["met1", 0, 11, 10, 11]]}}, power=[])
+    assert spef.Neighbours(far).coupling_pf("a", "met1", 4, grid_x(0), grid_x(10)) == 0.0
