@@ -86,15 +86,16 @@ CHAIN_DEPTH = 3         # a rip-up transaction follows failing victims this many
 CHAIN_NETS = 60         # ... and rips up at most this many nets
 GUIDE_COST = 40.0       # extra cost per node outside the net's global-route guide
 PATIENCE = 8            # rip-up rounds without fewer failed nets before giving up
-SEARCH_BOUND = (3.0, 6000.0)
-"""In the first pass a search gives up once every open path costs more than 3 x its
-straight-line estimate + 6000 (about 200 met1 steps of detour):
-:func:`pnr.engine.route_core.search`.  A failing search used to explore its whole window.
-Measured on riscv32i (7 Dec, same placement, load ~12 on 2 cores): first pass 500 -> 252 s
-(time in failing nets 216 -> 74 s), 291 -> 294 failed nets.  Rip-up rounds search unbounded:
-with the bound there too, ``small`` (5,382 nets) ended with 9 failed nets instead of 0 (the
-victims of a rip-up need their detours); first pass only, it routes completely after round 1
-(first pass 37 failed in 45 s instead of 25 in 65 s)."""
+SEARCH_BOUND = (0.0, 0.0)
+"""First-pass search bound (mul, add), off: with ``mul > 0`` a first-pass search gives up once
+every open path costs more than ``mul`` x its straight-line estimate + ``add``
+(:func:`pnr.engine.route_core.search`; rip-up rounds always search unbounded, a rip-up's
+victims need their detours: with the bound in rounds too, ``small`` ended with 9 failed nets
+instead of 0).  Off because it did not pay, measured 7 Dec on fresh placements at load 2-6:
+riscv32i first pass 109 -> 82 s (time in failing nets 56 -> 34 s) but 291 -> 294 failed;
+aes 138 -> 101 s but 726 -> 740 failed (with (3, 6000): 776), and a failed net costs about
+10 s in a rip-up round.  (An earlier 500 -> 252 s on riscv32i was measured at load 11-13 and
+did not hold at lower load.)"""
 MAX_ROUNDS = 60
 """Round budget: at most this many rip-up rounds, whatever the machine's speed, so the routed
 result depends only on the input (it used to be a 900 s wall-clock limit, which could stop a
