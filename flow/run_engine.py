@@ -19,13 +19,17 @@ import sys
 import time
 from pathlib import Path
 
+from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS
 from gptnano.design_config import DesignConfigError, check_tool_path, load_design
 from gptnano.paths import MissingDataError
 from gptnano.step import StepContext, StepError
 
-STEPS = ("floorplan", "place", "cts", "rsz", "ant", "route", "drc_repair", "fill", "gds",
-         "extract")
-SIGNOFF = ("drc_klayout", "drc_magic", "lvs")
+# The flow's own step order and modules (flow.tasks.steps), so this runner cannot drift from
+# the SiliconCompiler flowgraph; signoff checks that read the GDS views only.
+LAYOUT_MODULES = {cls.NAME: cls.MODULE for cls in LAYOUT_TASKS}
+CHECK_MODULES = {cls.NAME: cls.MODULE for cls in CHECK_TASKS}
+STEPS = tuple(LAYOUT_MODULES)
+SIGNOFF = tuple(CHECK_MODULES)
 
 
 def _synth(design, workdir: Path) -> Path:
@@ -53,7 +57,7 @@ def run_flow(design_name: str, out: Path, until: str | None = None,
         netlist = _synth(design, out / "00_synth")
         metrics["synth"] = {"runtime_s": round(time.monotonic() - t0, 2)}
     prev_outputs: list[Path] = [netlist]
-    steps = [(s, f"pnr.engine.{s}") for s in STEPS] + [(s, f"signoff.{s}") for s in SIGNOFF]
+    steps = [*LAYOUT_MODULES.items(), *CHECK_MODULES.items()]
     views: dict[str, Path] = {}
     for k, (name, module) in enumerate(steps, 1):
         ctx = StepContext.standalone(design, out / f"{k:02d}_{name}")
