@@ -15,6 +15,18 @@ from gptnano.paths import require, sky130_base_dir
 from gptnano.step import StepError
 
 
+def load_gds(gds: Path, cell: str) -> str:
+    """The Tcl every batch script starts with: read ``gds`` without making it editable (the
+    library cells stay abstract views) and make ``cell`` the current, selected cell."""
+    from gptnano.toolargs import tcl_word
+
+    return f"""gds readonly true
+gds read {tcl_word(gds)}
+load {cell}
+select top cell
+"""
+
+
 def magic_tech(workdir: Path) -> Path:
     src = require(sky130_base_dir() / "setup" / "magic" / "sky130A.tech", "sky130A magic tech")
     dst = workdir / "sky130A.tech"

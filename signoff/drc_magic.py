@@ -49,7 +49,7 @@ from pathlib import Path
 
 import gdstk
 
-from gptnano.magic import run_magic
+from gptnano.magic import load_gds, run_magic
 from gptnano.step import StepContext, StepError
 from gptnano.toolargs import tcl_word
 
@@ -156,11 +156,7 @@ def window_script(gds: Path, cell: str, core: Rect, out_json: Path) -> str:
     because Magic may rescale its grid while reading a GDS.
     """
     x0, y0, x1, y1 = core
-    return f"""
-gds readonly true
-gds read {tcl_word(gds)}
-load {cell}
-select top cell
+    return load_gds(gds, cell) + f"""
 flatten {cell}_flat
 load {cell}_flat
 box values 0um 0um 1um 1um

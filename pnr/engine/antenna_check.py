@@ -192,14 +192,9 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
 def magic_violations(gds: Path, top: str, work: Path) -> list[dict[str, object]]:
     """Magic ``antennacheck`` on the extracted GDS: one record per violating gate (Magic's
     cell instance name, plane, ratio, limit)."""
-    from gptnano.magic import run_magic
-    from gptnano.toolargs import tcl_word
+    from gptnano.magic import load_gds, run_magic
 
-    log = run_magic(f"""gds readonly true
-gds read {tcl_word(gds.resolve())}
-load {top}
-select top cell
-extract no all
+    log = run_magic(load_gds(gds.resolve(), top) + """extract no all
 extract do local
 extract all
 antennacheck

@@ -38,7 +38,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gptnano.magic import run_magic
+from gptnano.magic import load_gds, run_magic
 from gptnano.opensta import load_script
 from gptnano.pdk import corner_liberty
 from gptnano.toolargs import tcl_word
@@ -81,11 +81,7 @@ def magic_nodes(gds: Path, top: str, work: Path) -> dict[str, tuple[float, float
     Area R is each metal's drawn area over its routing width squared times its sheet
     resistance (Magic's own lumped node R, a perimeter/area estimate, does not follow the
     shape of a branching net and is not used)."""
-    script = f"""
-gds readonly true
-gds read {tcl_word(gds)}
-load {top}
-select top cell
+    script = load_gds(gds, top) + """
 extract do capacitance
 extract do coupling
 extract do resistance

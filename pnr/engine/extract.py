@@ -13,9 +13,8 @@ import re
 import shutil
 import time
 
-from gptnano.magic import run_magic
+from gptnano.magic import load_gds, run_magic
 from gptnano.step import StepContext, StepError
-from gptnano.toolargs import tcl_word
 
 
 def run(ctx: StepContext) -> dict[str, float | int | str]:
@@ -24,11 +23,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     work = ctx.reports_dir / "magic"
     work.mkdir(parents=True, exist_ok=True)
     top = ctx.top
-    script = f"""
-gds readonly true
-gds read {tcl_word(gds)}
-load {top}
-select top cell
+    script = load_gds(gds, top) + f"""
 extract no all
 extract do local
 extract all

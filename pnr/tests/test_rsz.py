@@ -89,7 +89,12 @@ def test_swappable_pins_follow_the_truth_table() -> None:
 
 def test_settings_over_defaults(tmp_path: Path) -> None:
     design = load_design("probe")
-    assert rsz.settings(StepContext.standalone(design, tmp_path)) == rsz.DEFAULTS
+    given = design.extra.get("rsz") or {}   # the probe sets wire_c_scale (its calibration)
+    assert rsz.settings(StepContext.standalone(design, tmp_path)) == {
+        **rsz.DEFAULTS, **{k: float(v) for k, v in given.items()}}
+    bare = dataclasses.replace(design, extra={k: v for k, v in design.extra.items()
+                                              if k != "rsz"})
+    assert rsz.settings(StepContext.standalone(bare, tmp_path / "a")) == rsz.DEFAULTS
     off = dataclasses.replace(design, extra={**design.extra, "rsz": {"size_rounds": 0}})
     assert rsz.settings(StepContext.standalone(off, tmp_path / "b"))["size_rounds"] == 0
 

@@ -3,10 +3,12 @@ them (pnr.engine.tdp)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+from test_place_gpl import _problem
 
 from pnr.engine import gpl
-from pnr.engine.layout import Component
 
 
 def _chain_problem(n: int = 40) -> gpl.Problem:
@@ -15,16 +17,7 @@ def _chain_problem(n: int = 40) -> gpl.Problem:
     nets = [[(k, 0.0, 0.0), ((k + 1) % n, 0.0, 0.0)] for k in range(n)]
     nets += [[(int(c), 0.0, 0.0) for c in rng.choice(n, 3, replace=False)] for _ in range(n)]
     nets += [[(-1, 0.0, 50_000.0), (0, 0.0, 0.0)], [(n // 2, 0.0, 0.0), (-1, 100_000.0, 50_000.0)]]
-    cell = [p[0] for net in nets for p in net]
-    return gpl.Problem(
-        movable=[Component(f"c{k}", "x") for k in range(n)],
-        width=np.full(n, 460.0), height=np.full(n, 2720.0),
-        pin_cell=np.array(cell, dtype=np.int64), pin_dx=np.zeros(len(cell)),
-        pin_dy=np.zeros(len(cell)), pin_fx=np.array([p[1] for net in nets for p in net]),
-        pin_fy=np.array([p[2] for net in nets for p in net]),
-        net_start=np.concatenate([[0], np.cumsum([len(net) for net in nets])]).astype(np.int64),
-        core=(0, 0, 100_000, 100_000), fixed_rects=[], net_names=[f"n{k}" for k in
-                                                                  range(len(nets))])
+    return replace(_problem(n, nets), net_names=[f"n{k}" for k in range(len(nets))])
 
 
 def _net_length(prob: gpl.Problem, x: np.ndarray, y: np.ndarray, k: int) -> float:
