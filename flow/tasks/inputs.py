@@ -22,7 +22,7 @@ files as required keys, so SC's own file check covers them.
 A step that reads a config key outside its declared sections would be reused after that key
 changed. The declaration is therefore enforced twice: at run time the step gets a config whose
 undeclared sections raise (:meth:`gptnano.design_config.DesignConfig.for_step`), and
-``flow/tests/test_step_inputs.py`` reads each step module's source for the sections it names.
+``tests/test_step_inputs.py`` reads each step module's source for the sections it names.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ The problem: while a metal layer is etched, the metal connected to a transistor 
 charge; if there is much of it for little gate oxide, the gate is damaged. The sky130 rule (tech
 LEF ``ANTENNADIFFSIDEAREARATIO``: metal sidewall area / gate area) allows a ratio of 400 when no
 diffusion is connected to the net, and about 2,600 and more when a driver's (or a diode's)
-diffusion is. Magic's ``antennacheck`` in the extract step measures it on the final layout
-(:mod:`pnr.engine.extract`).
+diffusion is. The ``antenna`` check measures it on the routed layout
+(:mod:`pnr.engine.antenna_check`).
 
 What this step does, and its sources: diodes (``sky130_fd_sc_hd__diode_2``, 0.4347 um^2 of
 diffusion) are inserted before routing where an estimate says a net will exceed the rule, as
@@ -35,13 +35,10 @@ import time
 
 import numpy as np
 
-from gptnano.netlist import Instance
 from pnr.engine import library, tech
 from pnr.engine.buffer_tree import manhattan, rmst_length
 from pnr.engine.context import StepContext
 from pnr.engine.cts import CtsDesign, load_placed, save_placed
-from pnr.engine.layout import Component
-from pnr.engine.place import place_in_free_sites
 
 DIODE = f"{library.PREFIX}diode_2"
 DIODE_PIN = "DIODE"
@@ -83,18 +80,6 @@ def diodes_needed(est: dict[str, float], diode_diff: float) -> int:
     return MAX_PER_NET
 
 
-def add_diode(db: CtsDesign, name: str, net: str, x: float, y: float) -> None:
-    """A placed diode on ``net`` near (``x``, ``y``), in the layout and the netlist."""
-    comp = Component(name, DIODE)
-    place_in_free_sites(db.layout, comp, x, y, db.occ)
-    db.layout.components.append(comp)
-    db.comp[name] = comp
-    inst = Instance(name, DIODE, {DIODE_PIN: net})
-    db.netlist.instances.append(inst)
-    db.inst[name] = inst
-    db.layout.nets[net].append((name, DIODE_PIN))
-
-
 def insert_diodes(db: CtsDesign, enabled: bool = True) -> list[dict[str, object]]:
     """Estimate every signal net; insert diodes where needed (when ``enabled``). Returns one
     record per net over its limit, in net-name order."""
@@ -119,7 +104,7 @@ def insert_diodes(db: CtsDesign, enabled: bool = True) -> list[dict[str, object]
                 while name in taken:
                     name += "_"
                 taken.add(name)
-                add_diode(db, name, net, sink.x, sink.y)
+                db.add_cell(name, DIODE, sink.x, sink.y, {DIODE_PIN: net})
                 names.append(name)
         out.append({"net": net, **{k: round(v, 3) for k, v in est.items()},
                     "limit": round(limit(est["diff_um2"]), 1), "diodes": names})

@@ -123,17 +123,23 @@ class CtsDesign:
         """A placed buffer ``in_net`` -> ``out_net``; returns its input pin."""
         if name in self.comp or out_net in self.layout.nets:
             raise StepError(f"CTS: name {name} / net {out_net} already used in the design")
+        self.add_cell(name, cell, x, y, {"A": in_net, "X": out_net})
+        self.buffers.add(name)
+        return self.pin(name, "A")
+
+    def add_cell(self, name: str, cell: str, x: float, y: float,
+                 conns: dict[str, str]) -> None:
+        """A cell placed in the free sites nearest (``x``, ``y``), connected pin -> net in the
+        layout and the netlist together (a net not there yet is created)."""
         comp = Component(name, cell)
         place_in_free_sites(self.layout, comp, x, y, self.occ)
         self.layout.components.append(comp)
         self.comp[name] = comp
-        inst = Instance(name, cell, {"A": in_net, "X": out_net})
+        inst = Instance(name, cell, dict(conns))
         self.netlist.instances.append(inst)
         self.inst[name] = inst
-        self.buffers.add(name)
-        self.layout.nets[in_net].append((name, "A"))
-        self.layout.nets[out_net] = [(name, "X")]
-        return self.pin(name, "A")
+        for pin, net in conns.items():
+            self.layout.nets.setdefault(net, []).append((name, pin))
 
     def move(self, p: Pin, old_net: str, new_net: str) -> None:
         """Reconnect sink ``p`` from ``old_net`` to ``new_net`` in layout and netlist."""
