@@ -6,7 +6,7 @@ export PYTHONDONTWRITEBYTECODE=1
 # torch with OpenMP spin-waiting runs 4-20x slower when another process holds a core.
 export OMP_WAIT_POLICY=PASSIVE
 
-.PHONY: help setup model rtl dv dft gds signoff report nightly test test-slow lint bench clean
+.PHONY: help setup model rtl dv dft gds signoff report nightly test test-slow lint bench bench-scale clean
 .DEFAULT_GOAL := help
 
 help:             ## this list (every target, with what it does)
@@ -43,9 +43,15 @@ report:           ## PPA dashboard from the runs under build/ (cycle model table
 nightly:          ## every regression design, goldens compared, history appended, dashboard
 	$(PY) -m signoff.nightly
 
-bench:            ## benchmarks (training tokens/s, simulator transactions/s)
+bench:            ## benchmarks (training tokens/s, simulator transactions/s, flow cost vs cells)
 	$(PY) -m model.bench
 	$(PY) -m dv.bench
+	-$(PY) -m reports.scaling
+
+SCALE_DESIGNS ?= orfs_gcd small orfs_riscv32i orfs_aes
+bench-scale:      ## run the flow on SCALE_DESIGNS (job scale; hours) and tabulate runtime/memory vs cells
+	-@for d in $(SCALE_DESIGNS); do $(PY) siliconcompiler.py --design $$d --jobname scale; done
+	$(PY) -m reports.scaling --job scale --designs $(SCALE_DESIGNS)
 
 test:             ## the fast test suite (CI)
 	$(PY) -m pytest -m "not slow" -q

@@ -44,6 +44,7 @@ class NodeRecord:
     error: str | None
     folder: Path
     details: dict[str, Any] = field(default_factory=dict)
+    peak_memory_mb: float | None = None
 
     @property
     def name(self) -> str:
@@ -102,7 +103,7 @@ def read_node(job: Path, step: str, index: str, sc_name: str = "") -> NodeRecord
     data = _read_json(path)
     return NodeRecord(step, index, str(data.get("status", "error")), data.get("runtime_s"),
                       dict(data.get("metrics") or {}), data.get("error"), folder,
-                      dict(data.get("details") or {}))
+                      dict(data.get("details") or {}), data.get("peak_memory_mb"))
 
 
 def _num(value: Any) -> float | int | None:
@@ -188,6 +189,8 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     for n in nodes.values():
         if n.runtime_s is not None:
             metrics[m.qualified("runtime__total", "step", n.name)] = n.runtime_s
+        if n.peak_memory_mb is not None:
+            metrics[m.qualified("memory__peak", "step", n.name)] = n.peak_memory_mb
     sta = nodes.get(("sta", corners[0])) if corners else None
     return {
         "design": design.name,

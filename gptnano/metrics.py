@@ -138,6 +138,8 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
        "signoff clock: model__weight_bits_per_token x model__tokens_per_s", "lower"),
     # runtime
     _M("runtime__total", "s", "wall-clock time of one flow node / DFT step", "lower", "step"),
+    _M("memory__peak", "MB", "peak resident memory of one flow node, its tools included "
+       "(gptnano.proc.run_measured; ORFS calls it <stage>__mem__peak)", "lower", "step"),
 )}
 
 QUALIFIER_RE = re.compile(r"^(?P<base>.+)__(?P<kind>[a-z]+):(?P<value>[A-Za-z0-9_./-]+)$")

@@ -71,6 +71,18 @@ def run_in_child(what: str, fn: Callable[..., T], *args: Any) -> T:
     """``fn(*args)`` in a forked child; its result, or its exception re-raised here (with the
     child's traceback text as ``exc.child_traceback``). Raises :class:`StepDied` if the child
     ends without a result."""
+    return run_measured(what, fn, *args)[0]
+
+
+def run_measured(what: str, fn: Callable[..., T], *args: Any) -> tuple[T, float]:
+    """:func:`run_in_child`, also returning the child's peak resident memory in MB.
+
+    ``wait4``'s ``ru_maxrss`` is the largest of the child and the descendants it waited for
+    (KLayout, Magic, OpenSTA run as subprocesses of the step), so it is the step's peak. A
+    forked child maps the parent's resident pages from the start, so the figure is never below
+    the flow process's own resident size: a floor of a few hundred MB on small steps, not the
+    step's cost; on the steps that matter for scale (placement, routing) the step dominates.
+"""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
@@ -91,7 +103,7 @@ def run_in_child(what: str, fn: Callable[..., T], *args: Any) -> T:
         raise StepDied(message, sig, peak_mb)
     kind, value, tb = pickle.loads(data)
     if kind == "ok":
-        return value
+        return value, round(peak_mb, 1)
     value.child_traceback = tb
     raise value
 

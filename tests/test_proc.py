@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from gptnano.proc import StepDied, kill_tree, run_in_child
+from gptnano.proc import StepDied, kill_tree, run_in_child, run_measured
 from gptnano.step import StepError
 
 
@@ -37,6 +37,21 @@ def test_child_result_and_error_come_back() -> None:
     with pytest.raises(StepError, match="3 nets failed") as info:
         run_in_child("route/0", _fail)
     assert "_fail" in info.value.child_traceback
+
+
+def _tool_subprocess(mb: int) -> int:
+    """A step whose memory is in a tool it runs (as KLayout or Magic are), not in itself."""
+    code = f"b = bytearray({mb} << 20); b[::4096] = b'x' * len(b[::4096])"
+    return subprocess.run([sys.executable, "-c", code], check=True).returncode
+
+
+def test_peak_memory_counts_the_steps_tools() -> None:
+    # The forked child starts at this process's resident size, so the tool must use more than
+    # that for its memory to show: this fails if only the step's own process were counted.
+    floor_mb = psutil.Process().memory_info().rss / 2**20
+    result, peak = run_measured("x", _tool_subprocess, int(floor_mb) + 200)
+    assert result == 0
+    assert peak >= floor_mb + 200
 
 
 def test_kill_tree_ends_grandchildren() -> None:

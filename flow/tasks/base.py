@@ -32,7 +32,7 @@ from flow.tasks.metrics import record_all
 from gptnano import metrics as registry
 from gptnano.design_config import load_design
 from gptnano.fileio import atomic_write_json
-from gptnano.proc import StepDied, run_in_child
+from gptnano.proc import StepDied, run_measured
 from gptnano.sdc_check import check_constraints
 from gptnano.step import StepContext
 from siliconcompiler import Task
@@ -43,12 +43,14 @@ TOOL = "gptnano"
 
 def write_status(reports: Path, status: str, step: str, index: str, metrics: dict[str, Any],
                  runtime_s: float | None, error: str | None = None,
-                 details: dict[str, Any] | None = None) -> None:
+                 details: dict[str, Any] | None = None,
+                 peak_memory_mb: float | None = None) -> None:
     """``reports/metrics.json``: status is ``running`` until the step ends (a killed node keeps
     ``running``, which the summary reports as not finished). ``metrics`` carries registry names
     only; ``details`` the step's other return values (diagnostics, not tracked)."""
     reports.mkdir(parents=True, exist_ok=True)
     body = {"step": step, "index": index, "status": status, "runtime_s": runtime_s,
+            "peak_memory_mb": peak_memory_mb,
             "metrics": metrics, "details": details or {}, "error": error}
     atomic_write_json(reports / METRICS_FILE, body, newline=False, default=str)
 
@@ -128,7 +130,8 @@ class EngineTask(Task):
         try:
             # In a child process, so a step the OS kills (out of memory) is reported with its
             # signal and peak memory instead of staying "running" (gptnano.proc).
-            metrics = dict(run_in_child(f"{self.step}/{self.index}", self.call_engine, ctx))
+            result, peak_mb = run_measured(f"{self.step}/{self.index}", self.call_engine, ctx)
+            metrics = dict(result)
             if {"vg", "sdc"} <= set(self.MAKES):  # a new netlist: the user's SDC must fit it
                 check_constraints("tt", ctx.output("vg"), ctx.top, design.sdc,
                                   design.clock_port, reports)
@@ -151,7 +154,7 @@ class EngineTask(Task):
         record_all(self, named)
         problems = self.violations(metrics)
         write_status(reports, "failed" if problems else "ok", self.step, self.index, named,
-                     runtime, "; ".join(problems) or None, details)
+                     runtime, "; ".join(problems) or None, details, peak_mb)
         for key, value in named.items():
             self.logger.info(f"{key}: {value}")
         if problems:

@@ -51,7 +51,8 @@ def make_job(root: Path, status: dict[tuple[str, str], str] | None = None,
         named, details = registry.from_engine(step, index, metrics)
         (reports / "metrics.json").write_text(json.dumps(
             {"step": step, "index": index, "status": state, "runtime_s": 1.5,
-             "metrics": named, "details": details, "error": "boom" if state != "ok" else None}))
+             "peak_memory_mb": 250.0 if step == "route" else 120.0, "metrics": named,
+             "details": details, "error": "boom" if state != "ok" else None}))
         if step == "sta":
             (reports / "setup.rpt").write_text("slack\n")
     out = job / "gds" / "0" / "outputs"
@@ -94,6 +95,7 @@ def test_clean_run(build: Path) -> None:
     assert rec["gds"] == "job0/gds/0/outputs/probe_mac.gds"
     assert rec["reports"]["timing__setup__ws__corner:ss"] == "job0/sta/ss/reports/setup.rpt"
     assert m["runtime__total__step:sta/tt"] == 1.5 and rec["engine"] == "embedded"
+    assert m["memory__peak__step:route"] == 250.0 and m["memory__peak__step:sta/ss"] == 120.0
     assert rec["sta_parasitics"] == "none"
 
 
