@@ -97,6 +97,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gptnano.liberty import evaluate, parse_function
 from gptnano.netlist import write_netlist
 from gptnano.opensta import StaSession, load_script
 from gptnano.pdk import (
@@ -235,95 +236,6 @@ def drive_families(libs: list[liberty.Liberty]) -> dict[str, list[str]]:
         if m and not matches(cell, banned) and all(lib.has_cell(cell) for lib in libs):
             fam.setdefault(m.group(1), []).append((int(m.group(2)), cell))
     return {k: [c for _, c in sorted(v)] for k, v in fam.items()}
-
-
-_TOKEN = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|[01]|[()!&|^*+'])")
-
-
-def parse_function(text: str) -> Any:
-    """A Liberty ``function`` string as a nested tuple (``("and", a, b)``, ``("not", a)``,
-    ``("var", name)``, ``("const", v)``), by recursive descent with Liberty's precedence:
-    ``!`` and postfix ``'`` bind tightest, then ``^``, then ``&``/``*``/juxtaposition, then
-    ``|``/``+``. Raises ``ValueError`` on anything else (the caller then swaps no pins)."""
-    toks: list[str] = []
-    pos = 0
-    text = text.strip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise ValueError(f"cannot parse Liberty function {text!r} at {pos}")
-        toks.append(m.group(1))
-        pos = m.end()
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-    k = 0
-
-    def peek() -> str | None:
-        return toks[k] if k < len(toks) else None
-
-    def take() -> str:
-        nonlocal k
-        k += 1
-        return toks[k - 1]
-
-    def primary() -> Any:
-        t = take() if peek() is not None else ""
-        if t == "!":
-            node = ("not", primary())
-        elif t == "(":
-            node = expr()
-            if peek() != ")":
-                raise ValueError(f"unbalanced parentheses in {text!r}")
-            take()
-        elif t in ("0", "1"):
-            node = ("const", t == "1")
-        elif t and (t[0].isalpha() or t[0] == "_"):
-            node = ("var", t)
-        else:
-            raise ValueError(f"unexpected {t!r} in Liberty function {text!r}")
-        while peek() == "'":
-            take()
-            node = ("not", node)
-        return node
-
-    def xor() -> Any:
-        node = primary()
-        while peek() == "^":
-            take()
-            node = ("xor", node, primary())
-        return node
-
-    def term() -> Any:
-        node = xor()
-        while peek() is not None and peek() not in ("|", "+", ")"):
-            if peek() in ("&", "*"):
-                take()
-            node = ("and", node, xor())
-        return node
-
-    def expr() -> Any:
-        node = term()
-        while peek() in ("|", "+"):
-            take()
-            node = ("or", node, term())
-        return node
-
-    tree = expr()
-    if k != len(toks):
-        raise ValueError(f"trailing tokens in Liberty function {text!r}")
-    return tree
-
-
-def evaluate(tree: Any, values: dict[str, bool]) -> bool:
-    op = tree[0]
-    if op == "var":
-        return values[tree[1]]
-    if op == "const":
-        return bool(tree[1])
-    if op == "not":
-        return not evaluate(tree[1], values)
-    a, b = evaluate(tree[1], values), evaluate(tree[2], values)
-    return (a and b) if op == "and" else (a or b) if op == "or" else (a != b)
 
 
 def swappable_pins(lib: liberty.Liberty, cell: str, inputs: list[str]) -> list[list[str]]:

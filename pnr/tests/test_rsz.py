@@ -61,16 +61,6 @@ def test_drive_families_are_ordered_and_allowed() -> None:
     assert not [c for cells in fam.values() for c in cells if matches(c, flow_dont_use())]
 
 
-def test_liberty_function_parser() -> None:
-    tree = rsz.parse_function("(A&B) | !(C^D) | E'")
-    for a, b, c, d, e in [(1, 1, 0, 1, 1), (0, 1, 0, 1, 1), (0, 0, 1, 1, 1), (0, 0, 0, 1, 0)]:
-        v = {"A": bool(a), "B": bool(b), "C": bool(c), "D": bool(d), "E": bool(e)}
-        assert rsz.evaluate(tree, v) == ((a and b) or not (c ^ d) or not e)
-    assert rsz.evaluate(rsz.parse_function("A B"), {"A": True, "B": False}) is False
-    with pytest.raises(ValueError):
-        rsz.parse_function("A & (B")
-
-
 def test_swappable_pins_follow_the_truth_table() -> None:
     from pnr.engine import liberty
 
