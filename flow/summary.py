@@ -141,7 +141,11 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     for c in corners:
         for base, rpt in (("timing__setup__ws", "setup.rpt"), ("timing__setup__tns",
                           "setup_end.rpt"), ("timing__hold__ws", "hold.rpt"),
-                          ("timing__hold__tns", "hold.rpt"), ("timing__fmax", "setup.rpt")):
+                          ("timing__hold__tns", "hold.rpt"), ("timing__fmax", "setup.rpt"),
+                          ("clock__skew__setup", "clock_skew_setup.rpt"),
+                          ("clock__skew__hold", "clock_skew_hold.rpt"),
+                          ("clock__insertion_delay__min", None),
+                          ("clock__insertion_delay__max", None)):
             take(m.per_corner(base, c), "sta", rpt, c)
     for base in ("timing__setup__ws", "timing__setup__tns", "timing__hold__ws",
                  "timing__hold__tns", "timing__fmax"):

@@ -95,6 +95,14 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     _M("timing__hold__tns", "ns", "total negative hold slack (0 = met)", "higher", "corner"),
     _M("timing__fmax", "MHz", "highest clock frequency meeting setup, 1000 / (period - ws)",
        "higher", "corner"),
+    _M("clock__skew__setup", "ns", "worst clock skew between register pairs with a setup "
+       "path (OpenSTA report_clock_skew -setup, CRPR included)", "lower", "corner"),
+    _M("clock__skew__hold", "ns", "worst clock skew between register pairs with a hold path "
+       "(report_clock_skew -hold, min-corner SPEF)", "lower", "corner"),
+    _M("clock__insertion_delay__min", "ns", "earliest rising clock arrival at a register "
+       "clock pin (propagated clock tree)", "lower", "corner"),
+    _M("clock__insertion_delay__max", "ns", "latest rising clock arrival at a register clock "
+       "pin (propagated clock tree)", "lower", "corner"),
     # power (typical corner, vectorless)
     _M("power__internal__total", "mW", "internal (short-circuit + cell) power", "lower"),
     _M("power__switching__total", "mW", "net switching power", "lower"),
@@ -224,6 +232,10 @@ ENGINE_KEYS: dict[tuple[str, str], str] = {
     ("sta", "hold_slack_ns"): "timing__hold__ws",
     ("sta", "hold_tns_ns"): "timing__hold__tns",
     ("sta", "fmax_mhz"): "timing__fmax",
+    ("sta", "clock_skew_setup_ns"): "clock__skew__setup",
+    ("sta", "clock_skew_hold_ns"): "clock__skew__hold",
+    ("sta", "clock_latency_min_ns"): "clock__insertion_delay__min",
+    ("sta", "clock_latency_max_ns"): "clock__insertion_delay__max",
     ("power", "internal_mw"): "power__internal__total",
     ("power", "switching_mw"): "power__switching__total",
     ("power", "dynamic_mw"): "power__dynamic__total",

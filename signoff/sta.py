@@ -19,6 +19,14 @@ Metric conventions (what ``signoff.json`` carries):
 * ``setup_tns_ns`` / ``hold_tns_ns``: total negative slack (0 when met).
 * ``fmax_mhz``: ``1000 / (period - setup_slack)``, the clock the worst constrained path would
   just meet (IO paths included, with the SDC's input/output delays).
+* ``clock_skew_setup_ns`` / ``clock_skew_hold_ns``: OpenSTA's ``report_clock_skew -setup`` /
+  ``-hold`` (the largest capture-minus-launch clock latency over the register pairs that have a
+  timing path, CRPR included), the largest over the design's clocks; with the SPEF each check
+  reads (max for setup, min for hold).
+* ``clock_latency_min_ns`` / ``clock_latency_max_ns``: the insertion delay of the clock tree,
+  the earliest and the latest rising clock arrival at a register clock pin (propagated clock,
+  max-corner SPEF), so the tree's quality is read at every corner, not only from the CTS
+  step's own tt estimate.
 """
 
 from __future__ import annotations
@@ -47,6 +55,10 @@ class CornerTiming:
     hold_tns_ns: float
     period_ns: float
     parasitics: str  # "spef" or "none"
+    clock_skew_setup_ns: float | None = None
+    clock_skew_hold_ns: float | None = None
+    clock_latency_min_ns: float | None = None
+    clock_latency_max_ns: float | None = None
 
     @property
     def fmax_mhz(self) -> float:
@@ -67,7 +79,39 @@ class CornerTiming:
             "fmax_mhz": round(self.fmax_mhz, 2),
             "parasitics": self.parasitics,
             "timing_met": int(self.passed),
+            **{key: round(value, 4) for key, value in (
+                ("clock_skew_setup_ns", self.clock_skew_setup_ns),
+                ("clock_skew_hold_ns", self.clock_skew_hold_ns),
+                ("clock_latency_min_ns", self.clock_latency_min_ns),
+                ("clock_latency_max_ns", self.clock_latency_max_ns)) if value is not None},
         }
+
+
+# Rising clock arrival (seconds: a Path's arrival is in SI units) at every register clock pin.
+CLOCK_LATENCY_TCL = f"""
+set gptnano_lat_lo 1e30
+set gptnano_lat_hi -1e30
+foreach gptnano_pin [all_registers -clock_pins] {{
+  set gptnano_v [lindex [sta::Pin_vertices $gptnano_pin] 0]
+  foreach gptnano_mm {{min max}} {{
+    set gptnano_path [sta::vertex_worst_arrival_path_tr $gptnano_v rise $gptnano_mm]
+    if {{$gptnano_path == "NULL"}} continue
+    set gptnano_a [$gptnano_path arrival]
+    if {{$gptnano_a < $gptnano_lat_lo}} {{set gptnano_lat_lo $gptnano_a}}
+    if {{$gptnano_a > $gptnano_lat_hi}} {{set gptnano_lat_hi $gptnano_a}}
+  }}
+}}
+puts "{TAG} clock_latency_min_s $gptnano_lat_lo"
+puts "{TAG} clock_latency_max_s $gptnano_lat_hi"
+"""
+
+
+def parse_clock_skew(text: str) -> float | None:
+    """The largest skew in a ``report_clock_skew`` report (ns): the third number of each
+    clock's capture line (``latency CRPR skew``); None when no clock has a register pair."""
+    skews = [float(m[2]) for m in re.findall(
+        r"^\s*(-?[\d.]+)\s+(-?[\d.]+)\s+(-?[\d.]+)\s*$", text, re.M)]
+    return max(skews) if skews else None
 
 
 def timing_script(load: str, reports_dir: Path, hold_spef: Path | None = None) -> str:
@@ -81,9 +125,12 @@ puts "{TAG} setup_tns [sta::total_negative_slack -max]"
 report_checks -path_delay max -digits 3 -fields {{slew capacitance}} > {reports_dir}/setup.rpt
 report_checks -path_delay max -format end -group_count 20 -digits 3 > {reports_dir}/setup_end.rpt
 check_setup -verbose > {reports_dir}/check_setup.rpt
+report_clock_skew -setup -digits 4 > {reports_dir}/clock_skew_setup.rpt
+{CLOCK_LATENCY_TCL}
 {hold_load}puts "{TAG} hold_slack [sta::worst_slack -min]"
 puts "{TAG} hold_tns [sta::total_negative_slack -min]"
 report_checks -path_delay min -digits 3 -fields {{slew capacitance}} > {reports_dir}/hold.rpt
+report_clock_skew -hold -digits 4 > {reports_dir}/clock_skew_hold.rpt
 """
 
 
@@ -150,11 +197,18 @@ def analyse_corner(ctx: StepContext, corner: str) -> CornerTiming:
     text = run_sta(timing_script(load, ctx.reports_dir, spef_min), ctx.reports_dir,
                    f"sta_{corner}")
     v = parse_tagged(text)
+    skew = {check: parse_clock_skew((ctx.reports_dir / f"clock_skew_{check}.rpt").read_text())
+            for check in ("setup", "hold")}
+    latency = {mm: v[f"clock_latency_{mm}_s"] * 1e9 for mm in ("min", "max")
+               if abs(v.get(f"clock_latency_{mm}_s", 1e30)) < 1e20}  # +-1e30: no register
     return CornerTiming(corner=corner, setup_slack_ns=v["setup_slack"],
                         setup_tns_ns=v.get("setup_tns", 0.0), hold_slack_ns=v["hold_slack"],
                         hold_tns_ns=v.get("hold_tns", 0.0),
                         period_ns=ctx.design.clock_period_ns,
-                        parasitics="spef" if spef else "none")
+                        parasitics="spef" if spef else "none",
+                        clock_skew_setup_ns=skew["setup"], clock_skew_hold_ns=skew["hold"],
+                        clock_latency_min_ns=latency.get("min"),
+                        clock_latency_max_ns=latency.get("max"))
 
 
 def run(ctx: StepContext, corner: str = "tt") -> dict[str, float | int | str]:

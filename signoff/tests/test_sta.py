@@ -35,6 +35,16 @@ def test_fmax_and_pass() -> None:
     assert t.metrics()["timing_met"] == 0
 
 
+def test_parse_clock_skew() -> None:
+    # report_clock_skew as OpenSTA 2.0.17 prints it (orfs_gcd after CTS), two clocks
+    text = ("Clock core_clock\nLatency      CRPR       Skew\nn_724/CLK ^\n 0.2705\n"
+            "n_732/CLK ^\n 0.2632    0.0000     0.0073\n\nClock other\n"
+            "Latency      CRPR       Skew\na/CLK ^\n 0.9\nb/CLK ^\n 0.8    -0.0100     0.1200\n"
+            "\nClock vclk_core_clock\nNo launch/capture paths found.\n")
+    assert sta.parse_clock_skew(text) == pytest.approx(0.12)
+    assert sta.parse_clock_skew("Clock vclk\nNo launch/capture paths found.\n") is None
+
+
 def test_parse_power() -> None:
     text = ("Group  Internal Switching Leakage Total\n"
             "Total  1.0e-04 2.0e-04 3.0e-09 3.0e-04 100.0%\n")
@@ -65,6 +75,9 @@ def test_corners_are_ordered_and_reported(probe_ctx: StepContext) -> None:
         assert m["fmax_mhz"] == pytest.approx(1000 / (period - m["setup_slack_ns"]), rel=1e-3)
     report = (probe_ctx.reports_dir / "setup.rpt").read_text()
     assert "slack" in report
+    for m in by_corner.values():  # the probe's clock is one unbuffered net before CTS
+        assert 0 <= m["clock_latency_min_ns"] <= m["clock_latency_max_ns"]
+        assert m["clock_skew_setup_ns"] >= 0
 
 
 def test_power_positive(probe_ctx: StepContext) -> None:
