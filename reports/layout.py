@@ -1,6 +1,7 @@
 """Pictures of the layout: the GDS drawn by KLayout with the PDK's layer properties (full view
 and a zoomed view an engineer recognises from the layout editor), the GDS drawn with
-matplotlib (kept for the rendering benchmark), and a cell-density map from the DEF.
+matplotlib (kept for the rendering benchmark), and a cell-density map from the DEF (read by the
+core's KLayout DEF reader, :mod:`gptnano.lefdef`).
 
 KLayout rendering: ``klayout.lay.LayoutView`` in batch mode (no GUI), the layer colours and
 stipples of lambdapdk's ``sky130A.lyp`` (the PDK's own KLayout setup), ``max_hier`` so cell
@@ -28,6 +29,8 @@ import gdstk
 import numpy as np
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+
+from gptnano import lefdef
 
 # sky130 drawing layers (layer, datatype 20) in stacking order, with display colours.
 SKY130_LAYERS: dict[int, tuple[str, str]] = {
@@ -161,35 +164,25 @@ class Placement:
     points: np.ndarray  # (n, 2) cell origins in µm
 
 
-_UNITS = re.compile(r"UNITS\s+DISTANCE\s+MICRONS\s+(\d+)\s*;")
-_DIEAREA = re.compile(r"DIEAREA((?:\s*\(\s*-?\d+\s+-?\d+\s*\))+)\s*;")
-_POINT = re.compile(r"\(\s*(-?\d+)\s+(-?\d+)\s*\)")
-_COMPONENT = re.compile(r"-\s+\S+\s+(\S+).*?\+\s*(?:PLACED|FIXED)\s*\(\s*(-?\d+)\s+(-?\d+)\s*\)",
-                        re.S)
 # Physical-only cells say nothing about logic density.
 _PHYSICAL = re.compile(r"fill|decap|tap|phy_", re.I)
 
 
 def parse_def(path: Path) -> Placement:
-    """Die area and placed standard-cell origins from a DEF file."""
-    text = path.read_text(errors="replace")
-    units = _UNITS.search(text)
-    scale = float(units.group(1)) if units else 1000.0
-    die = _DIEAREA.search(text)
-    if not die:
-        raise LayoutError(f"{path}: no DIEAREA statement")
-    corners = np.array([[int(x), int(y)] for x, y in _POINT.findall(die.group(1))]) / scale
-    start, end = text.find("\nCOMPONENTS"), text.find("END COMPONENTS")
-    if start < 0 or end < 0:
-        raise LayoutError(f"{path}: no COMPONENTS section")
-    points = [
-        (int(x) / scale, int(y) / scale)
-        for statement in text[start:end].split(";")
-        if (m := _COMPONENT.search(statement)) and not _PHYSICAL.search(m.group(1))
-        for x, y in [(m.group(2), m.group(3))]
-    ]
+    """Die area and placed standard-cell origins from a DEF file, read by the core's DEF
+    reader (:func:`gptnano.lefdef.read_def_placement`, KLayout's LEF/DEF reader)."""
+    try:
+        placement = lefdef.read_def_placement(path)
+    except lefdef.DefError as exc:
+        raise LayoutError(str(exc)) from exc
+    if not placement.components:
+        raise LayoutError(f"{path}: no placed COMPONENTS")
+    scale = float(placement.units_per_um)
+    x0, y0, x1, y1 = placement.die
+    points = [(c.x / scale, c.y / scale) for c in placement.components
+              if not _PHYSICAL.search(c.macro)]
     return Placement(
-        die=(corners[:, 0].min(), corners[:, 1].min(), corners[:, 0].max(), corners[:, 1].max()),
+        die=(x0 / scale, y0 / scale, x1 / scale, y1 / scale),
         points=np.array(points, dtype=float).reshape(-1, 2),
     )
 

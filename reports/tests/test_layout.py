@@ -37,7 +37,14 @@ def test_parse_def_skips_physical_cells(tmp_path: Path) -> None:
 def test_def_without_components_is_named(tmp_path: Path) -> None:
     path = tmp_path / "t.def"
     path.write_text("DIEAREA ( 0 0 ) ( 10 10 ) ;\n")
-    with pytest.raises(layout.LayoutError, match="t.def: no COMPONENTS"):
+    with pytest.raises(layout.LayoutError, match="t.def: no placed COMPONENTS"):
+        layout.parse_def(path)
+
+
+def test_def_without_diearea_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.def"
+    path.write_text(DEF.replace("DIEAREA ( 0 0 ) ( 80000 80000 ) ;\n", ""))
+    with pytest.raises(layout.LayoutError, match="t.def: no DIEAREA"):
         layout.parse_def(path)
 
 
