@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 from flow.tasks import inputs
 from flow.tasks.base import TOOL, EngineTask
+from flow.tasks.dft import TASKS as DFT_TASKS
 from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from gptnano.design_config import DesignConfig
 from gptnano.paths import build_root, lambdapdk_root
@@ -41,7 +42,7 @@ OPENROAD_MIN_YOSYS = (0, 48)
 
 
 TASK_MODULES = {cls.NAME: cls.MODULE
-                for cls in (SynTask, *LAYOUT_TASKS, *CHECK_TASKS, StaTask, PowerTask)}
+                for cls in (SynTask, *LAYOUT_TASKS, *CHECK_TASKS, StaTask, PowerTask, *DFT_TASKS)}
 
 
 class FlowError(RuntimeError):
@@ -131,8 +132,6 @@ def plan_embedded(design: DesignConfig, dft: bool,
     plan = FlowPlan(corners=tuple(design.corners))
     plan.steps.append(SynTask.NAME)
     if dft:
-        from flow.tasks.dft import TASKS as DFT_TASKS
-
         plan.dft_steps = [f"dft_{cls.NAME}" for cls in DFT_TASKS]
     layout_ok = True
     for cls in LAYOUT_TASKS:

@@ -85,6 +85,37 @@ def test_settings_change_only_with_the_sections_a_step_reads(tmp_path: Path) -> 
     assert changed == set(inputs.STEP_SECTIONS)             # the clock is everyone's
 
 
+DFT_STEPS = ("cut", "atpg", "chain", "asm")
+
+
+def test_dft_steps_declare_their_settings_and_code(tmp_path: Path) -> None:
+    """The DFT tasks (flow.tasks.dft) are declared like the others: a route edit leaves their
+    settings alone, a ``dft`` edit changes those of the steps that read ``dft`` (not ``asm``,
+    which only reads views) and no other step's; their code digest covers their own module's
+    imports, not every flow package (which re-ran them after any edit anywhere)."""
+    from flow.tasks.dft import TASKS
+
+    assert {cls.NAME for cls in TASKS} == set(DFT_STEPS)
+    config = tmp_path / "config.yaml"
+    (tmp_path / "constraint.sdc").write_text("create_clock -period 10 [get_ports clk]\n")
+    rtl = tmp_path / "t.v"
+    rtl.write_text("module t(input clk); endmodule\n")
+    base = f"top: t\nrtl: [{rtl}]\nclock: {{port: clk, period_ns: 10}}\n"
+    config.write_text(base + "dft: {enable: true}\n")
+    before = {s: inputs.settings_json(load_design(config), s) for s in inputs.STEP_SECTIONS}
+    config.write_text(base + "dft: {enable: true}\nroute: {max_rounds: 7}\n")
+    after = {s: inputs.settings_json(load_design(config), s) for s in DFT_STEPS}
+    assert after == {s: before[s] for s in DFT_STEPS}
+    config.write_text(base + "dft: {enable: true, chains: 2}\n")
+    changed = {s for s in before if inputs.settings_json(load_design(config), s) != before[s]}
+    assert changed == {"cut", "atpg", "chain"}
+    for step in DFT_STEPS:
+        files = inputs.module_closure((TASK_MODULES[step],), REPO_ROOT)
+        assert REPO_ROOT / "dft" / "steps" / f"{step}.py" in files
+        assert not [f for f in files if f.relative_to(REPO_ROOT).parts[0] in ("pnr", "flow")]
+        assert inputs.code_digest(TASK_MODULES[step]) != inputs.code_digest(None)
+
+
 def test_a_step_reading_an_undeclared_section_fails_loudly() -> None:
     design = load_design("probe").for_step("route", inputs.sections_of("route"))
     assert design.setting("route.max_rounds") == design.extra.get("route", {}).get(

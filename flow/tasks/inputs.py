@@ -60,6 +60,12 @@ STEP_SECTIONS: dict[str, tuple[str, ...]] = {
     "drc_magic": (),
     "antenna": ("antenna",),
     "lvs": (),
+    # the DFT steps (flow.tasks.dft, task names without the nodes' ``dft_`` prefix):
+    # dft.config.dft_settings validates the whole ``dft`` mapping, so each reader declares it
+    "cut": ("dft",),
+    "atpg": ("dft",),
+    "chain": ("dft",),
+    "asm": (),
 }
 
 
