@@ -129,7 +129,7 @@ def _fmt(value: float | None, digits: int = 0) -> str:
 
 def markdown(summary: dict[str, Any]) -> str:
     runs = summary["runs"]
-    lines = ["| design | cells | passed | wall time, all nodes (s) | peak memory (MB) | run |",
+    lines = ["| design | cells | passed | node runtimes summed (s) | peak memory (MB) | run |",
              "| --- | ---: | --- | ---: | ---: | --- |"]
     for r in runs:
         status = "yes" if r["passed"] else ("no: " + "; ".join(r["failures"])[:80]
