@@ -164,6 +164,8 @@ VARIABLES: tuple[Variable, ...] = (
        low=0, low_open=True, high=1),
     _v("placement.timing_driven", int, 0, "global placement weights nets by setup slack "
        "(pnr.engine.tdp; 1 on, 0 off)", low=0, high=1),
+    _v("placement.routability_driven", int, 1, "global placement inflates cells in tiles "
+       "RUDY finds congested and re-spreads (pnr.engine.gpl; 1 on, 0 off)", low=0, high=1),
     _v("placement.cell_pad_sites", int, 1, "free sites kept right of every logic cell (cell "
        "padding, like ORFS' CELL_PAD_IN_SITES_DETAIL_PLACEMENT)", low=0, high=8),
     _v("timing.setup", str, "signoff", "setup slack: 'signoff' fails the run when negative, "

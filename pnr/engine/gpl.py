@@ -30,8 +30,25 @@ Algorithms and sources:
   Without ``reweight`` nothing changes: ``net_weight`` stays ``None`` and the arithmetic is
   the wirelength-only one.
 
-What this module does not do: routability-driven net weights, and macros (the engine has only
-standard cells and fixed tap cells).
+* **Routability-driven spreading** (``routability=True``; after RePlAce / OpenROAD ``gpl
+  -routability_driven``, ``src/gpl/src/routeBase.cpp``: C.-K. Cheng, A. B. Kahng, I. Kang,
+  L. Wang, "RePlAce: Advancing Solution Quality and Routability Validation in Global
+  Placement", IEEE TCAD 38(9), 2019): once SimPL has converged, :func:`routability_rounds`
+  estimates routing congestion with RUDY (:mod:`pnr.engine.rudy`) on the global router's
+  GCell grid and, while the congestion metric (mean of the top 0.5 % and 1 % tile ratios,
+  OpenROAD's) is at least :data:`RD_TARGET_RC`, inflates the area of every cell in a tile of
+  ratio ``r >= RD_MIN_RATIO`` by ``min(r ** RD_COEF, RD_MAX_INFLATION)`` (OpenROAD's
+  defaults) and re-spreads with SimPL iterations. Our RUDY over-estimates the peaks
+  against the global router (top tiles ~2x where grt's are ~1.2), so the formula alone would
+  ask for more area than the core has; each round's added area is therefore capped at
+  :data:`RD_ROOM_SHARE` of the room left under :data:`RD_MAX_DENSITY` (by default
+  ``1 / RD_MAX_ROUNDS``, the share OpenROAD aims at with ``targetInflationDeltaAreaRatio``),
+  all tiles' inflations scaled down together. The
+  bin target density rises with the inflated area, as OpenROAD's does when it removes
+  fillers. The placement of lowest congestion is kept; the inflation only affects density
+  (legalization and detailed placement see the real cell sizes).
+
+What this module does not do: macros (the engine has only standard cells and fixed tap cells).
 """
 
 from __future__ import annotations
@@ -60,6 +77,16 @@ DEFAULT_DENSITY = 0.7   # OpenROAD gpl's default target density
 # Overflows at which timing-driven placement re-weights the nets (OpenROAD gpl's default
 # timing_driven_net_reweight_overflow list, as fractions).
 TIMING_OVERFLOWS = (0.79, 0.64, 0.49, 0.29, 0.21, 0.15)
+# Routability-driven rounds (OpenROAD gpl's RouteBaseVars defaults unless said otherwise)
+RD_TARGET_RC = 1.01     # stop when the RUDY congestion metric is below this (targetRC)
+RD_MIN_RATIO = 1.01     # tiles at or above this ratio inflate their cells (minInflationRatio)
+RD_COEF = 3.0           # inflation = ratio ** this (inflationRatioCoef)
+RD_MAX_INFLATION = 6.0  # per cell, cumulative (maxInflationRatio)
+RD_MAX_DENSITY = 0.90   # the bin density may rise to this to hold the inflated area (maxDensity)
+RD_MAX_ROUNDS = 4       # inflation rounds (maxInflationIter)
+RD_ROOM_SHARE = 1 / RD_MAX_ROUNDS  # area a round may add: this x the room under RD_MAX_DENSITY
+RD_STALL = 3            # stop after this many rounds without less congestion
+RD_SIMPL_ITERS = 15     # SimPL iterations per round at most (re-spread after inflating)
 
 
 @dataclass
@@ -85,6 +112,7 @@ class Problem:
     pad: float = 0.0   # nm added to every cell's width when measuring density (cell padding)
     net_names: list[str] = field(default_factory=list)   # layout net of each problem net
     net_weight: np.ndarray | None = None   # per problem net (timing-driven), None = all 1
+    inflate: np.ndarray | None = None      # per cell area factor (routability-driven), None = 1
 
     @property
     def n(self) -> int:
@@ -92,8 +120,9 @@ class Problem:
 
     @property
     def area(self) -> np.ndarray:
-        """Each cell's area for density, padding included."""
-        return (self.width + self.pad) * self.height
+        """Each cell's area for density, padding (and routability inflation) included."""
+        area = (self.width + self.pad) * self.height
+        return area if self.inflate is None else area * self.inflate
 
     @property
     def pin_net(self) -> np.ndarray:
@@ -427,6 +456,19 @@ class GplResult:
     hpwl_lower_nm: float
     hpwl_upper_nm: float
     reweights: int = 0
+    routability: RoutabilityResult | None = None
+
+
+@dataclass
+class RoutabilityResult:
+    """What the routability-driven rounds did (:func:`routability_rounds`)."""
+
+    rounds: int                  # inflation rounds run
+    rc_first: float              # RUDY congestion (top 0.5 %/1 % tile ratios) before them
+    rc_kept: float               # ... of the placement returned (the lowest seen)
+    density: float               # bin target density of the placement returned
+    inflated_share: float        # inflated area / cell area of the placement returned
+    inflate: np.ndarray          # per-cell area factor of the placement returned
 
 
 def utilization(prob: Problem, padded: bool = False) -> float:
@@ -440,8 +482,8 @@ def utilization(prob: Problem, padded: bool = False) -> float:
 
 
 def global_place(prob: Problem, density: float,
-                 reweight: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
-                 ) -> GplResult:
+                 reweight: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+                 routability: bool = False) -> GplResult:
     """B2B wirelength placement, then SimPL iterations until overflow <= TARGET_OVERFLOW.
 
     Returns the upper-bound (spread) positions: cell centres that respect ``density`` per bin
@@ -476,6 +518,83 @@ def global_place(prob: Problem, density: float,
                 reweights += 1
         x, y = solve_quadratic(prob, x, y, (ANCHOR_STEP * it, ux, uy))
         ux, uy = spread(prob, grid, x, y)
+    rd = None
+    if routability:
+        x, y, ux, uy, grid, rd = routability_rounds(prob, grid, density, x, y, ux, uy, it)
     return GplResult(ux, uy, it, grid.overflow(prob, ux, uy), hpwl(prob, x, y),
-                     hpwl(prob, ux, uy), reweights)
+                     hpwl(prob, ux, uy), reweights, rd)
+
+
+def routability_rounds(prob: Problem, grid: BinGrid, density: float, x: np.ndarray,
+                       y: np.ndarray, ux: np.ndarray, uy: np.ndarray, it: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, BinGrid,
+                                  RoutabilityResult]:
+    """Routability-driven spreading after a converged SimPL run (module docstring).
+
+    Each round estimates congestion with RUDY at the spread positions, inflates the cells of
+    every tile whose ratio is at least :data:`RD_MIN_RATIO` by ``min(ratio ** RD_COEF,
+    RD_MAX_INFLATION)`` (cumulative over rounds, capped at RD_MAX_INFLATION), raises the bin
+    density if the inflated area no longer fits (up to :data:`RD_MAX_DENSITY`), and runs
+    SimPL iterations until the overflow is back under TARGET_OVERFLOW. The placement with the
+    lowest congestion is returned; ``prob.inflate`` is left at that placement's factors."""
+    from pnr.engine import rudy
+
+    tiles = rudy.TileGrid.over(prob.core)
+    bin_nm = float(grid.xs[1] - grid.xs[0])
+    free_total = float(grid.free.sum())
+    infl = np.ones(prob.n)
+
+    def rc_of(px: np.ndarray, py: np.ndarray) -> tuple[float, np.ndarray]:
+        boxes = rudy.net_boxes(prob.pin_cell, prob.pin_dx, prob.pin_dy, prob.pin_fx,
+                               prob.pin_fy, prob.net_start, px, py)
+        ratio = rudy.usage_ratio(boxes, tiles)
+        return rudy.congestion_rc(ratio), ratio
+
+    rc, ratio = rc_of(ux, uy)
+    rc_first = rc
+    best = (rc, x, y, ux, uy, grid, infl, density)
+    stall = 0
+    rounds = 0
+    for _ in range(RD_MAX_ROUNDS):
+        if rc < RD_TARGET_RC:
+            break
+        rounds += 1
+        tile_infl = np.where(ratio >= RD_MIN_RATIO,
+                             np.minimum(ratio ** RD_COEF, RD_MAX_INFLATION), 1.0)
+        tx, ty = tiles.of(ux, uy)
+        prob.inflate = infl
+        area_now = float(prob.area.sum())
+        grow = np.minimum(infl * tile_infl[tx, ty], RD_MAX_INFLATION) / infl - 1.0
+        added = float((prob.area * grow).sum())
+        # at most 1/RD_MAX_ROUNDS of the room left under RD_MAX_DENSITY per round (OpenROAD
+        # aims at the same share of its white space, targetInflationDeltaAreaRatio): the
+        # inflations are scaled down together when they would add more
+        budget = (RD_MAX_DENSITY * free_total - area_now) * RD_ROOM_SHARE
+        if added <= 0 or budget <= 0:
+            break
+        infl = infl * (1.0 + grow * min(1.0, budget / added))
+        prob.inflate = infl
+        need = float(prob.area.sum()) / free_total
+        density = max(density, need)
+        grid = BinGrid(prob, density, bin_nm)
+        ux, uy = spread(prob, grid, x, y)
+        for _k in range(RD_SIMPL_ITERS):
+            if grid.overflow(prob, ux, uy) <= TARGET_OVERFLOW and \
+                    grid.overflow(prob, x, y) <= TARGET_OVERFLOW:
+                break
+            it += 1
+            x, y = solve_quadratic(prob, x, y, (ANCHOR_STEP * it, ux, uy))
+            ux, uy = spread(prob, grid, x, y)
+        rc, ratio = rc_of(ux, uy)
+        if rc < best[0] - 1e-3:
+            best, stall = (rc, x, y, ux, uy, grid, infl, density), 0
+        else:
+            stall += 1
+            if stall >= RD_STALL:
+                break
+    rc, x, y, ux, uy, grid, infl, density = best
+    prob.inflate = infl
+    base = (prob.width + prob.pad) * prob.height
+    share = float((base * (infl - 1)).sum() / base.sum()) if prob.n else 0.0
+    return x, y, ux, uy, grid, RoutabilityResult(rounds, rc_first, rc, density, share, infl)
 

@@ -16,6 +16,10 @@ overflow, which legalization absorbs). It must not be below the core's cell util
 area / core area without tap cells); without the key, 0.7 (OpenROAD's default) is used.
 ``placement.cell_pad_sites`` (default 1) free sites are kept on both sides of every logic cell
 (to the next logic or tap cell) and counted in the density (ORFS' cell padding).
+``placement.routability_driven`` (default 1) runs :func:`pnr.engine.gpl.routability_rounds`
+after the wirelength-driven spreading: cells in tiles a RUDY estimate finds congested are
+inflated and spread again (OpenROAD's ``gpl -routability_driven``); the step reports the
+rounds, the RUDY congestion before and after, the raised bin density and the inflated share.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, write_def
 
 DEFAULT_PAD_SITES = 1   # one free site between logic cells: pin access for the router
+DEFAULT_ROUTABILITY = 1  # routability-driven global placement on (gpl.routability_rounds)
 
 
 def target_density(layout_or_prob: Layout | gpl.Problem, density: float | None,
@@ -62,13 +67,24 @@ def cell_pad_sites(placement: dict, where: str = "placement.cell_pad_sites") -> 
     return value
 
 
-def global_place(layout: Layout, density: float | None = None, pad: int = DEFAULT_PAD_SITES
+def routability_driven(placement: dict, where: str = "placement.routability_driven") -> bool:
+    """``placement.routability_driven`` (default DEFAULT_ROUTABILITY): 1 runs the
+    routability-driven rounds of :func:`pnr.engine.gpl.routability_rounds`, 0 skips them."""
+    value = placement.get("routability_driven", DEFAULT_ROUTABILITY)
+    if isinstance(value, bool) or value not in (0, 1):
+        raise StepError(f"{where}: {value!r} is not 0 or 1")
+    return bool(value)
+
+
+def global_place(layout: Layout, density: float | None = None, pad: int = DEFAULT_PAD_SITES,
+                 routability: bool = bool(DEFAULT_ROUTABILITY)
                  ) -> tuple[np.ndarray, np.ndarray, list[Component]]:
     """Global placement of the logic cells; returns x, y (nm) of each cell centre (spread to
-    ``density``, cells counted with ``pad`` sites of padding) and the cells in that order."""
+    ``density``, cells counted with ``pad`` sites of padding, routability-driven rounds if
+    ``routability``) and the cells in that order."""
     prob = gpl.build_problem(layout)
     prob.pad = pad * tech.SITE_W
-    res = gpl.global_place(prob, target_density(prob, density))
+    res = gpl.global_place(prob, target_density(prob, density), routability=routability)
     return res.x, res.y, prob.movable
 
 
@@ -186,14 +202,16 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     pad = cell_pad_sites(ctx.design.placement, f"{where}.cell_pad_sites")
     prob.pad = pad * tech.SITE_W
     density = target_density(prob, ctx.design.placement.get("density"), f"{where}.density")
+    routability = routability_driven(ctx.design.placement, f"{where}.routability_driven")
     from pnr.engine import tdp  # here: tdp -> cts -> place would be an import cycle
 
     weights = tdp.TimingWeights(ctx, layout, prob) if tdp.enabled(ctx) else None
     try:
-        res = gpl.global_place(prob, density, weights)
+        res = gpl.global_place(prob, density, weights, routability=routability)
     finally:
         if weights is not None:
             weights.close()
+    prob.inflate = None      # legalization and detailed placement see the cells' real area
     dpl.legalize(layout, prob, res.x, res.y, pad)
     dpl.improve(layout, prob, density, pad=pad)
     cx0, _, cx1, _ = layout.core
@@ -202,6 +220,11 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     write_def(layout, ctx.output("def"))
     metrics: dict[str, float | int | str] = {"cells": prob.n, "hpwl_um": hpwl_um(layout),
                                              "runtime_s": round(time.monotonic() - t0, 2)}
+    if res.routability is not None:
+        rd = res.routability
+        metrics.update(rd_rounds=rd.rounds, rd_rudy_rc_first=round(rd.rc_first, 3),
+                       rd_rudy_rc=round(rd.rc_kept, 3), rd_density=round(rd.density, 3),
+                       rd_inflated_share=round(rd.inflated_share, 3))
     if weights is not None:     # timing-driven: the worst slack the placer saw, per call
         metrics["timing_reweights"] = res.reweights
         metrics["timing_wns_ns"] = ",".join(str(c["wns_ns"]) for c in weights.calls)
