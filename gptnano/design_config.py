@@ -192,14 +192,17 @@ VARIABLES: tuple[Variable, ...] = (
     _v("rsz.repair_design", float, 1, "max slew/capacitance/fanout repair before setup (1/0)",
        low=0, high=1),
     _v("rsz.max_fanout", float, 0, "fanout limit of the design repair (0: none)", low=0),
-    _v("rsz.wire_c_scale", float, 1.0, "factor on the repair's placement estimate of wire "
-       "capacitance (calibrated against the routed SPEF)", low=0, low_open=True),
     _v("rsz.tns_weight", float, 0.01, "weight of TNS next to WS in the setup repair's score",
        low=0),
     _v("antenna.diodes", bool, True, "insert antenna diodes where the placement estimate "
        "exceeds the sky130 antenna ratio (pnr.engine.antenna)"),
     _v("antenna.check", str, "signoff", "antenna violations: 'signoff' fails the run, "
        "'report' only shows them (say why in the config)", choices=TIMING_MODES),
+    _v("estimate.wire_c_scale", float, 3.4, "factor on the placement-stage wire capacitance "
+       "estimate (RMST x the tech's ground C/um) that CTS and timing repair size against, "
+       "calibrated per design against the routed SPEF by pnr.engine.bench_spef --calibrate "
+       "(ORFS: set_wire_rc). Default: the coupled SPEF measured 3.18 / 3.27 / 3.73 x the "
+       "estimate on probe / orfs_gcd / small", low=0, low_open=True),
     _v("parasitics.coupling", bool, True, "route SPEF adds routed-neighbour coupling C, grounded"),
     _v("route.max_rounds", int, 60, "router rip-up round budget", low=0),
     _v("route.time_guard_s", float, 3600.0, "router wall-clock guard (s): fails, never cuts "

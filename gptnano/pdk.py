@@ -59,10 +59,11 @@ PHYSICAL_ONLY = (
 # logic cells the physical flow cannot close -- measured on `small` with the embedded router:
 # a222oi_1's six li1 inputs sit on neighbouring grid nodes that cannot all get a contact (5 of
 # the last 11 unroutable nets), and a2111oi_0's own layout trips Magic's licon.8a rule (3 Magic
-# DRC errors, KLayout clean).
+# DRC errors, KLayout clean). buf_16's own layout trips licon.8a too (google/skywater-pdk
+# issue 293; 2 Magic errors on orfs_gcd when timing repair used it for a split, 7 Dec).
 FLOW_ONLY = (
     "*__lpflow_*", "*__dlygate*", "*__dlymetal*", "*__dlclkp_*", "*__sdlclkp_*", "*__conb_1",
-    "*__a222oi_1", "*__a2111oi_0",
+    "*__a222oi_1", "*__a2111oi_0", "*__buf_16",
 )
 # DFT-ready synthesis keeps out what a scan chain cannot test: latches, clock gates and delay
 # cells (``dl*``/``sdl*``), tri-state drivers (no Boolean function), the low-power cells, flops

@@ -168,7 +168,7 @@ def wire_c_calibration(layout: Layout) -> tuple[float, float, float, int]:
     nets: the timing repair's estimate (:meth:`pnr.engine.rsz.Repair.net_rc` at
     ``wire_c_scale`` 1: the pins' rectilinear minimum spanning tree times
     :data:`pnr.engine.cts.WIRE_C_PF_PER_UM`) against the route step's SPEF, so the ratio is the
-    ``rsz.wire_c_scale`` that makes the repair see the signoff wire load on average."""
+    ``estimate.wire_c_scale`` that makes the repair see the signoff wire load on average."""
     lib = library.cells()
     comp = {c.name: c for c in layout.components}
     neighbours = spef.Neighbours(layout)
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("job", type=Path, help="a finished flow job folder, build/<design>/<job>")
     ap.add_argument("--nets", type=int, default=10, help="nets listed one by one")
     ap.add_argument("--calibrate", action="store_true",
-                    help="only print the rsz.wire_c_scale that matches the routed SPEF")
+                    help="only print the estimate.wire_c_scale that matches the routed SPEF")
     ap.add_argument("--no-sta", action="store_true", help="skip the STA comparison")
     args = ap.parse_args(argv)
     job = args.job
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         est, ground, coupled, count = wire_c_calibration(layout)
         print(f"{count} routed nets: rsz placement estimate {est * 1000:.1f} fF (wire_c_scale "
               f"1), routed ground C {ground * 1000:.1f} fF ({ground / est:.3f}), with coupling "
-              f"{coupled * 1000:.1f} fF ({coupled / est:.3f} = rsz.wire_c_scale for the "
+              f"{coupled * 1000:.1f} fF ({coupled / est:.3f} = estimate.wire_c_scale for the "
               "coupled SPEF)")
         return 0
     work = job / "bench_spef"

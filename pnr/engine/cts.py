@@ -21,7 +21,12 @@ transition at the level's worst estimated load meets the target transition.
 
 The skew and latency reported are estimates (tt Liberty NLDM for the buffers, RMST wire
 capacitance and an Elmore wire delay per sink, with the tech LEF's per-um values); STA with the
-router's parasitics is the signoff number.
+router's parasitics is the signoff number (``sta/<corner>`` reports skew and insertion delay).
+The wire capacitance is the ground C of a minimum-width wire times ``estimate.wire_c_scale``,
+the same calibrated factor timing repair uses: without it the trees were sized for a third of
+the routed load (orfs_gcd: two levels of ``clkbuf_2``, 1.25 ns clock slew and 2.15 ns
+insertion delay at ss after routing, and an input-to-flop hold violation of -0.043 ns).
+Buffers on the flow's dont-use list (:func:`gptnano.pdk.flow_dont_use`) are never inserted.
 
 Config (``cts:`` in ``config.yaml``, all optional): ``clock_max_fanout`` (16),
 ``signal_max_fanout`` (20), ``clock_max_transition_ns`` (0.15), ``signal_max_transition_ns``
@@ -35,7 +40,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from gptnano.design_config import BY_KEY
 from gptnano.netlist import Instance, Netlist, read_netlist, write_netlist
+from gptnano.pdk import flow_dont_use, matches
 from pnr.engine import liberty, library, spef, tech
 from pnr.engine.buffer_tree import Pin, bisect, centre, manhattan, rmst_length
 from pnr.engine.context import StepContext, StepError
@@ -44,6 +51,18 @@ from pnr.engine.place import check_overlaps, place_in_free_sites, site_occupancy
 
 CLOCK_BUFFERS = tuple(f"{library.PREFIX}clkbuf_{n}" for n in (2, 4, 8, 16))
 SIGNAL_BUFFERS = tuple(f"{library.PREFIX}buf_{n}" for n in (2, 4, 8, 12, 16))
+
+
+def usable(cells: tuple[str, ...]) -> tuple[str, ...]:
+    """``cells`` without those on the flow's dont-use list (``buf_16``: Magic licon.8a)."""
+    banned = flow_dont_use()
+    return tuple(c for c in cells if not matches(c, banned))
+
+
+def estimate_wire_c_scale(ctx: StepContext) -> float:
+    """``estimate.wire_c_scale`` of the design config (its default declared with the key)."""
+    given = ctx.design.extra.get("estimate") or {}
+    return float(given.get("wire_c_scale", BY_KEY["estimate.wire_c_scale"].default))
 DEFAULTS: dict[str, float] = {"clock_max_fanout": 16, "signal_max_fanout": 20,
                               "clock_max_transition_ns": 0.15, "signal_max_transition_ns": 0.4}
 # Minimum-width met1/met2 wire, averaged (the router uses both about equally for short nets):
@@ -69,9 +88,11 @@ class Tree:
 class CtsDesign:
     """The placed layout and its netlist, kept in step while buffers are added."""
 
-    def __init__(self, layout: Layout, netlist: Netlist) -> None:
+    def __init__(self, layout: Layout, netlist: Netlist, wire_c_scale: float = 1.0) -> None:
         self.layout = layout
         self.netlist = netlist
+        # placement-estimate wire C per um: ground C x the design's calibrated factor
+        self.wire_c_pf_per_um = WIRE_C_PF_PER_UM * wire_c_scale
         self.lib = library.cells()
         self.timing = liberty.load("tt")
         self.occ = site_occupancy(layout)
@@ -115,7 +136,7 @@ class CtsDesign:
     def net_load(self, driver: tuple[float, float], pins: list[Pin]) -> float:
         """Estimated load (pF) of a net: RMST wire plus the sinks' pin capacitance."""
         wire_um = rmst_length([driver] + [(p.x, p.y) for p in pins]) / 1000
-        return wire_um * WIRE_C_PF_PER_UM + sum(self.cap(p) for p in pins)
+        return wire_um * self.wire_c_pf_per_um + sum(self.cap(p) for p in pins)
 
     # -- editing ---------------------------------------------------------------------------
     def add_buffer(self, name: str, cell: str, x: float, y: float, in_net: str,
@@ -210,7 +231,7 @@ class CtsDesign:
                 t_out, slew = t_in + arc.delay(slew_in, c_total), arc.transition(slew_in, c_total)
             for p in loads:
                 d_um = manhattan((src.x, src.y), (p.x, p.y)) / 1000
-                wire_ns = WIRE_R_OHM_PER_UM * d_um * (WIRE_C_PF_PER_UM * d_um / 2
+                wire_ns = WIRE_R_OHM_PER_UM * d_um * (self.wire_c_pf_per_um * d_um / 2
                                                       + self.cap(p)) / 1000
                 if p.inst in self.buffers:
                     walk(self.inst[p.inst].conns["X"], self.pin(p.inst, "X"),
@@ -251,11 +272,14 @@ def settings(ctx: StepContext) -> dict[str, float]:
     return out
 
 
-def load_placed(ctx: StepContext) -> tuple[Layout, Netlist, CtsDesign]:
-    """The placed layout and its netlist, joined for editing (CTS, timing repair)."""
+def load_placed(ctx: StepContext, wire_c_scale: float = 1.0
+                ) -> tuple[Layout, Netlist, CtsDesign]:
+    """The placed layout and its netlist, joined for editing (CTS, timing repair, antenna
+    diodes); ``wire_c_scale`` for the steps that estimate wire load
+    (:func:`estimate_wire_c_scale`)."""
     layout = Layout.load(ctx.input("layout.json"))
     netlist = read_netlist(ctx.input("vg"))
-    return layout, netlist, CtsDesign(layout, netlist)
+    return layout, netlist, CtsDesign(layout, netlist, wire_c_scale)
 
 
 def save_placed(ctx: StepContext, layout: Layout, netlist: Netlist) -> None:
@@ -273,12 +297,12 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
     ctx.reports_dir.mkdir(parents=True, exist_ok=True)
     cfg = settings(ctx)
-    layout, netlist, db = load_placed(ctx)
+    layout, netlist, db = load_placed(ctx, estimate_wire_c_scale(ctx))
     clock = ctx.design.clock_port
     if clock not in layout.nets:
         raise StepError(f"CTS: clock port {clock} is not a net of {ctx.input('vg')}")
     trees = []
-    clock_tree = db.buffer_net(clock, "clock", int(cfg["clock_max_fanout"]), CLOCK_BUFFERS,
+    clock_tree = db.buffer_net(clock, "clock", int(cfg["clock_max_fanout"]), usable(CLOCK_BUFFERS),
                                cfg["clock_max_transition_ns"])
     trees.append(clock_tree)
     clock_nets = [clock, *clock_tree.nets]
@@ -287,7 +311,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
                    if n not in clock_nets and len(pins) - 1 > sig_fo
                    and db.driver(n) is not None), key=lambda n: (-len(layout.nets[n]), n))
     for n in wide:
-        trees.append(db.buffer_net(n, "signal", sig_fo, SIGNAL_BUFFERS,
+        trees.append(db.buffer_net(n, "signal", sig_fo, usable(SIGNAL_BUFFERS),
                                    cfg["signal_max_transition_ns"]))
     save_placed(ctx, layout, netlist)
     (ctx.reports_dir / "cts.json").write_text(json.dumps(

@@ -81,9 +81,9 @@ Config (``rsz:`` in ``config.yaml``, all optional): ``hold_margin_ns`` (0.05: th
 before routing, the router's parasitics change the numbers), ``max_rounds`` (10, hold
 rounds), ``size_rounds`` (20, setup repair rounds; 0 turns it off), ``setup_paths`` (3),
 ``pin_swap`` / ``split_load`` / ``repair_design`` (1 = on), ``max_fanout`` (0 = no limit),
-``tns_weight`` (0.01), ``wire_c_scale`` (1.0: multiplies the estimate's wire capacitance, for
-a design whose routed extraction is measured to carry more C than the spanning trees -- detours,
-vias, coupling). What each step bought is measured in pnr/README.md (rsz section).
+``tns_weight`` (0.01). The wire load is the placement estimate's, scaled by the design's
+``estimate.wire_c_scale`` (shared with CTS: routed extraction carries more C than the spanning
+trees -- detours, vias, coupling). What each step bought is measured in pnr/README.md (rsz section).
 """
 
 from __future__ import annotations
@@ -114,11 +114,12 @@ from pnr.engine.buffer_tree import Pin, centre, rmst_length
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.cts import (
     SIGNAL_BUFFERS,
-    WIRE_C_PF_PER_UM,
     WIRE_R_OHM_PER_UM,
     CtsDesign,
+    estimate_wire_c_scale,
     load_placed,
     save_placed,
+    usable,
 )
 from pnr.engine.place import place_in_free_sites
 
@@ -129,8 +130,7 @@ HOLD_CELLS = tuple(f"{PREFIX}{c}" for c in (
     "buf_1", "dlygate4sd1_1", "dlygate4sd2_1", "dlygate4sd3_1", "clkdlybuf4s50_1"))
 DEFAULTS: dict[str, float] = {"hold_margin_ns": 0.05, "max_rounds": 10, "size_rounds": 20,
                               "setup_paths": 3, "pin_swap": 1, "split_load": 1,
-                              "repair_design": 1, "max_fanout": 0, "tns_weight": 0.01,
-                              "wire_c_scale": 1.0}
+                              "repair_design": 1, "max_fanout": 0, "tns_weight": 0.01}
 # Buffers the setup repair (split load) and the design repair (max slew/cap/fanout) insert,
 # weakest first; the same family CTS uses for signal trees.
 REPAIR_BUFFERS = tuple(f"{PREFIX}buf_{n}" for n in (1, 2, 4, 8))
@@ -289,11 +289,9 @@ class Repair:
 
     def __init__(self, db: CtsDesign, sessions: dict[str, StaSession], spef_path: Path,
                  tns_weight: float = DEFAULTS["tns_weight"],
-                 wire_c_scale: float = DEFAULTS["wire_c_scale"],
                  reopen: Callable[[], dict[str, StaSession]] | None = None) -> None:
         self.db = db
         self.reopen = reopen
-        self.wire_c_scale = wire_c_scale
         self.sessions = sessions
         self.corners = tuple(sessions)
         self.spef_path = spef_path
@@ -341,7 +339,7 @@ class Repair:
         """(pF, ohm) of ``net`` from its pins' rectilinear minimum spanning tree."""
         pins = [self.db.pin(i, p) for i, p in self.db.layout.nets[net]]
         length_um = rmst_length([(p.x, p.y) for p in pins]) / 1000
-        return length_um * WIRE_C_PF_PER_UM * self.wire_c_scale, length_um * WIRE_R_OHM_PER_UM
+        return length_um * self.db.wire_c_pf_per_um, length_um * WIRE_R_OHM_PER_UM
 
     def wire_load(self, net: str, drop: tuple[tuple[str, str], ...] = (),
                   add: tuple[tuple[str, str], ...] = (),
@@ -360,7 +358,7 @@ class Repair:
         if at is not None:
             pts.append(at)
         self.loaded_nets.append(net)
-        cap = rmst_length(pts) / 1000 * WIRE_C_PF_PER_UM * self.wire_c_scale
+        cap = rmst_length(pts) / 1000 * self.db.wire_c_pf_per_um
         return f"set_load {cap:.6f} [get_nets {net}]"
 
     def update_parasitics(self) -> None:
@@ -624,8 +622,8 @@ class Repair:
         # the new net has no parasitics in the sessions until the next SPEF: its wire
         # (spanning tree from the buffer, placed at the loads' centre) is set as a load, or
         # every split would look free
-        wire = (rmst_length([(x, y)] + [(s.x, s.y) for s in sinks]) / 1000 * WIRE_C_PF_PER_UM
-                * self.wire_c_scale)
+        wire = (rmst_length([(x, y)] + [(s.x, s.y) for s in sinks]) / 1000
+                * self.db.wire_c_pf_per_um)
         moved = tuple((s.inst, s.pin) for s in sinks)
         net_after = self.wire_load(net, moved, at=(x, y))
         net_before = self.wire_load(net)
@@ -790,7 +788,7 @@ class Repair:
                 continue                    # CTS already split it: left as reported
             sinks = len(self.db.layout.nets[net]) - 1
             fanout = max_fanout if max_fanout else max(2, math.ceil(sinks / 2))
-            tree = self.db.buffer_net(net, "signal", fanout, SIGNAL_BUFFERS, min(
+            tree = self.db.buffer_net(net, "signal", fanout, usable(SIGNAL_BUFFERS), min(
                 [*v.get("slew", {}).values(), 1.5]))
             edits.append({"move": "design_buffer", "net": net, "buffers": tree.buffers,
                           "why": sorted(v)})
@@ -851,7 +849,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     t0 = time.monotonic()
     ctx.reports_dir.mkdir(parents=True, exist_ok=True)
     cfg = settings(ctx)
-    layout, netlist, db = load_placed(ctx)
+    layout, netlist, db = load_placed(ctx, estimate_wire_c_scale(ctx))
     sdc = ctx.inputs_dir / f"{ctx.top}.sdc"
     sdc = sdc if sdc.is_file() else ctx.design.sdc
     est = ctx.reports_dir / f"{ctx.top}.est.spef"
@@ -866,7 +864,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         return open_sessions(ctx, work_vg, sdc)
 
     def repairer(sessions: dict[str, StaSession]) -> Repair:
-        return Repair(db, sessions, est, cfg["tns_weight"], cfg["wire_c_scale"], reopen)
+        return Repair(db, sessions, est, cfg["tns_weight"], reopen)
 
     if cfg["repair_design"]:
         fix = repairer(open_sessions(ctx, ctx.input("vg"), sdc))

@@ -495,7 +495,7 @@ def write_spef(layout: Layout, path: Path,
     route step passes the design config's ``parasitics.coupling`` (default true: signoff
     times the wire load Magic sees, not the rules' ground capacitance alone, ~0.18 of it; see
     pnr/README.md "Parasitics"), and the rsz step's placement estimate is scaled to it with
-    ``rsz.wire_c_scale``.  The argument's default (ground only) serves the estimate and the
+    ``estimate.wire_c_scale``.  The argument's default (ground only) serves the estimate and the
     comparisons.  ``stats`` (if given) receives ``links``: the 1 milliohm joins added (module
     docstring)."""
     if model not in ("tree", "star"):

@@ -20,6 +20,7 @@ from gptnano.opensta import StaSession, escape, load_script, unescape
 from gptnano.pdk import corner_liberty, lambdapdk_dont_use, matches
 from gptnano.step import StepContext, StepError
 from pnr.engine import rsz
+from pnr.engine.cts import estimate_wire_c_scale, usable
 
 
 def test_escape_round_trip() -> None:
@@ -77,11 +78,25 @@ def test_swappable_pins_follow_the_truth_table() -> None:
     assert rsz.swappable_pins(lib, f"{p}dfxtp_1", ["CLK", "D"]) == []   # state: no swaps
 
 
+def test_trees_never_use_dont_use_buffers() -> None:
+    from pnr.engine.cts import CLOCK_BUFFERS, SIGNAL_BUFFERS
+    assert "sky130_fd_sc_hd__buf_16" in SIGNAL_BUFFERS          # listed, but Magic flags it
+    assert "sky130_fd_sc_hd__buf_16" not in usable(SIGNAL_BUFFERS)
+    assert usable(CLOCK_BUFFERS) == CLOCK_BUFFERS
+
+
 def test_settings_over_defaults(tmp_path: Path) -> None:
     design = load_design("probe")
-    given = design.extra.get("rsz") or {}   # the probe sets wire_c_scale (its calibration)
+    given = design.extra.get("rsz") or {}
     assert rsz.settings(StepContext.standalone(design, tmp_path)) == {
         **rsz.DEFAULTS, **{k: float(v) for k, v in given.items()}}
+    # the wire load estimate is the design's calibration, shared with CTS, or the declared
+    # default (the probe sets its own)
+    ctx = StepContext.standalone(design, tmp_path / "e")
+    assert estimate_wire_c_scale(ctx) == design.extra["estimate"]["wire_c_scale"] != 3.4
+    bare = dataclasses.replace(design, extra={k: v for k, v in design.extra.items()
+                                              if k != "estimate"})
+    assert estimate_wire_c_scale(StepContext.standalone(bare, tmp_path / "f")) == 3.4
     bare = dataclasses.replace(design, extra={k: v for k, v in design.extra.items()
                                               if k != "rsz"})
     assert rsz.settings(StepContext.standalone(bare, tmp_path / "a")) == rsz.DEFAULTS
