@@ -1,10 +1,16 @@
-"""DEF read through KLayout's LEF/DEF reader (``klayout.db``): the die and the placed components.
+"""LEF and DEF read through KLayout's LEF/DEF reader (``klayout.db``), in the core.
 
 The project reads LEF and DEF with one kept library, KLayout's LEF/DEF reader (installed with
-the flow's KLayout DRC), not with hand-written parsers: the engine reads the cell LEF with it
-(``pnr.engine.lef``), and result readers that only need a DEF's placement (the dashboard's
-density map, ``reports.layout``) use :func:`read_def_placement` here, in the core, so they need
-no step library.
+the flow's KLayout DRC), not with hand-written parsers, and both loaders live here so every
+layer shares one module: :func:`read_lef_layout` is the cell LEF as a KLayout layout (the
+engine's :mod:`pnr.engine.lef` turns it into macros), and result readers that only need a DEF's
+placement (the dashboard's density map, ``reports.layout``) use :func:`read_def_placement`, so
+they need no step library.
+
+How KLayout gives a LEF back (:func:`read_lef_layout`): each macro is a cell whose ``SIZE`` is
+its outline box on the ``OUTLINE`` layer, whose pin ports land on ``<layer>.PIN`` layers
+(:data:`PIN_SUFFIX`) with the pin name as the :data:`PIN_PROPERTY` shape property, and whose
+``OBS`` land on ``<layer>.OBS`` layers (:data:`OBS_SUFFIX`); the database unit is 1 nm.
 
 How KLayout gives a DEF back: the die area is a polygon on the ``OUTLINE`` layer, each placed
 component (``PLACED``/``FIXED``/``COVER``; ``UNPLACED`` ones are left out) an instance of a cell
@@ -21,11 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 OUTLINE = "OUTLINE"
+PIN_SUFFIX = ".PIN"
+OBS_SUFFIX = ".OBS"
+PIN_PROPERTY = "pin"
 INSTANCE_PROPERTY = "component"
 _NOT_PRODUCED = ("produce_routing", "produce_special_routing", "produce_via_geometry",
                  "produce_pins", "produce_lef_pins", "produce_labels", "produce_lef_labels",
                  "produce_fills", "produce_blockages", "produce_obstructions",
                  "produce_placement_blockages", "produce_regions")
+
+
+class LefError(ValueError):
+    """The LEF file is not in the shape its reader expects (the message names file and line)."""
 
 
 class DefError(ValueError):
@@ -78,3 +91,29 @@ def read_def_placement(path: Path, units_per_um: int = 1000) -> DefPlacement:
                             inst.trans.disp.x, inst.trans.disp.y)
                   for inst in top.each_inst()]
     return DefPlacement((box.left, box.bottom, box.right, box.top), units_per_um, components)
+
+
+def read_lef_layout(path: Path):  # -> klayout.db.Layout (no type stubs)
+    """``path`` read by KLayout's LEF reader at 1 nm: outlines, pin shapes named by property,
+    OBS (see the module docstring for the layers)."""
+    import klayout.db as kdb
+
+    options = kdb.LoadLayoutOptions()
+    config = options.lefdef_config
+    config.dbu = 0.001  # 1 nm: the engine's integer unit
+    config.produce_cell_outlines = True
+    config.cell_outline_layer = OUTLINE
+    config.produce_lef_pins = True
+    config.lef_pins_suffix = PIN_SUFFIX
+    config.pin_property_name = PIN_PROPERTY
+    config.produce_obstructions = True
+    config.obstructions_suffix = OBS_SUFFIX
+    config.produce_lef_labels = False
+    layout = kdb.Layout()
+    try:
+        layout.read(str(path), options)
+    except RuntimeError as exc:  # KLayout's message names line, cell and file
+        line = str(exc).split("(line=", 1)[-1].split(",", 1)[0]
+        where = f"{path}:{line}" if line.isdigit() else str(path)
+        raise LefError(f"{where}: KLayout cannot read the LEF: {exc}") from exc
+    return layout

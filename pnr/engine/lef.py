@@ -1,7 +1,8 @@
 """The standard-cell LEF as the engine sees it: cell sizes, pin shapes and obstructions.
 
 The geometry is read by KLayout's LEF/DEF reader (``klayout.db``, installed with the flow's
-KLayout DRC): each macro becomes a cell whose ``SIZE`` is its outline box, whose pin ports land
+KLayout DRC; the loader is the core's :func:`gptnano.lefdef.read_lef_layout`, next to its DEF
+reader): each macro becomes a cell whose ``SIZE`` is its outline box, whose pin ports land
 on ``<layer>.PIN`` layers with the pin name as a shape property, and whose ``OBS`` land on
 ``<layer>.OBS`` layers. The database unit is set to 1 nm, so every coordinate is an integer in
 nanometres and geometry checks never meet floating-point rounding.
@@ -26,15 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gptnano.lefdef import OBS_SUFFIX, OUTLINE, PIN_PROPERTY, PIN_SUFFIX, LefError, read_lef_layout
+
 Rect = tuple[int, int, int, int]
-PIN_SUFFIX = ".PIN"
-OBS_SUFFIX = ".OBS"
-OUTLINE = "OUTLINE"
-PIN_PROPERTY = "pin"
-
-
-class LefError(ValueError):
-    """The LEF file is not in the shape this reader expects (the message names file and line)."""
+__all__ = ["LefError", "LefMacro", "LefPin", "Rect", "read_lef"]
 
 
 @dataclass
@@ -116,31 +112,6 @@ def _drop_empty(shapes: dict[str, list[Rect]]) -> dict[str, list[Rect]]:
     return {layer: rects for layer, rects in shapes.items() if rects}
 
 
-def _klayout_layout(path: Path):  # -> klayout.db.Layout (no type stubs)
-    """``path`` read by KLayout's LEF reader: outlines, pin shapes named by property, OBS."""
-    import klayout.db as kdb
-
-    options = kdb.LoadLayoutOptions()
-    config = options.lefdef_config
-    config.dbu = 0.001  # 1 nm: the engine's integer unit
-    config.produce_cell_outlines = True
-    config.cell_outline_layer = OUTLINE
-    config.produce_lef_pins = True
-    config.lef_pins_suffix = PIN_SUFFIX
-    config.pin_property_name = PIN_PROPERTY
-    config.produce_obstructions = True
-    config.obstructions_suffix = OBS_SUFFIX
-    config.produce_lef_labels = False
-    layout = kdb.Layout()
-    try:
-        layout.read(str(path), options)
-    except RuntimeError as exc:  # KLayout's message names line, cell and file
-        line = str(exc).split("(line=", 1)[-1].split(",", 1)[0]
-        where = f"{path}:{line}" if line.isdigit() else str(path)
-        raise LefError(f"{where}: KLayout cannot read the LEF: {exc}") from exc
-    return layout
-
-
 def read_lef(path: Path) -> dict[str, LefMacro]:
     """The macros of the LEF file ``path``: headers from :func:`_macro_headers`, geometry
     (size, pin shapes per layer, obstructions per layer) from KLayout."""
@@ -149,7 +120,7 @@ def read_lef(path: Path) -> dict[str, LefMacro]:
     macros = _macro_headers(path)
     if not macros:
         raise LefError(f"{path}: no MACRO found")
-    layout = _klayout_layout(path)
+    layout = read_lef_layout(path)
     layers = [(index, layout.get_info(index).name) for index in layout.layer_indexes()]
     for macro in macros.values():
         cell = layout.cell(macro.name)
