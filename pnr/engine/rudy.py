@@ -11,6 +11,12 @@ usage / capacity. It needs only the pin positions, so the global placer can call
 unlegalized positions every few iterations (OpenROAD's ``gpl -routability_driven`` uses the
 same estimate by default, ``grt/Rudy.cpp``).
 
+:func:`crossing_ratio` is a variant closer to the global router's own measure: each net
+crosses every tile boundary inside its box once, spread along the boundary by overlap, so
+nets inside one tile cost nothing (grt counts only GCell-boundary crossings). On riscv32i's
+placement both over-estimate the peaks about 2x against grt (top-1 % mean ratio 2.1-2.2 vs
+1.18) and correlate with grt's map equally (0.77 / 0.78 per tile).
+
 Why hand-written: the placer works on its own flat arrays (:class:`pnr.engine.gpl.Problem`)
 in nm, with the project's tile grid and track model; no Python package provides RUDY.
 

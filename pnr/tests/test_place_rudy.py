@@ -41,6 +41,22 @@ def test_rudy_spreads_each_net_over_its_box() -> None:
     assert h.sum() == pytest.approx(rudy.tech.GRID_DX * rudy.STEINER_FACTOR)
 
 
+def test_crossings_count_each_boundary_inside_the_box_once() -> None:
+    """A box across the boundary x = 10 um, half in row 0 and half in row 1, adds half a
+    crossing (x STEINER_FACTOR) to each of the two boundary segments; a box inside one tile
+    crosses nothing."""
+    g = _grid()
+    sh, _ = rudy.supply_per_nm()
+    m = rudy.crossing_ratio(np.array([[5_000.0, 5_000.0, 15_000.0, 15_000.0]]), g)
+    want = 0.5 * rudy.STEINER_FACTOR / (sh * 10_000)
+    # the tiles on both sides of the boundary, in rows 0 and 1; the vertical crossing of
+    # y = 10 um is spread the same way over columns 0 and 1
+    sv = rudy.supply_per_nm()[1]
+    assert m[0, 0] == pytest.approx(max(want, 0.5 * rudy.STEINER_FACTOR / (sv * 10_000)))
+    assert m[3, 2] == 0.0
+    assert np.all(rudy.crossing_ratio(np.array([[1_000.0, 1_000.0, 9_000.0, 9_000.0]]), g) == 0)
+
+
 def test_congestion_rc_is_the_mean_of_the_top_percentiles() -> None:
     ratio = np.concatenate([np.full(198, 0.5), [3.0, 1.0]])
     # top 0.5 % of 200 = 1 tile (3.0), top 1 % = 2 tiles (mean 2.0)
