@@ -72,6 +72,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     *((f"timing__setup__ws__corner:{c}", f"setup WS {c} (ns)") for c in CORNERS),
     *((f"timing__setup__tns__corner:{c}", f"setup TNS {c} (ns)") for c in CORNERS),
     *((f"timing__hold__ws__corner:{c}", f"hold WS {c} (ns)") for c in CORNERS),
+    *((f"clock__insertion_delay__max__corner:{c}", f"clock latency {c} (ns)") for c in CORNERS),
+    *((f"clock__skew__setup__corner:{c}", f"clock skew {c} (ns)") for c in CORNERS),
     ("model__cycles_per_token", "cycles/token"),
     ("model__us_per_token", "µs/token"),
     ("model__tokens_per_s", "tokens/s (signoff clock)"),
