@@ -13,16 +13,10 @@ from model.compress import (
     remove_heads,
     sparsity_of,
 )
-from model.gpt import GPT, GPTConfig
 
 
-def _model() -> GPT:
-    torch.manual_seed(1)
-    return GPT(GPTConfig(n_layer=2, n_head=4, n_embd=32, block_size=16, vocab_size=64)).eval()
-
-
-def test_removing_a_head_equals_silencing_it() -> None:
-    model = _model()
+def test_removing_a_head_equals_silencing_it(tiny_gpt) -> None:
+    model = tiny_gpt(n_head=4, seed=1)
     x = torch.randint(0, 64, (2, 16))
     small = remove_heads(model, [[0, 2, 3], [0, 1, 2, 3]])
     assert small.h[0].attn.c_attn.weight.shape == (3 * 24, 32)
@@ -36,16 +30,16 @@ def test_removing_a_head_equals_silencing_it() -> None:
         assert torch.allclose(same(x), model(x), atol=1e-6)
 
 
-def test_prune_heads_removes_the_requested_number() -> None:
-    model = _model()
+def test_prune_heads_removes_the_requested_number(tiny_gpt) -> None:
+    model = tiny_gpt(n_head=4, seed=1)
     windows = np.random.default_rng(0).integers(0, 64, size=(4, 17))
     small, keep = prune_heads(model, windows, 5)
     assert sum(len(k) for k in keep) == 3 and all(len(k) >= 1 for k in keep)
     assert small.config.layer_heads == [len(k) for k in keep]
 
 
-def test_magnitude_masks_prune_exactly_half_of_each_layer() -> None:
-    model = _model()
+def test_magnitude_masks_prune_exactly_half_of_each_layer(tiny_gpt) -> None:
+    model = tiny_gpt(n_head=4, seed=1)
     masks = magnitude_masks(model, 0.5)
     apply_masks(model, masks)
     for name, p in prunable(model).items():

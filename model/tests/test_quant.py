@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from model.evaluate import evaluate
-from model.gpt import GPT, GPTConfig
 from model.quant import (
     GSCALE_MAX_INT8_OUT,
     QuantRecipe,
@@ -19,11 +18,6 @@ from model.quant import (
     quantize_weight,
     smooth_quant,
 )
-
-
-def _small_model() -> GPT:
-    torch.manual_seed(0)
-    return GPT(GPTConfig(n_layer=2, n_head=2, n_embd=32, block_size=16, vocab_size=64)).eval()
 
 
 @pytest.mark.parametrize(("bits", "group"), [(8, 32), (8, 8), (4, 8)])
@@ -48,15 +42,15 @@ def test_group_scales_help_uneven_columns() -> None:
     assert err_grp < err_row / 5  # measured ~10x: small columns no longer round to zero
 
 
-def test_float_path_of_quant_forward_is_the_model() -> None:
-    model = _small_model()
+def test_float_path_of_quant_forward_is_the_model(tiny_gpt) -> None:
+    model = tiny_gpt(n_head=2, seed=0)
     x = torch.randint(0, 64, (2, 16))
     with torch.no_grad():
         assert torch.allclose(quant_forward(model, x), model(x), atol=1e-5)
 
 
-def test_smoothquant_preserves_the_float_function() -> None:
-    model = _small_model()
+def test_smoothquant_preserves_the_float_function(tiny_gpt) -> None:
+    model = tiny_gpt(n_head=2, seed=0)
     with torch.no_grad():  # make LayerNorm outputs uneven so the smoothing is not trivial
         for blk in model.h:
             blk.ln_1.weight.copy_(torch.linspace(0.1, 5.0, 32))
