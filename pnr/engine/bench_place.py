@@ -3,6 +3,7 @@
     python -m pnr.engine.bench_place                      # 1k, 5k, 20k, 54k synthetic cells
     python -m pnr.engine.bench_place --sizes 2000 10000 --util 0.5 --density 0.7
     python -m pnr.engine.bench_place --netlist build/x/syn/0/outputs/top.vg --util 0.4
+    python -m pnr.engine.bench_place --sizes 1000 --routability   # with routability rounds
 
 Each size runs in its own child process, so the peak resident set size it reports (the
 child's own ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, kB on Linux) belongs to that size:
@@ -80,9 +81,10 @@ def synthetic_netlist(n: int, seed: int = 1, reach: int = 3) -> Netlist:
     return nl
 
 
-def run_one(netlist: Path, top: str, util: float, density: float, pad: int
-            ) -> dict[str, float]:
-    """Floorplan + place one netlist in this process; the phases' seconds and sizes."""
+def run_one(netlist: Path, top: str, util: float, density: float, pad: int,
+            routability: bool = False) -> dict[str, float]:
+    """Floorplan + place one netlist in this process; the phases' seconds and sizes
+    (``routability``: with the routability-driven rounds, their count and RUDY congestion)."""
     from pnr.engine import dpl, gpl, tech
     from pnr.engine.floorplan import build_floorplan
     from pnr.engine.place import hpwl_um
@@ -93,14 +95,18 @@ def run_one(netlist: Path, top: str, util: float, density: float, pad: int
     prob.pad = pad * tech.SITE_W
     a, _ = gpl.b2b_system(prob, np.zeros(prob.n), 0)
     density = max(density, gpl.utilization(prob, padded=True))
-    res = gpl.global_place(prob, density)
+    res = gpl.global_place(prob, density, routability=routability)
+    prob.inflate = None
     t2 = time.monotonic()
     dpl.legalize(layout, prob, res.x, res.y, pad)
     t3 = time.monotonic()
     legal = hpwl_um(layout)
     dpl.improve(layout, prob, density, pad=pad)
     t4 = time.monotonic()
-    return {"cells": prob.n, "nets": len(prob.net_start) - 1, "b2b_nnz": int(a.nnz),
+    rd = res.routability
+    extra = {} if rd is None else {"rd_rounds": rd.rounds, "rd_rc_first": rd.rc_first,
+                                   "rd_rc": rd.rc_kept}
+    return extra | {"cells": prob.n, "nets": len(prob.net_start) - 1, "b2b_nnz": int(a.nnz),
             "floorplan_s": t1 - t0, "gpl_s": t2 - t1, "gpl_iters": res.iterations,
             "overflow": res.overflow, "legalize_s": t3 - t2, "detailed_s": t4 - t3,
             "hpwl_legal_um": legal, "hpwl_um": hpwl_um(layout),
@@ -110,7 +116,8 @@ def run_one(netlist: Path, top: str, util: float, density: float, pad: int
 def _child(args: argparse.Namespace) -> int:
     netlist = Path(args.child)
     top = args.top or "synth"
-    print(json.dumps(run_one(netlist, top, args.util, args.density, args.pad)))
+    print(json.dumps(run_one(netlist, top, args.util, args.density, args.pad,
+                             args.routability)))
     return 0
 
 
@@ -124,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--netlist", type=Path, action="append",
                     help="a real gate netlist (.vg) instead of the synthetic sizes (repeatable)")
     ap.add_argument("--top", help="module name of --netlist (default: read from the file)")
+    ap.add_argument("--routability", action="store_true",
+                    help="run the routability-driven rounds (the flow's default; off here so "
+                         "the rows stay comparable with the table in pnr/README.md)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -147,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, path, top in jobs:
             cmd = [sys.executable, "-m", "pnr.engine.bench_place", "--child", str(path),
                    "--top", top, "--util", str(args.util), "--density", str(args.density),
-                   "--pad", str(args.pad)]
+                   "--pad", str(args.pad)] + (["--routability"] if args.routability else [])
             proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
             if proc.returncode != 0:
                 print(f"{name}: failed\n{proc.stderr.strip()[-2000:]}", file=sys.stderr)
@@ -156,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<22} {r['cells']:>7} {r['nets']:>7} {r['b2b_nnz']:>9} "
                   f"{r['gpl_s']:>7.1f} {r['gpl_iters']:>5} {r['legalize_s']:>7.1f} "
                   f"{r['detailed_s']:>6.1f} {r['hpwl_legal_um']:>14.0f} {r['hpwl_um']:>12.0f} "
-                  f"{r['peak_mb']:>8.0f}", flush=True)
+                  f"{r['peak_mb']:>8.0f}" + (f"  RD rounds {r['rd_rounds']}, RUDY "
+                                             f"{r['rd_rc_first']:.2f} -> {r['rd_rc']:.2f}"
+                                             if "rd_rounds" in r else ""), flush=True)
     return 0
 
 
