@@ -41,8 +41,15 @@ The ``flow`` netlist is shaped for place and route:
   dropped instead of each costing a buffer;
 * ``setundef -zero``: undefined constants left by the RTL (``x`` don't-care defaults) become
   0 -- a valid refinement of ``x``, and the netlist may not carry ``1'bx``;
-* ABC is run with the clock period as delay target (``-D``) which makes it buffer high-fanout
-  nets and size gates for the period (the script choice is measured, see ``pnr/README.md``).
+* ABC is run with a delay target (``-D``) which makes it buffer high-fanout nets and size
+  gates for it (the script choice is measured, see ``pnr/README.md``). The target is the
+  combinational budget of a register-to-register path, not the clock period: ABC times the
+  logic between flops as if a flop's output switched at the clock edge and its input were
+  needed at the next one, so the flop's clock-to-Q and setup are subtracted
+  (:func:`abc_delay_target_ns`, read from the mapping corner's Liberty), and the rest is
+  scaled to ABC's delay model, which reads ~15 % fast against OpenSTA. With the bare period
+  ABC's area recovery stretched every unregistered adder of ``designs/small`` to ~25 ns in its
+  own model, ~29-31 ns in STA at a 25 ns clock (``design/README.md``).
 """
 
 from __future__ import annotations
@@ -55,7 +62,9 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from gptnano import liberty as liberty_reader
 from gptnano.pdk import DFT_DONT_USE, PREFIX, corner_liberty, filtered_liberty, flow_dont_use
 from gptnano.step import StepContext, StepError
 from gptnano.toolargs import yosys_word
@@ -104,6 +113,97 @@ ABC_MODES = {
     "fast": "abc -fast -liberty {lib}",
 }
 DEFAULT_ABC_MODE = "sized"
+
+# The register overhead subtracted from the clock period for ABC's target: the plain D flop
+# that dfflibmap uses for the (reset-less) datapath registers, its clock-to-Q at a clock
+# transition / output load typical of a routed design (a clock-tree leaf; ~6 gate inputs and
+# a short wire) and its setup at typical data/clock transitions. Rise and fall: the worse.
+OVERHEAD_FLOP = f"{PREFIX}dfxtp_1"
+OVERHEAD_CLOCK_SLEW_NS = 0.5
+OVERHEAD_DATA_SLEW_NS = 0.5
+OVERHEAD_Q_LOAD_PF = 0.01
+# ABC's own timing of its mapped netlist (``stime -p``, the last line of its script) reads
+# ~15 % below OpenSTA's on the same netlist at the same corner (designs/small at ss, 25 ns:
+# ABC 21.95 ns vs OpenSTA 25.5 ns register to register, and 22.26 vs 26.3 on the previous
+# RTL); its area recovery stretches every path up to the target in its own model, so the
+# target is the combinational budget scaled by this factor.
+ABC_DELAY_SCALE = 0.85
+
+
+def _table_value(group: Any, variables: dict[str, list[str]], point: dict[str, float],
+                 what: str) -> float:
+    """A Liberty lookup table (1-D or 2-D) at ``point`` (template variable -> value),
+    bilinear inside the characterised range and linear beyond it, as STA tools do."""
+    names = variables.get(liberty_reader.unquote(group.args[0]))
+    parts = {c.id: c for c in group.children}
+    if not names or "values" not in parts:
+        raise StepError(f"Liberty {what}: table without template variables or values")
+
+    def floats(text: str) -> list[float]:
+        return [float(v) for v in liberty_reader.unquote(text).replace("\\", "").split(",")
+                if v.strip()]
+
+    axes = [floats(parts[f"index_{k + 1}"].args[0]) for k in range(len(names))]
+    rows = [floats(r) for r in parts["values"].args]
+    if any(n not in point for n in names):
+        raise StepError(f"Liberty {what}: indexed by {names}, not by {sorted(point)}")
+
+    def weights(axis: list[float], x: float) -> tuple[int, float]:
+        i = min(max(sum(1 for a in axis if a <= x) - 1, 0), len(axis) - 2)
+        return i, (x - axis[i]) / (axis[i + 1] - axis[i])
+
+    i, ti = weights(axes[0], point[names[0]])
+    if len(names) == 1:
+        v = rows[0]
+        return v[i] + (v[i + 1] - v[i]) * ti
+    j, tj = weights(axes[1], point[names[1]])
+    low = rows[i][j] + (rows[i][j + 1] - rows[i][j]) * tj
+    high = rows[i + 1][j] + (rows[i + 1][j + 1] - rows[i + 1][j]) * tj
+    return low + (high - low) * ti
+
+
+def register_overhead_ns(lib: Path, flop: str = OVERHEAD_FLOP) -> tuple[float, float]:
+    """(clock-to-Q, setup) of ``flop`` in the Liberty ``lib``, in ns, at the transitions and
+    load of :data:`OVERHEAD_CLOCK_SLEW_NS` etc.; the worse of rise and fall each."""
+    ast = liberty_reader.parse(lib)
+    variables = {liberty_reader.unquote(t.args[0]):
+                 [liberty_reader.unquote(c.value) for c in t.children
+                  if c.id.startswith("variable_")]
+                 for t in liberty_reader.groups(ast, "lu_table_template")}
+    cells = [c for c in liberty_reader.groups(ast, "cell")
+             if liberty_reader.unquote(c.args[0]) == flop]
+    if not cells:
+        raise StepError(f"{lib}: no cell {flop} to read the register overhead from")
+    clk_q = setup = None
+    for pin in liberty_reader.groups(cells[0], "pin"):
+        for timing in liberty_reader.groups(pin, "timing"):
+            kind = liberty_reader.attributes(timing).get("timing_type", "")
+            tables = {c.id: c for c in timing.children if c.children}
+            if kind == "rising_edge":
+                point = {"input_net_transition": OVERHEAD_CLOCK_SLEW_NS,
+                         "total_output_net_capacitance": OVERHEAD_Q_LOAD_PF}
+                clk_q = max(_table_value(tables[k], variables, point, f"{flop} {k}")
+                            for k in ("cell_rise", "cell_fall"))
+            elif kind == "setup_rising":
+                point = {"related_pin_transition": OVERHEAD_CLOCK_SLEW_NS,
+                         "constrained_pin_transition": OVERHEAD_DATA_SLEW_NS}
+                setup = max(_table_value(tables[k], variables, point, f"{flop} {k}")
+                            for k in ("rise_constraint", "fall_constraint"))
+    if clk_q is None or setup is None:
+        raise StepError(f"{lib}: {flop} has no clock-to-Q or setup table")
+    return clk_q, setup
+
+
+def abc_delay_target_ns(period_ns: float, lib: Path) -> float:
+    """ABC's delay target for ``period_ns``: the period less the register overhead
+    (:func:`register_overhead_ns`) at the Liberty ``lib`` ABC maps against, in ABC's delay
+    model (x :data:`ABC_DELAY_SCALE`)."""
+    clk_q, setup = register_overhead_ns(lib)
+    target = (period_ns - clk_q - max(setup, 0.0)) * ABC_DELAY_SCALE
+    if target <= 0:
+        raise StepError(f"clock period {period_ns} ns is shorter than the register overhead "
+                        f"{clk_q + setup:.3f} ns of {OVERHEAD_FLOP} in {lib.name}")
+    return target
 
 
 # Which yosys runs the script (``synth: {yosys: ...}``), measured in pnr/README.md: Debian's
@@ -160,7 +260,10 @@ def flow_script(rtl: Sequence[Path], top: str, period_ns: float, lib: Path, netl
     sized ABC script file into ``reports``."""
     if abc_mode not in ABC_MODES:
         raise StepError(f"unknown ABC mode '{abc_mode}'; known: {sorted(ABC_MODES)}")
-    period_ps = int(round(period_ns * 1000))
+    # ABC times logic between flops from a clock edge to the next: its budget is the period
+    # less the flop's clock-to-Q and setup (only the sized script has a delay target)
+    target_ns = abc_delay_target_ns(period_ns, lib) if abc_mode == "sized" else period_ns
+    period_ps = int(round(target_ns * 1000))
     reads = "\n".join(f"read_verilog -sv {yosys_word(f)}" for f in rtl)
     abc_script = reports / "abc.script"
     # yosys replaces {D} only in its own scripts, not inside a -script file: the delay target

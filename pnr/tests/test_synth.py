@@ -40,9 +40,15 @@ def test_abc_mode_from_argument_and_unknown_mode(tmp_path: Path) -> None:
     ctx = StepContext.standalone(load_design("probe"), tmp_path)
     with pytest.raises(StepError, match="unknown ABC mode"):
         synth.yosys_script(ctx, tmp_path / "x.lib", tmp_path / "x.vg", "magic")
-    script = synth.yosys_script(ctx, tmp_path / "x.lib", tmp_path / "x.vg", "sized")
-    period_ps = round(ctx.design.clock_period_ns * 1000)
-    assert f"abc -D {period_ps} -script" in script  # the clock period is ABC's target
+    lib = synth.synth_liberty("tt")
+    script = synth.yosys_script(ctx, lib, tmp_path / "x.vg", "sized")
+    # ABC's target: the clock period less the flop's clock-to-Q and setup at the Liberty,
+    # in ABC's delay model
+    clk_q, setup = synth.register_overhead_ns(lib)
+    assert 0.1 < clk_q < 1.0 and 0.0 < setup < 0.5      # tt sky130_fd_sc_hd__dfxtp_1
+    target_ps = round((ctx.design.clock_period_ns - clk_q - setup) * synth.ABC_DELAY_SCALE
+                      * 1000)
+    assert f"abc -D {target_ps} -script" in script
 
 
 def test_drop_cells_removes_whole_groups() -> None:

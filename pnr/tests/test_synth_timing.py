@@ -26,10 +26,26 @@ STAT_060 = """=== gcd ===
 def test_abc_script_file_carries_the_delay_target(tmp_path: Path) -> None:
     """yosys substitutes ``{D}`` only in its own scripts: the file must hold the number."""
     ctx = StepContext.standalone(load_design("orfs_gcd"), tmp_path)
-    synth.yosys_script(ctx, tmp_path / "x.lib", tmp_path / "x.vg", "sized")
+    lib = synth.synth_liberty("tt")
+    synth.yosys_script(ctx, lib, tmp_path / "x.vg", "sized")
     text = (ctx.reports_dir / "abc.script").read_text()
     assert "{D}" not in text
-    assert text.count("-D 1100") == 3          # &nf, upsize, dnsize at ORFS's 1.1 ns clock
+    # &nf, upsize, dnsize at ORFS's 1.1 ns clock less the flop's clock-to-Q and setup
+    target_ps = round(synth.abc_delay_target_ns(1.1, lib) * 1000)
+    assert 250 < target_ps < 1000
+    assert text.count(f"-D {target_ps}") == 3
+
+
+def test_delay_target_is_the_period_less_the_register_overhead() -> None:
+    """At ss the flop's clock-to-Q and setup are ~2.5 ns of a 25 ns clock (``design/README``);
+    a period shorter than the overhead is refused with the numbers."""
+    lib = synth.synth_liberty("ss")
+    clk_q, setup = synth.register_overhead_ns(lib)
+    assert 1.0 < clk_q < 3.0 and 0.3 < setup < 1.5
+    assert synth.abc_delay_target_ns(25.0, lib) == pytest.approx(
+        (25.0 - clk_q - setup) * synth.ABC_DELAY_SCALE)
+    with pytest.raises(StepError, match="shorter than the register overhead"):
+        synth.abc_delay_target_ns(1.0, lib)
 
 
 def test_stat_of_yosys_060_is_read() -> None:
