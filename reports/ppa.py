@@ -111,6 +111,7 @@ SUMMARY: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("stuck-at cov. (%)", (("dft__stuck_at__coverage", ""),)),
 )
 SLACK_KEYS = frozenset(k for _, keys in SUMMARY[4:7] for k, _ in keys)
+CLOCK_TREE_KEYS = tuple(k for k, _ in COLUMNS if k.startswith("clock__") and k != "clock__period")
 # Columns that are not registry metrics: identity/verdict cells and figures of the RTL and
 # model stages derived in this module (each cell's tooltip states its formula or source).
 NOT_METRICS = frozenset({"design", "engine", "flow", "variant", "memory_bits", "drc"})
@@ -261,6 +262,9 @@ def design_row(run: DesignRun, ctx: Context) -> dict[str, Cell]:
         negative = _is_number(item.value) and item.value < 0
         row[key] = Cell(cell.text, "violations" if negative else cell.value, cell.source,
                         cell.title)
+
+    for key in CLOCK_TREE_KEYS:
+        row[key] = _cell(run.get(key), ran, 3)
 
     row.update(model_cells(run, ctx, manifest, variant, row))
 
