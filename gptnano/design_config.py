@@ -194,6 +194,8 @@ VARIABLES: tuple[Variable, ...] = (
     _v("rsz.max_fanout", float, 0, "fanout limit of the design repair (0: none)", low=0),
     _v("rsz.tns_weight", float, 0.01, "weight of TNS next to WS in the setup repair's score",
        low=0),
+    _v("rsz.setup_margin_ns", float, 0.0, "setup slack the repair aims for at the placement "
+       "estimate (repair_timing -setup_margin; 0: repair negative slack only)", low=0),
     _v("antenna.diodes", bool, True, "insert antenna diodes where the placement estimate "
        "exceeds the sky130 antenna ratio (pnr.engine.antenna)"),
     _v("antenna.check", str, "signoff", "antenna violations: 'signoff' fails the run, "

@@ -18,9 +18,10 @@ to CTS.
 
 Setup repair (after the moves of OpenROAD's ``repair_timing -setup``,
 ``src/rsz/src/RepairSetup.cc`` with ``SwapPinsMove``, ``SizeUpMove``, ``SplitLoadMove``):
-while a corner has negative setup slack, each round takes the ``setup_paths`` worst violating
-endpoints of every failing corner and walks each path from its startpoint; for every stage's
-driver (clock-tree and hold cells excepted) it tries, in this order:
+while a corner's setup slack is below ``setup_margin_ns`` (default 0: while it is negative),
+each round takes the ``setup_paths`` worst endpoints below it of every failing corner and walks
+each path from its startpoint; for every stage's driver (clock-tree and hold cells excepted) it
+tries, in this order:
 
 * **pin swap** -- move the path's signal to a logically equivalent input pin (the truth table
   of the Liberty ``function`` decides, :func:`swappable_pins`): a ``maj3`` carry on C moved to
@@ -31,12 +32,16 @@ driver (clock-tree and hold cells excepted) it tries, in this order:
   over the critical sink go behind a ``buf_1/2/4`` placed at their centre, so the critical
   sink sees less capacitance.
 
-A move is kept if it raises the score -- summed negative WS over the corners plus
-``tns_weight`` x their TNS -- by more than ``SIZE_MIN_GAIN_NS`` without any corner's negative
-WS getting worse. OpenSTA drops a net's SPEF parasitics when a pin is connected to or from it,
-so every net a trial edit touches gets its estimated wire as a ``set_load`` (in the trial and
-its undo; :meth:`Repair.wire_load`); an SDC load cannot be taken back, so at the end of the
-round the sessions are restarted on the edited netlist (:meth:`Repair.update_parasitics`).
+A move is kept if it raises the score -- summed WS shortfall below ``setup_margin_ns`` over the
+corners plus ``tns_weight`` x their TNS -- by more than ``SIZE_MIN_GAIN_NS`` without any
+corner's shortfall getting worse. The margin is OpenROAD's ``repair_timing -setup_margin``
+(ORFS ``SETUP_SLACK_MARGIN``): the repair times the placement estimate, and the routed, coupled
+SPEF of signoff comes out slower than that estimate (probe with DFT: ss +0.58 ns at rsz, -0.40
+ns at signoff), so a design can ask for that much slack before routing. OpenSTA drops a net's
+SPEF parasitics when a pin is connected to or from it, so every net a trial edit touches gets
+its estimated wire as a ``set_load`` (in the trial and its undo; :meth:`Repair.wire_load`); an
+SDC load cannot be taken back, so at the end of the round the sessions are restarted on the
+edited netlist (:meth:`Repair.update_parasitics`).
 A resized cell grows into free sites to its right or moves to the nearest free sites
 (:func:`pnr.engine.place.place_in_free_sites`);
 a new buffer goes into the free sites nearest its loads. Rounds stop when one keeps nothing or
@@ -78,12 +83,13 @@ Hold violations at output ports are not repaired (the port's net is the port's o
 cell in front of it would rename it) and are counted in ``hold_unfixed``.
 
 Config (``rsz:`` in ``config.yaml``, all optional): ``hold_margin_ns`` (0.05: the target slack
-before routing, the router's parasitics change the numbers), ``max_rounds`` (10, hold
-rounds), ``size_rounds`` (20, setup repair rounds; 0 turns it off), ``setup_paths`` (3),
-``pin_swap`` / ``split_load`` / ``repair_design`` (1 = on), ``max_fanout`` (0 = no limit),
-``tns_weight`` (0.01). The wire load is the placement estimate's, scaled by the design's
-``estimate.wire_c_scale`` (shared with CTS: routed extraction carries more C than the spanning
-trees -- detours, vias, coupling). What each step bought is measured in pnr/README.md (rsz section).
+before routing, the router's parasitics change the numbers), ``max_rounds`` (10, hold rounds),
+``size_rounds`` (20, setup repair rounds; 0 turns it off), ``setup_paths`` (3), ``pin_swap`` /
+``split_load`` / ``repair_design`` (1 = on), ``max_fanout`` (0 = no limit), ``tns_weight``
+(0.01), ``setup_margin_ns`` (0: the setup slack the repair aims for). The wire load is the
+placement estimate's, scaled by the design's ``estimate.wire_c_scale`` (shared with CTS: routed
+extraction carries more C than the spanning trees -- detours, vias, coupling). What each step
+bought is measured in pnr/README.md (rsz section).
 """
 
 from __future__ import annotations
@@ -130,7 +136,8 @@ HOLD_CELLS = tuple(f"{PREFIX}{c}" for c in (
     "buf_1", "dlygate4sd1_1", "dlygate4sd2_1", "dlygate4sd3_1", "clkdlybuf4s50_1"))
 DEFAULTS: dict[str, float] = {"hold_margin_ns": 0.05, "max_rounds": 10, "size_rounds": 20,
                               "setup_paths": 3, "pin_swap": 1, "split_load": 1,
-                              "repair_design": 1, "max_fanout": 0, "tns_weight": 0.01}
+                              "repair_design": 1, "max_fanout": 0, "tns_weight": 0.01,
+                              "setup_margin_ns": 0.0}
 # Buffers the setup repair (split load) and the design repair (max slew/cap/fanout) insert,
 # weakest first; the same family CTS uses for signal trees.
 REPAIR_BUFFERS = tuple(f"{PREFIX}buf_{n}" for n in (1, 2, 4, 8))
@@ -177,9 +184,9 @@ proc gptnano_max_path_pins {} {
   if {$best != {}} { foreach p [[$best path] pins] { lappend out [get_full_name $p] } }
   return $out
 }
-proc gptnano_max_paths {n} {
+proc gptnano_max_paths {n {slack_max 0}} {
   set out {}
-  foreach pe [find_timing_paths -path_delay max -slack_max 0 -group_count $n \
+  foreach pe [find_timing_paths -path_delay max -slack_max $slack_max -group_count $n \
                 -endpoint_count 1] {
     set pins {}
     foreach p [[$pe path] pins] { lappend pins [get_full_name $p] }
@@ -289,8 +296,10 @@ class Repair:
 
     def __init__(self, db: CtsDesign, sessions: dict[str, StaSession], spef_path: Path,
                  tns_weight: float = DEFAULTS["tns_weight"],
-                 reopen: Callable[[], dict[str, StaSession]] | None = None) -> None:
+                 reopen: Callable[[], dict[str, StaSession]] | None = None,
+                 setup_margin: float = DEFAULTS["setup_margin_ns"]) -> None:
         self.db = db
+        self.setup_margin = setup_margin  # ns: setup repair's target slack
         self.reopen = reopen
         self.sessions = sessions
         self.corners = tuple(sessions)
@@ -474,12 +483,16 @@ class Repair:
                     float(sta.eval("gptnano_tns max")) / NS)
                 for c, sta in self.sessions.items()}
 
+    def shortfall(self, ws: float) -> float:
+        """How far the setup WS ``ws`` (ns) is below the target ``setup_margin`` (<= 0)."""
+        return min(ws - self.setup_margin, 0.0)
+
     def score(self, state: dict[str, tuple[float, float]]) -> float:
-        """What a setup move must raise: the summed negative WS over the corners plus
+        """What a setup move must raise: the summed WS :meth:`shortfall` over the corners plus
         ``tns_weight`` x their TNS (so a move on a near-critical path, which leaves WS where it
         is, still counts; OpenROAD's repair_timing also works through the violating endpoints
         by TNS after the worst one)."""
-        return sum(min(ws, 0.0) + self.tns_weight * tns for ws, tns in state.values())
+        return sum(self.shortfall(ws) + self.tns_weight * tns for ws, tns in state.values())
 
     def attempt(self, do: str, undo: str, corner: str, state: dict[str, tuple[float, float]],
                 keep: bool) -> tuple[float, dict[str, tuple[float, float]]] | None:
@@ -491,8 +504,8 @@ class Repair:
         own.eval(do)
         ws, tns = (float(own.eval(f"gptnano_{k} max")) / NS for k in ("ws", "tns"))
         old_ws, old_tns = state[corner]
-        if (min(ws, 0.0) + self.tns_weight * tns
-                <= min(old_ws, 0.0) + self.tns_weight * old_tns + SIZE_MIN_GAIN_NS / 10):
+        if (self.shortfall(ws) + self.tns_weight * tns
+                <= self.shortfall(old_ws) + self.tns_weight * old_tns + SIZE_MIN_GAIN_NS / 10):
             own.eval(undo)
             return None
         for c, sta in self.sessions.items():
@@ -501,7 +514,7 @@ class Repair:
         new = self.setup_state()
         gain = self.score(new) - self.score(state)
         won = gain > SIZE_MIN_GAIN_NS and all(
-            min(new[c][0], 0.0) >= min(state[c][0], 0.0) - 1e-4 for c in state)
+            self.shortfall(new[c][0]) >= self.shortfall(state[c][0]) - 1e-4 for c in state)
         if not (won and keep):
             self.broadcast(undo)
         return (gain, new) if won else None
@@ -526,9 +539,10 @@ class Repair:
                                 comp.y + tech.ROW_H / 2, occ)
 
     def worst_paths(self, corner: str, count: int) -> list[list[str]]:
-        """Pins of the ``count`` worst violating setup paths at ``corner`` (one per
-        endpoint), worst first, each from its startpoint to its endpoint."""
-        text = self.sessions[corner].eval(f"gptnano_max_paths {count}")
+        """Pins of the ``count`` worst setup paths below ``setup_margin`` at ``corner`` (one
+        per endpoint), worst first, each from its startpoint to its endpoint."""
+        text = self.sessions[corner].eval(
+            f"gptnano_max_paths {count} {self.setup_margin:.6g}")  # -slack_max in ns
         rows = [line.split() for line in text.splitlines() if line.strip()]
         rows.sort(key=lambda r: float(r[0]))
         return [r[:0:-1] for r in rows[:count]]     # OpenSTA lists a path endpoint first
@@ -664,11 +678,11 @@ class Repair:
         moves: list[dict[str, Any]] = []
         state = self.setup_state()
         for k in range(rounds):
-            if all(ws >= 0 for ws, _ in state.values()):
+            if all(self.shortfall(ws) >= 0 for ws, _ in state.values()):
                 break
             stages: dict[str, tuple[str, str, str, str]] = {}  # inst -> (in, out, next, corner)
             for corner in sorted(state, key=lambda c: state[c][0]):
-                if state[corner][0] >= 0:
+                if self.shortfall(state[corner][0]) >= 0:
                     continue
                 for path in self.worst_paths(corner, paths):
                     for j, pin in enumerate(path):
@@ -864,7 +878,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         return open_sessions(ctx, work_vg, sdc)
 
     def repairer(sessions: dict[str, StaSession]) -> Repair:
-        return Repair(db, sessions, est, cfg["tns_weight"], reopen)
+        return Repair(db, sessions, est, cfg["tns_weight"], reopen, cfg["setup_margin_ns"])
 
     if cfg["repair_design"]:
         fix = repairer(open_sessions(ctx, ctx.input("vg"), sdc))

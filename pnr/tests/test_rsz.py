@@ -147,3 +147,38 @@ def test_gcd_hold_repaired_without_hurting_setup(tmp_path: Path) -> None:
         # dropped parasitics left a flattering number behind)
         ws = float(sta.eval("sta::worst_slack -max"))
         assert abs(ws - metrics["ws_setup_after_ns_ss"]) < 0.01
+
+
+TWO_FLOPS = """module t (clk, d, q);
+  input clk, d;
+  output q;
+  wire a, b;
+  sky130_fd_sc_hd__dfxtp_1 f1 (.CLK(clk), .D(d), .Q(a));
+  sky130_fd_sc_hd__inv_1 g1 (.A(a), .Y(b));
+  sky130_fd_sc_hd__dfxtp_1 f2 (.CLK(clk), .D(b), .Q(q));
+endmodule
+"""
+
+
+def test_setup_margin_makes_met_paths_targets(tmp_path: Path) -> None:
+    """With ``setup_margin_ns`` the repair works on paths whose slack is positive but below the
+    margin (repair_timing -setup_margin): the worst-path query returns them, and the score
+    counts their shortfall; with the default 0 a met design has nothing to repair."""
+    vg, sdc = tmp_path / "t.v", tmp_path / "t.sdc"
+    vg.write_text(TWO_FLOPS)
+    sdc.write_text("create_clock -name clk -period 10 [get_ports clk]\n")
+    with StaSession(tmp_path / "s.log") as sta:
+        sta.eval(load_script(corner_liberty("tt"), vg, "t", sdc, None))
+        sta.eval(rsz.HELPERS_TCL)
+        ws = float(sta.eval("gptnano_ws max")) / rsz.NS
+        assert 5 < ws < 10                          # met, by less than the period
+        repair = rsz.Repair.__new__(rsz.Repair)     # the query and score need no layout
+        repair.sessions, repair.tns_weight = {"tt": sta}, 0.0
+        repair.setup_margin = rsz.DEFAULTS["setup_margin_ns"]
+        assert repair.setup_margin == 0.0
+        assert repair.worst_paths("tt", 3) == [] and repair.score({"tt": (ws, 0.0)}) == 0.0
+        repair.setup_margin = ws + 1.0
+        paths = repair.worst_paths("tt", 3)
+        assert paths and paths[0][-1] == "f2/D"     # the met path ends at f2, startpoint first
+        assert repair.score({"tt": (ws, 0.0)}) == pytest.approx(-1.0)
+        assert repair.score({"tt": (ws + 2.0, 0.0)}) == 0.0   # above the margin: no shortfall
