@@ -92,23 +92,33 @@ class GqmvConfig:
 
     @property
     def req_split(self) -> bool:
-        """The total x chunk product gets its own pipeline stage before the Horner adder
-        (worth it once the chunk is wider than two bits; below that it is an AND gate)."""
-        return self.req_bits > 2
+        """The total x chunk product gets its own pipeline stage before the Horner adder. Even
+        a 1-bit chunk (an AND gate) is worth it: the chunk bit fans out to every bit of t, and
+        its buffer tree in front of the 38-bit adder was on small's ss critical path at 25 ns."""
+        return True
+
+    @property
+    def scale_split(self) -> bool:
+        """The acc x gscale-chunk product is made of two registered half-chunk products, summed
+        in the next stage (a 17x8 product was small's ss critical path at 25 ns, at ABC's
+        floor); a chunk of 4 bits or less stays one stage."""
+        return self.scale_bits >= 8
 
     @property
     def mac_latency(self) -> int:
         """Cycles from a weight beat's issue to the result FIFO write of its row block's total,
         for the last beat: input register, products, tree stages, the beat_cycles chunks of the
-        scale product (the last chunk's register), the accumulator, the FIFO write."""
-        return 2 + self.tree_stages + self.beat_cycles + 2
+        scale product (the last chunk's register; one more with the half-chunk products of
+        ``scale_split``), the accumulator, the FIFO write."""
+        return 2 + self.tree_stages + self.beat_cycles + int(self.scale_split) + 2
 
     @property
     def req_latency(self) -> int:
         """Cycles from taking a row block into the requantizer to its result FIFO write:
-        total + bias register, req_cycles Horner steps (plus the chunk product register when
-        split), the rounding/saturation stage."""
-        return 1 + self.req_cycles + int(self.req_split) + 1
+        total + bias (two stages: half-width sums, then the carry), req_cycles Horner steps
+        (plus the chunk product register when split), the rounding/saturation stages (shifter
+        and tests, then increment and saturation)."""
+        return 2 + self.req_cycles + int(self.req_split) + 2
 
     @property
     def acc_fifo_depth(self) -> int:

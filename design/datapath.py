@@ -57,10 +57,11 @@ def select_add(a: Value, b: Value, width: int, chunk: int, cin: Value | int = 0)
 
 
 def extend(v: Value, width: int) -> Value:
-    """``v`` as ``width`` bits: truncated, or sign-/zero-extended by its own signedness."""
+    """``v`` as ``width`` bits: truncated (a signed ``v`` stays signed), or sign-/zero-extended
+    by its own signedness."""
     v = Value.cast(v)
     if len(v) >= width:
-        return v[:width]
+        return v[:width].as_signed() if v.shape().signed else v[:width]
     fill = v[-1] if v.shape().signed else Const(0, 1)
     return Cat(v, fill.replicate(width - len(v)))
 
@@ -115,16 +116,31 @@ def round_shift_sat8(p: Value, shift: Value, half_down: bool, saturate: bool) ->
     of 2p gives u = 0 or -1, hence 0, which is exact (|p| < 2**(s-1)). ``half_down`` (ties
     rounded down: floor((2p + 2**s - 1) / 2**(s+1)) = floor(ceil(2p / 2**s) / 2)) and
     ``saturate=False`` are deliberate bugs for the mutation check.
+
+    The two halves are :func:`round_shift_u` (shifter and saturation tests) and
+    :func:`round_finish` (increment and saturation); the requantizer puts a register between
+    them.
     """
+    return round_finish(*round_shift_u(p, shift, half_down), half_down, saturate)
+
+
+def round_shift_u(p: Value, shift: Value, half_down: bool) -> tuple[Value, Value, Value]:
+    """First half of :func:`round_shift_sat8`: u's low 9 bits (or, for the ``half_down``
+    mutant, those of ceil(2p / 2**s)) and the two saturation tests, from one shifter and
+    OR/AND reductions: 11 bits to register instead of the 54-bit u."""
     p2 = p.as_signed() << 1
     if half_down:
         v = -((-p2) >> shift)                    # ceil(2p / 2**s): no + 1 below
-        r = v[1:9].as_signed()
-        over, under = v >= 2 * INT8_MAX + 2, v <= 2 * INT8_MIN - 1
-    else:
-        u = p2 >> shift
-        r = (u[:9] + 1)[1:9].as_signed()
-        over, under = at_least(u, 2 * INT8_MAX + 1), at_least(~u, -(2 * INT8_MIN - 2) - 1)
+        return v[:9], v >= 2 * INT8_MAX + 2, v <= 2 * INT8_MIN - 1
+    u = p2 >> shift
+    return u[:9], at_least(u, 2 * INT8_MAX + 1), at_least(~u, -(2 * INT8_MIN - 2) - 1)
+
+
+def round_finish(low9: Value, over: Value, under: Value, half_down: bool,
+                 saturate: bool) -> Value:
+    """Second half of :func:`round_shift_sat8`: floor((u + 1) / 2) from u's low 9 bits (the
+    ``half_down`` mutant: floor(v / 2)), saturated by the first half's tests."""
+    r = low9[1:9].as_signed() if half_down else (low9 + 1)[1:9].as_signed()
     if not saturate:
         return r
     return Mux(over, INT8_MAX, Mux(under, INT8_MIN, r))
@@ -191,7 +207,9 @@ class Requant(wiring.Component):
             with m.If(self.take):
                 m.d.sync += wait.eq(steps - 1)
 
-        # ---- Horner schedule: req_cycles steps after the take ---------------------------------
+        # ---- Horner schedule: req_cycles steps from the cycle after the take ------------------
+        # (the take cycle and the next one add total + bias, see below)
+        start = register(m, self.take, "req_start", reset=True)
         count = Signal(range(max(steps, 2)))
         active = Signal()                    # a multiplier step in this cycle
         first = Signal()                     # ... and it is the first of its block (a flop:
@@ -202,7 +220,7 @@ class Requant(wiring.Component):
             m.d.sync += count.eq(count + 1)
         with m.If(active):
             m.d.sync += first.eq(0)
-        with m.If(self.take):
+        with m.If(start):
             m.d.sync += [active.eq(1), count.eq(0), first.eq(1)]
         if cfg.req_split:
             step_v = register(m, active, "qm_v", reset=True)
@@ -211,6 +229,8 @@ class Requant(wiring.Component):
         else:
             step_v, step_first, step_last = active, first, active & last
         done = register(m, step_v & step_last, "p_done", reset=True)
+        done_r = register(m, done, "r_done", reset=True)  # after the rounding register
+        half = (tw + 1) // 2
 
         lanes_out = []
         for lane in range(cfg.lanes):
@@ -219,32 +239,54 @@ class Requant(wiring.Component):
             if cfg.mutation == "drop_bias":
                 bias = Const(0, signed(32))
             mult = Mux(self.out_int32, 1, params[base + 32:base + 32 + MULT_BITS])
+            # t = total + bias in two stages of half-width adders (one 36-bit carry-select sum
+            # was the ss critical path at 25 ns): the take cycle adds both halves, the low
+            # half's carry out is registered with them, and the next cycle resolves it with an
+            # increment of the high half (as the accumulator does). These registers load every
+            # cycle: in the cycle after a take they hold that block's sums.
+            tot, bias_w = self.totals[lane], extend(bias, tw)
+            t_lo = register(m, select_add(tot[:half], bias_w[:half], half + 1, ADD_CHUNK),
+                            f"t_lo{lane}")
+            t_hi = register(m, select_add(tot[half:], bias_w[half:], tw - half, ADD_CHUNK),
+                            f"t_hi{lane}")
+            mult_q = register(m, mult, f"mult_q{lane}")
             t = Signal(signed(tw), name=f"t{lane}", reset_less=True)
             mshift = Signal(MULT_BITS, name=f"mshift{lane}", reset_less=True)
             with m.If(active):
                 m.d.sync += mshift.eq(mshift >> rb)
-            with m.If(self.take):  # after the shift: the next block loads in the last step
-                m.d.sync += [t.eq(select_add(self.totals[lane], bias, tw, ADD_CHUNK)),
-                             mshift.eq(mult)]
+            with m.If(start):  # after the shift: the next block loads in the last step
+                m.d.sync += [t.eq(Cat(t_lo[:half],
+                                      select_add(t_hi, 0, tw - half, ADD_CHUNK, cin=t_lo[half]))),
+                             mshift.eq(mult_q)]
             prod = t * mshift[:rb]
             if cfg.req_split:
                 prod = register(m, prod, f"qm{lane}")
             # high part: |acc| <= |t| after every step; the low MULT_BITS bits are final
             acc = Signal(signed(tw + 1), name=f"acc{lane}", reset_less=True)
             low = Signal(MULT_BITS, name=f"low{lane}", reset_less=True)
-            s = select_add(Mux(step_first, 0, acc), prod, tw + 2, ADD_CHUNK)
+            # the first step's 0 + prod is selected after the adder, not by zeroing its input:
+            # step_first fans out to every bit, and its buffer tree in front of the carry
+            # chain was the placed ss critical path at 25 ns (~3 ns)
+            s = Mux(step_first, extend(prod, tw + 2), select_add(acc, prod, tw + 2, ADD_CHUNK))
             with m.If(step_v):
                 m.d.sync += [acc.eq(s >> rb), low.eq(Cat(low[rb:], s[:rb]))]
             p = Cat(low, acc).as_signed()
-            int8 = round_shift_sat8(p, self.shift, half_down=cfg.mutation == "round_half_down",
-                                    saturate=cfg.mutation != "no_saturation")
+            # rounding in two stages: the shifter and the saturation tests (registered: u's
+            # low 9 bits and two flags), then the increment and the saturation multiplexers
+            half_down = cfg.mutation == "round_half_down"
+            low9, over, under = (register(m, v, f"r_{what}{lane}") for v, what in
+                                 zip(round_shift_u(p, self.shift, half_down),
+                                     ("u", "over", "under"), strict=True))
+            int8 = round_finish(low9, over, under, half_down,
+                                saturate=cfg.mutation != "no_saturation")
             # p > INT32_MAX / p < INT32_MIN as reductions of p's bits above bit 30 (not
             # comparators: see at_least): the value fits when they are all equal to the sign
             top = p[31:]
-            int32 = Mux(~p[-1] & top.any(), INT32_MAX, Mux(p[-1] & ~top.all(), INT32_MIN, p))
+            int32 = register(m, Mux(~p[-1] & top.any(), INT32_MAX,
+                                    Mux(p[-1] & ~top.all(), INT32_MIN, p))[:32], f"r_i32{lane}")
             lanes_out.append(Mux(self.out_int32, int32, int8)[:32])
         data = Signal(cfg.y_width)
         for lane, value in enumerate(lanes_out):
             m.d.comb += data[32 * lane:32 * lane + 32].eq(value)
-        m.d.comb += [out_fifo.w_en.eq(done), out_fifo.w_data.eq(data)]
+        m.d.comb += [out_fifo.w_en.eq(done_r), out_fifo.w_data.eq(data)]
         return m

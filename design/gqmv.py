@@ -197,11 +197,27 @@ class Gqmv(wiring.Component):
             gscales = held
         else:
             k, busy_k, chunk_first, chunk_last = 0, valid, 1, 1
-        scaled = [register(m, (dots[lane] * gscales[lane][:sb]) << (k * sb), f"scaled{lane}")
+        s_v, s_first, s_final = busy_k, first & chunk_first, last & chunk_last
+        if cfg.scale_split:
+            # two registered half-chunk products (dot x gs[:sb/2], dot x gs[sb/2:sb]), summed
+            # into the chunk product in the next stage; k and the flags follow one cycle later
+            h = sb // 2
+            parts = [(register(m, dots[lane] * gscales[lane][:h], f"pp_lo{lane}"),
+                      register(m, dots[lane] * gscales[lane][h:sb], f"pp_hi{lane}"))
+                     for lane in range(lanes)]
+            products = [lo + (hi << h) for lo, hi in parts]
+            if steps > 1:
+                k = register(m, k, "pp_k")
+            s_v, s_first, s_final = (register(m, s_v, "pp_v", reset=True),
+                                     register(m, s_first, "pp_first"),
+                                     register(m, s_final, "pp_final"))
+        else:
+            products = [dots[lane] * gscales[lane][:sb] for lane in range(lanes)]
+        scaled = [register(m, products[lane] << (k * sb), f"scaled{lane}")
                   for lane in range(lanes)]
-        d_v = register(m, busy_k, "scaled_v", reset=True)
-        d_first = register(m, first & chunk_first, "scaled_first")
-        d_final = register(m, last & chunk_last, "scaled_final")
+        d_v = register(m, s_v, "scaled_v", reset=True)
+        d_first = register(m, s_first, "scaled_first")
+        d_final = register(m, s_final, "scaled_final")
 
         # ---- stage 5: accumulate; the finished totals of a row block go to the FIFO ---------
         # Delayed carry (carry-save at half-word granularity): the total is kept as a low half,

@@ -550,31 +550,31 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [20:0] \$588 ;
   wire [21:0] \$589 ;
   wire \$59 ;
-  wire [37:0] \$590 ;
-  wire [38:0] \$591 ;
-  wire [37:0] \$592 ;
-  wire [38:0] \$593 ;
-  wire [37:0] \$594 ;
-  wire [38:0] \$595 ;
-  wire [37:0] \$596 ;
-  wire [38:0] \$597 ;
+  wire [29:0] \$590 ;
+  wire [29:0] \$591 ;
+  wire [29:0] \$592 ;
+  wire [29:0] \$593 ;
+  wire [29:0] \$594 ;
+  wire [29:0] \$595 ;
+  wire [29:0] \$596 ;
+  wire [29:0] \$597 ;
   wire \$598 ;
   wire \$599 ;
   wire \$6 ;
   wire \$60 ;
-  wire [20:0] \$600 ;
-  wire [12:0] \$601 ;
-  wire [13:0] \$602 ;
-  wire [20:0] \$603 ;
-  wire [12:0] \$604 ;
-  wire [13:0] \$605 ;
-  wire [20:0] \$606 ;
-  wire [10:0] \$607 ;
-  wire [11:0] \$608 ;
-  wire [20:0] \$609 ;
+  wire [44:0] \$600 ;
+  wire [45:0] \$601 ;
+  wire [46:0] \$602 ;
+  wire [44:0] \$603 ;
+  wire [45:0] \$604 ;
+  wire [46:0] \$605 ;
+  wire [44:0] \$606 ;
+  wire [45:0] \$607 ;
+  wire [46:0] \$608 ;
+  wire [44:0] \$609 ;
   wire \$61 ;
-  wire [10:0] \$610 ;
-  wire [9:0] \$611 ;
+  wire [45:0] \$610 ;
+  wire [46:0] \$611 ;
   wire [20:0] \$612 ;
   wire [12:0] \$613 ;
   wire [13:0] \$614 ;
@@ -588,37 +588,37 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [20:0] \$621 ;
   wire [10:0] \$622 ;
   wire [9:0] \$623 ;
-  wire [19:0] \$624 ;
+  wire [20:0] \$624 ;
   wire [12:0] \$625 ;
-  wire \$626 ;
-  wire \$627 ;
-  wire [13:0] \$628 ;
-  wire [19:0] \$629 ;
+  wire [13:0] \$626 ;
+  wire [20:0] \$627 ;
+  wire [12:0] \$628 ;
+  wire [13:0] \$629 ;
   wire \$63 ;
-  wire [12:0] \$630 ;
-  wire \$631 ;
-  wire \$632 ;
-  wire [13:0] \$633 ;
-  wire [19:0] \$634 ;
-  wire [8:0] \$635 ;
-  wire [9:0] \$636 ;
-  wire [19:0] \$637 ;
-  wire [8:0] \$638 ;
-  wire [7:0] \$639 ;
+  wire [20:0] \$630 ;
+  wire [10:0] \$631 ;
+  wire [11:0] \$632 ;
+  wire [20:0] \$633 ;
+  wire [10:0] \$634 ;
+  wire [9:0] \$635 ;
+  wire [19:0] \$636 ;
+  wire [12:0] \$637 ;
+  wire \$638 ;
+  wire \$639 ;
   wire \$64 ;
-  wire [20:0] \$640 ;
-  wire [12:0] \$641 ;
-  wire [13:0] \$642 ;
-  wire [20:0] \$643 ;
-  wire [12:0] \$644 ;
+  wire [13:0] \$640 ;
+  wire [19:0] \$641 ;
+  wire [12:0] \$642 ;
+  wire \$643 ;
+  wire \$644 ;
   wire [13:0] \$645 ;
-  wire [20:0] \$646 ;
-  wire [10:0] \$647 ;
-  wire [11:0] \$648 ;
-  wire [20:0] \$649 ;
+  wire [19:0] \$646 ;
+  wire [8:0] \$647 ;
+  wire [9:0] \$648 ;
+  wire [19:0] \$649 ;
   wire [10:0] \$65 ;
-  wire [10:0] \$650 ;
-  wire [9:0] \$651 ;
+  wire [8:0] \$650 ;
+  wire [7:0] \$651 ;
   wire [20:0] \$652 ;
   wire [12:0] \$653 ;
   wire [13:0] \$654 ;
@@ -632,37 +632,37 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [20:0] \$661 ;
   wire [10:0] \$662 ;
   wire [9:0] \$663 ;
-  wire [19:0] \$664 ;
+  wire [20:0] \$664 ;
   wire [12:0] \$665 ;
-  wire \$666 ;
-  wire \$667 ;
-  wire [13:0] \$668 ;
-  wire [19:0] \$669 ;
+  wire [13:0] \$666 ;
+  wire [20:0] \$667 ;
+  wire [12:0] \$668 ;
+  wire [13:0] \$669 ;
   wire [15:0] \$67 ;
-  wire [12:0] \$670 ;
-  wire \$671 ;
-  wire \$672 ;
-  wire [13:0] \$673 ;
-  wire [19:0] \$674 ;
-  wire [8:0] \$675 ;
-  wire [9:0] \$676 ;
-  wire [19:0] \$677 ;
-  wire [8:0] \$678 ;
-  wire [7:0] \$679 ;
+  wire [20:0] \$670 ;
+  wire [10:0] \$671 ;
+  wire [11:0] \$672 ;
+  wire [20:0] \$673 ;
+  wire [10:0] \$674 ;
+  wire [9:0] \$675 ;
+  wire [19:0] \$676 ;
+  wire [12:0] \$677 ;
+  wire \$678 ;
+  wire \$679 ;
   wire [16:0] \$68 ;
-  wire [20:0] \$680 ;
-  wire [12:0] \$681 ;
-  wire [13:0] \$682 ;
-  wire [20:0] \$683 ;
-  wire [12:0] \$684 ;
+  wire [13:0] \$680 ;
+  wire [19:0] \$681 ;
+  wire [12:0] \$682 ;
+  wire \$683 ;
+  wire \$684 ;
   wire [13:0] \$685 ;
-  wire [20:0] \$686 ;
-  wire [10:0] \$687 ;
-  wire [11:0] \$688 ;
-  wire [20:0] \$689 ;
+  wire [19:0] \$686 ;
+  wire [8:0] \$687 ;
+  wire [9:0] \$688 ;
+  wire [19:0] \$689 ;
   wire \$69 ;
-  wire [10:0] \$690 ;
-  wire [9:0] \$691 ;
+  wire [8:0] \$690 ;
+  wire [7:0] \$691 ;
   wire [20:0] \$692 ;
   wire [12:0] \$693 ;
   wire [13:0] \$694 ;
@@ -677,37 +677,37 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [20:0] \$701 ;
   wire [10:0] \$702 ;
   wire [9:0] \$703 ;
-  wire [19:0] \$704 ;
+  wire [20:0] \$704 ;
   wire [12:0] \$705 ;
-  wire \$706 ;
-  wire \$707 ;
-  wire [13:0] \$708 ;
-  wire [19:0] \$709 ;
+  wire [13:0] \$706 ;
+  wire [20:0] \$707 ;
+  wire [12:0] \$708 ;
+  wire [13:0] \$709 ;
   wire \$71 ;
-  wire [12:0] \$710 ;
-  wire \$711 ;
-  wire \$712 ;
-  wire [13:0] \$713 ;
-  wire [19:0] \$714 ;
-  wire [8:0] \$715 ;
-  wire [9:0] \$716 ;
-  wire [19:0] \$717 ;
-  wire [8:0] \$718 ;
-  wire [7:0] \$719 ;
+  wire [20:0] \$710 ;
+  wire [10:0] \$711 ;
+  wire [11:0] \$712 ;
+  wire [20:0] \$713 ;
+  wire [10:0] \$714 ;
+  wire [9:0] \$715 ;
+  wire [19:0] \$716 ;
+  wire [12:0] \$717 ;
+  wire \$718 ;
+  wire \$719 ;
   wire \$72 ;
-  wire [20:0] \$720 ;
-  wire [12:0] \$721 ;
-  wire [13:0] \$722 ;
-  wire [20:0] \$723 ;
-  wire [12:0] \$724 ;
+  wire [13:0] \$720 ;
+  wire [19:0] \$721 ;
+  wire [12:0] \$722 ;
+  wire \$723 ;
+  wire \$724 ;
   wire [13:0] \$725 ;
-  wire [20:0] \$726 ;
-  wire [10:0] \$727 ;
-  wire [11:0] \$728 ;
-  wire [20:0] \$729 ;
+  wire [19:0] \$726 ;
+  wire [8:0] \$727 ;
+  wire [9:0] \$728 ;
+  wire [19:0] \$729 ;
   wire \$73 ;
-  wire [10:0] \$730 ;
-  wire [9:0] \$731 ;
+  wire [8:0] \$730 ;
+  wire [7:0] \$731 ;
   wire [20:0] \$732 ;
   wire [12:0] \$733 ;
   wire [13:0] \$734 ;
@@ -721,68 +721,81 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [20:0] \$741 ;
   wire [10:0] \$742 ;
   wire [9:0] \$743 ;
-  wire [19:0] \$744 ;
+  wire [20:0] \$744 ;
   wire [12:0] \$745 ;
-  wire \$746 ;
-  wire \$747 ;
-  wire [13:0] \$748 ;
-  wire [19:0] \$749 ;
+  wire [13:0] \$746 ;
+  wire [20:0] \$747 ;
+  wire [12:0] \$748 ;
+  wire [13:0] \$749 ;
   wire [4:0] \$75 ;
-  wire [12:0] \$750 ;
-  wire \$751 ;
-  wire \$752 ;
-  wire [13:0] \$753 ;
-  wire [19:0] \$754 ;
-  wire [8:0] \$755 ;
-  wire [9:0] \$756 ;
-  wire [19:0] \$757 ;
-  wire [8:0] \$758 ;
-  wire [7:0] \$759 ;
+  wire [20:0] \$750 ;
+  wire [10:0] \$751 ;
+  wire [11:0] \$752 ;
+  wire [20:0] \$753 ;
+  wire [10:0] \$754 ;
+  wire [9:0] \$755 ;
+  wire [19:0] \$756 ;
+  wire [12:0] \$757 ;
+  wire \$758 ;
+  wire \$759 ;
   wire [3:0] \$76 ;
-  wire \$760 ;
-  wire \$761 ;
-  wire [14:0] \$762 ;
+  wire [13:0] \$760 ;
+  wire [19:0] \$761 ;
+  wire [12:0] \$762 ;
   wire \$763 ;
-  reg [23:0] \$764 ;
-  reg \$765 ;
-  reg \$766 ;
-  reg \$767 ;
-  reg \$768 ;
-  reg \$769 ;
+  wire \$764 ;
+  wire [13:0] \$765 ;
+  wire [19:0] \$766 ;
+  wire [8:0] \$767 ;
+  wire [9:0] \$768 ;
+  wire [19:0] \$769 ;
   wire \$77 ;
-  reg \$770 ;
-  reg [5:0] \$771 ;
-  reg [2:0] \$772 ;
-  reg [13:0] \$773 ;
-  reg [2:0] \$774 ;
-  reg [2:0] \$775 ;
-  reg [13:0] \$776 ;
-  reg [13:0] \$777 ;
-  reg [2:0] \$778 ;
+  wire [8:0] \$770 ;
+  wire [7:0] \$771 ;
+  wire \$772 ;
+  wire \$773 ;
+  wire [14:0] \$774 ;
+  wire \$775 ;
+  reg [23:0] \$776 ;
+  reg \$777 ;
+  reg \$778 ;
   reg \$779 ;
   wire [14:0] \$78 ;
   reg \$780 ;
   reg \$781 ;
   reg \$782 ;
-  reg \$783 ;
-  reg \$784 ;
-  reg [20:0] \$785 ;
-  reg \$786 ;
-  reg [19:0] \$787 ;
-  reg [20:0] \$788 ;
-  reg \$789 ;
+  reg [5:0] \$783 ;
+  reg [2:0] \$784 ;
+  reg [13:0] \$785 ;
+  reg [2:0] \$786 ;
+  reg [2:0] \$787 ;
+  reg [13:0] \$788 ;
+  reg [13:0] \$789 ;
   wire \$79 ;
-  reg [19:0] \$790 ;
-  reg [20:0] \$791 ;
+  reg [2:0] \$790 ;
+  reg \$791 ;
   reg \$792 ;
-  reg [19:0] \$793 ;
-  reg [20:0] \$794 ;
+  reg \$793 ;
+  reg \$794 ;
   reg \$795 ;
-  reg [19:0] \$796 ;
+  reg \$796 ;
   reg \$797 ;
+  reg [20:0] \$798 ;
+  reg \$799 ;
   wire [13:0] \$8 ;
   wire \$80 ;
+  reg [19:0] \$800 ;
+  reg [20:0] \$801 ;
+  reg \$802 ;
+  reg [19:0] \$803 ;
+  reg [20:0] \$804 ;
+  reg \$805 ;
+  reg [19:0] \$806 ;
+  reg [20:0] \$807 ;
+  reg \$808 ;
+  reg [19:0] \$809 ;
   wire \$81 ;
+  reg \$810 ;
   wire [15:0] \$82 ;
   wire [15:0] \$83 ;
   wire [15:0] \$84 ;
@@ -1261,6 +1274,17 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire \out_int32$94 ;
   wire out_ready;
   wire out_valid;
+  reg pp_final = 1'h0;
+  reg pp_first = 1'h0;
+  reg [29:0] pp_hi0 = 30'h00000000;
+  reg [29:0] pp_hi1 = 30'h00000000;
+  reg [29:0] pp_hi2 = 30'h00000000;
+  reg [29:0] pp_hi3 = 30'h00000000;
+  reg [29:0] pp_lo0 = 30'h00000000;
+  reg [29:0] pp_lo1 = 30'h00000000;
+  reg [29:0] pp_lo2 = 30'h00000000;
+  reg [29:0] pp_lo3 = 30'h00000000;
+  reg pp_v = 1'h0;
   wire [163:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -1276,10 +1300,10 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   wire [15:0] rows;
   input rst;
   wire rst;
-  reg [38:0] scaled0 = 39'h0000000000;
-  reg [38:0] scaled1 = 39'h0000000000;
-  reg [38:0] scaled2 = 39'h0000000000;
-  reg [38:0] scaled3 = 39'h0000000000;
+  reg [46:0] scaled0 = 47'h000000000000;
+  reg [46:0] scaled1 = 47'h000000000000;
+  reg [46:0] scaled2 = 47'h000000000000;
+  reg [46:0] scaled3 = 47'h000000000000;
   reg scaled_final = 1'h0;
   reg scaled_first = 1'h0;
   reg scaled_v = 1'h0;
@@ -1358,6 +1382,19 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
       xbuf[x_wr__addr] <= x__payload;
   end
   assign x_rd__data = xbuf[x_rd__addr];
+  assign \$187  = $signed(w_q1[335:328]) * $signed(x_q[335:328]);
+  assign \$188  = $signed(w_q1[343:336]) * $signed(x_q[343:336]);
+  assign \$189  = $signed(w_q1[351:344]) * $signed(x_q[351:344]);
+  assign \$190  = $signed(w_q1[359:352]) * $signed(x_q[359:352]);
+  assign \$191  = $signed(w_q1[367:360]) * $signed(x_q[367:360]);
+  assign \$192  = $signed(w_q1[375:368]) * $signed(x_q[375:368]);
+  assign \$193  = $signed(w_q1[383:376]) * $signed(x_q[383:376]);
+  assign \$194  = $signed(w_q1[391:384]) * $signed(x_q[391:384]);
+  assign \$195  = $signed(w_q1[399:392]) * $signed(x_q[399:392]);
+  assign \$196  = $signed(w_q1[407:400]) * $signed(x_q[407:400]);
+  assign \$197  = $signed(w_q1[415:408]) * $signed(x_q[415:408]);
+  assign \$198  = $signed(w_q1[423:416]) * $signed(x_q[423:416]);
+  assign \$199  = $signed(w_q1[431:424]) * $signed(x_q[431:424]);
   assign \$200  = $signed(w_q1[439:432]) * $signed(x_q[439:432]);
   assign \$201  = $signed(w_q1[447:440]) * $signed(x_q[447:440]);
   assign \$202  = $signed(w_q1[455:448]) * $signed(x_q[455:448]);
@@ -1748,22 +1785,18 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$587  = $signed(d3_0) + $signed(d3_1);
   assign \$588  = $signed(d3_2) + $signed(d3_3);
   assign \$589  = $signed(\$587 ) + $signed(\$588 );
-  assign \$590  = $signed(e0_0) * $signed({ 1'h0, e_gs0 });
-  assign \$592  = $signed(e1_0) * $signed({ 1'h0, e_gs1 });
-  assign \$594  = $signed(e2_0) * $signed({ 1'h0, e_gs2 });
-  assign \$596  = $signed(e3_0) * $signed({ 1'h0, e_gs3 });
-  assign \$600  = scaled_first ? 21'h000000 : total_lo0;
-  assign \$601  = \$600 [11:0] + scaled0[11:0];
-  assign \$602  = \$601  + 1'h0;
-  assign \$603  = scaled_first ? 21'h000000 : total_lo0;
-  assign \$604  = \$603 [11:0] + scaled0[11:0];
-  assign \$605  = \$604  + 1'h0;
-  assign \$606  = scaled_first ? 21'h000000 : total_lo0;
-  assign \$607  = \$606 [20:12] + scaled0[20:12];
-  assign \$608  = \$607  + 1'h1;
-  assign \$609  = scaled_first ? 21'h000000 : total_lo0;
-  assign \$610  = \$609 [20:12] + scaled0[20:12];
-  assign \$611  = \$605 [12] ? \$608 [9:0] : \$610 [9:0];
+  assign \$590  = $signed(e0_0) * $signed({ 1'h0, e_gs0[7:0] });
+  assign \$591  = $signed(e0_0) * $signed({ 1'h0, e_gs0[15:8] });
+  assign \$592  = $signed(e1_0) * $signed({ 1'h0, e_gs1[7:0] });
+  assign \$593  = $signed(e1_0) * $signed({ 1'h0, e_gs1[15:8] });
+  assign \$594  = $signed(e2_0) * $signed({ 1'h0, e_gs2[7:0] });
+  assign \$595  = $signed(e2_0) * $signed({ 1'h0, e_gs2[15:8] });
+  assign \$596  = $signed(e3_0) * $signed({ 1'h0, e_gs3[7:0] });
+  assign \$597  = $signed(e3_0) * $signed({ 1'h0, e_gs3[15:8] });
+  assign \$601  = $signed(pp_lo0) + $signed(\$600 );
+  assign \$604  = $signed(pp_lo1) + $signed(\$603 );
+  assign \$607  = $signed(pp_lo2) + $signed(\$606 );
+  assign \$610  = $signed(pp_lo3) + $signed(\$609 );
   assign \$612  = scaled_first ? 21'h000000 : total_lo0;
   assign \$613  = \$612 [11:0] + scaled0[11:0];
   assign \$614  = \$613  + 1'h0;
@@ -1776,34 +1809,34 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$621  = scaled_first ? 21'h000000 : total_lo0;
   assign \$622  = \$621 [20:12] + scaled0[20:12];
   assign \$623  = \$617 [12] ? \$620 [9:0] : \$622 [9:0];
-  assign \$624  = scaled_first ? 20'h00000 : total_hi0;
-  assign \$625  = \$624 [11:0] + scaled0[32:21];
-  assign \$626  = ~ scaled_first;
-  assign \$627  = total_c0 & \$626 ;
-  assign \$628  = \$625  + \$627 ;
-  assign \$629  = scaled_first ? 20'h00000 : total_hi0;
-  assign \$630  = \$629 [11:0] + scaled0[32:21];
-  assign \$631  = ~ scaled_first;
-  assign \$632  = total_c0 & \$631 ;
-  assign \$633  = \$630  + \$632 ;
-  assign \$634  = scaled_first ? 20'h00000 : total_hi0;
-  assign \$635  = \$634 [19:12] + { scaled0[38], scaled0[38], scaled0[38:33] };
-  assign \$636  = \$635  + 1'h1;
-  assign \$637  = scaled_first ? 20'h00000 : total_hi0;
-  assign \$638  = \$637 [19:12] + { scaled0[38], scaled0[38], scaled0[38:33] };
-  assign \$639  = \$633 [12] ? \$636 [7:0] : \$638 [7:0];
-  assign \$640  = scaled_first ? 21'h000000 : total_lo1;
-  assign \$641  = \$640 [11:0] + scaled1[11:0];
-  assign \$642  = \$641  + 1'h0;
-  assign \$643  = scaled_first ? 21'h000000 : total_lo1;
-  assign \$644  = \$643 [11:0] + scaled1[11:0];
-  assign \$645  = \$644  + 1'h0;
-  assign \$646  = scaled_first ? 21'h000000 : total_lo1;
-  assign \$647  = \$646 [20:12] + scaled1[20:12];
+  assign \$624  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$625  = \$624 [11:0] + scaled0[11:0];
+  assign \$626  = \$625  + 1'h0;
+  assign \$627  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$628  = \$627 [11:0] + scaled0[11:0];
+  assign \$629  = \$628  + 1'h0;
+  assign \$630  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$631  = \$630 [20:12] + scaled0[20:12];
+  assign \$632  = \$631  + 1'h1;
+  assign \$633  = scaled_first ? 21'h000000 : total_lo0;
+  assign \$634  = \$633 [20:12] + scaled0[20:12];
+  assign \$635  = \$629 [12] ? \$632 [9:0] : \$634 [9:0];
+  assign \$636  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$637  = \$636 [11:0] + scaled0[32:21];
+  assign \$638  = ~ scaled_first;
+  assign \$639  = total_c0 & \$638 ;
+  assign \$640  = \$637  + \$639 ;
+  assign \$641  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$642  = \$641 [11:0] + scaled0[32:21];
+  assign \$643  = ~ scaled_first;
+  assign \$644  = total_c0 & \$643 ;
+  assign \$645  = \$642  + \$644 ;
+  assign \$646  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$647  = \$646 [19:12] + scaled0[40:33];
   assign \$648  = \$647  + 1'h1;
-  assign \$649  = scaled_first ? 21'h000000 : total_lo1;
-  assign \$650  = \$649 [20:12] + scaled1[20:12];
-  assign \$651  = \$645 [12] ? \$648 [9:0] : \$650 [9:0];
+  assign \$649  = scaled_first ? 20'h00000 : total_hi0;
+  assign \$650  = \$649 [19:12] + scaled0[40:33];
+  assign \$651  = \$645 [12] ? \$648 [7:0] : \$650 [7:0];
   assign \$652  = scaled_first ? 21'h000000 : total_lo1;
   assign \$653  = \$652 [11:0] + scaled1[11:0];
   assign \$654  = \$653  + 1'h0;
@@ -1816,34 +1849,34 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$661  = scaled_first ? 21'h000000 : total_lo1;
   assign \$662  = \$661 [20:12] + scaled1[20:12];
   assign \$663  = \$657 [12] ? \$660 [9:0] : \$662 [9:0];
-  assign \$664  = scaled_first ? 20'h00000 : total_hi1;
-  assign \$665  = \$664 [11:0] + scaled1[32:21];
-  assign \$666  = ~ scaled_first;
-  assign \$667  = total_c1 & \$666 ;
-  assign \$668  = \$665  + \$667 ;
-  assign \$669  = scaled_first ? 20'h00000 : total_hi1;
-  assign \$670  = \$669 [11:0] + scaled1[32:21];
-  assign \$671  = ~ scaled_first;
-  assign \$672  = total_c1 & \$671 ;
-  assign \$673  = \$670  + \$672 ;
-  assign \$674  = scaled_first ? 20'h00000 : total_hi1;
-  assign \$675  = \$674 [19:12] + { scaled1[38], scaled1[38], scaled1[38:33] };
-  assign \$676  = \$675  + 1'h1;
-  assign \$677  = scaled_first ? 20'h00000 : total_hi1;
-  assign \$678  = \$677 [19:12] + { scaled1[38], scaled1[38], scaled1[38:33] };
-  assign \$679  = \$673 [12] ? \$676 [7:0] : \$678 [7:0];
-  assign \$680  = scaled_first ? 21'h000000 : total_lo2;
-  assign \$681  = \$680 [11:0] + scaled2[11:0];
-  assign \$682  = \$681  + 1'h0;
-  assign \$683  = scaled_first ? 21'h000000 : total_lo2;
-  assign \$684  = \$683 [11:0] + scaled2[11:0];
-  assign \$685  = \$684  + 1'h0;
-  assign \$686  = scaled_first ? 21'h000000 : total_lo2;
-  assign \$687  = \$686 [20:12] + scaled2[20:12];
+  assign \$664  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$665  = \$664 [11:0] + scaled1[11:0];
+  assign \$666  = \$665  + 1'h0;
+  assign \$667  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$668  = \$667 [11:0] + scaled1[11:0];
+  assign \$669  = \$668  + 1'h0;
+  assign \$670  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$671  = \$670 [20:12] + scaled1[20:12];
+  assign \$672  = \$671  + 1'h1;
+  assign \$673  = scaled_first ? 21'h000000 : total_lo1;
+  assign \$674  = \$673 [20:12] + scaled1[20:12];
+  assign \$675  = \$669 [12] ? \$672 [9:0] : \$674 [9:0];
+  assign \$676  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$677  = \$676 [11:0] + scaled1[32:21];
+  assign \$678  = ~ scaled_first;
+  assign \$679  = total_c1 & \$678 ;
+  assign \$680  = \$677  + \$679 ;
+  assign \$681  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$682  = \$681 [11:0] + scaled1[32:21];
+  assign \$683  = ~ scaled_first;
+  assign \$684  = total_c1 & \$683 ;
+  assign \$685  = \$682  + \$684 ;
+  assign \$686  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$687  = \$686 [19:12] + scaled1[40:33];
   assign \$688  = \$687  + 1'h1;
-  assign \$689  = scaled_first ? 21'h000000 : total_lo2;
-  assign \$690  = \$689 [20:12] + scaled2[20:12];
-  assign \$691  = \$685 [12] ? \$688 [9:0] : \$690 [9:0];
+  assign \$689  = scaled_first ? 20'h00000 : total_hi1;
+  assign \$690  = \$689 [19:12] + scaled1[40:33];
+  assign \$691  = \$685 [12] ? \$688 [7:0] : \$690 [7:0];
   assign \$692  = scaled_first ? 21'h000000 : total_lo2;
   assign \$693  = \$692 [11:0] + scaled2[11:0];
   assign \$694  = \$693  + 1'h0;
@@ -1856,34 +1889,34 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$701  = scaled_first ? 21'h000000 : total_lo2;
   assign \$702  = \$701 [20:12] + scaled2[20:12];
   assign \$703  = \$697 [12] ? \$700 [9:0] : \$702 [9:0];
-  assign \$704  = scaled_first ? 20'h00000 : total_hi2;
-  assign \$705  = \$704 [11:0] + scaled2[32:21];
-  assign \$706  = ~ scaled_first;
-  assign \$707  = total_c2 & \$706 ;
-  assign \$708  = \$705  + \$707 ;
-  assign \$709  = scaled_first ? 20'h00000 : total_hi2;
-  assign \$710  = \$709 [11:0] + scaled2[32:21];
-  assign \$711  = ~ scaled_first;
-  assign \$712  = total_c2 & \$711 ;
-  assign \$713  = \$710  + \$712 ;
-  assign \$714  = scaled_first ? 20'h00000 : total_hi2;
-  assign \$715  = \$714 [19:12] + { scaled2[38], scaled2[38], scaled2[38:33] };
-  assign \$716  = \$715  + 1'h1;
-  assign \$717  = scaled_first ? 20'h00000 : total_hi2;
-  assign \$718  = \$717 [19:12] + { scaled2[38], scaled2[38], scaled2[38:33] };
-  assign \$719  = \$713 [12] ? \$716 [7:0] : \$718 [7:0];
-  assign \$720  = scaled_first ? 21'h000000 : total_lo3;
-  assign \$721  = \$720 [11:0] + scaled3[11:0];
-  assign \$722  = \$721  + 1'h0;
-  assign \$723  = scaled_first ? 21'h000000 : total_lo3;
-  assign \$724  = \$723 [11:0] + scaled3[11:0];
-  assign \$725  = \$724  + 1'h0;
-  assign \$726  = scaled_first ? 21'h000000 : total_lo3;
-  assign \$727  = \$726 [20:12] + scaled3[20:12];
+  assign \$704  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$705  = \$704 [11:0] + scaled2[11:0];
+  assign \$706  = \$705  + 1'h0;
+  assign \$707  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$708  = \$707 [11:0] + scaled2[11:0];
+  assign \$709  = \$708  + 1'h0;
+  assign \$710  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$711  = \$710 [20:12] + scaled2[20:12];
+  assign \$712  = \$711  + 1'h1;
+  assign \$713  = scaled_first ? 21'h000000 : total_lo2;
+  assign \$714  = \$713 [20:12] + scaled2[20:12];
+  assign \$715  = \$709 [12] ? \$712 [9:0] : \$714 [9:0];
+  assign \$716  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$717  = \$716 [11:0] + scaled2[32:21];
+  assign \$718  = ~ scaled_first;
+  assign \$719  = total_c2 & \$718 ;
+  assign \$720  = \$717  + \$719 ;
+  assign \$721  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$722  = \$721 [11:0] + scaled2[32:21];
+  assign \$723  = ~ scaled_first;
+  assign \$724  = total_c2 & \$723 ;
+  assign \$725  = \$722  + \$724 ;
+  assign \$726  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$727  = \$726 [19:12] + scaled2[40:33];
   assign \$728  = \$727  + 1'h1;
-  assign \$729  = scaled_first ? 21'h000000 : total_lo3;
-  assign \$730  = \$729 [20:12] + scaled3[20:12];
-  assign \$731  = \$725 [12] ? \$728 [9:0] : \$730 [9:0];
+  assign \$729  = scaled_first ? 20'h00000 : total_hi2;
+  assign \$730  = \$729 [19:12] + scaled2[40:33];
+  assign \$731  = \$725 [12] ? \$728 [7:0] : \$730 [7:0];
   assign \$732  = scaled_first ? 21'h000000 : total_lo3;
   assign \$733  = \$732 [11:0] + scaled3[11:0];
   assign \$734  = \$733  + 1'h0;
@@ -1896,56 +1929,68 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$741  = scaled_first ? 21'h000000 : total_lo3;
   assign \$742  = \$741 [20:12] + scaled3[20:12];
   assign \$743  = \$737 [12] ? \$740 [9:0] : \$742 [9:0];
-  assign \$744  = scaled_first ? 20'h00000 : total_hi3;
-  assign \$745  = \$744 [11:0] + scaled3[32:21];
-  assign \$746  = ~ scaled_first;
-  assign \$747  = total_c3 & \$746 ;
-  assign \$748  = \$745  + \$747 ;
-  assign \$749  = scaled_first ? 20'h00000 : total_hi3;
-  assign \$750  = \$749 [11:0] + scaled3[32:21];
-  assign \$751  = ~ scaled_first;
-  assign \$752  = total_c3 & \$751 ;
-  assign \$753  = \$750  + \$752 ;
-  assign \$754  = scaled_first ? 20'h00000 : total_hi3;
-  assign \$755  = \$754 [19:12] + { scaled3[38], scaled3[38], scaled3[38:33] };
-  assign \$756  = \$755  + 1'h1;
-  assign \$757  = scaled_first ? 20'h00000 : total_hi3;
-  assign \$758  = \$757 [19:12] + { scaled3[38], scaled3[38], scaled3[38:33] };
-  assign \$759  = \$753 [12] ? \$756 [7:0] : \$758 [7:0];
-  assign \$760  = scaled_v & scaled_final;
-  assign \$761  = y__valid & y__ready;
-  assign \$762  = blk_out + 1'h1;
-  assign \$763  = blk_out == last_block;
+  assign \$744  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$745  = \$744 [11:0] + scaled3[11:0];
+  assign \$746  = \$745  + 1'h0;
+  assign \$747  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$748  = \$747 [11:0] + scaled3[11:0];
+  assign \$749  = \$748  + 1'h0;
+  assign \$750  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$751  = \$750 [20:12] + scaled3[20:12];
+  assign \$752  = \$751  + 1'h1;
+  assign \$753  = scaled_first ? 21'h000000 : total_lo3;
+  assign \$754  = \$753 [20:12] + scaled3[20:12];
+  assign \$755  = \$749 [12] ? \$752 [9:0] : \$754 [9:0];
+  assign \$756  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$757  = \$756 [11:0] + scaled3[32:21];
+  assign \$758  = ~ scaled_first;
+  assign \$759  = total_c3 & \$758 ;
+  assign \$760  = \$757  + \$759 ;
+  assign \$761  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$762  = \$761 [11:0] + scaled3[32:21];
+  assign \$763  = ~ scaled_first;
+  assign \$764  = total_c3 & \$763 ;
+  assign \$765  = \$762  + \$764 ;
+  assign \$766  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$767  = \$766 [19:12] + scaled3[40:33];
+  assign \$768  = \$767  + 1'h1;
+  assign \$769  = scaled_first ? 20'h00000 : total_hi3;
+  assign \$770  = \$769 [19:12] + scaled3[40:33];
+  assign \$771  = \$765 [12] ? \$768 [7:0] : \$770 [7:0];
+  assign \$772  = scaled_v & scaled_final;
+  assign \$773  = y__valid & y__ready;
+  assign \$774  = blk_out + 1'h1;
+  assign \$775  = blk_out == last_block;
   always @(posedge clk)
-    cycles <= \$764 ;
+    cycles <= \$776 ;
   always @(posedge clk)
-    done <= \$765 ;
+    done <= \$777 ;
   always @(posedge clk)
-    error <= \$766 ;
+    error <= \$778 ;
   always @(posedge clk)
-    busy <= \$767 ;
+    busy <= \$779 ;
   always @(posedge clk)
-    x__ready <= \$768 ;
+    x__ready <= \$780 ;
   always @(posedge clk)
-    w_open <= \$769 ;
+    w_open <= \$781 ;
   always @(posedge clk)
-    out_int32 <= \$770 ;
+    out_int32 <= \$782 ;
   always @(posedge clk)
-    shift <= \$771 ;
+    shift <= \$783 ;
   always @(posedge clk)
-    last_group <= \$772 ;
+    last_group <= \$784 ;
   always @(posedge clk)
-    last_block <= \$773 ;
+    last_block <= \$785 ;
   always @(posedge clk)
-    x_wr__addr <= \$774 ;
+    x_wr__addr <= \$786 ;
   always @(posedge clk)
-    x_rd__addr <= \$775 ;
+    x_rd__addr <= \$787 ;
   always @(posedge clk)
-    blk_in <= \$776 ;
+    blk_in <= \$788 ;
   always @(posedge clk)
-    blk_out <= \$777 ;
+    blk_out <= \$789 ;
   always @(posedge clk)
-    credits <= \$778 ;
+    credits <= \$790 ;
   always @(posedge clk)
     x_q <= x_rd__data;
   always @(posedge clk)
@@ -1969,7 +2014,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     a_last <= \$81 ;
   always @(posedge clk)
-    a_v <= \$779 ;
+    a_v <= \$791 ;
   always @(posedge clk)
     b0_0 <= \$82 ;
   always @(posedge clk)
@@ -2495,7 +2540,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     b_last <= a_last;
   always @(posedge clk)
-    b_v <= \$780 ;
+    b_v <= \$792 ;
   always @(posedge clk)
     c0_0 <= \$340 ;
   always @(posedge clk)
@@ -2637,7 +2682,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     c_last <= b_last;
   always @(posedge clk)
-    c_v <= \$781 ;
+    c_v <= \$793 ;
   always @(posedge clk)
     d0_0 <= \$532 ;
   always @(posedge clk)
@@ -2683,7 +2728,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     d_last <= c_last;
   always @(posedge clk)
-    d_v <= \$782 ;
+    d_v <= \$794 ;
   always @(posedge clk)
     e0_0 <= \$580 ;
   always @(posedge clk)
@@ -2705,47 +2750,69 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   always @(posedge clk)
     e_last <= d_last;
   always @(posedge clk)
-    e_v <= \$783 ;
+    e_v <= \$795 ;
   always @(posedge clk)
-    scaled0 <= \$591 ;
+    pp_lo0 <= \$590 ;
   always @(posedge clk)
-    scaled1 <= \$593 ;
+    pp_hi0 <= \$591 ;
   always @(posedge clk)
-    scaled2 <= \$595 ;
+    pp_lo1 <= \$592 ;
   always @(posedge clk)
-    scaled3 <= \$597 ;
+    pp_hi1 <= \$593 ;
   always @(posedge clk)
-    scaled_v <= \$784 ;
+    pp_lo2 <= \$594 ;
   always @(posedge clk)
-    scaled_first <= \$598 ;
+    pp_hi2 <= \$595 ;
   always @(posedge clk)
-    scaled_final <= \$599 ;
+    pp_lo3 <= \$596 ;
   always @(posedge clk)
-    total_lo0 <= \$785 ;
+    pp_hi3 <= \$597 ;
   always @(posedge clk)
-    total_c0 <= \$786 ;
+    pp_v <= \$796 ;
   always @(posedge clk)
-    total_hi0 <= \$787 ;
+    pp_first <= \$598 ;
   always @(posedge clk)
-    total_lo1 <= \$788 ;
+    pp_final <= \$599 ;
   always @(posedge clk)
-    total_c1 <= \$789 ;
+    scaled0 <= \$602 ;
   always @(posedge clk)
-    total_hi1 <= \$790 ;
+    scaled1 <= \$605 ;
   always @(posedge clk)
-    total_lo2 <= \$791 ;
+    scaled2 <= \$608 ;
   always @(posedge clk)
-    total_c2 <= \$792 ;
+    scaled3 <= \$611 ;
   always @(posedge clk)
-    total_hi2 <= \$793 ;
+    scaled_v <= \$797 ;
   always @(posedge clk)
-    total_lo3 <= \$794 ;
+    scaled_first <= pp_first;
   always @(posedge clk)
-    total_c3 <= \$795 ;
+    scaled_final <= pp_final;
   always @(posedge clk)
-    total_hi3 <= \$796 ;
+    total_lo0 <= \$798 ;
   always @(posedge clk)
-    w_en <= \$797 ;
+    total_c0 <= \$799 ;
+  always @(posedge clk)
+    total_hi0 <= \$800 ;
+  always @(posedge clk)
+    total_lo1 <= \$801 ;
+  always @(posedge clk)
+    total_c1 <= \$802 ;
+  always @(posedge clk)
+    total_hi1 <= \$803 ;
+  always @(posedge clk)
+    total_lo2 <= \$804 ;
+  always @(posedge clk)
+    total_c2 <= \$805 ;
+  always @(posedge clk)
+    total_hi2 <= \$806 ;
+  always @(posedge clk)
+    total_lo3 <= \$807 ;
+  always @(posedge clk)
+    total_c3 <= \$808 ;
+  always @(posedge clk)
+    total_hi3 <= \$809 ;
+  always @(posedge clk)
+    w_en <= \$810 ;
   assign x_wr__en = x__valid & x__ready;
   assign \$3  = x_rd__addr == last_group;
   assign \$4  = ~ \$3 ;
@@ -2931,28 +2998,15 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$184  = $signed(w_q1[311:304]) * $signed(x_q[311:304]);
   assign \$185  = $signed(w_q1[319:312]) * $signed(x_q[319:312]);
   assign \$186  = $signed(w_q1[327:320]) * $signed(x_q[327:320]);
-  assign \$187  = $signed(w_q1[335:328]) * $signed(x_q[335:328]);
-  assign \$188  = $signed(w_q1[343:336]) * $signed(x_q[343:336]);
-  assign \$189  = $signed(w_q1[351:344]) * $signed(x_q[351:344]);
-  assign \$190  = $signed(w_q1[359:352]) * $signed(x_q[359:352]);
-  assign \$191  = $signed(w_q1[367:360]) * $signed(x_q[367:360]);
-  assign \$192  = $signed(w_q1[375:368]) * $signed(x_q[375:368]);
-  assign \$193  = $signed(w_q1[383:376]) * $signed(x_q[383:376]);
-  assign \$194  = $signed(w_q1[391:384]) * $signed(x_q[391:384]);
-  assign \$195  = $signed(w_q1[399:392]) * $signed(x_q[399:392]);
-  assign \$196  = $signed(w_q1[407:400]) * $signed(x_q[407:400]);
-  assign \$197  = $signed(w_q1[415:408]) * $signed(x_q[415:408]);
-  assign \$198  = $signed(w_q1[423:416]) * $signed(x_q[423:416]);
-  assign \$199  = $signed(w_q1[431:424]) * $signed(x_q[431:424]);
   \gqmv_base.acc_fifo  acc_fifo (
     .clk(clk),
     .\port$11$0 (\$8 [11:0]),
     .\port$17$0 (\$14 ),
     .\port$19$0 (\$16 [11:0]),
-    .\port$2191$0 (total_lo0),
-    .\port$2197$0 (total_lo1),
-    .\port$2203$0 (total_lo2),
-    .\port$2209$0 (total_lo3),
+    .\port$1931$0 (total_lo0),
+    .\port$1937$0 (total_lo1),
+    .\port$1943$0 (total_lo2),
+    .\port$1949$0 (total_lo3),
     .\port$25$0 (\$22 ),
     .\port$27$0 (\$24 [11:0]),
     .\port$33$0 (\$30 ),
@@ -2995,7 +3049,7 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
     .out_data(y__payload),
     .out_int32(out_int32),
     .out_valid(y__valid),
-    .\port$1764$0 (r_data),
+    .\port$1492$0 (r_data),
     .r_en(y__ready),
     .rowp_payload(rowp__payload),
     .rowp_ready(rowp__ready),
@@ -3007,353 +3061,360 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$764  = cycles;
+    \$776  = cycles;
     if (busy) begin
-      \$764  = \$39 [23:0];
+      \$776  = \$39 [23:0];
     end
     if (\$41 ) begin
       if (\$64 ) begin
-        \$764  = 24'h000001;
+        \$776  = 24'h000001;
       end
     end
     if (rst) begin
-      \$764  = 24'h000000;
+      \$776  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$765  = done;
+    \$777  = done;
     if (\$41 ) begin
-      \$765  = 1'h0;
+      \$777  = 1'h0;
     end
-    if (\$761 ) begin
-      if (\$763 ) begin
-        \$765  = 1'h1;
+    if (\$773 ) begin
+      if (\$775 ) begin
+        \$777  = 1'h1;
       end
     end
     if (rst) begin
-      \$765  = 1'h0;
+      \$777  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$766  = error;
+    \$778  = error;
     if (\$41 ) begin
-      \$766  = \$52 ;
+      \$778  = \$52 ;
     end
     if (rst) begin
-      \$766  = 1'h0;
+      \$778  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$767  = busy;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$767  = 1'h1;
-      end
-    end
-    if (\$761 ) begin
-      if (\$763 ) begin
-        \$767  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$767  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$768  = x__ready;
+    \$779  = busy;
     if (\$41 ) begin
       if (\$64 ) begin
-        \$768  = 1'h1;
+        \$779  = 1'h1;
       end
     end
-    if (\$69 ) begin
-      if (\$71 ) begin
-        \$768  = 1'h0;
+    if (\$773 ) begin
+      if (\$775 ) begin
+        \$779  = 1'h0;
       end
     end
-    if (rst) begin
-      \$768  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$769  = w_open;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$769  = 1'h0;
-      end
-    end
-    if (\$69 ) begin
-      if (\$71 ) begin
-        \$769  = 1'h1;
-      end
-    end
-    if (\$signal$67 ) begin
-      if (\$77 ) begin
-        if (\$79 ) begin
-          \$769  = 1'h0;
-        end
-      end
-    end
-    if (rst) begin
-      \$769  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$770  = out_int32;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$770  = \out_int32$107 ;
-      end
-    end
-    if (rst) begin
-      \$770  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$771  = shift;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$771  = \shift$106 ;
-      end
-    end
-    if (rst) begin
-      \$771  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$772  = last_group;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$772  = \$66 [2:0];
-      end
-    end
-    if (rst) begin
-      \$772  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$773  = last_block;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$773  = \$68 [13:0];
-      end
-    end
-    if (rst) begin
-      \$773  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$774  = x_wr__addr;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$774  = 3'h0;
-      end
-    end
-    if (\$69 ) begin
-      \$774  = \$70 [2:0];
-    end
-    if (rst) begin
-      \$774  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$775  = x_rd__addr;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$775  = 3'h0;
-      end
-    end
-    if (\$signal$67 ) begin
-      \$775  = \$76 [2:0];
-      if (\$77 ) begin
-        \$775  = 3'h0;
-      end
-    end
-    if (rst) begin
-      \$775  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$776  = blk_in;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$776  = 14'h0000;
-      end
-    end
-    if (\$signal$67 ) begin
-      if (\$77 ) begin
-        \$776  = \$78 [13:0];
-      end
-    end
-    if (rst) begin
-      \$776  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$777  = blk_out;
-    if (\$41 ) begin
-      if (\$64 ) begin
-        \$777  = 14'h0000;
-      end
-    end
-    if (\$761 ) begin
-      \$777  = \$762 [13:0];
-    end
-    if (rst) begin
-      \$777  = 14'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$778  = \$75 [2:0];
-    if (rst) begin
-      \$778  = 3'h5;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$779  = \$signal$67 ;
     if (rst) begin
       \$779  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$780  = a_v;
+    \$780  = x__ready;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$780  = 1'h1;
+      end
+    end
+    if (\$69 ) begin
+      if (\$71 ) begin
+        \$780  = 1'h0;
+      end
+    end
     if (rst) begin
       \$780  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$781  = b_v;
+    \$781  = w_open;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$781  = 1'h0;
+      end
+    end
+    if (\$69 ) begin
+      if (\$71 ) begin
+        \$781  = 1'h1;
+      end
+    end
+    if (\$signal$67 ) begin
+      if (\$77 ) begin
+        if (\$79 ) begin
+          \$781  = 1'h0;
+        end
+      end
+    end
     if (rst) begin
       \$781  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$782  = c_v;
+    \$782  = out_int32;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$782  = \out_int32$107 ;
+      end
+    end
     if (rst) begin
       \$782  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$783  = d_v;
+    \$783  = shift;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$783  = \shift$106 ;
+      end
+    end
     if (rst) begin
-      \$783  = 1'h0;
+      \$783  = 6'h00;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$784  = e_v;
+    \$784  = last_group;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$784  = \$66 [2:0];
+      end
+    end
     if (rst) begin
-      \$784  = 1'h0;
+      \$784  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$785  = total_lo0;
-    if (scaled_v) begin
-      \$785  = { \$611 [8:0], \$602 [11:0] };
+    \$785  = last_block;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$785  = \$68 [13:0];
+      end
+    end
+    if (rst) begin
+      \$785  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$786  = total_c0;
-    if (scaled_v) begin
-      \$786  = \$623 [9];
+    \$786  = x_wr__addr;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$786  = 3'h0;
+      end
+    end
+    if (\$69 ) begin
+      \$786  = \$70 [2:0];
+    end
+    if (rst) begin
+      \$786  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$787  = total_hi0;
-    if (scaled_v) begin
-      \$787  = { \$639 , \$628 [11:0] };
+    \$787  = x_rd__addr;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$787  = 3'h0;
+      end
+    end
+    if (\$signal$67 ) begin
+      \$787  = \$76 [2:0];
+      if (\$77 ) begin
+        \$787  = 3'h0;
+      end
+    end
+    if (rst) begin
+      \$787  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$788  = total_lo1;
-    if (scaled_v) begin
-      \$788  = { \$651 [8:0], \$642 [11:0] };
+    \$788  = blk_in;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$788  = 14'h0000;
+      end
+    end
+    if (\$signal$67 ) begin
+      if (\$77 ) begin
+        \$788  = \$78 [13:0];
+      end
+    end
+    if (rst) begin
+      \$788  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$789  = total_c1;
-    if (scaled_v) begin
-      \$789  = \$663 [9];
+    \$789  = blk_out;
+    if (\$41 ) begin
+      if (\$64 ) begin
+        \$789  = 14'h0000;
+      end
+    end
+    if (\$773 ) begin
+      \$789  = \$774 [13:0];
+    end
+    if (rst) begin
+      \$789  = 14'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$790  = total_hi1;
-    if (scaled_v) begin
-      \$790  = { \$679 , \$668 [11:0] };
+    \$790  = \$75 [2:0];
+    if (rst) begin
+      \$790  = 3'h5;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$791  = total_lo2;
-    if (scaled_v) begin
-      \$791  = { \$691 [8:0], \$682 [11:0] };
+    \$791  = \$signal$67 ;
+    if (rst) begin
+      \$791  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$792  = total_c2;
-    if (scaled_v) begin
-      \$792  = \$703 [9];
+    \$792  = a_v;
+    if (rst) begin
+      \$792  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$793  = total_hi2;
-    if (scaled_v) begin
-      \$793  = { \$719 , \$708 [11:0] };
+    \$793  = b_v;
+    if (rst) begin
+      \$793  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$794  = total_lo3;
-    if (scaled_v) begin
-      \$794  = { \$731 [8:0], \$722 [11:0] };
+    \$794  = c_v;
+    if (rst) begin
+      \$794  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$795  = total_c3;
-    if (scaled_v) begin
-      \$795  = \$743 [9];
+    \$795  = d_v;
+    if (rst) begin
+      \$795  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$796  = total_hi3;
-    if (scaled_v) begin
-      \$796  = { \$759 , \$748 [11:0] };
+    \$796  = e_v;
+    if (rst) begin
+      \$796  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$797  = \$760 ;
+    \$797  = pp_v;
     if (rst) begin
       \$797  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$798  = total_lo0;
+    if (scaled_v) begin
+      \$798  = { \$623 [8:0], \$614 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$799  = total_c0;
+    if (scaled_v) begin
+      \$799  = \$635 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$800  = total_hi0;
+    if (scaled_v) begin
+      \$800  = { \$651 , \$640 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$801  = total_lo1;
+    if (scaled_v) begin
+      \$801  = { \$663 [8:0], \$654 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$802  = total_c1;
+    if (scaled_v) begin
+      \$802  = \$675 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$803  = total_hi1;
+    if (scaled_v) begin
+      \$803  = { \$691 , \$680 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$804  = total_lo2;
+    if (scaled_v) begin
+      \$804  = { \$703 [8:0], \$694 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$805  = total_c2;
+    if (scaled_v) begin
+      \$805  = \$715 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$806  = total_hi2;
+    if (scaled_v) begin
+      \$806  = { \$731 , \$720 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$807  = total_lo3;
+    if (scaled_v) begin
+      \$807  = { \$743 [8:0], \$734 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$808  = total_c3;
+    if (scaled_v) begin
+      \$808  = \$755 [9];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$809  = total_hi3;
+    if (scaled_v) begin
+      \$809  = { \$771 , \$760 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$810  = \$772 ;
+    if (rst) begin
+      \$810  = 1'h0;
     end
   end
   assign bus__araddr = csr__araddr;
@@ -3406,16 +3467,20 @@ module gqmv_base(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready,
   assign \$2  = w_open;
   assign \$65  = { 6'h00, length[10:6] };
   assign \$67  = { 2'h0, rows[15:2] };
-  assign \$591  = { \$590 [37], \$590  };
-  assign \$593  = { \$592 [37], \$592  };
-  assign \$595  = { \$594 [37], \$594  };
-  assign \$597  = { \$596 [37], \$596  };
   assign \$598  = e_first;
   assign \$599  = e_last;
+  assign \$600  = { pp_hi0[29], pp_hi0[29], pp_hi0[29], pp_hi0[29], pp_hi0[29], pp_hi0[29], pp_hi0[29], pp_hi0, 8'h00 };
+  assign \$602  = { \$601 [45], \$601  };
+  assign \$603  = { pp_hi1[29], pp_hi1[29], pp_hi1[29], pp_hi1[29], pp_hi1[29], pp_hi1[29], pp_hi1[29], pp_hi1, 8'h00 };
+  assign \$605  = { \$604 [45], \$604  };
+  assign \$606  = { pp_hi2[29], pp_hi2[29], pp_hi2[29], pp_hi2[29], pp_hi2[29], pp_hi2[29], pp_hi2[29], pp_hi2, 8'h00 };
+  assign \$608  = { \$607 [45], \$607  };
+  assign \$609  = { pp_hi3[29], pp_hi3[29], pp_hi3[29], pp_hi3[29], pp_hi3[29], pp_hi3[29], pp_hi3[29], pp_hi3, 8'h00 };
+  assign \$611  = { \$610 [45], \$610  };
 endmodule
 
 (* generator = "Amaranth" *)
-module \gqmv_base.acc_fifo (rst, \port$11$0 , \port$17$0 , \port$19$0 , \port$25$0 , \port$27$0 , \port$33$0 , \port$35$0 , \port$41$0 , r_en, r_rdy, r_data, \port$2191$0 , \port$2197$0 , \port$2203$0 , \port$2209$0 , w_en, clk);
+module \gqmv_base.acc_fifo (rst, \port$11$0 , \port$17$0 , \port$19$0 , \port$25$0 , \port$27$0 , \port$33$0 , \port$35$0 , \port$41$0 , r_en, r_rdy, r_data, \port$1931$0 , \port$1937$0 , \port$1943$0 , \port$1949$0 , w_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -3449,14 +3514,14 @@ module \gqmv_base.acc_fifo (rst, \port$11$0 , \port$17$0 , \port$19$0 , \port$25
   wire [7:0] \port$17$0 ;
   input [11:0] \port$19$0 ;
   wire [11:0] \port$19$0 ;
-  input [20:0] \port$2191$0 ;
-  wire [20:0] \port$2191$0 ;
-  input [20:0] \port$2197$0 ;
-  wire [20:0] \port$2197$0 ;
-  input [20:0] \port$2203$0 ;
-  wire [20:0] \port$2203$0 ;
-  input [20:0] \port$2209$0 ;
-  wire [20:0] \port$2209$0 ;
+  input [20:0] \port$1931$0 ;
+  wire [20:0] \port$1931$0 ;
+  input [20:0] \port$1937$0 ;
+  wire [20:0] \port$1937$0 ;
+  input [20:0] \port$1943$0 ;
+  wire [20:0] \port$1943$0 ;
+  input [20:0] \port$1949$0 ;
+  wire [20:0] \port$1949$0 ;
   input [7:0] \port$25$0 ;
   wire [7:0] \port$25$0 ;
   input [11:0] \port$27$0 ;
@@ -3500,7 +3565,7 @@ module \gqmv_base.acc_fifo (rst, \port$11$0 , \port$17$0 , \port$19$0 , \port$25
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[w_port__addr] <= { \port$41$0 , \port$35$0 , \port$2209$0 , \port$33$0 , \port$27$0 , \port$2203$0 , \port$25$0 , \port$19$0 , \port$2197$0 , \port$17$0 , \port$11$0 , \port$2191$0  };
+      storage[w_port__addr] <= { \port$41$0 , \port$35$0 , \port$1949$0 , \port$33$0 , \port$27$0 , \port$1943$0 , \port$25$0 , \port$19$0 , \port$1937$0 , \port$17$0 , \port$11$0 , \port$1931$0  };
   end
   assign r_data = storage[r_port__addr];
   assign w_rdy = level != 3'h5;
@@ -3566,8 +3631,8 @@ module \gqmv_base.acc_fifo (rst, \port$11$0 , \port$17$0 , \port$19$0 , \port$25
   assign w_level = level;
   assign r_level = level;
   assign produce = w_port__addr;
-  assign w_port__data = { \port$41$0 , \port$35$0 , \port$2209$0 , \port$33$0 , \port$27$0 , \port$2203$0 , \port$25$0 , \port$19$0 , \port$2197$0 , \port$17$0 , \port$11$0 , \port$2191$0  };
-  assign w_data = { \port$41$0 , \port$35$0 , \port$2209$0 , \port$33$0 , \port$27$0 , \port$2203$0 , \port$25$0 , \port$19$0 , \port$2197$0 , \port$17$0 , \port$11$0 , \port$2191$0  };
+  assign w_port__data = { \port$41$0 , \port$35$0 , \port$1949$0 , \port$33$0 , \port$27$0 , \port$1943$0 , \port$25$0 , \port$19$0 , \port$1937$0 , \port$17$0 , \port$11$0 , \port$1931$0  };
+  assign w_data = { \port$41$0 , \port$35$0 , \port$1949$0 , \port$33$0 , \port$27$0 , \port$1943$0 , \port$25$0 , \port$19$0 , \port$1937$0 , \port$17$0 , \port$11$0 , \port$1931$0  };
   assign consume = r_port__addr;
   assign r_port__data = r_data;
 endmodule
@@ -3828,882 +3893,604 @@ module \gqmv_base.csr (bus__awvalid, bus__wdata, bus__wvalid, bus__bready, bus__
 endmodule
 
 (* generator = "Amaranth" *)
-module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, out_data, totals_valid, \port$1764$0 , out_int32, shift, rowp_payload);
+module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, out_data, totals_valid, \port$1492$0 , out_int32, shift, rowp_payload);
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
-  wire \$10 ;
-  wire [58:0] \$100 ;
-  wire [58:0] \$101 ;
-  wire \$102 ;
-  wire [58:0] \$103 ;
-  wire [58:0] \$104 ;
-  wire \$105 ;
-  wire [58:0] \$106 ;
-  wire [58:0] \$107 ;
-  wire \$108 ;
-  wire \$109 ;
-  wire \$11 ;
-  wire \$110 ;
-  wire [58:0] \$111 ;
-  wire [58:0] \$112 ;
-  wire [58:0] \$113 ;
-  wire \$114 ;
-  wire [58:0] \$115 ;
-  wire [58:0] \$116 ;
-  wire [58:0] \$117 ;
-  wire \$118 ;
-  wire [58:0] \$119 ;
-  wire [57:0] \$12 ;
-  wire [58:0] \$120 ;
-  wire [58:0] \$121 ;
-  wire [58:0] \$122 ;
-  wire [58:0] \$123 ;
-  wire [58:0] \$124 ;
-  wire \$125 ;
+  wire [9:0] \$10 ;
+  wire [13:0] \$100 ;
+  wire [12:0] \$101 ;
+  wire [13:0] \$102 ;
+  wire [12:0] \$103 ;
+  wire [13:0] \$104 ;
+  wire [12:0] \$105 ;
+  wire [11:0] \$106 ;
+  wire [12:0] \$107 ;
+  wire [13:0] \$108 ;
+  wire [12:0] \$109 ;
+  wire [7:0] \$11 ;
+  wire [13:0] \$110 ;
+  wire [12:0] \$111 ;
+  wire \$112 ;
+  wire [12:0] \$113 ;
+  wire [13:0] \$114 ;
+  wire [12:0] \$115 ;
+  wire [11:0] \$116 ;
+  wire [12:0] \$117 ;
+  wire [13:0] \$118 ;
+  wire [12:0] \$119 ;
+  wire [7:0] \$12 ;
+  wire [13:0] \$120 ;
+  wire [12:0] \$121 ;
+  wire \$122 ;
+  wire [12:0] \$123 ;
+  wire [13:0] \$124 ;
+  wire [12:0] \$125 ;
   wire \$126 ;
-  wire \$127 ;
-  wire \$128 ;
-  wire [58:0] \$129 ;
-  wire [57:0] \$13 ;
-  wire [58:0] \$130 ;
-  wire [9:0] \$131 ;
-  wire [7:0] \$132 ;
-  wire [7:0] \$133 ;
-  wire [57:0] \$134 ;
-  wire \$135 ;
+  wire [7:0] \$127 ;
+  wire [8:0] \$128 ;
+  wire [7:0] \$129 ;
+  wire [32:0] \$13 ;
+  wire [6:0] \$130 ;
+  wire [42:0] \$131 ;
+  wire [58:0] \$132 ;
+  wire [58:0] \$133 ;
+  wire [58:0] \$134 ;
+  wire [58:0] \$135 ;
   wire \$136 ;
-  wire \$137 ;
-  wire \$138 ;
+  wire [58:0] \$137 ;
+  wire [58:0] \$138 ;
   wire \$139 ;
-  wire [58:0] \$14 ;
-  wire \$140 ;
-  wire [57:0] \$141 ;
-  wire [57:0] \$142 ;
-  wire [58:0] \$143 ;
-  wire [58:0] \$144 ;
-  wire \$145 ;
+  wire [9:0] \$14 ;
+  wire [58:0] \$140 ;
+  wire [58:0] \$141 ;
+  wire \$142 ;
+  wire \$143 ;
+  wire \$144 ;
+  wire [58:0] \$145 ;
   wire [58:0] \$146 ;
   wire [58:0] \$147 ;
   wire \$148 ;
   wire [58:0] \$149 ;
-  wire [58:0] \$15 ;
+  wire [7:0] \$15 ;
   wire [58:0] \$150 ;
-  wire \$151 ;
+  wire [58:0] \$151 ;
   wire \$152 ;
-  wire \$153 ;
+  wire [58:0] \$153 ;
   wire [58:0] \$154 ;
   wire [58:0] \$155 ;
   wire [58:0] \$156 ;
-  wire \$157 ;
+  wire [58:0] \$157 ;
   wire [58:0] \$158 ;
-  wire [58:0] \$159 ;
-  wire \$16 ;
-  wire [58:0] \$160 ;
+  wire \$159 ;
+  wire [7:0] \$16 ;
+  wire \$160 ;
   wire \$161 ;
-  wire [58:0] \$162 ;
-  wire [58:0] \$163 ;
-  wire [58:0] \$164 ;
-  wire [58:0] \$165 ;
-  wire [58:0] \$166 ;
-  wire [58:0] \$167 ;
+  wire \$162 ;
+  wire \$163 ;
+  wire \$164 ;
+  wire \$165 ;
+  wire \$166 ;
+  wire \$167 ;
   wire \$168 ;
-  wire \$169 ;
-  wire [58:0] \$17 ;
-  wire \$170 ;
-  wire \$171 ;
-  wire [58:0] \$172 ;
-  wire [58:0] \$173 ;
-  wire [9:0] \$174 ;
-  wire [7:0] \$175 ;
-  wire [7:0] \$176 ;
-  wire [57:0] \$177 ;
-  wire \$178 ;
-  wire [2:0] \$179 ;
-  wire [58:0] \$18 ;
-  wire \$180 ;
-  wire [3:0] \$181 ;
-  wire \$182 ;
-  wire [1:0] \$183 ;
-  wire \$184 ;
-  wire \$185 ;
-  wire \$186 ;
-  wire \$187 ;
-  wire \$188 ;
-  wire [1:0] \$189 ;
-  wire \$19 ;
-  wire \$190 ;
-  wire \$191 ;
-  wire \$192 ;
-  wire \$193 ;
-  wire [15:0] \$194 ;
-  wire [12:0] \$195 ;
-  wire [13:0] \$196 ;
-  wire [12:0] \$197 ;
-  wire [13:0] \$198 ;
-  wire [12:0] \$199 ;
+  wire [57:0] \$169 ;
+  wire [32:0] \$17 ;
+  wire [57:0] \$170 ;
+  wire [12:0] \$171 ;
+  wire [13:0] \$172 ;
+  wire [12:0] \$173 ;
+  wire [13:0] \$174 ;
+  wire [10:0] \$175 ;
+  wire [11:0] \$176 ;
+  wire [10:0] \$177 ;
+  wire [9:0] \$178 ;
+  wire [12:0] \$179 ;
+  wire [9:0] \$18 ;
+  wire [13:0] \$180 ;
+  wire [12:0] \$181 ;
+  wire [13:0] \$182 ;
+  wire [8:0] \$183 ;
+  wire [9:0] \$184 ;
+  wire [8:0] \$185 ;
+  wire [7:0] \$186 ;
+  wire [15:0] \$187 ;
+  wire [15:0] \$188 ;
+  wire [12:0] \$189 ;
+  wire [7:0] \$19 ;
+  wire [13:0] \$190 ;
+  wire [12:0] \$191 ;
+  wire [13:0] \$192 ;
+  wire [8:0] \$193 ;
+  wire [9:0] \$194 ;
+  wire [8:0] \$195 ;
+  wire [7:0] \$196 ;
+  wire [48:0] \$197 ;
+  wire [12:0] \$198 ;
+  wire [13:0] \$199 ;
   wire \$2 ;
-  wire [58:0] \$20 ;
-  wire [13:0] \$200 ;
-  wire [12:0] \$201 ;
-  wire [11:0] \$202 ;
-  wire [12:0] \$203 ;
-  wire [13:0] \$204 ;
-  wire [12:0] \$205 ;
-  wire [13:0] \$206 ;
-  wire [12:0] \$207 ;
-  wire \$208 ;
-  wire [12:0] \$209 ;
-  wire [58:0] \$21 ;
-  wire [13:0] \$210 ;
-  wire [12:0] \$211 ;
-  wire [11:0] \$212 ;
-  wire [12:0] \$213 ;
-  wire [13:0] \$214 ;
-  wire [12:0] \$215 ;
-  wire [13:0] \$216 ;
-  wire [12:0] \$217 ;
-  wire \$218 ;
-  wire [12:0] \$219 ;
+  wire [7:0] \$20 ;
+  wire [12:0] \$200 ;
+  wire [13:0] \$201 ;
+  wire [12:0] \$202 ;
+  wire [13:0] \$203 ;
+  wire [12:0] \$204 ;
+  wire [11:0] \$205 ;
+  wire [12:0] \$206 ;
+  wire [13:0] \$207 ;
+  wire [12:0] \$208 ;
+  wire [13:0] \$209 ;
+  wire [32:0] \$21 ;
+  wire [12:0] \$210 ;
+  wire \$211 ;
+  wire [12:0] \$212 ;
+  wire [13:0] \$213 ;
+  wire [12:0] \$214 ;
+  wire [11:0] \$215 ;
+  wire [12:0] \$216 ;
+  wire [13:0] \$217 ;
+  wire [12:0] \$218 ;
+  wire [13:0] \$219 ;
   wire \$22 ;
-  wire [13:0] \$220 ;
-  wire [12:0] \$221 ;
-  wire \$222 ;
-  wire [5:0] \$223 ;
-  wire [6:0] \$224 ;
-  wire [5:0] \$225 ;
-  wire [4:0] \$226 ;
-  wire [15:0] \$227 ;
-  wire [48:0] \$228 ;
-  wire [41:0] \$229 ;
-  wire \$23 ;
-  wire [41:0] \$230 ;
-  wire [12:0] \$231 ;
-  wire [13:0] \$232 ;
-  wire [41:0] \$233 ;
-  wire [41:0] \$234 ;
-  wire [12:0] \$235 ;
-  wire [13:0] \$236 ;
-  wire [41:0] \$237 ;
-  wire [41:0] \$238 ;
-  wire [12:0] \$239 ;
+  wire [12:0] \$220 ;
+  wire \$221 ;
+  wire [12:0] \$222 ;
+  wire [13:0] \$223 ;
+  wire [12:0] \$224 ;
+  wire \$225 ;
+  wire [7:0] \$226 ;
+  wire [8:0] \$227 ;
+  wire [7:0] \$228 ;
+  wire [6:0] \$229 ;
+  wire [3:0] \$23 ;
+  wire [42:0] \$230 ;
+  wire [42:0] \$231 ;
+  wire [12:0] \$232 ;
+  wire [13:0] \$233 ;
+  wire [12:0] \$234 ;
+  wire [13:0] \$235 ;
+  wire [12:0] \$236 ;
+  wire [13:0] \$237 ;
+  wire [12:0] \$238 ;
+  wire [11:0] \$239 ;
   wire \$24 ;
-  wire [13:0] \$240 ;
-  wire [41:0] \$241 ;
-  wire [41:0] \$242 ;
-  wire [12:0] \$243 ;
-  wire [11:0] \$244 ;
-  wire [41:0] \$245 ;
-  wire [41:0] \$246 ;
-  wire [12:0] \$247 ;
-  wire [13:0] \$248 ;
-  wire [41:0] \$249 ;
-  wire [58:0] \$25 ;
-  wire [41:0] \$250 ;
-  wire [12:0] \$251 ;
-  wire [13:0] \$252 ;
-  wire [41:0] \$253 ;
-  wire [41:0] \$254 ;
-  wire [12:0] \$255 ;
-  wire \$256 ;
-  wire [41:0] \$257 ;
-  wire [41:0] \$258 ;
-  wire [12:0] \$259 ;
-  wire [58:0] \$26 ;
-  wire [13:0] \$260 ;
-  wire [41:0] \$261 ;
-  wire [41:0] \$262 ;
-  wire [12:0] \$263 ;
-  wire [11:0] \$264 ;
-  wire [41:0] \$265 ;
-  wire [41:0] \$266 ;
-  wire [12:0] \$267 ;
-  wire [13:0] \$268 ;
-  wire [41:0] \$269 ;
-  wire [58:0] \$27 ;
-  wire [41:0] \$270 ;
-  wire [12:0] \$271 ;
-  wire [13:0] \$272 ;
-  wire [41:0] \$273 ;
-  wire [41:0] \$274 ;
-  wire [12:0] \$275 ;
+  wire [12:0] \$240 ;
+  wire [13:0] \$241 ;
+  wire [12:0] \$242 ;
+  wire [13:0] \$243 ;
+  wire [12:0] \$244 ;
+  wire \$245 ;
+  wire [12:0] \$246 ;
+  wire [13:0] \$247 ;
+  wire [12:0] \$248 ;
+  wire [11:0] \$249 ;
+  wire [4:0] \$25 ;
+  wire [12:0] \$250 ;
+  wire [13:0] \$251 ;
+  wire [12:0] \$252 ;
+  wire [13:0] \$253 ;
+  wire [12:0] \$254 ;
+  wire \$255 ;
+  wire [12:0] \$256 ;
+  wire [13:0] \$257 ;
+  wire [12:0] \$258 ;
+  wire \$259 ;
+  wire \$26 ;
+  wire [7:0] \$260 ;
+  wire [8:0] \$261 ;
+  wire [7:0] \$262 ;
+  wire [6:0] \$263 ;
+  wire [42:0] \$264 ;
+  wire [58:0] \$265 ;
+  wire [58:0] \$266 ;
+  wire [58:0] \$267 ;
+  wire [58:0] \$268 ;
+  wire \$269 ;
+  wire [1:0] \$27 ;
+  wire [58:0] \$270 ;
+  wire [58:0] \$271 ;
+  wire \$272 ;
+  wire [58:0] \$273 ;
+  wire [58:0] \$274 ;
+  wire \$275 ;
   wire \$276 ;
-  wire [41:0] \$277 ;
-  wire [41:0] \$278 ;
-  wire [12:0] \$279 ;
+  wire \$277 ;
+  wire [58:0] \$278 ;
+  wire [58:0] \$279 ;
   wire \$28 ;
-  wire [13:0] \$280 ;
-  wire [41:0] \$281 ;
-  wire [41:0] \$282 ;
-  wire [12:0] \$283 ;
-  wire \$284 ;
-  wire [41:0] \$285 ;
-  wire [41:0] \$286 ;
-  wire [7:0] \$287 ;
-  wire [8:0] \$288 ;
-  wire [41:0] \$289 ;
-  wire [58:0] \$29 ;
-  wire [41:0] \$290 ;
-  wire [7:0] \$291 ;
-  wire [6:0] \$292 ;
-  wire [42:0] \$293 ;
-  wire [41:0] \$294 ;
-  wire [41:0] \$295 ;
-  wire [12:0] \$296 ;
-  wire [13:0] \$297 ;
-  wire [41:0] \$298 ;
-  wire [41:0] \$299 ;
+  wire [58:0] \$280 ;
+  wire \$281 ;
+  wire [58:0] \$282 ;
+  wire [58:0] \$283 ;
+  wire [58:0] \$284 ;
+  wire \$285 ;
+  wire [58:0] \$286 ;
+  wire [58:0] \$287 ;
+  wire [58:0] \$288 ;
+  wire [58:0] \$289 ;
+  wire \$29 ;
+  wire [58:0] \$290 ;
+  wire [58:0] \$291 ;
+  wire \$292 ;
+  wire \$293 ;
+  wire \$294 ;
+  wire \$295 ;
+  wire \$296 ;
+  wire \$297 ;
+  wire \$298 ;
+  wire \$299 ;
   wire \$3 ;
-  wire [58:0] \$30 ;
-  wire [12:0] \$300 ;
-  wire [13:0] \$301 ;
-  wire [41:0] \$302 ;
-  wire [41:0] \$303 ;
+  wire \$30 ;
+  wire \$300 ;
+  wire \$301 ;
+  wire [57:0] \$302 ;
+  wire [57:0] \$303 ;
   wire [12:0] \$304 ;
   wire [13:0] \$305 ;
-  wire [41:0] \$306 ;
-  wire [41:0] \$307 ;
-  wire [12:0] \$308 ;
+  wire [12:0] \$306 ;
+  wire [13:0] \$307 ;
+  wire [10:0] \$308 ;
   wire [11:0] \$309 ;
-  wire [58:0] \$31 ;
-  wire [41:0] \$310 ;
-  wire [41:0] \$311 ;
+  wire \$31 ;
+  wire [10:0] \$310 ;
+  wire [9:0] \$311 ;
   wire [12:0] \$312 ;
   wire [13:0] \$313 ;
-  wire [41:0] \$314 ;
-  wire [41:0] \$315 ;
-  wire [12:0] \$316 ;
-  wire [13:0] \$317 ;
-  wire [41:0] \$318 ;
-  wire [41:0] \$319 ;
+  wire [12:0] \$314 ;
+  wire [13:0] \$315 ;
+  wire [8:0] \$316 ;
+  wire [9:0] \$317 ;
+  wire [8:0] \$318 ;
+  wire [7:0] \$319 ;
   wire \$32 ;
-  wire [12:0] \$320 ;
-  wire \$321 ;
-  wire [41:0] \$322 ;
-  wire [41:0] \$323 ;
+  wire [15:0] \$320 ;
+  wire [15:0] \$321 ;
+  wire [12:0] \$322 ;
+  wire [13:0] \$323 ;
   wire [12:0] \$324 ;
   wire [13:0] \$325 ;
-  wire [41:0] \$326 ;
-  wire [41:0] \$327 ;
-  wire [12:0] \$328 ;
-  wire [11:0] \$329 ;
-  wire [58:0] \$33 ;
-  wire [41:0] \$330 ;
-  wire [41:0] \$331 ;
-  wire [12:0] \$332 ;
-  wire [13:0] \$333 ;
-  wire [41:0] \$334 ;
-  wire [41:0] \$335 ;
-  wire [12:0] \$336 ;
-  wire [13:0] \$337 ;
-  wire [41:0] \$338 ;
-  wire [41:0] \$339 ;
-  wire [58:0] \$34 ;
-  wire [12:0] \$340 ;
-  wire \$341 ;
-  wire [41:0] \$342 ;
-  wire [41:0] \$343 ;
-  wire [12:0] \$344 ;
-  wire [13:0] \$345 ;
-  wire [41:0] \$346 ;
-  wire [41:0] \$347 ;
-  wire [12:0] \$348 ;
-  wire \$349 ;
-  wire [58:0] \$35 ;
-  wire [41:0] \$350 ;
-  wire [41:0] \$351 ;
-  wire [7:0] \$352 ;
-  wire [8:0] \$353 ;
-  wire [41:0] \$354 ;
-  wire [41:0] \$355 ;
-  wire [7:0] \$356 ;
-  wire [6:0] \$357 ;
-  wire [15:0] \$358 ;
-  wire [12:0] \$359 ;
-  wire [58:0] \$36 ;
-  wire [13:0] \$360 ;
-  wire [12:0] \$361 ;
-  wire [13:0] \$362 ;
-  wire [12:0] \$363 ;
-  wire [13:0] \$364 ;
+  wire [8:0] \$326 ;
+  wire [9:0] \$327 ;
+  wire [8:0] \$328 ;
+  wire [7:0] \$329 ;
+  wire [1:0] \$33 ;
+  wire [48:0] \$330 ;
+  wire [12:0] \$331 ;
+  wire [13:0] \$332 ;
+  wire [12:0] \$333 ;
+  wire [13:0] \$334 ;
+  wire [12:0] \$335 ;
+  wire [13:0] \$336 ;
+  wire [12:0] \$337 ;
+  wire [11:0] \$338 ;
+  wire [12:0] \$339 ;
+  wire \$34 ;
+  wire [13:0] \$340 ;
+  wire [12:0] \$341 ;
+  wire [13:0] \$342 ;
+  wire [12:0] \$343 ;
+  wire \$344 ;
+  wire [12:0] \$345 ;
+  wire [13:0] \$346 ;
+  wire [12:0] \$347 ;
+  wire [11:0] \$348 ;
+  wire [12:0] \$349 ;
+  wire \$35 ;
+  wire [13:0] \$350 ;
+  wire [12:0] \$351 ;
+  wire [13:0] \$352 ;
+  wire [12:0] \$353 ;
+  wire \$354 ;
+  wire [12:0] \$355 ;
+  wire [13:0] \$356 ;
+  wire [12:0] \$357 ;
+  wire \$358 ;
+  wire [7:0] \$359 ;
+  wire \$36 ;
+  wire [8:0] \$360 ;
+  wire [7:0] \$361 ;
+  wire [6:0] \$362 ;
+  wire [42:0] \$363 ;
+  wire [42:0] \$364 ;
   wire [12:0] \$365 ;
-  wire [11:0] \$366 ;
+  wire [13:0] \$366 ;
   wire [12:0] \$367 ;
   wire [13:0] \$368 ;
   wire [12:0] \$369 ;
-  wire [58:0] \$37 ;
+  wire \$37 ;
   wire [13:0] \$370 ;
   wire [12:0] \$371 ;
-  wire \$372 ;
+  wire [11:0] \$372 ;
   wire [12:0] \$373 ;
   wire [13:0] \$374 ;
   wire [12:0] \$375 ;
-  wire [11:0] \$376 ;
+  wire [13:0] \$376 ;
   wire [12:0] \$377 ;
-  wire [13:0] \$378 ;
+  wire \$378 ;
   wire [12:0] \$379 ;
-  wire [58:0] \$38 ;
+  wire [12:0] \$38 ;
   wire [13:0] \$380 ;
   wire [12:0] \$381 ;
-  wire \$382 ;
+  wire [11:0] \$382 ;
   wire [12:0] \$383 ;
   wire [13:0] \$384 ;
   wire [12:0] \$385 ;
-  wire \$386 ;
-  wire [5:0] \$387 ;
-  wire [6:0] \$388 ;
-  wire [5:0] \$389 ;
-  wire \$39 ;
-  wire [4:0] \$390 ;
-  wire [15:0] \$391 ;
-  wire [48:0] \$392 ;
-  wire [41:0] \$393 ;
-  wire [41:0] \$394 ;
-  wire [12:0] \$395 ;
-  wire [13:0] \$396 ;
-  wire [41:0] \$397 ;
-  wire [41:0] \$398 ;
-  wire [12:0] \$399 ;
+  wire [13:0] \$386 ;
+  wire [12:0] \$387 ;
+  wire \$388 ;
+  wire [12:0] \$389 ;
+  wire [13:0] \$39 ;
+  wire [13:0] \$390 ;
+  wire [12:0] \$391 ;
+  wire \$392 ;
+  wire [7:0] \$393 ;
+  wire [8:0] \$394 ;
+  wire [7:0] \$395 ;
+  wire [6:0] \$396 ;
+  wire [42:0] \$397 ;
+  wire [58:0] \$398 ;
+  wire [58:0] \$399 ;
   wire \$4 ;
-  wire \$40 ;
-  wire [13:0] \$400 ;
-  wire [41:0] \$401 ;
-  wire [41:0] \$402 ;
-  wire [12:0] \$403 ;
-  wire [13:0] \$404 ;
-  wire [41:0] \$405 ;
-  wire [41:0] \$406 ;
-  wire [12:0] \$407 ;
-  wire [11:0] \$408 ;
-  wire [41:0] \$409 ;
-  wire \$41 ;
-  wire [41:0] \$410 ;
-  wire [12:0] \$411 ;
-  wire [13:0] \$412 ;
-  wire [41:0] \$413 ;
-  wire [41:0] \$414 ;
-  wire [12:0] \$415 ;
-  wire [13:0] \$416 ;
-  wire [41:0] \$417 ;
-  wire [41:0] \$418 ;
-  wire [12:0] \$419 ;
-  wire \$42 ;
-  wire \$420 ;
-  wire [41:0] \$421 ;
-  wire [41:0] \$422 ;
-  wire [12:0] \$423 ;
-  wire [13:0] \$424 ;
-  wire [41:0] \$425 ;
-  wire [41:0] \$426 ;
-  wire [12:0] \$427 ;
-  wire [11:0] \$428 ;
-  wire [41:0] \$429 ;
-  wire [58:0] \$43 ;
-  wire [41:0] \$430 ;
-  wire [12:0] \$431 ;
-  wire [13:0] \$432 ;
-  wire [41:0] \$433 ;
-  wire [41:0] \$434 ;
-  wire [12:0] \$435 ;
-  wire [13:0] \$436 ;
-  wire [41:0] \$437 ;
-  wire [41:0] \$438 ;
+  wire [12:0] \$40 ;
+  wire [58:0] \$400 ;
+  wire [58:0] \$401 ;
+  wire \$402 ;
+  wire [58:0] \$403 ;
+  wire [58:0] \$404 ;
+  wire \$405 ;
+  wire [58:0] \$406 ;
+  wire [58:0] \$407 ;
+  wire \$408 ;
+  wire \$409 ;
+  wire [13:0] \$41 ;
+  wire \$410 ;
+  wire [58:0] \$411 ;
+  wire [58:0] \$412 ;
+  wire [58:0] \$413 ;
+  wire \$414 ;
+  wire [58:0] \$415 ;
+  wire [58:0] \$416 ;
+  wire [58:0] \$417 ;
+  wire \$418 ;
+  wire [58:0] \$419 ;
+  wire [10:0] \$42 ;
+  wire [58:0] \$420 ;
+  wire [58:0] \$421 ;
+  wire [58:0] \$422 ;
+  wire [58:0] \$423 ;
+  wire [58:0] \$424 ;
+  wire \$425 ;
+  wire \$426 ;
+  wire \$427 ;
+  wire \$428 ;
+  wire \$429 ;
+  wire [11:0] \$43 ;
+  wire \$430 ;
+  wire \$431 ;
+  wire \$432 ;
+  wire \$433 ;
+  wire \$434 ;
+  wire [57:0] \$435 ;
+  wire [57:0] \$436 ;
+  wire [12:0] \$437 ;
+  wire [13:0] \$438 ;
   wire [12:0] \$439 ;
-  wire [58:0] \$44 ;
-  wire \$440 ;
-  wire [41:0] \$441 ;
-  wire [41:0] \$442 ;
-  wire [12:0] \$443 ;
-  wire [13:0] \$444 ;
-  wire [41:0] \$445 ;
-  wire [41:0] \$446 ;
+  wire [10:0] \$44 ;
+  wire [13:0] \$440 ;
+  wire [10:0] \$441 ;
+  wire [11:0] \$442 ;
+  wire [10:0] \$443 ;
+  wire [9:0] \$444 ;
+  wire [12:0] \$445 ;
+  wire [13:0] \$446 ;
   wire [12:0] \$447 ;
-  wire \$448 ;
-  wire [41:0] \$449 ;
+  wire [13:0] \$448 ;
+  wire [8:0] \$449 ;
   wire [9:0] \$45 ;
-  wire [41:0] \$450 ;
-  wire [7:0] \$451 ;
-  wire [8:0] \$452 ;
-  wire [41:0] \$453 ;
-  wire [41:0] \$454 ;
-  wire [7:0] \$455 ;
-  wire [6:0] \$456 ;
-  wire [42:0] \$457 ;
-  wire [41:0] \$458 ;
-  wire [41:0] \$459 ;
-  wire [7:0] \$46 ;
-  wire [12:0] \$460 ;
-  wire [13:0] \$461 ;
-  wire [41:0] \$462 ;
-  wire [41:0] \$463 ;
+  wire [9:0] \$450 ;
+  wire [8:0] \$451 ;
+  wire [7:0] \$452 ;
+  wire [15:0] \$453 ;
+  wire [15:0] \$454 ;
+  wire [12:0] \$455 ;
+  wire [13:0] \$456 ;
+  wire [12:0] \$457 ;
+  wire [13:0] \$458 ;
+  wire [8:0] \$459 ;
+  wire [12:0] \$46 ;
+  wire [9:0] \$460 ;
+  wire [8:0] \$461 ;
+  wire [7:0] \$462 ;
+  wire [48:0] \$463 ;
   wire [12:0] \$464 ;
   wire [13:0] \$465 ;
-  wire [41:0] \$466 ;
-  wire [41:0] \$467 ;
+  wire [12:0] \$466 ;
+  wire [13:0] \$467 ;
   wire [12:0] \$468 ;
   wire [13:0] \$469 ;
-  wire [7:0] \$47 ;
-  wire [41:0] \$470 ;
-  wire [41:0] \$471 ;
+  wire [13:0] \$47 ;
+  wire [12:0] \$470 ;
+  wire [11:0] \$471 ;
   wire [12:0] \$472 ;
-  wire [11:0] \$473 ;
-  wire [41:0] \$474 ;
-  wire [41:0] \$475 ;
+  wire [13:0] \$473 ;
+  wire [12:0] \$474 ;
+  wire [13:0] \$475 ;
   wire [12:0] \$476 ;
-  wire [13:0] \$477 ;
-  wire [41:0] \$478 ;
-  wire [41:0] \$479 ;
-  wire [57:0] \$48 ;
+  wire \$477 ;
+  wire [12:0] \$478 ;
+  wire [13:0] \$479 ;
+  wire [12:0] \$48 ;
   wire [12:0] \$480 ;
-  wire [13:0] \$481 ;
-  wire [41:0] \$482 ;
-  wire [41:0] \$483 ;
+  wire [11:0] \$481 ;
+  wire [12:0] \$482 ;
+  wire [13:0] \$483 ;
   wire [12:0] \$484 ;
-  wire \$485 ;
-  wire [41:0] \$486 ;
-  wire [41:0] \$487 ;
+  wire [13:0] \$485 ;
+  wire [12:0] \$486 ;
+  wire \$487 ;
   wire [12:0] \$488 ;
   wire [13:0] \$489 ;
-  wire \$49 ;
-  wire [41:0] \$490 ;
-  wire [41:0] \$491 ;
-  wire [12:0] \$492 ;
-  wire [11:0] \$493 ;
-  wire [41:0] \$494 ;
-  wire [41:0] \$495 ;
-  wire [12:0] \$496 ;
-  wire [13:0] \$497 ;
-  wire [41:0] \$498 ;
-  wire [41:0] \$499 ;
+  wire [13:0] \$49 ;
+  wire [12:0] \$490 ;
+  wire \$491 ;
+  wire [7:0] \$492 ;
+  wire [8:0] \$493 ;
+  wire [7:0] \$494 ;
+  wire [6:0] \$495 ;
+  wire [42:0] \$496 ;
+  wire [42:0] \$497 ;
+  wire [12:0] \$498 ;
+  wire [13:0] \$499 ;
   wire \$5 ;
-  wire \$50 ;
+  wire [8:0] \$50 ;
   wire [12:0] \$500 ;
   wire [13:0] \$501 ;
-  wire [41:0] \$502 ;
-  wire [41:0] \$503 ;
+  wire [12:0] \$502 ;
+  wire [13:0] \$503 ;
   wire [12:0] \$504 ;
-  wire \$505 ;
-  wire [41:0] \$506 ;
-  wire [41:0] \$507 ;
+  wire [11:0] \$505 ;
+  wire [12:0] \$506 ;
+  wire [13:0] \$507 ;
   wire [12:0] \$508 ;
   wire [13:0] \$509 ;
-  wire \$51 ;
-  wire [41:0] \$510 ;
-  wire [41:0] \$511 ;
+  wire [9:0] \$51 ;
+  wire [12:0] \$510 ;
+  wire \$511 ;
   wire [12:0] \$512 ;
-  wire \$513 ;
-  wire [41:0] \$514 ;
-  wire [41:0] \$515 ;
-  wire [7:0] \$516 ;
-  wire [8:0] \$517 ;
-  wire [41:0] \$518 ;
-  wire [41:0] \$519 ;
-  wire \$52 ;
-  wire [7:0] \$520 ;
-  wire [6:0] \$521 ;
-  wire [15:0] \$522 ;
-  wire [12:0] \$523 ;
-  wire [13:0] \$524 ;
-  wire [12:0] \$525 ;
-  wire [13:0] \$526 ;
-  wire [12:0] \$527 ;
-  wire [13:0] \$528 ;
-  wire [12:0] \$529 ;
-  wire \$53 ;
-  wire [11:0] \$530 ;
-  wire [12:0] \$531 ;
-  wire [13:0] \$532 ;
-  wire [12:0] \$533 ;
-  wire [13:0] \$534 ;
-  wire [12:0] \$535 ;
-  wire \$536 ;
-  wire [12:0] \$537 ;
-  wire [13:0] \$538 ;
-  wire [12:0] \$539 ;
-  wire \$54 ;
-  wire [11:0] \$540 ;
-  wire [12:0] \$541 ;
-  wire [13:0] \$542 ;
-  wire [12:0] \$543 ;
-  wire [13:0] \$544 ;
-  wire [12:0] \$545 ;
-  wire \$546 ;
-  wire [12:0] \$547 ;
-  wire [13:0] \$548 ;
-  wire [12:0] \$549 ;
-  wire [57:0] \$55 ;
-  wire \$550 ;
-  wire [5:0] \$551 ;
-  wire [6:0] \$552 ;
-  wire [5:0] \$553 ;
-  wire [4:0] \$554 ;
-  wire [15:0] \$555 ;
-  wire [48:0] \$556 ;
-  wire [41:0] \$557 ;
-  wire [41:0] \$558 ;
-  wire [12:0] \$559 ;
-  wire [57:0] \$56 ;
-  wire [13:0] \$560 ;
-  wire [41:0] \$561 ;
-  wire [41:0] \$562 ;
-  wire [12:0] \$563 ;
-  wire [13:0] \$564 ;
-  wire [41:0] \$565 ;
-  wire [41:0] \$566 ;
-  wire [12:0] \$567 ;
-  wire [13:0] \$568 ;
-  wire [41:0] \$569 ;
-  wire [58:0] \$57 ;
-  wire [41:0] \$570 ;
-  wire [12:0] \$571 ;
-  wire [11:0] \$572 ;
-  wire [41:0] \$573 ;
-  wire [41:0] \$574 ;
-  wire [12:0] \$575 ;
-  wire [13:0] \$576 ;
-  wire [41:0] \$577 ;
-  wire [41:0] \$578 ;
-  wire [12:0] \$579 ;
-  wire [58:0] \$58 ;
-  wire [13:0] \$580 ;
-  wire [41:0] \$581 ;
-  wire [41:0] \$582 ;
-  wire [12:0] \$583 ;
-  wire \$584 ;
-  wire [41:0] \$585 ;
-  wire [41:0] \$586 ;
-  wire [12:0] \$587 ;
-  wire [13:0] \$588 ;
-  wire [41:0] \$589 ;
-  wire \$59 ;
-  wire [41:0] \$590 ;
-  wire [12:0] \$591 ;
-  wire [11:0] \$592 ;
-  wire [41:0] \$593 ;
-  wire [41:0] \$594 ;
-  wire [12:0] \$595 ;
-  wire [13:0] \$596 ;
-  wire [41:0] \$597 ;
-  wire [41:0] \$598 ;
-  wire [12:0] \$599 ;
-  wire \$6 ;
-  wire [58:0] \$60 ;
-  wire [13:0] \$600 ;
-  wire [41:0] \$601 ;
-  wire [41:0] \$602 ;
-  wire [12:0] \$603 ;
-  wire \$604 ;
-  wire [41:0] \$605 ;
-  wire [41:0] \$606 ;
-  wire [12:0] \$607 ;
-  wire [13:0] \$608 ;
-  wire [41:0] \$609 ;
-  wire [58:0] \$61 ;
-  wire [41:0] \$610 ;
-  wire [12:0] \$611 ;
-  wire \$612 ;
-  wire [41:0] \$613 ;
-  wire [41:0] \$614 ;
-  wire [7:0] \$615 ;
-  wire [8:0] \$616 ;
-  wire [41:0] \$617 ;
-  wire [41:0] \$618 ;
-  wire [7:0] \$619 ;
-  wire \$62 ;
-  wire [6:0] \$620 ;
-  wire [42:0] \$621 ;
-  wire [41:0] \$622 ;
-  wire [41:0] \$623 ;
-  wire [12:0] \$624 ;
-  wire [13:0] \$625 ;
-  wire [41:0] \$626 ;
-  wire [41:0] \$627 ;
-  wire [12:0] \$628 ;
-  wire [13:0] \$629 ;
-  wire [58:0] \$63 ;
-  wire [41:0] \$630 ;
-  wire [41:0] \$631 ;
-  wire [12:0] \$632 ;
-  wire [13:0] \$633 ;
-  wire [41:0] \$634 ;
-  wire [41:0] \$635 ;
-  wire [12:0] \$636 ;
-  wire [11:0] \$637 ;
-  wire [41:0] \$638 ;
-  wire [41:0] \$639 ;
-  wire [58:0] \$64 ;
-  wire [12:0] \$640 ;
-  wire [13:0] \$641 ;
-  wire [41:0] \$642 ;
-  wire [41:0] \$643 ;
-  wire [12:0] \$644 ;
-  wire [13:0] \$645 ;
-  wire [41:0] \$646 ;
-  wire [41:0] \$647 ;
-  wire [12:0] \$648 ;
-  wire \$649 ;
-  wire \$65 ;
-  wire [41:0] \$650 ;
-  wire [41:0] \$651 ;
-  wire [12:0] \$652 ;
-  wire [13:0] \$653 ;
-  wire [41:0] \$654 ;
-  wire [41:0] \$655 ;
-  wire [12:0] \$656 ;
-  wire [11:0] \$657 ;
-  wire [41:0] \$658 ;
-  wire [41:0] \$659 ;
-  wire \$66 ;
-  wire [12:0] \$660 ;
-  wire [13:0] \$661 ;
-  wire [41:0] \$662 ;
-  wire [41:0] \$663 ;
-  wire [12:0] \$664 ;
-  wire [13:0] \$665 ;
-  wire [41:0] \$666 ;
-  wire [41:0] \$667 ;
-  wire [12:0] \$668 ;
-  wire \$669 ;
-  wire \$67 ;
-  wire [41:0] \$670 ;
-  wire [41:0] \$671 ;
-  wire [12:0] \$672 ;
-  wire [13:0] \$673 ;
-  wire [41:0] \$674 ;
-  wire [41:0] \$675 ;
-  wire [12:0] \$676 ;
-  wire \$677 ;
-  wire [41:0] \$678 ;
-  wire [41:0] \$679 ;
-  wire [58:0] \$68 ;
-  wire [7:0] \$680 ;
-  wire [8:0] \$681 ;
-  wire [41:0] \$682 ;
-  wire [41:0] \$683 ;
-  wire [7:0] \$684 ;
-  wire [6:0] \$685 ;
-  wire [15:0] \$686 ;
-  wire [12:0] \$687 ;
-  wire [13:0] \$688 ;
-  wire [12:0] \$689 ;
-  wire [58:0] \$69 ;
-  wire [13:0] \$690 ;
-  wire [12:0] \$691 ;
-  wire [13:0] \$692 ;
-  wire [12:0] \$693 ;
-  wire [11:0] \$694 ;
-  wire [12:0] \$695 ;
-  wire [13:0] \$696 ;
-  wire [12:0] \$697 ;
-  wire [13:0] \$698 ;
-  wire [12:0] \$699 ;
-  wire \$7 ;
-  wire [58:0] \$70 ;
-  wire \$700 ;
-  wire [12:0] \$701 ;
-  wire [13:0] \$702 ;
-  wire [12:0] \$703 ;
-  wire [11:0] \$704 ;
-  wire [12:0] \$705 ;
-  wire [13:0] \$706 ;
-  wire [12:0] \$707 ;
-  wire [13:0] \$708 ;
-  wire [12:0] \$709 ;
-  wire \$71 ;
-  wire \$710 ;
-  wire [12:0] \$711 ;
-  wire [13:0] \$712 ;
-  wire [12:0] \$713 ;
-  wire \$714 ;
-  wire [5:0] \$715 ;
-  wire [6:0] \$716 ;
-  wire [5:0] \$717 ;
-  wire [4:0] \$718 ;
-  wire [15:0] \$719 ;
-  wire [58:0] \$72 ;
-  wire [48:0] \$720 ;
-  wire [41:0] \$721 ;
-  wire [41:0] \$722 ;
-  wire [12:0] \$723 ;
-  wire [13:0] \$724 ;
-  wire [41:0] \$725 ;
-  wire [41:0] \$726 ;
-  wire [12:0] \$727 ;
-  wire [13:0] \$728 ;
-  wire [41:0] \$729 ;
-  wire [58:0] \$73 ;
-  wire [41:0] \$730 ;
-  wire [12:0] \$731 ;
-  wire [13:0] \$732 ;
-  wire [41:0] \$733 ;
-  wire [41:0] \$734 ;
-  wire [12:0] \$735 ;
-  wire [11:0] \$736 ;
-  wire [41:0] \$737 ;
-  wire [41:0] \$738 ;
-  wire [12:0] \$739 ;
-  wire [58:0] \$74 ;
-  wire [13:0] \$740 ;
-  wire [41:0] \$741 ;
-  wire [41:0] \$742 ;
-  wire [12:0] \$743 ;
-  wire [13:0] \$744 ;
-  wire [41:0] \$745 ;
-  wire [41:0] \$746 ;
-  wire [12:0] \$747 ;
-  wire \$748 ;
-  wire [41:0] \$749 ;
-  wire \$75 ;
-  wire [41:0] \$750 ;
-  wire [12:0] \$751 ;
-  wire [13:0] \$752 ;
-  wire [41:0] \$753 ;
-  wire [41:0] \$754 ;
-  wire [12:0] \$755 ;
-  wire [11:0] \$756 ;
-  wire [41:0] \$757 ;
-  wire [41:0] \$758 ;
-  wire [12:0] \$759 ;
-  wire [58:0] \$76 ;
-  wire [13:0] \$760 ;
-  wire [41:0] \$761 ;
-  wire [41:0] \$762 ;
-  wire [12:0] \$763 ;
-  wire [13:0] \$764 ;
-  wire [41:0] \$765 ;
-  wire [41:0] \$766 ;
-  wire [12:0] \$767 ;
-  wire \$768 ;
-  wire [41:0] \$769 ;
-  wire [58:0] \$77 ;
-  wire [41:0] \$770 ;
-  wire [12:0] \$771 ;
-  wire [13:0] \$772 ;
-  wire [41:0] \$773 ;
-  wire [41:0] \$774 ;
-  wire [12:0] \$775 ;
-  wire \$776 ;
-  wire [41:0] \$777 ;
-  wire [41:0] \$778 ;
-  wire [7:0] \$779 ;
-  wire [58:0] \$78 ;
-  wire [8:0] \$780 ;
-  wire [41:0] \$781 ;
-  wire [41:0] \$782 ;
-  wire [7:0] \$783 ;
-  wire [6:0] \$784 ;
-  wire [42:0] \$785 ;
-  wire [41:0] \$786 ;
-  wire [41:0] \$787 ;
-  wire [12:0] \$788 ;
-  wire [13:0] \$789 ;
-  wire [58:0] \$79 ;
-  wire [41:0] \$790 ;
-  wire [41:0] \$791 ;
-  wire [12:0] \$792 ;
-  wire [13:0] \$793 ;
-  wire [41:0] \$794 ;
-  wire [41:0] \$795 ;
-  wire [12:0] \$796 ;
-  wire [13:0] \$797 ;
-  wire [41:0] \$798 ;
-  wire [41:0] \$799 ;
-  wire \$8 ;
-  wire [58:0] \$80 ;
-  wire [12:0] \$800 ;
-  wire [11:0] \$801 ;
-  wire [41:0] \$802 ;
-  wire [41:0] \$803 ;
-  wire [12:0] \$804 ;
-  wire [13:0] \$805 ;
-  wire [41:0] \$806 ;
-  wire [41:0] \$807 ;
-  wire [12:0] \$808 ;
-  wire [13:0] \$809 ;
-  wire [58:0] \$81 ;
-  wire [41:0] \$810 ;
-  wire [41:0] \$811 ;
-  wire [12:0] \$812 ;
-  wire \$813 ;
-  wire [41:0] \$814 ;
-  wire [41:0] \$815 ;
-  wire [12:0] \$816 ;
-  wire [13:0] \$817 ;
-  wire [41:0] \$818 ;
-  wire [41:0] \$819 ;
-  wire \$82 ;
-  wire [12:0] \$820 ;
-  wire [11:0] \$821 ;
-  wire [41:0] \$822 ;
-  wire [41:0] \$823 ;
-  wire [12:0] \$824 ;
-  wire [13:0] \$825 ;
-  wire [41:0] \$826 ;
-  wire [41:0] \$827 ;
-  wire [12:0] \$828 ;
-  wire [13:0] \$829 ;
-  wire \$83 ;
-  wire [41:0] \$830 ;
-  wire [41:0] \$831 ;
-  wire [12:0] \$832 ;
-  wire \$833 ;
-  wire [41:0] \$834 ;
-  wire [41:0] \$835 ;
-  wire [12:0] \$836 ;
-  wire [13:0] \$837 ;
-  wire [41:0] \$838 ;
-  wire [41:0] \$839 ;
-  wire \$84 ;
-  wire [12:0] \$840 ;
-  wire \$841 ;
-  wire [41:0] \$842 ;
-  wire [41:0] \$843 ;
-  wire [7:0] \$844 ;
-  wire [8:0] \$845 ;
-  wire [41:0] \$846 ;
-  wire [41:0] \$847 ;
-  wire [7:0] \$848 ;
-  wire [6:0] \$849 ;
-  wire \$85 ;
-  reg \$850 ;
-  reg [191:0] \$851 ;
-  reg [1:0] \$852 ;
-  reg \$853 ;
-  reg \$854 ;
-  reg \$855 ;
-  reg \$856 ;
-  reg \$857 ;
-  reg \$858 ;
-  reg [15:0] \$859 ;
-  wire [58:0] \$86 ;
-  reg [40:0] \$860 ;
-  reg [41:0] \$861 ;
-  reg [15:0] \$862 ;
-  reg [15:0] \$863 ;
-  reg [40:0] \$864 ;
-  reg [41:0] \$865 ;
-  reg [15:0] \$866 ;
-  reg [15:0] \$867 ;
-  reg [40:0] \$868 ;
-  reg [41:0] \$869 ;
-  wire [58:0] \$87 ;
-  reg [15:0] \$870 ;
-  reg [15:0] \$871 ;
-  reg [40:0] \$872 ;
-  reg [41:0] \$873 ;
-  reg [15:0] \$874 ;
-  wire [9:0] \$88 ;
-  wire [7:0] \$89 ;
-  wire \$9 ;
-  wire [7:0] \$90 ;
-  wire [57:0] \$91 ;
+  wire [13:0] \$513 ;
+  wire [12:0] \$514 ;
+  wire [11:0] \$515 ;
+  wire [12:0] \$516 ;
+  wire [13:0] \$517 ;
+  wire [12:0] \$518 ;
+  wire [13:0] \$519 ;
+  wire [8:0] \$52 ;
+  wire [12:0] \$520 ;
+  wire \$521 ;
+  wire [12:0] \$522 ;
+  wire [13:0] \$523 ;
+  wire [12:0] \$524 ;
+  wire \$525 ;
+  wire [7:0] \$526 ;
+  wire [8:0] \$527 ;
+  wire [7:0] \$528 ;
+  wire [6:0] \$529 ;
+  wire [7:0] \$53 ;
+  wire [42:0] \$530 ;
+  wire [58:0] \$531 ;
+  wire [58:0] \$532 ;
+  wire [58:0] \$533 ;
+  wire [58:0] \$534 ;
+  wire \$535 ;
+  wire [58:0] \$536 ;
+  wire [58:0] \$537 ;
+  wire \$538 ;
+  wire [58:0] \$539 ;
+  wire [15:0] \$54 ;
+  wire [58:0] \$540 ;
+  wire \$541 ;
+  wire \$542 ;
+  wire \$543 ;
+  wire [58:0] \$544 ;
+  wire [58:0] \$545 ;
+  wire [58:0] \$546 ;
+  wire \$547 ;
+  wire [58:0] \$548 ;
+  wire [58:0] \$549 ;
+  wire [15:0] \$55 ;
+  wire [58:0] \$550 ;
+  wire \$551 ;
+  wire [58:0] \$552 ;
+  wire [58:0] \$553 ;
+  wire [58:0] \$554 ;
+  wire [58:0] \$555 ;
+  wire [58:0] \$556 ;
+  wire [58:0] \$557 ;
+  wire \$558 ;
+  wire \$559 ;
+  wire [12:0] \$56 ;
+  wire \$560 ;
+  wire \$561 ;
+  wire \$562 ;
+  wire \$563 ;
+  wire \$564 ;
+  wire \$565 ;
+  wire \$566 ;
+  wire \$567 ;
+  wire [57:0] \$568 ;
+  wire [57:0] \$569 ;
+  wire [13:0] \$57 ;
+  reg \$570 ;
+  reg [191:0] \$571 ;
+  reg [2:0] \$572 ;
+  reg \$573 ;
+  reg \$574 ;
+  reg \$575 ;
+  reg \$576 ;
+  reg \$577 ;
+  reg \$578 ;
+  reg \$579 ;
+  wire [12:0] \$58 ;
+  reg \$580 ;
+  reg [15:0] \$581 ;
+  reg [40:0] \$582 ;
+  reg [41:0] \$583 ;
+  reg [15:0] \$584 ;
+  reg [15:0] \$585 ;
+  reg [40:0] \$586 ;
+  reg [41:0] \$587 ;
+  reg [15:0] \$588 ;
+  reg [15:0] \$589 ;
+  wire [13:0] \$59 ;
+  reg [40:0] \$590 ;
+  reg [41:0] \$591 ;
+  reg [15:0] \$592 ;
+  reg [15:0] \$593 ;
+  reg [40:0] \$594 ;
+  reg [41:0] \$595 ;
+  reg [15:0] \$596 ;
+  wire [9:0] \$6 ;
+  wire [8:0] \$60 ;
+  wire [9:0] \$61 ;
+  wire [8:0] \$62 ;
+  wire [7:0] \$63 ;
+  wire [48:0] \$64 ;
+  wire [12:0] \$65 ;
+  wire [13:0] \$66 ;
+  wire [12:0] \$67 ;
+  wire [13:0] \$68 ;
+  wire [12:0] \$69 ;
+  wire [7:0] \$7 ;
+  wire [13:0] \$70 ;
+  wire [12:0] \$71 ;
+  wire [11:0] \$72 ;
+  wire [12:0] \$73 ;
+  wire [13:0] \$74 ;
+  wire [12:0] \$75 ;
+  wire [13:0] \$76 ;
+  wire [12:0] \$77 ;
+  wire \$78 ;
+  wire [12:0] \$79 ;
+  wire [7:0] \$8 ;
+  wire [13:0] \$80 ;
+  wire [12:0] \$81 ;
+  wire [11:0] \$82 ;
+  wire [12:0] \$83 ;
+  wire [13:0] \$84 ;
+  wire [12:0] \$85 ;
+  wire [13:0] \$86 ;
+  wire [12:0] \$87 ;
+  wire \$88 ;
+  wire [12:0] \$89 ;
+  wire [32:0] \$9 ;
+  wire [13:0] \$90 ;
+  wire [12:0] \$91 ;
   wire \$92 ;
-  wire \$93 ;
-  wire \$94 ;
-  wire \$95 ;
-  wire \$96 ;
-  wire \$97 ;
-  wire [57:0] \$98 ;
-  wire [57:0] \$99 ;
+  wire [7:0] \$93 ;
+  wire [8:0] \$94 ;
+  wire [7:0] \$95 ;
+  wire [6:0] \$96 ;
+  wire [42:0] \$97 ;
+  wire [42:0] \$98 ;
+  wire [12:0] \$99 ;
   reg [41:0] acc0 = 42'h00000000000;
   reg [41:0] acc1 = 42'h00000000000;
   reg [41:0] acc2 = 42'h00000000000;
@@ -4712,7 +4499,7 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   input clk;
   wire clk;
   reg count = 1'h0;
-  reg [1:0] credits = 2'h3;
+  reg [2:0] credits = 3'h4;
   wire [127:0] data;
   reg first = 1'h0;
   reg [15:0] low0 = 16'h0000;
@@ -4723,6 +4510,10 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   reg [15:0] mshift1 = 16'h0000;
   reg [15:0] mshift2 = 16'h0000;
   reg [15:0] mshift3 = 16'h0000;
+  reg [15:0] mult_q0 = 16'h0000;
+  reg [15:0] mult_q1 = 16'h0000;
+  reg [15:0] mult_q2 = 16'h0000;
+  reg [15:0] mult_q3 = 16'h0000;
   output [127:0] out_data;
   wire [127:0] out_data;
   input out_int32;
@@ -4730,11 +4521,10 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   wire out_ready;
   output out_valid;
   wire out_valid;
-  (* init = 1'h0 *)
-  wire p_done;
+  reg p_done = 1'h0;
   reg [191:0] params = 192'h000000000000000000000000000000000000000000000000;
-  input [163:0] \port$1764$0 ;
-  wire [163:0] \port$1764$0 ;
+  input [163:0] \port$1492$0 ;
+  wire [163:0] \port$1492$0 ;
   reg [48:0] qm0 = 49'h0000000000000;
   reg [48:0] qm1 = 49'h0000000000000;
   reg [48:0] qm2 = 49'h0000000000000;
@@ -4743,9 +4533,28 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   reg qm_last = 1'h0;
   reg qm_v = 1'h0;
   wire [127:0] r_data;
+  (* init = 1'h0 *)
+  wire r_done;
   input r_en;
   wire r_en;
+  reg [31:0] r_i320 = 32'd0;
+  reg [31:0] r_i321 = 32'd0;
+  reg [31:0] r_i322 = 32'd0;
+  reg [31:0] r_i323 = 32'd0;
+  reg r_over0 = 1'h0;
+  reg r_over1 = 1'h0;
+  reg r_over2 = 1'h0;
+  reg r_over3 = 1'h0;
   wire r_rdy;
+  reg [8:0] r_u0 = 9'h000;
+  reg [8:0] r_u1 = 9'h000;
+  reg [8:0] r_u2 = 9'h000;
+  reg [8:0] r_u3 = 9'h000;
+  reg r_under0 = 1'h0;
+  reg r_under1 = 1'h0;
+  reg r_under2 = 1'h0;
+  reg r_under3 = 1'h0;
+  reg req_start = 1'h0;
   input [191:0] rowp_payload;
   wire [191:0] rowp_payload;
   output rowp_ready;
@@ -4761,6 +4570,14 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   reg [40:0] t1 = 41'h00000000000;
   reg [40:0] t2 = 41'h00000000000;
   reg [40:0] t3 = 41'h00000000000;
+  reg [19:0] t_hi0 = 20'h00000;
+  reg [19:0] t_hi1 = 20'h00000;
+  reg [19:0] t_hi2 = 20'h00000;
+  reg [19:0] t_hi3 = 20'h00000;
+  reg [21:0] t_lo0 = 22'h000000;
+  reg [21:0] t_lo1 = 22'h000000;
+  reg [21:0] t_lo2 = 22'h000000;
+  reg [21:0] t_lo3 = 22'h000000;
   output take;
   wire take;
   wire [40:0] totals__0;
@@ -4772,773 +4589,280 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   wire [127:0] w_data;
   reg w_en = 1'h0;
   reg \wait  = 1'h0;
-  assign \$124  = ~ \$123 ;
-  assign \$125  = | \$124 [7:0];
-  assign \$126  = \$121 [8] & \$125 ;
-  assign \$127  = \$118  | \$126 ;
-  assign \$128  = \$114  & \$127 ;
-  assign \$130  = $signed(\$129 ) >>> shift;
-  assign \$131  = \$130 [8:0] + 1'h1;
-  assign \$132  = \$128  ? 8'h80 : \$131 [8:1];
-  assign \$133  = \$110  ? 8'h7f : \$132 ;
-  assign \$134  = out_int32 ? \$99  : { \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133 [7], \$133  };
-  assign \$135  = ~ acc3[41];
-  assign \$136  = | acc3[41:15];
-  assign \$137  = \$135  & \$136 ;
-  assign \$138  = & acc3[41:15];
-  assign \$139  = ~ \$138 ;
-  assign \$140  = acc3[41] & \$139 ;
-  assign \$141  = \$140  ? 58'h3ffffff80000000 : { acc3, low3 };
-  assign \$142  = \$137  ? 58'h00000007fffffff : \$141 ;
-  assign \$144  = $signed(\$143 ) >>> shift;
-  assign \$145  = ~ \$144 [58];
-  assign \$147  = $signed(\$146 ) >>> shift;
-  assign \$148  = | \$147 [57:8];
-  assign \$150  = $signed(\$149 ) >>> shift;
-  assign \$151  = & \$150 [7:0];
-  assign \$152  = \$148  | \$151 ;
-  assign \$153  = \$145  & \$152 ;
-  assign \$155  = $signed(\$154 ) >>> shift;
-  assign \$156  = ~ \$155 ;
-  assign \$157  = ~ \$156 [58];
-  assign \$159  = $signed(\$158 ) >>> shift;
-  assign \$160  = ~ \$159 ;
-  assign \$161  = | \$160 [57:9];
-  assign \$163  = $signed(\$162 ) >>> shift;
-  assign \$164  = ~ \$163 ;
-  assign \$166  = $signed(\$165 ) >>> shift;
-  assign \$167  = ~ \$166 ;
-  assign \$168  = | \$167 [7:0];
-  assign \$169  = \$164 [8] & \$168 ;
-  assign \$170  = \$161  | \$169 ;
-  assign \$171  = \$157  & \$170 ;
-  assign \$173  = $signed(\$172 ) >>> shift;
-  assign \$174  = \$173 [8:0] + 1'h1;
-  assign \$175  = \$171  ? 8'h80 : \$174 [8:1];
-  assign \$176  = \$153  ? 8'h7f : \$175 ;
-  assign \$177  = out_int32 ? \$142  : { \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176 [7], \$176  };
-  assign \$178  = rowp_valid & rowp_ready;
-  assign \$179  = credits - take;
-  assign \$180  = out_valid & r_en;
-  assign \$181  = $signed(\$179 ) + $signed({ 1'h0, \$180  });
-  assign \$183  = \wait  - 1'h1;
-  assign \$185  = active & \$184 ;
-  assign \$187  = ~ \$186 ;
-  assign \$188  = active & \$187 ;
-  assign \$189  = count + 1'h1;
-  assign \$190  = active & first;
-  assign \$192  = active & \$191 ;
-  assign \$193  = qm_v & qm_last;
-  assign \$195  = \port$1764$0 [11:0] + params[11:0];
-  assign \$196  = \$195  + 1'h0;
-  assign \$197  = \port$1764$0 [11:0] + params[11:0];
-  assign \$198  = \$197  + 1'h0;
-  assign \$199  = \port$1764$0 [23:12] + params[23:12];
-  assign \$200  = \$199  + 1'h1;
-  assign \$201  = \port$1764$0 [23:12] + params[23:12];
-  assign \$202  = \$198 [12] ? \$200 [11:0] : \$201 [11:0];
-  assign \$203  = \port$1764$0 [11:0] + params[11:0];
-  assign \$204  = \$203  + 1'h0;
-  assign \$205  = \port$1764$0 [23:12] + params[23:12];
-  assign \$206  = \$205  + 1'h1;
-  assign \$207  = \port$1764$0 [23:12] + params[23:12];
-  assign \$208  = \$204 [12] ? \$206 [12] : \$207 [12];
-  assign \$209  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$210  = \$209  + 1'h1;
-  assign \$211  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$212  = \$208  ? \$210 [11:0] : \$211 [11:0];
-  assign \$213  = \port$1764$0 [11:0] + params[11:0];
-  assign \$214  = \$213  + 1'h0;
-  assign \$215  = \port$1764$0 [23:12] + params[23:12];
-  assign \$216  = \$215  + 1'h1;
-  assign \$217  = \port$1764$0 [23:12] + params[23:12];
-  assign \$218  = \$214 [12] ? \$216 [12] : \$217 [12];
-  assign \$219  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$220  = \$219  + 1'h1;
-  assign \$221  = \port$1764$0 [35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$222  = \$218  ? \$220 [12] : \$221 [12];
-  assign \$223  = \port$1764$0 [40:36] + { params[31], params[31], params[31], params[31], params[31] };
-  assign \$224  = \$223  + 1'h1;
-  assign \$225  = \port$1764$0 [40:36] + { params[31], params[31], params[31], params[31], params[31] };
-  assign \$226  = \$222  ? \$224 [4:0] : \$225 [4:0];
-  assign \$227  = out_int32 ? 16'h0001 : params[47:32];
-  assign \$228  = $signed(t0) * $signed({ 1'h0, mshift0[7:0] });
-  assign \$229  = qm_first ? 42'h00000000000 : acc0;
-  assign \$230  = qm_first ? 42'h00000000000 : acc0;
-  assign \$231  = \$229 [11:0] + qm0[11:0];
-  assign \$232  = \$231  + 1'h0;
-  assign \$233  = qm_first ? 42'h00000000000 : acc0;
-  assign \$234  = qm_first ? 42'h00000000000 : acc0;
-  assign \$235  = \$233 [11:0] + qm0[11:0];
-  assign \$236  = \$235  + 1'h0;
-  assign \$237  = qm_first ? 42'h00000000000 : acc0;
-  assign \$238  = qm_first ? 42'h00000000000 : acc0;
-  assign \$239  = \$237 [23:12] + qm0[23:12];
-  assign \$240  = \$239  + 1'h1;
-  assign \$241  = qm_first ? 42'h00000000000 : acc0;
-  assign \$242  = qm_first ? 42'h00000000000 : acc0;
-  assign \$243  = \$241 [23:12] + qm0[23:12];
-  assign \$244  = \$236 [12] ? \$240 [11:0] : \$243 [11:0];
-  assign \$245  = qm_first ? 42'h00000000000 : acc0;
-  assign \$246  = qm_first ? 42'h00000000000 : acc0;
-  assign \$247  = \$245 [11:0] + qm0[11:0];
-  assign \$248  = \$247  + 1'h0;
-  assign \$249  = qm_first ? 42'h00000000000 : acc0;
-  assign \$250  = qm_first ? 42'h00000000000 : acc0;
-  assign \$251  = \$249 [23:12] + qm0[23:12];
-  assign \$252  = \$251  + 1'h1;
-  assign \$253  = qm_first ? 42'h00000000000 : acc0;
-  assign \$254  = qm_first ? 42'h00000000000 : acc0;
-  assign \$255  = \$253 [23:12] + qm0[23:12];
-  assign \$256  = \$248 [12] ? \$252 [12] : \$255 [12];
-  assign \$257  = qm_first ? 42'h00000000000 : acc0;
-  assign \$258  = qm_first ? 42'h00000000000 : acc0;
-  assign \$259  = \$257 [35:24] + qm0[35:24];
-  assign \$260  = \$259  + 1'h1;
-  assign \$261  = qm_first ? 42'h00000000000 : acc0;
-  assign \$262  = qm_first ? 42'h00000000000 : acc0;
-  assign \$263  = \$261 [35:24] + qm0[35:24];
-  assign \$264  = \$256  ? \$260 [11:0] : \$263 [11:0];
-  assign \$265  = qm_first ? 42'h00000000000 : acc0;
-  assign \$266  = qm_first ? 42'h00000000000 : acc0;
-  assign \$267  = \$265 [11:0] + qm0[11:0];
-  assign \$268  = \$267  + 1'h0;
-  assign \$269  = qm_first ? 42'h00000000000 : acc0;
-  assign \$270  = qm_first ? 42'h00000000000 : acc0;
-  assign \$271  = \$269 [23:12] + qm0[23:12];
-  assign \$272  = \$271  + 1'h1;
-  assign \$273  = qm_first ? 42'h00000000000 : acc0;
-  assign \$274  = qm_first ? 42'h00000000000 : acc0;
-  assign \$275  = \$273 [23:12] + qm0[23:12];
-  assign \$276  = \$268 [12] ? \$272 [12] : \$275 [12];
-  assign \$277  = qm_first ? 42'h00000000000 : acc0;
-  assign \$278  = qm_first ? 42'h00000000000 : acc0;
-  assign \$279  = \$277 [35:24] + qm0[35:24];
-  assign \$280  = \$279  + 1'h1;
-  assign \$281  = qm_first ? 42'h00000000000 : acc0;
-  assign \$282  = qm_first ? 42'h00000000000 : acc0;
-  assign \$283  = \$281 [35:24] + qm0[35:24];
-  assign \$284  = \$276  ? \$280 [12] : \$283 [12];
-  assign \$285  = qm_first ? 42'h00000000000 : acc0;
-  assign \$286  = qm_first ? 42'h00000000000 : acc0;
-  assign \$287  = { \$286 [41], \$285 [41:36] } + qm0[42:36];
-  assign \$288  = \$287  + 1'h1;
-  assign \$289  = qm_first ? 42'h00000000000 : acc0;
-  assign \$290  = qm_first ? 42'h00000000000 : acc0;
-  assign \$291  = { \$290 [41], \$289 [41:36] } + qm0[42:36];
-  assign \$292  = \$284  ? \$288 [6:0] : \$291 [6:0];
-  assign \$294  = qm_first ? 42'h00000000000 : acc0;
-  assign \$295  = qm_first ? 42'h00000000000 : acc0;
-  assign \$296  = \$294 [11:0] + qm0[11:0];
-  assign \$297  = \$296  + 1'h0;
-  assign \$298  = qm_first ? 42'h00000000000 : acc0;
-  assign \$299  = qm_first ? 42'h00000000000 : acc0;
-  assign \$300  = \$298 [11:0] + qm0[11:0];
-  assign \$301  = \$300  + 1'h0;
-  assign \$302  = qm_first ? 42'h00000000000 : acc0;
-  assign \$303  = qm_first ? 42'h00000000000 : acc0;
-  assign \$304  = \$302 [23:12] + qm0[23:12];
-  assign \$305  = \$304  + 1'h1;
-  assign \$306  = qm_first ? 42'h00000000000 : acc0;
-  assign \$307  = qm_first ? 42'h00000000000 : acc0;
-  assign \$308  = \$306 [23:12] + qm0[23:12];
-  assign \$309  = \$301 [12] ? \$305 [11:0] : \$308 [11:0];
-  assign \$310  = qm_first ? 42'h00000000000 : acc0;
-  assign \$311  = qm_first ? 42'h00000000000 : acc0;
-  assign \$312  = \$310 [11:0] + qm0[11:0];
-  assign \$313  = \$312  + 1'h0;
-  assign \$314  = qm_first ? 42'h00000000000 : acc0;
-  assign \$315  = qm_first ? 42'h00000000000 : acc0;
-  assign \$316  = \$314 [23:12] + qm0[23:12];
-  assign \$317  = \$316  + 1'h1;
-  assign \$318  = qm_first ? 42'h00000000000 : acc0;
-  assign \$319  = qm_first ? 42'h00000000000 : acc0;
-  assign \$320  = \$318 [23:12] + qm0[23:12];
-  assign \$321  = \$313 [12] ? \$317 [12] : \$320 [12];
-  assign \$322  = qm_first ? 42'h00000000000 : acc0;
-  assign \$323  = qm_first ? 42'h00000000000 : acc0;
-  assign \$324  = \$322 [35:24] + qm0[35:24];
-  assign \$325  = \$324  + 1'h1;
-  assign \$326  = qm_first ? 42'h00000000000 : acc0;
-  assign \$327  = qm_first ? 42'h00000000000 : acc0;
-  assign \$328  = \$326 [35:24] + qm0[35:24];
-  assign \$329  = \$321  ? \$325 [11:0] : \$328 [11:0];
-  assign \$330  = qm_first ? 42'h00000000000 : acc0;
-  assign \$331  = qm_first ? 42'h00000000000 : acc0;
-  assign \$332  = \$330 [11:0] + qm0[11:0];
-  assign \$333  = \$332  + 1'h0;
-  assign \$334  = qm_first ? 42'h00000000000 : acc0;
-  assign \$335  = qm_first ? 42'h00000000000 : acc0;
-  assign \$336  = \$334 [23:12] + qm0[23:12];
-  assign \$337  = \$336  + 1'h1;
-  assign \$338  = qm_first ? 42'h00000000000 : acc0;
-  assign \$339  = qm_first ? 42'h00000000000 : acc0;
-  assign \$340  = \$338 [23:12] + qm0[23:12];
-  assign \$341  = \$333 [12] ? \$337 [12] : \$340 [12];
-  assign \$342  = qm_first ? 42'h00000000000 : acc0;
-  assign \$343  = qm_first ? 42'h00000000000 : acc0;
-  assign \$344  = \$342 [35:24] + qm0[35:24];
-  assign \$345  = \$344  + 1'h1;
-  assign \$346  = qm_first ? 42'h00000000000 : acc0;
-  assign \$347  = qm_first ? 42'h00000000000 : acc0;
-  assign \$348  = \$346 [35:24] + qm0[35:24];
-  assign \$349  = \$341  ? \$345 [12] : \$348 [12];
-  assign \$350  = qm_first ? 42'h00000000000 : acc0;
-  assign \$351  = qm_first ? 42'h00000000000 : acc0;
-  assign \$352  = { \$351 [41], \$350 [41:36] } + qm0[42:36];
-  assign \$353  = \$352  + 1'h1;
-  assign \$354  = qm_first ? 42'h00000000000 : acc0;
-  assign \$355  = qm_first ? 42'h00000000000 : acc0;
-  assign \$356  = { \$355 [41], \$354 [41:36] } + qm0[42:36];
-  assign \$357  = \$349  ? \$353 [6:0] : \$356 [6:0];
-  assign \$359  = \port$1764$0 [52:41] + params[59:48];
-  assign \$360  = \$359  + 1'h0;
-  assign \$361  = \port$1764$0 [52:41] + params[59:48];
-  assign \$362  = \$361  + 1'h0;
-  assign \$363  = \port$1764$0 [64:53] + params[71:60];
-  assign \$364  = \$363  + 1'h1;
-  assign \$365  = \port$1764$0 [64:53] + params[71:60];
-  assign \$366  = \$362 [12] ? \$364 [11:0] : \$365 [11:0];
-  assign \$367  = \port$1764$0 [52:41] + params[59:48];
-  assign \$368  = \$367  + 1'h0;
-  assign \$369  = \port$1764$0 [64:53] + params[71:60];
-  assign \$370  = \$369  + 1'h1;
-  assign \$371  = \port$1764$0 [64:53] + params[71:60];
-  assign \$372  = \$368 [12] ? \$370 [12] : \$371 [12];
-  assign \$373  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$374  = \$373  + 1'h1;
-  assign \$375  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$376  = \$372  ? \$374 [11:0] : \$375 [11:0];
-  assign \$377  = \port$1764$0 [52:41] + params[59:48];
-  assign \$378  = \$377  + 1'h0;
-  assign \$379  = \port$1764$0 [64:53] + params[71:60];
-  assign \$380  = \$379  + 1'h1;
-  assign \$381  = \port$1764$0 [64:53] + params[71:60];
-  assign \$382  = \$378 [12] ? \$380 [12] : \$381 [12];
-  assign \$383  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$384  = \$383  + 1'h1;
-  assign \$385  = \port$1764$0 [76:65] + { params[79], params[79], params[79], params[79], params[79:72] };
-  assign \$386  = \$382  ? \$384 [12] : \$385 [12];
-  assign \$387  = \port$1764$0 [81:77] + { params[79], params[79], params[79], params[79], params[79] };
-  assign \$388  = \$387  + 1'h1;
-  assign \$389  = \port$1764$0 [81:77] + { params[79], params[79], params[79], params[79], params[79] };
-  assign \$390  = \$386  ? \$388 [4:0] : \$389 [4:0];
-  assign \$391  = out_int32 ? 16'h0001 : params[95:80];
-  assign \$392  = $signed(t1) * $signed({ 1'h0, mshift1[7:0] });
-  assign \$393  = qm_first ? 42'h00000000000 : acc1;
-  assign \$394  = qm_first ? 42'h00000000000 : acc1;
-  assign \$395  = \$393 [11:0] + qm1[11:0];
-  assign \$396  = \$395  + 1'h0;
-  assign \$397  = qm_first ? 42'h00000000000 : acc1;
-  assign \$398  = qm_first ? 42'h00000000000 : acc1;
-  assign \$399  = \$397 [11:0] + qm1[11:0];
-  assign \$400  = \$399  + 1'h0;
-  assign \$401  = qm_first ? 42'h00000000000 : acc1;
-  assign \$402  = qm_first ? 42'h00000000000 : acc1;
-  assign \$403  = \$401 [23:12] + qm1[23:12];
-  assign \$404  = \$403  + 1'h1;
-  assign \$405  = qm_first ? 42'h00000000000 : acc1;
-  assign \$406  = qm_first ? 42'h00000000000 : acc1;
-  assign \$407  = \$405 [23:12] + qm1[23:12];
-  assign \$408  = \$400 [12] ? \$404 [11:0] : \$407 [11:0];
-  assign \$409  = qm_first ? 42'h00000000000 : acc1;
-  assign \$410  = qm_first ? 42'h00000000000 : acc1;
-  assign \$411  = \$409 [11:0] + qm1[11:0];
-  assign \$412  = \$411  + 1'h0;
-  assign \$413  = qm_first ? 42'h00000000000 : acc1;
-  assign \$414  = qm_first ? 42'h00000000000 : acc1;
-  assign \$415  = \$413 [23:12] + qm1[23:12];
-  assign \$416  = \$415  + 1'h1;
-  assign \$417  = qm_first ? 42'h00000000000 : acc1;
-  assign \$418  = qm_first ? 42'h00000000000 : acc1;
-  assign \$419  = \$417 [23:12] + qm1[23:12];
-  assign \$420  = \$412 [12] ? \$416 [12] : \$419 [12];
-  assign \$421  = qm_first ? 42'h00000000000 : acc1;
-  assign \$422  = qm_first ? 42'h00000000000 : acc1;
-  assign \$423  = \$421 [35:24] + qm1[35:24];
-  assign \$424  = \$423  + 1'h1;
-  assign \$425  = qm_first ? 42'h00000000000 : acc1;
-  assign \$426  = qm_first ? 42'h00000000000 : acc1;
-  assign \$427  = \$425 [35:24] + qm1[35:24];
-  assign \$428  = \$420  ? \$424 [11:0] : \$427 [11:0];
-  assign \$429  = qm_first ? 42'h00000000000 : acc1;
-  assign \$430  = qm_first ? 42'h00000000000 : acc1;
-  assign \$431  = \$429 [11:0] + qm1[11:0];
-  assign \$432  = \$431  + 1'h0;
-  assign \$433  = qm_first ? 42'h00000000000 : acc1;
-  assign \$434  = qm_first ? 42'h00000000000 : acc1;
-  assign \$435  = \$433 [23:12] + qm1[23:12];
-  assign \$436  = \$435  + 1'h1;
-  assign \$437  = qm_first ? 42'h00000000000 : acc1;
-  assign \$438  = qm_first ? 42'h00000000000 : acc1;
-  assign \$439  = \$437 [23:12] + qm1[23:12];
-  assign \$440  = \$432 [12] ? \$436 [12] : \$439 [12];
-  assign \$441  = qm_first ? 42'h00000000000 : acc1;
-  assign \$442  = qm_first ? 42'h00000000000 : acc1;
-  assign \$443  = \$441 [35:24] + qm1[35:24];
-  assign \$444  = \$443  + 1'h1;
-  assign \$445  = qm_first ? 42'h00000000000 : acc1;
-  assign \$446  = qm_first ? 42'h00000000000 : acc1;
-  assign \$447  = \$445 [35:24] + qm1[35:24];
-  assign \$448  = \$440  ? \$444 [12] : \$447 [12];
-  assign \$449  = qm_first ? 42'h00000000000 : acc1;
-  assign \$450  = qm_first ? 42'h00000000000 : acc1;
-  assign \$451  = { \$450 [41], \$449 [41:36] } + qm1[42:36];
-  assign \$452  = \$451  + 1'h1;
-  assign \$453  = qm_first ? 42'h00000000000 : acc1;
-  assign \$454  = qm_first ? 42'h00000000000 : acc1;
-  assign \$455  = { \$454 [41], \$453 [41:36] } + qm1[42:36];
-  assign \$456  = \$448  ? \$452 [6:0] : \$455 [6:0];
-  assign \$458  = qm_first ? 42'h00000000000 : acc1;
-  assign \$459  = qm_first ? 42'h00000000000 : acc1;
-  assign \$460  = \$458 [11:0] + qm1[11:0];
-  assign \$461  = \$460  + 1'h0;
-  assign \$462  = qm_first ? 42'h00000000000 : acc1;
-  assign \$463  = qm_first ? 42'h00000000000 : acc1;
-  assign \$464  = \$462 [11:0] + qm1[11:0];
+  assign \$402  = ~ \$401 [58];
+  assign \$404  = $signed(\$403 ) >>> shift;
+  assign \$405  = | \$404 [57:8];
+  assign \$407  = $signed(\$406 ) >>> shift;
+  assign \$408  = & \$407 [7:0];
+  assign \$409  = \$405  | \$408 ;
+  assign \$410  = \$402  & \$409 ;
+  assign \$412  = $signed(\$411 ) >>> shift;
+  assign \$413  = ~ \$412 ;
+  assign \$414  = ~ \$413 [58];
+  assign \$416  = $signed(\$415 ) >>> shift;
+  assign \$417  = ~ \$416 ;
+  assign \$418  = | \$417 [57:9];
+  assign \$420  = $signed(\$419 ) >>> shift;
+  assign \$421  = ~ \$420 ;
+  assign \$423  = $signed(\$422 ) >>> shift;
+  assign \$424  = ~ \$423 ;
+  assign \$425  = | \$424 [7:0];
+  assign \$426  = \$421 [8] & \$425 ;
+  assign \$427  = \$418  | \$426 ;
+  assign \$428  = \$414  & \$427 ;
+  assign \$429  = ~ acc2[41];
+  assign \$430  = | acc2[41:15];
+  assign \$431  = \$429  & \$430 ;
+  assign \$432  = & acc2[41:15];
+  assign \$433  = ~ \$432 ;
+  assign \$434  = acc2[41] & \$433 ;
+  assign \$435  = \$434  ? 58'h3ffffff80000000 : { acc2, low2 };
+  assign \$436  = \$431  ? 58'h00000007fffffff : \$435 ;
+  assign \$437  = \port$1492$0 [134:123] + params[155:144];
+  assign \$438  = \$437  + 1'h0;
+  assign \$439  = \port$1492$0 [134:123] + params[155:144];
+  assign \$440  = \$439  + 1'h0;
+  assign \$441  = \port$1492$0 [143:135] + params[164:156];
+  assign \$442  = \$441  + 1'h1;
+  assign \$443  = \port$1492$0 [143:135] + params[164:156];
+  assign \$444  = \$440 [12] ? \$442 [9:0] : \$443 [9:0];
+  assign \$445  = \port$1492$0 [155:144] + { params[175], params[175:165] };
+  assign \$446  = \$445  + 1'h0;
+  assign \$447  = \port$1492$0 [155:144] + { params[175], params[175:165] };
+  assign \$448  = \$447  + 1'h0;
+  assign \$449  = \port$1492$0 [163:156] + { params[175], params[175], params[175], params[175], params[175], params[175], params[175], params[175] };
+  assign \$450  = \$449  + 1'h1;
+  assign \$451  = \port$1492$0 [163:156] + { params[175], params[175], params[175], params[175], params[175], params[175], params[175], params[175] };
+  assign \$452  = \$448 [12] ? \$450 [7:0] : \$451 [7:0];
+  assign \$453  = out_int32 ? 16'h0001 : params[191:176];
+  assign \$455  = t_hi3[11:0] + 1'h0;
+  assign \$456  = \$455  + t_lo3[21];
+  assign \$457  = t_hi3[11:0] + 1'h0;
+  assign \$458  = \$457  + t_lo3[21];
+  assign \$459  = t_hi3[19:12] + 1'h0;
+  assign \$460  = \$459  + 1'h1;
+  assign \$461  = t_hi3[19:12] + 1'h0;
+  assign \$462  = \$458 [12] ? \$460 [7:0] : \$461 [7:0];
+  assign \$463  = $signed(t3) * $signed({ 1'h0, mshift3[7:0] });
+  assign \$464  = acc3[11:0] + qm3[11:0];
   assign \$465  = \$464  + 1'h0;
-  assign \$466  = qm_first ? 42'h00000000000 : acc1;
-  assign \$467  = qm_first ? 42'h00000000000 : acc1;
-  assign \$468  = \$466 [23:12] + qm1[23:12];
+  assign \$466  = acc3[11:0] + qm3[11:0];
+  assign \$467  = \$466  + 1'h0;
+  assign \$468  = acc3[23:12] + qm3[23:12];
   assign \$469  = \$468  + 1'h1;
-  assign \$470  = qm_first ? 42'h00000000000 : acc1;
-  assign \$471  = qm_first ? 42'h00000000000 : acc1;
-  assign \$472  = \$470 [23:12] + qm1[23:12];
-  assign \$473  = \$465 [12] ? \$469 [11:0] : \$472 [11:0];
-  assign \$474  = qm_first ? 42'h00000000000 : acc1;
-  assign \$475  = qm_first ? 42'h00000000000 : acc1;
-  assign \$476  = \$474 [11:0] + qm1[11:0];
-  assign \$477  = \$476  + 1'h0;
-  assign \$478  = qm_first ? 42'h00000000000 : acc1;
-  assign \$479  = qm_first ? 42'h00000000000 : acc1;
-  assign \$480  = \$478 [23:12] + qm1[23:12];
-  assign \$481  = \$480  + 1'h1;
-  assign \$482  = qm_first ? 42'h00000000000 : acc1;
-  assign \$483  = qm_first ? 42'h00000000000 : acc1;
-  assign \$484  = \$482 [23:12] + qm1[23:12];
-  assign \$485  = \$477 [12] ? \$481 [12] : \$484 [12];
-  assign \$486  = qm_first ? 42'h00000000000 : acc1;
-  assign \$487  = qm_first ? 42'h00000000000 : acc1;
-  assign \$488  = \$486 [35:24] + qm1[35:24];
+  assign \$470  = acc3[23:12] + qm3[23:12];
+  assign \$471  = \$467 [12] ? \$469 [11:0] : \$470 [11:0];
+  assign \$472  = acc3[11:0] + qm3[11:0];
+  assign \$473  = \$472  + 1'h0;
+  assign \$474  = acc3[23:12] + qm3[23:12];
+  assign \$475  = \$474  + 1'h1;
+  assign \$476  = acc3[23:12] + qm3[23:12];
+  assign \$477  = \$473 [12] ? \$475 [12] : \$476 [12];
+  assign \$478  = acc3[35:24] + qm3[35:24];
+  assign \$479  = \$478  + 1'h1;
+  assign \$480  = acc3[35:24] + qm3[35:24];
+  assign \$481  = \$477  ? \$479 [11:0] : \$480 [11:0];
+  assign \$482  = acc3[11:0] + qm3[11:0];
+  assign \$483  = \$482  + 1'h0;
+  assign \$484  = acc3[23:12] + qm3[23:12];
+  assign \$485  = \$484  + 1'h1;
+  assign \$486  = acc3[23:12] + qm3[23:12];
+  assign \$487  = \$483 [12] ? \$485 [12] : \$486 [12];
+  assign \$488  = acc3[35:24] + qm3[35:24];
   assign \$489  = \$488  + 1'h1;
-  assign \$490  = qm_first ? 42'h00000000000 : acc1;
-  assign \$491  = qm_first ? 42'h00000000000 : acc1;
-  assign \$492  = \$490 [35:24] + qm1[35:24];
-  assign \$493  = \$485  ? \$489 [11:0] : \$492 [11:0];
-  assign \$494  = qm_first ? 42'h00000000000 : acc1;
-  assign \$495  = qm_first ? 42'h00000000000 : acc1;
-  assign \$496  = \$494 [11:0] + qm1[11:0];
-  assign \$497  = \$496  + 1'h0;
-  assign \$498  = qm_first ? 42'h00000000000 : acc1;
-  assign \$499  = qm_first ? 42'h00000000000 : acc1;
-  assign \$500  = \$498 [23:12] + qm1[23:12];
-  assign \$501  = \$500  + 1'h1;
-  assign \$502  = qm_first ? 42'h00000000000 : acc1;
-  assign \$503  = qm_first ? 42'h00000000000 : acc1;
-  assign \$504  = \$502 [23:12] + qm1[23:12];
-  assign \$505  = \$497 [12] ? \$501 [12] : \$504 [12];
-  assign \$506  = qm_first ? 42'h00000000000 : acc1;
-  assign \$507  = qm_first ? 42'h00000000000 : acc1;
-  assign \$508  = \$506 [35:24] + qm1[35:24];
+  assign \$490  = acc3[35:24] + qm3[35:24];
+  assign \$491  = \$487  ? \$489 [12] : \$490 [12];
+  assign \$492  = { acc3[41], acc3[41:36] } + qm3[42:36];
+  assign \$493  = \$492  + 1'h1;
+  assign \$494  = { acc3[41], acc3[41:36] } + qm3[42:36];
+  assign \$495  = \$491  ? \$493 [6:0] : \$494 [6:0];
+  assign \$496  = qm_first ? qm3[42:0] : { \$495 , \$481 , \$471 , \$465 [11:0] };
+  assign \$498  = acc3[11:0] + qm3[11:0];
+  assign \$499  = \$498  + 1'h0;
+  assign \$500  = acc3[11:0] + qm3[11:0];
+  assign \$501  = \$500  + 1'h0;
+  assign \$502  = acc3[23:12] + qm3[23:12];
+  assign \$503  = \$502  + 1'h1;
+  assign \$504  = acc3[23:12] + qm3[23:12];
+  assign \$505  = \$501 [12] ? \$503 [11:0] : \$504 [11:0];
+  assign \$506  = acc3[11:0] + qm3[11:0];
+  assign \$507  = \$506  + 1'h0;
+  assign \$508  = acc3[23:12] + qm3[23:12];
   assign \$509  = \$508  + 1'h1;
-  assign \$510  = qm_first ? 42'h00000000000 : acc1;
-  assign \$511  = qm_first ? 42'h00000000000 : acc1;
-  assign \$512  = \$510 [35:24] + qm1[35:24];
-  assign \$513  = \$505  ? \$509 [12] : \$512 [12];
-  assign \$514  = qm_first ? 42'h00000000000 : acc1;
-  assign \$515  = qm_first ? 42'h00000000000 : acc1;
-  assign \$516  = { \$515 [41], \$514 [41:36] } + qm1[42:36];
-  assign \$517  = \$516  + 1'h1;
-  assign \$518  = qm_first ? 42'h00000000000 : acc1;
-  assign \$519  = qm_first ? 42'h00000000000 : acc1;
-  assign \$520  = { \$519 [41], \$518 [41:36] } + qm1[42:36];
-  assign \$521  = \$513  ? \$517 [6:0] : \$520 [6:0];
-  assign \$523  = \port$1764$0 [93:82] + params[107:96];
-  assign \$524  = \$523  + 1'h0;
-  assign \$525  = \port$1764$0 [93:82] + params[107:96];
-  assign \$526  = \$525  + 1'h0;
-  assign \$527  = \port$1764$0 [105:94] + params[119:108];
-  assign \$528  = \$527  + 1'h1;
-  assign \$529  = \port$1764$0 [105:94] + params[119:108];
-  assign \$530  = \$526 [12] ? \$528 [11:0] : \$529 [11:0];
-  assign \$531  = \port$1764$0 [93:82] + params[107:96];
-  assign \$532  = \$531  + 1'h0;
-  assign \$533  = \port$1764$0 [105:94] + params[119:108];
-  assign \$534  = \$533  + 1'h1;
-  assign \$535  = \port$1764$0 [105:94] + params[119:108];
-  assign \$536  = \$532 [12] ? \$534 [12] : \$535 [12];
-  assign \$537  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$538  = \$537  + 1'h1;
-  assign \$539  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$540  = \$536  ? \$538 [11:0] : \$539 [11:0];
-  assign \$541  = \port$1764$0 [93:82] + params[107:96];
-  assign \$542  = \$541  + 1'h0;
-  assign \$543  = \port$1764$0 [105:94] + params[119:108];
-  assign \$544  = \$543  + 1'h1;
-  assign \$545  = \port$1764$0 [105:94] + params[119:108];
-  assign \$546  = \$542 [12] ? \$544 [12] : \$545 [12];
-  assign \$547  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$548  = \$547  + 1'h1;
-  assign \$549  = \port$1764$0 [117:106] + { params[127], params[127], params[127], params[127], params[127:120] };
-  assign \$550  = \$546  ? \$548 [12] : \$549 [12];
-  assign \$551  = \port$1764$0 [122:118] + { params[127], params[127], params[127], params[127], params[127] };
-  assign \$552  = \$551  + 1'h1;
-  assign \$553  = \port$1764$0 [122:118] + { params[127], params[127], params[127], params[127], params[127] };
-  assign \$554  = \$550  ? \$552 [4:0] : \$553 [4:0];
-  assign \$555  = out_int32 ? 16'h0001 : params[143:128];
-  assign \$556  = $signed(t2) * $signed({ 1'h0, mshift2[7:0] });
-  assign \$557  = qm_first ? 42'h00000000000 : acc2;
-  assign \$558  = qm_first ? 42'h00000000000 : acc2;
-  assign \$559  = \$557 [11:0] + qm2[11:0];
-  assign \$560  = \$559  + 1'h0;
-  assign \$561  = qm_first ? 42'h00000000000 : acc2;
-  assign \$562  = qm_first ? 42'h00000000000 : acc2;
-  assign \$563  = \$561 [11:0] + qm2[11:0];
-  assign \$564  = \$563  + 1'h0;
-  assign \$565  = qm_first ? 42'h00000000000 : acc2;
-  assign \$566  = qm_first ? 42'h00000000000 : acc2;
-  assign \$567  = \$565 [23:12] + qm2[23:12];
-  assign \$568  = \$567  + 1'h1;
-  assign \$569  = qm_first ? 42'h00000000000 : acc2;
-  assign \$570  = qm_first ? 42'h00000000000 : acc2;
-  assign \$571  = \$569 [23:12] + qm2[23:12];
-  assign \$572  = \$564 [12] ? \$568 [11:0] : \$571 [11:0];
-  assign \$573  = qm_first ? 42'h00000000000 : acc2;
-  assign \$574  = qm_first ? 42'h00000000000 : acc2;
-  assign \$575  = \$573 [11:0] + qm2[11:0];
-  assign \$576  = \$575  + 1'h0;
-  assign \$577  = qm_first ? 42'h00000000000 : acc2;
-  assign \$578  = qm_first ? 42'h00000000000 : acc2;
-  assign \$579  = \$577 [23:12] + qm2[23:12];
-  assign \$580  = \$579  + 1'h1;
-  assign \$581  = qm_first ? 42'h00000000000 : acc2;
-  assign \$582  = qm_first ? 42'h00000000000 : acc2;
-  assign \$583  = \$581 [23:12] + qm2[23:12];
-  assign \$584  = \$576 [12] ? \$580 [12] : \$583 [12];
-  assign \$585  = qm_first ? 42'h00000000000 : acc2;
-  assign \$586  = qm_first ? 42'h00000000000 : acc2;
-  assign \$587  = \$585 [35:24] + qm2[35:24];
-  assign \$588  = \$587  + 1'h1;
-  assign \$589  = qm_first ? 42'h00000000000 : acc2;
-  assign \$590  = qm_first ? 42'h00000000000 : acc2;
-  assign \$591  = \$589 [35:24] + qm2[35:24];
-  assign \$592  = \$584  ? \$588 [11:0] : \$591 [11:0];
-  assign \$593  = qm_first ? 42'h00000000000 : acc2;
-  assign \$594  = qm_first ? 42'h00000000000 : acc2;
-  assign \$595  = \$593 [11:0] + qm2[11:0];
-  assign \$596  = \$595  + 1'h0;
-  assign \$597  = qm_first ? 42'h00000000000 : acc2;
-  assign \$598  = qm_first ? 42'h00000000000 : acc2;
-  assign \$599  = \$597 [23:12] + qm2[23:12];
-  assign \$600  = \$599  + 1'h1;
-  assign \$601  = qm_first ? 42'h00000000000 : acc2;
-  assign \$602  = qm_first ? 42'h00000000000 : acc2;
-  assign \$603  = \$601 [23:12] + qm2[23:12];
-  assign \$604  = \$596 [12] ? \$600 [12] : \$603 [12];
-  assign \$605  = qm_first ? 42'h00000000000 : acc2;
-  assign \$606  = qm_first ? 42'h00000000000 : acc2;
-  assign \$607  = \$605 [35:24] + qm2[35:24];
-  assign \$608  = \$607  + 1'h1;
-  assign \$609  = qm_first ? 42'h00000000000 : acc2;
-  assign \$610  = qm_first ? 42'h00000000000 : acc2;
-  assign \$611  = \$609 [35:24] + qm2[35:24];
-  assign \$612  = \$604  ? \$608 [12] : \$611 [12];
-  assign \$613  = qm_first ? 42'h00000000000 : acc2;
-  assign \$614  = qm_first ? 42'h00000000000 : acc2;
-  assign \$615  = { \$614 [41], \$613 [41:36] } + qm2[42:36];
-  assign \$616  = \$615  + 1'h1;
-  assign \$617  = qm_first ? 42'h00000000000 : acc2;
-  assign \$618  = qm_first ? 42'h00000000000 : acc2;
-  assign \$619  = { \$618 [41], \$617 [41:36] } + qm2[42:36];
-  assign \$620  = \$612  ? \$616 [6:0] : \$619 [6:0];
-  assign \$622  = qm_first ? 42'h00000000000 : acc2;
-  assign \$623  = qm_first ? 42'h00000000000 : acc2;
-  assign \$624  = \$622 [11:0] + qm2[11:0];
-  assign \$625  = \$624  + 1'h0;
-  assign \$626  = qm_first ? 42'h00000000000 : acc2;
-  assign \$627  = qm_first ? 42'h00000000000 : acc2;
-  assign \$628  = \$626 [11:0] + qm2[11:0];
-  assign \$629  = \$628  + 1'h0;
-  assign \$630  = qm_first ? 42'h00000000000 : acc2;
-  assign \$631  = qm_first ? 42'h00000000000 : acc2;
-  assign \$632  = \$630 [23:12] + qm2[23:12];
-  assign \$633  = \$632  + 1'h1;
-  assign \$634  = qm_first ? 42'h00000000000 : acc2;
-  assign \$635  = qm_first ? 42'h00000000000 : acc2;
-  assign \$636  = \$634 [23:12] + qm2[23:12];
-  assign \$637  = \$629 [12] ? \$633 [11:0] : \$636 [11:0];
-  assign \$638  = qm_first ? 42'h00000000000 : acc2;
-  assign \$639  = qm_first ? 42'h00000000000 : acc2;
-  assign \$640  = \$638 [11:0] + qm2[11:0];
-  assign \$641  = \$640  + 1'h0;
-  assign \$642  = qm_first ? 42'h00000000000 : acc2;
-  assign \$643  = qm_first ? 42'h00000000000 : acc2;
-  assign \$644  = \$642 [23:12] + qm2[23:12];
-  assign \$645  = \$644  + 1'h1;
-  assign \$646  = qm_first ? 42'h00000000000 : acc2;
-  assign \$647  = qm_first ? 42'h00000000000 : acc2;
-  assign \$648  = \$646 [23:12] + qm2[23:12];
-  assign \$649  = \$641 [12] ? \$645 [12] : \$648 [12];
-  assign \$650  = qm_first ? 42'h00000000000 : acc2;
-  assign \$651  = qm_first ? 42'h00000000000 : acc2;
-  assign \$652  = \$650 [35:24] + qm2[35:24];
-  assign \$653  = \$652  + 1'h1;
-  assign \$654  = qm_first ? 42'h00000000000 : acc2;
-  assign \$655  = qm_first ? 42'h00000000000 : acc2;
-  assign \$656  = \$654 [35:24] + qm2[35:24];
-  assign \$657  = \$649  ? \$653 [11:0] : \$656 [11:0];
-  assign \$658  = qm_first ? 42'h00000000000 : acc2;
-  assign \$659  = qm_first ? 42'h00000000000 : acc2;
-  assign \$660  = \$658 [11:0] + qm2[11:0];
-  assign \$661  = \$660  + 1'h0;
-  assign \$662  = qm_first ? 42'h00000000000 : acc2;
-  assign \$663  = qm_first ? 42'h00000000000 : acc2;
-  assign \$664  = \$662 [23:12] + qm2[23:12];
-  assign \$665  = \$664  + 1'h1;
-  assign \$666  = qm_first ? 42'h00000000000 : acc2;
-  assign \$667  = qm_first ? 42'h00000000000 : acc2;
-  assign \$668  = \$666 [23:12] + qm2[23:12];
-  assign \$669  = \$661 [12] ? \$665 [12] : \$668 [12];
-  assign \$670  = qm_first ? 42'h00000000000 : acc2;
-  assign \$671  = qm_first ? 42'h00000000000 : acc2;
-  assign \$672  = \$670 [35:24] + qm2[35:24];
-  assign \$673  = \$672  + 1'h1;
-  assign \$674  = qm_first ? 42'h00000000000 : acc2;
-  assign \$675  = qm_first ? 42'h00000000000 : acc2;
-  assign \$676  = \$674 [35:24] + qm2[35:24];
-  assign \$677  = \$669  ? \$673 [12] : \$676 [12];
-  assign \$678  = qm_first ? 42'h00000000000 : acc2;
-  assign \$679  = qm_first ? 42'h00000000000 : acc2;
-  assign \$680  = { \$679 [41], \$678 [41:36] } + qm2[42:36];
-  assign \$681  = \$680  + 1'h1;
-  assign \$682  = qm_first ? 42'h00000000000 : acc2;
-  assign \$683  = qm_first ? 42'h00000000000 : acc2;
-  assign \$684  = { \$683 [41], \$682 [41:36] } + qm2[42:36];
-  assign \$685  = \$677  ? \$681 [6:0] : \$684 [6:0];
-  assign \$687  = \port$1764$0 [134:123] + params[155:144];
-  assign \$688  = \$687  + 1'h0;
-  assign \$689  = \port$1764$0 [134:123] + params[155:144];
-  assign \$690  = \$689  + 1'h0;
-  assign \$691  = \port$1764$0 [146:135] + params[167:156];
-  assign \$692  = \$691  + 1'h1;
-  assign \$693  = \port$1764$0 [146:135] + params[167:156];
-  assign \$694  = \$690 [12] ? \$692 [11:0] : \$693 [11:0];
-  assign \$695  = \port$1764$0 [134:123] + params[155:144];
-  assign \$696  = \$695  + 1'h0;
-  assign \$697  = \port$1764$0 [146:135] + params[167:156];
-  assign \$698  = \$697  + 1'h1;
-  assign \$699  = \port$1764$0 [146:135] + params[167:156];
-  assign \$700  = \$696 [12] ? \$698 [12] : \$699 [12];
-  assign \$701  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$702  = \$701  + 1'h1;
-  assign \$703  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$704  = \$700  ? \$702 [11:0] : \$703 [11:0];
-  assign \$705  = \port$1764$0 [134:123] + params[155:144];
-  assign \$706  = \$705  + 1'h0;
-  assign \$707  = \port$1764$0 [146:135] + params[167:156];
-  assign \$708  = \$707  + 1'h1;
-  assign \$709  = \port$1764$0 [146:135] + params[167:156];
-  assign \$710  = \$706 [12] ? \$708 [12] : \$709 [12];
-  assign \$711  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$712  = \$711  + 1'h1;
-  assign \$713  = \port$1764$0 [158:147] + { params[175], params[175], params[175], params[175], params[175:168] };
-  assign \$714  = \$710  ? \$712 [12] : \$713 [12];
-  assign \$715  = \port$1764$0 [163:159] + { params[175], params[175], params[175], params[175], params[175] };
-  assign \$716  = \$715  + 1'h1;
-  assign \$717  = \port$1764$0 [163:159] + { params[175], params[175], params[175], params[175], params[175] };
-  assign \$718  = \$714  ? \$716 [4:0] : \$717 [4:0];
-  assign \$719  = out_int32 ? 16'h0001 : params[191:176];
-  assign \$720  = $signed(t3) * $signed({ 1'h0, mshift3[7:0] });
-  assign \$721  = qm_first ? 42'h00000000000 : acc3;
-  assign \$722  = qm_first ? 42'h00000000000 : acc3;
-  assign \$723  = \$721 [11:0] + qm3[11:0];
-  assign \$724  = \$723  + 1'h0;
-  assign \$725  = qm_first ? 42'h00000000000 : acc3;
-  assign \$726  = qm_first ? 42'h00000000000 : acc3;
-  assign \$727  = \$725 [11:0] + qm3[11:0];
-  assign \$728  = \$727  + 1'h0;
-  assign \$729  = qm_first ? 42'h00000000000 : acc3;
-  assign \$730  = qm_first ? 42'h00000000000 : acc3;
-  assign \$731  = \$729 [23:12] + qm3[23:12];
-  assign \$732  = \$731  + 1'h1;
-  assign \$733  = qm_first ? 42'h00000000000 : acc3;
-  assign \$734  = qm_first ? 42'h00000000000 : acc3;
-  assign \$735  = \$733 [23:12] + qm3[23:12];
-  assign \$736  = \$728 [12] ? \$732 [11:0] : \$735 [11:0];
-  assign \$737  = qm_first ? 42'h00000000000 : acc3;
-  assign \$738  = qm_first ? 42'h00000000000 : acc3;
-  assign \$739  = \$737 [11:0] + qm3[11:0];
-  assign \$740  = \$739  + 1'h0;
-  assign \$741  = qm_first ? 42'h00000000000 : acc3;
-  assign \$742  = qm_first ? 42'h00000000000 : acc3;
-  assign \$743  = \$741 [23:12] + qm3[23:12];
-  assign \$744  = \$743  + 1'h1;
-  assign \$745  = qm_first ? 42'h00000000000 : acc3;
-  assign \$746  = qm_first ? 42'h00000000000 : acc3;
-  assign \$747  = \$745 [23:12] + qm3[23:12];
-  assign \$748  = \$740 [12] ? \$744 [12] : \$747 [12];
-  assign \$749  = qm_first ? 42'h00000000000 : acc3;
-  assign \$750  = qm_first ? 42'h00000000000 : acc3;
-  assign \$751  = \$749 [35:24] + qm3[35:24];
-  assign \$752  = \$751  + 1'h1;
-  assign \$753  = qm_first ? 42'h00000000000 : acc3;
-  assign \$754  = qm_first ? 42'h00000000000 : acc3;
-  assign \$755  = \$753 [35:24] + qm3[35:24];
-  assign \$756  = \$748  ? \$752 [11:0] : \$755 [11:0];
-  assign \$757  = qm_first ? 42'h00000000000 : acc3;
-  assign \$758  = qm_first ? 42'h00000000000 : acc3;
-  assign \$759  = \$757 [11:0] + qm3[11:0];
-  assign \$760  = \$759  + 1'h0;
-  assign \$761  = qm_first ? 42'h00000000000 : acc3;
-  assign \$762  = qm_first ? 42'h00000000000 : acc3;
-  assign \$763  = \$761 [23:12] + qm3[23:12];
-  assign \$764  = \$763  + 1'h1;
-  assign \$765  = qm_first ? 42'h00000000000 : acc3;
-  assign \$766  = qm_first ? 42'h00000000000 : acc3;
-  assign \$767  = \$765 [23:12] + qm3[23:12];
-  assign \$768  = \$760 [12] ? \$764 [12] : \$767 [12];
-  assign \$769  = qm_first ? 42'h00000000000 : acc3;
-  assign \$770  = qm_first ? 42'h00000000000 : acc3;
-  assign \$771  = \$769 [35:24] + qm3[35:24];
-  assign \$772  = \$771  + 1'h1;
-  assign \$773  = qm_first ? 42'h00000000000 : acc3;
-  assign \$774  = qm_first ? 42'h00000000000 : acc3;
-  assign \$775  = \$773 [35:24] + qm3[35:24];
-  assign \$776  = \$768  ? \$772 [12] : \$775 [12];
-  assign \$777  = qm_first ? 42'h00000000000 : acc3;
-  assign \$778  = qm_first ? 42'h00000000000 : acc3;
-  assign \$779  = { \$778 [41], \$777 [41:36] } + qm3[42:36];
-  assign \$780  = \$779  + 1'h1;
-  assign \$781  = qm_first ? 42'h00000000000 : acc3;
-  assign \$782  = qm_first ? 42'h00000000000 : acc3;
-  assign \$783  = { \$782 [41], \$781 [41:36] } + qm3[42:36];
-  assign \$784  = \$776  ? \$780 [6:0] : \$783 [6:0];
-  assign \$786  = qm_first ? 42'h00000000000 : acc3;
-  assign \$787  = qm_first ? 42'h00000000000 : acc3;
-  assign \$788  = \$786 [11:0] + qm3[11:0];
-  assign \$789  = \$788  + 1'h0;
-  assign \$790  = qm_first ? 42'h00000000000 : acc3;
-  assign \$791  = qm_first ? 42'h00000000000 : acc3;
-  assign \$792  = \$790 [11:0] + qm3[11:0];
-  assign \$793  = \$792  + 1'h0;
-  assign \$794  = qm_first ? 42'h00000000000 : acc3;
-  assign \$795  = qm_first ? 42'h00000000000 : acc3;
-  assign \$796  = \$794 [23:12] + qm3[23:12];
-  assign \$797  = \$796  + 1'h1;
-  assign \$798  = qm_first ? 42'h00000000000 : acc3;
-  assign \$799  = qm_first ? 42'h00000000000 : acc3;
-  assign \$800  = \$798 [23:12] + qm3[23:12];
-  assign \$801  = \$793 [12] ? \$797 [11:0] : \$800 [11:0];
-  assign \$802  = qm_first ? 42'h00000000000 : acc3;
-  assign \$803  = qm_first ? 42'h00000000000 : acc3;
-  assign \$804  = \$802 [11:0] + qm3[11:0];
-  assign \$805  = \$804  + 1'h0;
-  assign \$806  = qm_first ? 42'h00000000000 : acc3;
-  assign \$807  = qm_first ? 42'h00000000000 : acc3;
-  assign \$808  = \$806 [23:12] + qm3[23:12];
-  assign \$809  = \$808  + 1'h1;
-  assign \$810  = qm_first ? 42'h00000000000 : acc3;
-  assign \$811  = qm_first ? 42'h00000000000 : acc3;
-  assign \$812  = \$810 [23:12] + qm3[23:12];
-  assign \$813  = \$805 [12] ? \$809 [12] : \$812 [12];
-  assign \$814  = qm_first ? 42'h00000000000 : acc3;
-  assign \$815  = qm_first ? 42'h00000000000 : acc3;
-  assign \$816  = \$814 [35:24] + qm3[35:24];
-  assign \$817  = \$816  + 1'h1;
-  assign \$818  = qm_first ? 42'h00000000000 : acc3;
-  assign \$819  = qm_first ? 42'h00000000000 : acc3;
-  assign \$820  = \$818 [35:24] + qm3[35:24];
-  assign \$821  = \$813  ? \$817 [11:0] : \$820 [11:0];
-  assign \$822  = qm_first ? 42'h00000000000 : acc3;
-  assign \$823  = qm_first ? 42'h00000000000 : acc3;
-  assign \$824  = \$822 [11:0] + qm3[11:0];
-  assign \$825  = \$824  + 1'h0;
-  assign \$826  = qm_first ? 42'h00000000000 : acc3;
-  assign \$827  = qm_first ? 42'h00000000000 : acc3;
-  assign \$828  = \$826 [23:12] + qm3[23:12];
-  assign \$829  = \$828  + 1'h1;
-  assign \$830  = qm_first ? 42'h00000000000 : acc3;
-  assign \$831  = qm_first ? 42'h00000000000 : acc3;
-  assign \$832  = \$830 [23:12] + qm3[23:12];
-  assign \$833  = \$825 [12] ? \$829 [12] : \$832 [12];
-  assign \$834  = qm_first ? 42'h00000000000 : acc3;
-  assign \$835  = qm_first ? 42'h00000000000 : acc3;
-  assign \$836  = \$834 [35:24] + qm3[35:24];
-  assign \$837  = \$836  + 1'h1;
-  assign \$838  = qm_first ? 42'h00000000000 : acc3;
-  assign \$839  = qm_first ? 42'h00000000000 : acc3;
-  assign \$840  = \$838 [35:24] + qm3[35:24];
-  assign \$841  = \$833  ? \$837 [12] : \$840 [12];
-  assign \$842  = qm_first ? 42'h00000000000 : acc3;
-  assign \$843  = qm_first ? 42'h00000000000 : acc3;
-  assign \$844  = { \$843 [41], \$842 [41:36] } + qm3[42:36];
-  assign \$845  = \$844  + 1'h1;
-  assign \$846  = qm_first ? 42'h00000000000 : acc3;
-  assign \$847  = qm_first ? 42'h00000000000 : acc3;
-  assign \$848  = { \$847 [41], \$846 [41:36] } + qm3[42:36];
-  assign \$849  = \$841  ? \$845 [6:0] : \$848 [6:0];
+  assign \$510  = acc3[23:12] + qm3[23:12];
+  assign \$511  = \$507 [12] ? \$509 [12] : \$510 [12];
+  assign \$512  = acc3[35:24] + qm3[35:24];
+  assign \$513  = \$512  + 1'h1;
+  assign \$514  = acc3[35:24] + qm3[35:24];
+  assign \$515  = \$511  ? \$513 [11:0] : \$514 [11:0];
+  assign \$516  = acc3[11:0] + qm3[11:0];
+  assign \$517  = \$516  + 1'h0;
+  assign \$518  = acc3[23:12] + qm3[23:12];
+  assign \$519  = \$518  + 1'h1;
+  assign \$520  = acc3[23:12] + qm3[23:12];
+  assign \$521  = \$517 [12] ? \$519 [12] : \$520 [12];
+  assign \$522  = acc3[35:24] + qm3[35:24];
+  assign \$523  = \$522  + 1'h1;
+  assign \$524  = acc3[35:24] + qm3[35:24];
+  assign \$525  = \$521  ? \$523 [12] : \$524 [12];
+  assign \$526  = { acc3[41], acc3[41:36] } + qm3[42:36];
+  assign \$527  = \$526  + 1'h1;
+  assign \$528  = { acc3[41], acc3[41:36] } + qm3[42:36];
+  assign \$529  = \$525  ? \$527 [6:0] : \$528 [6:0];
+  assign \$530  = qm_first ? qm3[42:0] : { \$529 , \$515 , \$505 , \$499 [11:0] };
+  assign \$532  = $signed(\$531 ) >>> shift;
+  assign \$534  = $signed(\$533 ) >>> shift;
+  assign \$535  = ~ \$534 [58];
+  assign \$537  = $signed(\$536 ) >>> shift;
+  assign \$538  = | \$537 [57:8];
+  assign \$540  = $signed(\$539 ) >>> shift;
+  assign \$541  = & \$540 [7:0];
+  assign \$542  = \$538  | \$541 ;
+  assign \$543  = \$535  & \$542 ;
+  assign \$545  = $signed(\$544 ) >>> shift;
+  assign \$546  = ~ \$545 ;
+  assign \$547  = ~ \$546 [58];
+  assign \$549  = $signed(\$548 ) >>> shift;
+  assign \$550  = ~ \$549 ;
+  assign \$551  = | \$550 [57:9];
+  assign \$553  = $signed(\$552 ) >>> shift;
+  assign \$554  = ~ \$553 ;
+  assign \$556  = $signed(\$555 ) >>> shift;
+  assign \$557  = ~ \$556 ;
+  assign \$558  = | \$557 [7:0];
+  assign \$559  = \$554 [8] & \$558 ;
+  assign \$560  = \$551  | \$559 ;
+  assign \$561  = \$547  & \$560 ;
+  assign \$562  = ~ acc3[41];
+  assign \$563  = | acc3[41:15];
+  assign \$564  = \$562  & \$563 ;
+  assign \$565  = & acc3[41:15];
+  assign \$566  = ~ \$565 ;
+  assign \$567  = acc3[41] & \$566 ;
+  assign \$568  = \$567  ? 58'h3ffffff80000000 : { acc3, low3 };
+  assign \$569  = \$564  ? 58'h00000007fffffff : \$568 ;
   always @(posedge clk)
-    rp_full <= \$850 ;
+    rp_full <= \$570 ;
   always @(posedge clk)
-    params <= \$851 ;
+    params <= \$571 ;
   always @(posedge clk)
-    credits <= \$852 ;
+    credits <= \$572 ;
   always @(posedge clk)
-    \wait  <= \$853 ;
+    \wait  <= \$573 ;
   always @(posedge clk)
-    active <= \$854 ;
+    req_start <= \$574 ;
   always @(posedge clk)
-    count <= \$855 ;
+    active <= \$575 ;
   always @(posedge clk)
-    first <= \$856 ;
+    count <= \$576 ;
   always @(posedge clk)
-    qm_v <= \$857 ;
+    first <= \$577 ;
   always @(posedge clk)
-    qm_first <= \$190 ;
+    qm_v <= \$578 ;
   always @(posedge clk)
-    qm_last <= \$192 ;
+    qm_first <= \$34 ;
   always @(posedge clk)
-    w_en <= \$858 ;
+    qm_last <= \$36 ;
   always @(posedge clk)
-    mshift0 <= \$859 ;
+    p_done <= \$579 ;
   always @(posedge clk)
-    t0 <= \$860 ;
+    w_en <= \$580 ;
   always @(posedge clk)
-    qm0 <= \$228 ;
+    t_lo0 <= { \$45 , \$39 [11:0] };
   always @(posedge clk)
-    acc0 <= \$861 ;
+    t_hi0 <= { \$53 , \$47 [11:0] };
   always @(posedge clk)
-    low0 <= \$862 ;
+    mult_q0 <= \$54 ;
   always @(posedge clk)
-    mshift1 <= \$863 ;
+    mshift0 <= \$581 ;
   always @(posedge clk)
-    t1 <= \$864 ;
+    t0 <= \$582 ;
   always @(posedge clk)
-    qm1 <= \$392 ;
+    qm0 <= \$64 ;
   always @(posedge clk)
-    acc1 <= \$865 ;
+    acc0 <= \$583 ;
   always @(posedge clk)
-    low1 <= \$866 ;
+    low0 <= \$584 ;
   always @(posedge clk)
-    mshift2 <= \$867 ;
+    r_u0 <= \$133 [8:0];
   always @(posedge clk)
-    t2 <= \$868 ;
+    r_over0 <= \$144 ;
   always @(posedge clk)
-    qm2 <= \$556 ;
+    r_under0 <= \$162 ;
   always @(posedge clk)
-    acc2 <= \$869 ;
+    r_i320 <= \$170 [31:0];
   always @(posedge clk)
-    low2 <= \$870 ;
+    t_lo1 <= { \$178 , \$172 [11:0] };
   always @(posedge clk)
-    mshift3 <= \$871 ;
+    t_hi1 <= { \$186 , \$180 [11:0] };
   always @(posedge clk)
-    t3 <= \$872 ;
+    mult_q1 <= \$187 ;
   always @(posedge clk)
-    qm3 <= \$720 ;
+    mshift1 <= \$585 ;
   always @(posedge clk)
-    acc3 <= \$873 ;
+    t1 <= \$586 ;
   always @(posedge clk)
-    low3 <= \$874 ;
+    qm1 <= \$197 ;
+  always @(posedge clk)
+    acc1 <= \$587 ;
+  always @(posedge clk)
+    low1 <= \$588 ;
+  always @(posedge clk)
+    r_u1 <= \$266 [8:0];
+  always @(posedge clk)
+    r_over1 <= \$277 ;
+  always @(posedge clk)
+    r_under1 <= \$295 ;
+  always @(posedge clk)
+    r_i321 <= \$303 [31:0];
+  always @(posedge clk)
+    t_lo2 <= { \$311 , \$305 [11:0] };
+  always @(posedge clk)
+    t_hi2 <= { \$319 , \$313 [11:0] };
+  always @(posedge clk)
+    mult_q2 <= \$320 ;
+  always @(posedge clk)
+    mshift2 <= \$589 ;
+  always @(posedge clk)
+    t2 <= \$590 ;
+  always @(posedge clk)
+    qm2 <= \$330 ;
+  always @(posedge clk)
+    acc2 <= \$591 ;
+  always @(posedge clk)
+    low2 <= \$592 ;
+  always @(posedge clk)
+    r_u2 <= \$399 [8:0];
+  always @(posedge clk)
+    r_over2 <= \$410 ;
+  always @(posedge clk)
+    r_under2 <= \$428 ;
+  always @(posedge clk)
+    r_i322 <= \$436 [31:0];
+  always @(posedge clk)
+    t_lo3 <= { \$444 , \$438 [11:0] };
+  always @(posedge clk)
+    t_hi3 <= { \$452 , \$446 [11:0] };
+  always @(posedge clk)
+    mult_q3 <= \$453 ;
+  always @(posedge clk)
+    mshift3 <= \$593 ;
+  always @(posedge clk)
+    t3 <= \$594 ;
+  always @(posedge clk)
+    qm3 <= \$463 ;
+  always @(posedge clk)
+    acc3 <= \$595 ;
+  always @(posedge clk)
+    low3 <= \$596 ;
+  always @(posedge clk)
+    r_u3 <= \$532 [8:0];
+  always @(posedge clk)
+    r_over3 <= \$543 ;
+  always @(posedge clk)
+    r_under3 <= \$561 ;
+  always @(posedge clk)
+    r_i323 <= \$569 [31:0];
   assign \$1  = ~ rp_full;
   assign rowp_ready = \$1  | take;
   assign \$2  = totals_valid & rp_full;
@@ -5546,101 +4870,374 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   assign \$4  = \$2  & \$3 ;
   assign \$5  = | credits;
   assign take = \$4  & \$5 ;
-  assign \$6  = ~ acc0[41];
-  assign \$7  = | acc0[41:15];
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = & acc0[41:15];
-  assign \$10  = ~ \$9 ;
-  assign \$11  = acc0[41] & \$10 ;
-  assign \$12  = \$11  ? 58'h3ffffff80000000 : { acc0, low0 };
-  assign \$13  = \$8  ? 58'h00000007fffffff : \$12 ;
-  assign \$15  = $signed(\$14 ) >>> shift;
-  assign \$16  = ~ \$15 [58];
-  assign \$18  = $signed(\$17 ) >>> shift;
-  assign \$19  = | \$18 [57:8];
-  assign \$21  = $signed(\$20 ) >>> shift;
-  assign \$22  = & \$21 [7:0];
-  assign \$23  = \$19  | \$22 ;
-  assign \$24  = \$16  & \$23 ;
-  assign \$26  = $signed(\$25 ) >>> shift;
-  assign \$27  = ~ \$26 ;
-  assign \$28  = ~ \$27 [58];
-  assign \$30  = $signed(\$29 ) >>> shift;
+  assign \$6  = r_u0 + 1'h1;
+  assign \$7  = r_under0 ? 8'h80 : \$6 [8:1];
+  assign \$8  = r_over0 ? 8'h7f : \$7 ;
+  assign \$9  = out_int32 ? { 1'h0, r_i320 } : { \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8  };
+  assign \$10  = r_u1 + 1'h1;
+  assign \$11  = r_under1 ? 8'h80 : \$10 [8:1];
+  assign \$12  = r_over1 ? 8'h7f : \$11 ;
+  assign \$13  = out_int32 ? { 1'h0, r_i321 } : { \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12 [7], \$12  };
+  assign \$14  = r_u2 + 1'h1;
+  assign \$15  = r_under2 ? 8'h80 : \$14 [8:1];
+  assign \$16  = r_over2 ? 8'h7f : \$15 ;
+  assign \$17  = out_int32 ? { 1'h0, r_i322 } : { \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16 [7], \$16  };
+  assign \$18  = r_u3 + 1'h1;
+  assign \$19  = r_under3 ? 8'h80 : \$18 [8:1];
+  assign \$20  = r_over3 ? 8'h7f : \$19 ;
+  assign \$21  = out_int32 ? { 1'h0, r_i323 } : { \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20 [7], \$20  };
+  assign \$22  = rowp_valid & rowp_ready;
+  assign \$23  = credits - take;
+  assign \$24  = out_valid & r_en;
+  assign \$25  = $signed(\$23 ) + $signed({ 1'h0, \$24  });
+  assign \$27  = \wait  - 1'h1;
+  assign \$29  = active & \$28 ;
   assign \$31  = ~ \$30 ;
-  assign \$32  = | \$31 [57:9];
-  assign \$34  = $signed(\$33 ) >>> shift;
-  assign \$35  = ~ \$34 ;
-  assign \$37  = $signed(\$36 ) >>> shift;
-  assign \$38  = ~ \$37 ;
-  assign \$39  = | \$38 [7:0];
-  assign \$40  = \$35 [8] & \$39 ;
-  assign \$41  = \$32  | \$40 ;
-  assign \$42  = \$28  & \$41 ;
-  assign \$44  = $signed(\$43 ) >>> shift;
-  assign \$45  = \$44 [8:0] + 1'h1;
-  assign \$46  = \$42  ? 8'h80 : \$45 [8:1];
-  assign \$47  = \$24  ? 8'h7f : \$46 ;
-  assign \$48  = out_int32 ? \$13  : { \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47  };
-  assign \$49  = ~ acc1[41];
-  assign \$50  = | acc1[41:15];
-  assign \$51  = \$49  & \$50 ;
-  assign \$52  = & acc1[41:15];
-  assign \$53  = ~ \$52 ;
-  assign \$54  = acc1[41] & \$53 ;
-  assign \$55  = \$54  ? 58'h3ffffff80000000 : { acc1, low1 };
-  assign \$56  = \$51  ? 58'h00000007fffffff : \$55 ;
-  assign \$58  = $signed(\$57 ) >>> shift;
-  assign \$59  = ~ \$58 [58];
-  assign \$61  = $signed(\$60 ) >>> shift;
-  assign \$62  = | \$61 [57:8];
-  assign \$64  = $signed(\$63 ) >>> shift;
-  assign \$65  = & \$64 [7:0];
-  assign \$66  = \$62  | \$65 ;
-  assign \$67  = \$59  & \$66 ;
-  assign \$69  = $signed(\$68 ) >>> shift;
-  assign \$70  = ~ \$69 ;
-  assign \$71  = ~ \$70 [58];
-  assign \$73  = $signed(\$72 ) >>> shift;
-  assign \$74  = ~ \$73 ;
-  assign \$75  = | \$74 [57:9];
-  assign \$77  = $signed(\$76 ) >>> shift;
-  assign \$78  = ~ \$77 ;
-  assign \$80  = $signed(\$79 ) >>> shift;
-  assign \$81  = ~ \$80 ;
-  assign \$82  = | \$81 [7:0];
-  assign \$83  = \$78 [8] & \$82 ;
-  assign \$84  = \$75  | \$83 ;
-  assign \$85  = \$71  & \$84 ;
-  assign \$87  = $signed(\$86 ) >>> shift;
-  assign \$88  = \$87 [8:0] + 1'h1;
-  assign \$89  = \$85  ? 8'h80 : \$88 [8:1];
-  assign \$90  = \$67  ? 8'h7f : \$89 ;
-  assign \$91  = out_int32 ? \$56  : { \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90 [7], \$90  };
-  assign \$92  = ~ acc2[41];
-  assign \$93  = | acc2[41:15];
-  assign \$94  = \$92  & \$93 ;
-  assign \$95  = & acc2[41:15];
-  assign \$96  = ~ \$95 ;
-  assign \$97  = acc2[41] & \$96 ;
-  assign \$98  = \$97  ? 58'h3ffffff80000000 : { acc2, low2 };
-  assign \$99  = \$94  ? 58'h00000007fffffff : \$98 ;
-  assign \$101  = $signed(\$100 ) >>> shift;
-  assign \$102  = ~ \$101 [58];
-  assign \$104  = $signed(\$103 ) >>> shift;
-  assign \$105  = | \$104 [57:8];
-  assign \$107  = $signed(\$106 ) >>> shift;
-  assign \$108  = & \$107 [7:0];
-  assign \$109  = \$105  | \$108 ;
-  assign \$110  = \$102  & \$109 ;
-  assign \$112  = $signed(\$111 ) >>> shift;
-  assign \$113  = ~ \$112 ;
-  assign \$114  = ~ \$113 [58];
-  assign \$116  = $signed(\$115 ) >>> shift;
-  assign \$117  = ~ \$116 ;
-  assign \$118  = | \$117 [57:9];
-  assign \$120  = $signed(\$119 ) >>> shift;
-  assign \$121  = ~ \$120 ;
-  assign \$123  = $signed(\$122 ) >>> shift;
+  assign \$32  = active & \$31 ;
+  assign \$33  = count + 1'h1;
+  assign \$34  = active & first;
+  assign \$36  = active & \$35 ;
+  assign \$37  = qm_v & qm_last;
+  assign \$38  = \port$1492$0 [11:0] + params[11:0];
+  assign \$39  = \$38  + 1'h0;
+  assign \$40  = \port$1492$0 [11:0] + params[11:0];
+  assign \$41  = \$40  + 1'h0;
+  assign \$42  = \port$1492$0 [20:12] + params[20:12];
+  assign \$43  = \$42  + 1'h1;
+  assign \$44  = \port$1492$0 [20:12] + params[20:12];
+  assign \$45  = \$41 [12] ? \$43 [9:0] : \$44 [9:0];
+  assign \$46  = \port$1492$0 [32:21] + { params[31], params[31:21] };
+  assign \$47  = \$46  + 1'h0;
+  assign \$48  = \port$1492$0 [32:21] + { params[31], params[31:21] };
+  assign \$49  = \$48  + 1'h0;
+  assign \$50  = \port$1492$0 [40:33] + { params[31], params[31], params[31], params[31], params[31], params[31], params[31], params[31] };
+  assign \$51  = \$50  + 1'h1;
+  assign \$52  = \port$1492$0 [40:33] + { params[31], params[31], params[31], params[31], params[31], params[31], params[31], params[31] };
+  assign \$53  = \$49 [12] ? \$51 [7:0] : \$52 [7:0];
+  assign \$54  = out_int32 ? 16'h0001 : params[47:32];
+  assign \$56  = t_hi0[11:0] + 1'h0;
+  assign \$57  = \$56  + t_lo0[21];
+  assign \$58  = t_hi0[11:0] + 1'h0;
+  assign \$59  = \$58  + t_lo0[21];
+  assign \$60  = t_hi0[19:12] + 1'h0;
+  assign \$61  = \$60  + 1'h1;
+  assign \$62  = t_hi0[19:12] + 1'h0;
+  assign \$63  = \$59 [12] ? \$61 [7:0] : \$62 [7:0];
+  assign \$64  = $signed(t0) * $signed({ 1'h0, mshift0[7:0] });
+  assign \$65  = acc0[11:0] + qm0[11:0];
+  assign \$66  = \$65  + 1'h0;
+  assign \$67  = acc0[11:0] + qm0[11:0];
+  assign \$68  = \$67  + 1'h0;
+  assign \$69  = acc0[23:12] + qm0[23:12];
+  assign \$70  = \$69  + 1'h1;
+  assign \$71  = acc0[23:12] + qm0[23:12];
+  assign \$72  = \$68 [12] ? \$70 [11:0] : \$71 [11:0];
+  assign \$73  = acc0[11:0] + qm0[11:0];
+  assign \$74  = \$73  + 1'h0;
+  assign \$75  = acc0[23:12] + qm0[23:12];
+  assign \$76  = \$75  + 1'h1;
+  assign \$77  = acc0[23:12] + qm0[23:12];
+  assign \$78  = \$74 [12] ? \$76 [12] : \$77 [12];
+  assign \$79  = acc0[35:24] + qm0[35:24];
+  assign \$80  = \$79  + 1'h1;
+  assign \$81  = acc0[35:24] + qm0[35:24];
+  assign \$82  = \$78  ? \$80 [11:0] : \$81 [11:0];
+  assign \$83  = acc0[11:0] + qm0[11:0];
+  assign \$84  = \$83  + 1'h0;
+  assign \$85  = acc0[23:12] + qm0[23:12];
+  assign \$86  = \$85  + 1'h1;
+  assign \$87  = acc0[23:12] + qm0[23:12];
+  assign \$88  = \$84 [12] ? \$86 [12] : \$87 [12];
+  assign \$89  = acc0[35:24] + qm0[35:24];
+  assign \$90  = \$89  + 1'h1;
+  assign \$91  = acc0[35:24] + qm0[35:24];
+  assign \$92  = \$88  ? \$90 [12] : \$91 [12];
+  assign \$93  = { acc0[41], acc0[41:36] } + qm0[42:36];
+  assign \$94  = \$93  + 1'h1;
+  assign \$95  = { acc0[41], acc0[41:36] } + qm0[42:36];
+  assign \$96  = \$92  ? \$94 [6:0] : \$95 [6:0];
+  assign \$97  = qm_first ? qm0[42:0] : { \$96 , \$82 , \$72 , \$66 [11:0] };
+  assign \$99  = acc0[11:0] + qm0[11:0];
+  assign \$100  = \$99  + 1'h0;
+  assign \$101  = acc0[11:0] + qm0[11:0];
+  assign \$102  = \$101  + 1'h0;
+  assign \$103  = acc0[23:12] + qm0[23:12];
+  assign \$104  = \$103  + 1'h1;
+  assign \$105  = acc0[23:12] + qm0[23:12];
+  assign \$106  = \$102 [12] ? \$104 [11:0] : \$105 [11:0];
+  assign \$107  = acc0[11:0] + qm0[11:0];
+  assign \$108  = \$107  + 1'h0;
+  assign \$109  = acc0[23:12] + qm0[23:12];
+  assign \$110  = \$109  + 1'h1;
+  assign \$111  = acc0[23:12] + qm0[23:12];
+  assign \$112  = \$108 [12] ? \$110 [12] : \$111 [12];
+  assign \$113  = acc0[35:24] + qm0[35:24];
+  assign \$114  = \$113  + 1'h1;
+  assign \$115  = acc0[35:24] + qm0[35:24];
+  assign \$116  = \$112  ? \$114 [11:0] : \$115 [11:0];
+  assign \$117  = acc0[11:0] + qm0[11:0];
+  assign \$118  = \$117  + 1'h0;
+  assign \$119  = acc0[23:12] + qm0[23:12];
+  assign \$120  = \$119  + 1'h1;
+  assign \$121  = acc0[23:12] + qm0[23:12];
+  assign \$122  = \$118 [12] ? \$120 [12] : \$121 [12];
+  assign \$123  = acc0[35:24] + qm0[35:24];
+  assign \$124  = \$123  + 1'h1;
+  assign \$125  = acc0[35:24] + qm0[35:24];
+  assign \$126  = \$122  ? \$124 [12] : \$125 [12];
+  assign \$127  = { acc0[41], acc0[41:36] } + qm0[42:36];
+  assign \$128  = \$127  + 1'h1;
+  assign \$129  = { acc0[41], acc0[41:36] } + qm0[42:36];
+  assign \$130  = \$126  ? \$128 [6:0] : \$129 [6:0];
+  assign \$131  = qm_first ? qm0[42:0] : { \$130 , \$116 , \$106 , \$100 [11:0] };
+  assign \$133  = $signed(\$132 ) >>> shift;
+  assign \$135  = $signed(\$134 ) >>> shift;
+  assign \$136  = ~ \$135 [58];
+  assign \$138  = $signed(\$137 ) >>> shift;
+  assign \$139  = | \$138 [57:8];
+  assign \$141  = $signed(\$140 ) >>> shift;
+  assign \$142  = & \$141 [7:0];
+  assign \$143  = \$139  | \$142 ;
+  assign \$144  = \$136  & \$143 ;
+  assign \$146  = $signed(\$145 ) >>> shift;
+  assign \$147  = ~ \$146 ;
+  assign \$148  = ~ \$147 [58];
+  assign \$150  = $signed(\$149 ) >>> shift;
+  assign \$151  = ~ \$150 ;
+  assign \$152  = | \$151 [57:9];
+  assign \$154  = $signed(\$153 ) >>> shift;
+  assign \$155  = ~ \$154 ;
+  assign \$157  = $signed(\$156 ) >>> shift;
+  assign \$158  = ~ \$157 ;
+  assign \$159  = | \$158 [7:0];
+  assign \$160  = \$155 [8] & \$159 ;
+  assign \$161  = \$152  | \$160 ;
+  assign \$162  = \$148  & \$161 ;
+  assign \$163  = ~ acc0[41];
+  assign \$164  = | acc0[41:15];
+  assign \$165  = \$163  & \$164 ;
+  assign \$166  = & acc0[41:15];
+  assign \$167  = ~ \$166 ;
+  assign \$168  = acc0[41] & \$167 ;
+  assign \$169  = \$168  ? 58'h3ffffff80000000 : { acc0, low0 };
+  assign \$170  = \$165  ? 58'h00000007fffffff : \$169 ;
+  assign \$171  = \port$1492$0 [52:41] + params[59:48];
+  assign \$172  = \$171  + 1'h0;
+  assign \$173  = \port$1492$0 [52:41] + params[59:48];
+  assign \$174  = \$173  + 1'h0;
+  assign \$175  = \port$1492$0 [61:53] + params[68:60];
+  assign \$176  = \$175  + 1'h1;
+  assign \$177  = \port$1492$0 [61:53] + params[68:60];
+  assign \$178  = \$174 [12] ? \$176 [9:0] : \$177 [9:0];
+  assign \$179  = \port$1492$0 [73:62] + { params[79], params[79:69] };
+  assign \$180  = \$179  + 1'h0;
+  assign \$181  = \port$1492$0 [73:62] + { params[79], params[79:69] };
+  assign \$182  = \$181  + 1'h0;
+  assign \$183  = \port$1492$0 [81:74] + { params[79], params[79], params[79], params[79], params[79], params[79], params[79], params[79] };
+  assign \$184  = \$183  + 1'h1;
+  assign \$185  = \port$1492$0 [81:74] + { params[79], params[79], params[79], params[79], params[79], params[79], params[79], params[79] };
+  assign \$186  = \$182 [12] ? \$184 [7:0] : \$185 [7:0];
+  assign \$187  = out_int32 ? 16'h0001 : params[95:80];
+  assign \$189  = t_hi1[11:0] + 1'h0;
+  assign \$190  = \$189  + t_lo1[21];
+  assign \$191  = t_hi1[11:0] + 1'h0;
+  assign \$192  = \$191  + t_lo1[21];
+  assign \$193  = t_hi1[19:12] + 1'h0;
+  assign \$194  = \$193  + 1'h1;
+  assign \$195  = t_hi1[19:12] + 1'h0;
+  assign \$196  = \$192 [12] ? \$194 [7:0] : \$195 [7:0];
+  assign \$197  = $signed(t1) * $signed({ 1'h0, mshift1[7:0] });
+  assign \$198  = acc1[11:0] + qm1[11:0];
+  assign \$199  = \$198  + 1'h0;
+  assign \$200  = acc1[11:0] + qm1[11:0];
+  assign \$201  = \$200  + 1'h0;
+  assign \$202  = acc1[23:12] + qm1[23:12];
+  assign \$203  = \$202  + 1'h1;
+  assign \$204  = acc1[23:12] + qm1[23:12];
+  assign \$205  = \$201 [12] ? \$203 [11:0] : \$204 [11:0];
+  assign \$206  = acc1[11:0] + qm1[11:0];
+  assign \$207  = \$206  + 1'h0;
+  assign \$208  = acc1[23:12] + qm1[23:12];
+  assign \$209  = \$208  + 1'h1;
+  assign \$210  = acc1[23:12] + qm1[23:12];
+  assign \$211  = \$207 [12] ? \$209 [12] : \$210 [12];
+  assign \$212  = acc1[35:24] + qm1[35:24];
+  assign \$213  = \$212  + 1'h1;
+  assign \$214  = acc1[35:24] + qm1[35:24];
+  assign \$215  = \$211  ? \$213 [11:0] : \$214 [11:0];
+  assign \$216  = acc1[11:0] + qm1[11:0];
+  assign \$217  = \$216  + 1'h0;
+  assign \$218  = acc1[23:12] + qm1[23:12];
+  assign \$219  = \$218  + 1'h1;
+  assign \$220  = acc1[23:12] + qm1[23:12];
+  assign \$221  = \$217 [12] ? \$219 [12] : \$220 [12];
+  assign \$222  = acc1[35:24] + qm1[35:24];
+  assign \$223  = \$222  + 1'h1;
+  assign \$224  = acc1[35:24] + qm1[35:24];
+  assign \$225  = \$221  ? \$223 [12] : \$224 [12];
+  assign \$226  = { acc1[41], acc1[41:36] } + qm1[42:36];
+  assign \$227  = \$226  + 1'h1;
+  assign \$228  = { acc1[41], acc1[41:36] } + qm1[42:36];
+  assign \$229  = \$225  ? \$227 [6:0] : \$228 [6:0];
+  assign \$230  = qm_first ? qm1[42:0] : { \$229 , \$215 , \$205 , \$199 [11:0] };
+  assign \$232  = acc1[11:0] + qm1[11:0];
+  assign \$233  = \$232  + 1'h0;
+  assign \$234  = acc1[11:0] + qm1[11:0];
+  assign \$235  = \$234  + 1'h0;
+  assign \$236  = acc1[23:12] + qm1[23:12];
+  assign \$237  = \$236  + 1'h1;
+  assign \$238  = acc1[23:12] + qm1[23:12];
+  assign \$239  = \$235 [12] ? \$237 [11:0] : \$238 [11:0];
+  assign \$240  = acc1[11:0] + qm1[11:0];
+  assign \$241  = \$240  + 1'h0;
+  assign \$242  = acc1[23:12] + qm1[23:12];
+  assign \$243  = \$242  + 1'h1;
+  assign \$244  = acc1[23:12] + qm1[23:12];
+  assign \$245  = \$241 [12] ? \$243 [12] : \$244 [12];
+  assign \$246  = acc1[35:24] + qm1[35:24];
+  assign \$247  = \$246  + 1'h1;
+  assign \$248  = acc1[35:24] + qm1[35:24];
+  assign \$249  = \$245  ? \$247 [11:0] : \$248 [11:0];
+  assign \$250  = acc1[11:0] + qm1[11:0];
+  assign \$251  = \$250  + 1'h0;
+  assign \$252  = acc1[23:12] + qm1[23:12];
+  assign \$253  = \$252  + 1'h1;
+  assign \$254  = acc1[23:12] + qm1[23:12];
+  assign \$255  = \$251 [12] ? \$253 [12] : \$254 [12];
+  assign \$256  = acc1[35:24] + qm1[35:24];
+  assign \$257  = \$256  + 1'h1;
+  assign \$258  = acc1[35:24] + qm1[35:24];
+  assign \$259  = \$255  ? \$257 [12] : \$258 [12];
+  assign \$260  = { acc1[41], acc1[41:36] } + qm1[42:36];
+  assign \$261  = \$260  + 1'h1;
+  assign \$262  = { acc1[41], acc1[41:36] } + qm1[42:36];
+  assign \$263  = \$259  ? \$261 [6:0] : \$262 [6:0];
+  assign \$264  = qm_first ? qm1[42:0] : { \$263 , \$249 , \$239 , \$233 [11:0] };
+  assign \$266  = $signed(\$265 ) >>> shift;
+  assign \$268  = $signed(\$267 ) >>> shift;
+  assign \$269  = ~ \$268 [58];
+  assign \$271  = $signed(\$270 ) >>> shift;
+  assign \$272  = | \$271 [57:8];
+  assign \$274  = $signed(\$273 ) >>> shift;
+  assign \$275  = & \$274 [7:0];
+  assign \$276  = \$272  | \$275 ;
+  assign \$277  = \$269  & \$276 ;
+  assign \$279  = $signed(\$278 ) >>> shift;
+  assign \$280  = ~ \$279 ;
+  assign \$281  = ~ \$280 [58];
+  assign \$283  = $signed(\$282 ) >>> shift;
+  assign \$284  = ~ \$283 ;
+  assign \$285  = | \$284 [57:9];
+  assign \$287  = $signed(\$286 ) >>> shift;
+  assign \$288  = ~ \$287 ;
+  assign \$290  = $signed(\$289 ) >>> shift;
+  assign \$291  = ~ \$290 ;
+  assign \$292  = | \$291 [7:0];
+  assign \$293  = \$288 [8] & \$292 ;
+  assign \$294  = \$285  | \$293 ;
+  assign \$295  = \$281  & \$294 ;
+  assign \$296  = ~ acc1[41];
+  assign \$297  = | acc1[41:15];
+  assign \$298  = \$296  & \$297 ;
+  assign \$299  = & acc1[41:15];
+  assign \$300  = ~ \$299 ;
+  assign \$301  = acc1[41] & \$300 ;
+  assign \$302  = \$301  ? 58'h3ffffff80000000 : { acc1, low1 };
+  assign \$303  = \$298  ? 58'h00000007fffffff : \$302 ;
+  assign \$304  = \port$1492$0 [93:82] + params[107:96];
+  assign \$305  = \$304  + 1'h0;
+  assign \$306  = \port$1492$0 [93:82] + params[107:96];
+  assign \$307  = \$306  + 1'h0;
+  assign \$308  = \port$1492$0 [102:94] + params[116:108];
+  assign \$309  = \$308  + 1'h1;
+  assign \$310  = \port$1492$0 [102:94] + params[116:108];
+  assign \$311  = \$307 [12] ? \$309 [9:0] : \$310 [9:0];
+  assign \$312  = \port$1492$0 [114:103] + { params[127], params[127:117] };
+  assign \$313  = \$312  + 1'h0;
+  assign \$314  = \port$1492$0 [114:103] + { params[127], params[127:117] };
+  assign \$315  = \$314  + 1'h0;
+  assign \$316  = \port$1492$0 [122:115] + { params[127], params[127], params[127], params[127], params[127], params[127], params[127], params[127] };
+  assign \$317  = \$316  + 1'h1;
+  assign \$318  = \port$1492$0 [122:115] + { params[127], params[127], params[127], params[127], params[127], params[127], params[127], params[127] };
+  assign \$319  = \$315 [12] ? \$317 [7:0] : \$318 [7:0];
+  assign \$320  = out_int32 ? 16'h0001 : params[143:128];
+  assign \$322  = t_hi2[11:0] + 1'h0;
+  assign \$323  = \$322  + t_lo2[21];
+  assign \$324  = t_hi2[11:0] + 1'h0;
+  assign \$325  = \$324  + t_lo2[21];
+  assign \$326  = t_hi2[19:12] + 1'h0;
+  assign \$327  = \$326  + 1'h1;
+  assign \$328  = t_hi2[19:12] + 1'h0;
+  assign \$329  = \$325 [12] ? \$327 [7:0] : \$328 [7:0];
+  assign \$330  = $signed(t2) * $signed({ 1'h0, mshift2[7:0] });
+  assign \$331  = acc2[11:0] + qm2[11:0];
+  assign \$332  = \$331  + 1'h0;
+  assign \$333  = acc2[11:0] + qm2[11:0];
+  assign \$334  = \$333  + 1'h0;
+  assign \$335  = acc2[23:12] + qm2[23:12];
+  assign \$336  = \$335  + 1'h1;
+  assign \$337  = acc2[23:12] + qm2[23:12];
+  assign \$338  = \$334 [12] ? \$336 [11:0] : \$337 [11:0];
+  assign \$339  = acc2[11:0] + qm2[11:0];
+  assign \$340  = \$339  + 1'h0;
+  assign \$341  = acc2[23:12] + qm2[23:12];
+  assign \$342  = \$341  + 1'h1;
+  assign \$343  = acc2[23:12] + qm2[23:12];
+  assign \$344  = \$340 [12] ? \$342 [12] : \$343 [12];
+  assign \$345  = acc2[35:24] + qm2[35:24];
+  assign \$346  = \$345  + 1'h1;
+  assign \$347  = acc2[35:24] + qm2[35:24];
+  assign \$348  = \$344  ? \$346 [11:0] : \$347 [11:0];
+  assign \$349  = acc2[11:0] + qm2[11:0];
+  assign \$350  = \$349  + 1'h0;
+  assign \$351  = acc2[23:12] + qm2[23:12];
+  assign \$352  = \$351  + 1'h1;
+  assign \$353  = acc2[23:12] + qm2[23:12];
+  assign \$354  = \$350 [12] ? \$352 [12] : \$353 [12];
+  assign \$355  = acc2[35:24] + qm2[35:24];
+  assign \$356  = \$355  + 1'h1;
+  assign \$357  = acc2[35:24] + qm2[35:24];
+  assign \$358  = \$354  ? \$356 [12] : \$357 [12];
+  assign \$359  = { acc2[41], acc2[41:36] } + qm2[42:36];
+  assign \$360  = \$359  + 1'h1;
+  assign \$361  = { acc2[41], acc2[41:36] } + qm2[42:36];
+  assign \$362  = \$358  ? \$360 [6:0] : \$361 [6:0];
+  assign \$363  = qm_first ? qm2[42:0] : { \$362 , \$348 , \$338 , \$332 [11:0] };
+  assign \$365  = acc2[11:0] + qm2[11:0];
+  assign \$366  = \$365  + 1'h0;
+  assign \$367  = acc2[11:0] + qm2[11:0];
+  assign \$368  = \$367  + 1'h0;
+  assign \$369  = acc2[23:12] + qm2[23:12];
+  assign \$370  = \$369  + 1'h1;
+  assign \$371  = acc2[23:12] + qm2[23:12];
+  assign \$372  = \$368 [12] ? \$370 [11:0] : \$371 [11:0];
+  assign \$373  = acc2[11:0] + qm2[11:0];
+  assign \$374  = \$373  + 1'h0;
+  assign \$375  = acc2[23:12] + qm2[23:12];
+  assign \$376  = \$375  + 1'h1;
+  assign \$377  = acc2[23:12] + qm2[23:12];
+  assign \$378  = \$374 [12] ? \$376 [12] : \$377 [12];
+  assign \$379  = acc2[35:24] + qm2[35:24];
+  assign \$380  = \$379  + 1'h1;
+  assign \$381  = acc2[35:24] + qm2[35:24];
+  assign \$382  = \$378  ? \$380 [11:0] : \$381 [11:0];
+  assign \$383  = acc2[11:0] + qm2[11:0];
+  assign \$384  = \$383  + 1'h0;
+  assign \$385  = acc2[23:12] + qm2[23:12];
+  assign \$386  = \$385  + 1'h1;
+  assign \$387  = acc2[23:12] + qm2[23:12];
+  assign \$388  = \$384 [12] ? \$386 [12] : \$387 [12];
+  assign \$389  = acc2[35:24] + qm2[35:24];
+  assign \$390  = \$389  + 1'h1;
+  assign \$391  = acc2[35:24] + qm2[35:24];
+  assign \$392  = \$388  ? \$390 [12] : \$391 [12];
+  assign \$393  = { acc2[41], acc2[41:36] } + qm2[42:36];
+  assign \$394  = \$393  + 1'h1;
+  assign \$395  = { acc2[41], acc2[41:36] } + qm2[42:36];
+  assign \$396  = \$392  ? \$394 [6:0] : \$395 [6:0];
+  assign \$397  = qm_first ? qm2[42:0] : { \$396 , \$382 , \$372 , \$366 [11:0] };
+  assign \$399  = $signed(\$398 ) >>> shift;
+  assign \$401  = $signed(\$400 ) >>> shift;
   \gqmv_base.req.out_fifo  out_fifo (
     .clk(clk),
     .r_data(out_data),
@@ -5652,278 +5249,292 @@ module \gqmv_base.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid, 
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$850  = rp_full;
+    \$570  = rp_full;
     if (take) begin
-      \$850  = 1'h0;
+      \$570  = 1'h0;
     end
-    if (\$178 ) begin
-      \$850  = 1'h1;
-    end
-    if (rst) begin
-      \$850  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$851  = params;
-    if (\$178 ) begin
-      \$851  = rowp_payload;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$852  = \$181 [1:0];
-    if (rst) begin
-      \$852  = 2'h3;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$853  = \wait ;
-    if (\$182 ) begin
-      \$853  = \$183 [0];
-    end
-    if (take) begin
-      \$853  = 1'h1;
+    if (\$22 ) begin
+      \$570  = 1'h1;
     end
     if (rst) begin
-      \$853  = 1'h0;
+      \$570  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$854  = active;
-    if (\$185 ) begin
-      \$854  = 1'h0;
+    \$571  = params;
+    if (\$22 ) begin
+      \$571  = rowp_payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$572  = \$25 [2:0];
+    if (rst) begin
+      \$572  = 3'h4;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$573  = \wait ;
+    if (\$26 ) begin
+      \$573  = \$27 [0];
     end
     if (take) begin
-      \$854  = 1'h1;
+      \$573  = 1'h1;
     end
     if (rst) begin
-      \$854  = 1'h0;
+      \$573  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$855  = count;
-    if (\$188 ) begin
-      \$855  = \$189 [0];
-    end
-    if (take) begin
-      \$855  = 1'h0;
-    end
+    \$574  = take;
     if (rst) begin
-      \$855  = 1'h0;
+      \$574  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$856  = first;
+    \$575  = active;
+    if (\$29 ) begin
+      \$575  = 1'h0;
+    end
+    if (req_start) begin
+      \$575  = 1'h1;
+    end
+    if (rst) begin
+      \$575  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$576  = count;
+    if (\$32 ) begin
+      \$576  = \$33 [0];
+    end
+    if (req_start) begin
+      \$576  = 1'h0;
+    end
+    if (rst) begin
+      \$576  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$577  = first;
     if (active) begin
-      \$856  = 1'h0;
+      \$577  = 1'h0;
     end
-    if (take) begin
-      \$856  = 1'h1;
+    if (req_start) begin
+      \$577  = 1'h1;
     end
     if (rst) begin
-      \$856  = 1'h0;
+      \$577  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$857  = active;
+    \$578  = active;
     if (rst) begin
-      \$857  = 1'h0;
+      \$578  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$858  = \$193 ;
+    \$579  = \$37 ;
     if (rst) begin
-      \$858  = 1'h0;
+      \$579  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$859  = mshift0;
+    \$580  = p_done;
+    if (rst) begin
+      \$580  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$581  = mshift0;
     if (active) begin
-      \$859  = \$194 ;
+      \$581  = \$55 ;
     end
-    if (take) begin
-      \$859  = \$227 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$860  = t0;
-    if (take) begin
-      \$860  = { \$226 , \$212 , \$202 , \$196 [11:0] };
+    if (req_start) begin
+      \$581  = mult_q0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$861  = acc0;
+    \$582  = t0;
+    if (req_start) begin
+      \$582  = { \$63 , \$57 [11:0], t_lo0[20:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$583  = acc0;
     if (qm_v) begin
-      \$861  = \$293 [41:0];
+      \$583  = \$98 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$862  = low0;
+    \$584  = low0;
     if (qm_v) begin
-      \$862  = { \$297 [7:0], low0[15:8] };
+      \$584  = { \$131 [7:0], low0[15:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$863  = mshift1;
+    \$585  = mshift1;
     if (active) begin
-      \$863  = \$358 ;
+      \$585  = \$188 ;
     end
-    if (take) begin
-      \$863  = \$391 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$864  = t1;
-    if (take) begin
-      \$864  = { \$390 , \$376 , \$366 , \$360 [11:0] };
+    if (req_start) begin
+      \$585  = mult_q1;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$865  = acc1;
+    \$586  = t1;
+    if (req_start) begin
+      \$586  = { \$196 , \$190 [11:0], t_lo1[20:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$587  = acc1;
     if (qm_v) begin
-      \$865  = \$457 [41:0];
+      \$587  = \$231 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$866  = low1;
+    \$588  = low1;
     if (qm_v) begin
-      \$866  = { \$461 [7:0], low1[15:8] };
+      \$588  = { \$264 [7:0], low1[15:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$867  = mshift2;
+    \$589  = mshift2;
     if (active) begin
-      \$867  = \$522 ;
+      \$589  = \$321 ;
     end
-    if (take) begin
-      \$867  = \$555 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$868  = t2;
-    if (take) begin
-      \$868  = { \$554 , \$540 , \$530 , \$524 [11:0] };
+    if (req_start) begin
+      \$589  = mult_q2;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$869  = acc2;
+    \$590  = t2;
+    if (req_start) begin
+      \$590  = { \$329 , \$323 [11:0], t_lo2[20:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$591  = acc2;
     if (qm_v) begin
-      \$869  = \$621 [41:0];
+      \$591  = \$364 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$870  = low2;
+    \$592  = low2;
     if (qm_v) begin
-      \$870  = { \$625 [7:0], low2[15:8] };
+      \$592  = { \$397 [7:0], low2[15:8] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$871  = mshift3;
+    \$593  = mshift3;
     if (active) begin
-      \$871  = \$686 ;
+      \$593  = \$454 ;
     end
-    if (take) begin
-      \$871  = \$719 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$872  = t3;
-    if (take) begin
-      \$872  = { \$718 , \$704 , \$694 , \$688 [11:0] };
+    if (req_start) begin
+      \$593  = mult_q3;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$873  = acc3;
+    \$594  = t3;
+    if (req_start) begin
+      \$594  = { \$462 , \$456 [11:0], t_lo3[20:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$595  = acc3;
     if (qm_v) begin
-      \$873  = \$785 [41:0];
+      \$595  = \$497 [41:0];
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$874  = low3;
+    \$596  = low3;
     if (qm_v) begin
-      \$874  = { \$789 [7:0], low3[15:8] };
+      \$596  = { \$530 [7:0], low3[15:8] };
     end
   end
   assign r_rdy = out_valid;
   assign r_data = out_data;
   assign out_ready = r_en;
-  assign p_done = w_en;
+  assign r_done = w_en;
   assign w_data = data;
-  assign totals__0 = \port$1764$0 [40:0];
-  assign totals__1 = \port$1764$0 [81:41];
-  assign totals__2 = \port$1764$0 [122:82];
-  assign totals__3 = \port$1764$0 [163:123];
-  assign data[127:96] = \$177 [31:0];
-  assign data[95:64] = \$134 [31:0];
-  assign data[63:32] = \$91 [31:0];
-  assign data[31:0] = \$48 [31:0];
-  assign \$14  = { acc0, low0, 1'h0 };
-  assign \$17  = { acc0, low0, 1'h0 };
-  assign \$20  = { acc0, low0, 1'h0 };
-  assign \$25  = { acc0, low0, 1'h0 };
-  assign \$29  = { acc0, low0, 1'h0 };
-  assign \$33  = { acc0, low0, 1'h0 };
-  assign \$36  = { acc0, low0, 1'h0 };
-  assign \$43  = { acc0, low0, 1'h0 };
-  assign \$57  = { acc1, low1, 1'h0 };
-  assign \$60  = { acc1, low1, 1'h0 };
-  assign \$63  = { acc1, low1, 1'h0 };
-  assign \$68  = { acc1, low1, 1'h0 };
-  assign \$72  = { acc1, low1, 1'h0 };
-  assign \$76  = { acc1, low1, 1'h0 };
-  assign \$79  = { acc1, low1, 1'h0 };
-  assign \$86  = { acc1, low1, 1'h0 };
-  assign \$100  = { acc2, low2, 1'h0 };
-  assign \$103  = { acc2, low2, 1'h0 };
-  assign \$106  = { acc2, low2, 1'h0 };
-  assign \$111  = { acc2, low2, 1'h0 };
-  assign \$115  = { acc2, low2, 1'h0 };
-  assign \$119  = { acc2, low2, 1'h0 };
-  assign \$122  = { acc2, low2, 1'h0 };
-  assign \$129  = { acc2, low2, 1'h0 };
-  assign \$143  = { acc3, low3, 1'h0 };
-  assign \$146  = { acc3, low3, 1'h0 };
-  assign \$149  = { acc3, low3, 1'h0 };
-  assign \$154  = { acc3, low3, 1'h0 };
-  assign \$158  = { acc3, low3, 1'h0 };
-  assign \$162  = { acc3, low3, 1'h0 };
-  assign \$165  = { acc3, low3, 1'h0 };
-  assign \$172  = { acc3, low3, 1'h0 };
-  assign \$184  = count;
-  assign \$186  = count;
-  assign \$191  = count;
-  assign \$194  = { 8'h00, mshift0[15:8] };
-  assign \$293  = { \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 [6], \$292 , \$264 , \$244 , \$232 [11:8] };
-  assign \$358  = { 8'h00, mshift1[15:8] };
-  assign \$457  = { \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 [6], \$456 , \$428 , \$408 , \$396 [11:8] };
-  assign \$522  = { 8'h00, mshift2[15:8] };
-  assign \$621  = { \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 [6], \$620 , \$592 , \$572 , \$560 [11:8] };
-  assign \$686  = { 8'h00, mshift3[15:8] };
-  assign \$785  = { \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 [6], \$784 , \$756 , \$736 , \$724 [11:8] };
-  assign \$182  = \wait ;
+  assign totals__0 = \port$1492$0 [40:0];
+  assign totals__1 = \port$1492$0 [81:41];
+  assign totals__2 = \port$1492$0 [122:82];
+  assign totals__3 = \port$1492$0 [163:123];
+  assign data[127:96] = \$21 [31:0];
+  assign data[95:64] = \$17 [31:0];
+  assign data[63:32] = \$13 [31:0];
+  assign data[31:0] = \$9 [31:0];
+  assign \$28  = count;
+  assign \$30  = count;
+  assign \$35  = count;
+  assign \$55  = { 8'h00, mshift0[15:8] };
+  assign \$98  = { \$97 [42], \$97 [42], \$97 [42], \$97 [42], \$97 [42], \$97 [42], \$97 [42], \$97 [42], \$97 [42:8] };
+  assign \$132  = { acc0, low0, 1'h0 };
+  assign \$134  = { acc0, low0, 1'h0 };
+  assign \$137  = { acc0, low0, 1'h0 };
+  assign \$140  = { acc0, low0, 1'h0 };
+  assign \$145  = { acc0, low0, 1'h0 };
+  assign \$149  = { acc0, low0, 1'h0 };
+  assign \$153  = { acc0, low0, 1'h0 };
+  assign \$156  = { acc0, low0, 1'h0 };
+  assign \$188  = { 8'h00, mshift1[15:8] };
+  assign \$231  = { \$230 [42], \$230 [42], \$230 [42], \$230 [42], \$230 [42], \$230 [42], \$230 [42], \$230 [42], \$230 [42:8] };
+  assign \$265  = { acc1, low1, 1'h0 };
+  assign \$267  = { acc1, low1, 1'h0 };
+  assign \$270  = { acc1, low1, 1'h0 };
+  assign \$273  = { acc1, low1, 1'h0 };
+  assign \$278  = { acc1, low1, 1'h0 };
+  assign \$282  = { acc1, low1, 1'h0 };
+  assign \$286  = { acc1, low1, 1'h0 };
+  assign \$289  = { acc1, low1, 1'h0 };
+  assign \$321  = { 8'h00, mshift2[15:8] };
+  assign \$364  = { \$363 [42], \$363 [42], \$363 [42], \$363 [42], \$363 [42], \$363 [42], \$363 [42], \$363 [42], \$363 [42:8] };
+  assign \$398  = { acc2, low2, 1'h0 };
+  assign \$400  = { acc2, low2, 1'h0 };
+  assign \$403  = { acc2, low2, 1'h0 };
+  assign \$406  = { acc2, low2, 1'h0 };
+  assign \$411  = { acc2, low2, 1'h0 };
+  assign \$415  = { acc2, low2, 1'h0 };
+  assign \$419  = { acc2, low2, 1'h0 };
+  assign \$422  = { acc2, low2, 1'h0 };
+  assign \$454  = { 8'h00, mshift3[15:8] };
+  assign \$497  = { \$496 [42], \$496 [42], \$496 [42], \$496 [42], \$496 [42], \$496 [42], \$496 [42], \$496 [42], \$496 [42:8] };
+  assign \$531  = { acc3, low3, 1'h0 };
+  assign \$533  = { acc3, low3, 1'h0 };
+  assign \$536  = { acc3, low3, 1'h0 };
+  assign \$539  = { acc3, low3, 1'h0 };
+  assign \$544  = { acc3, low3, 1'h0 };
+  assign \$548  = { acc3, low3, 1'h0 };
+  assign \$552  = { acc3, low3, 1'h0 };
+  assign \$555  = { acc3, low3, 1'h0 };
+  assign \$26  = \wait ;
 endmodule
 
 (* generator = "Amaranth" *)
@@ -5933,36 +5544,32 @@ module \gqmv_base.req.out_fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_e
   wire \$10 ;
   wire \$11 ;
   wire \$12 ;
-  wire [2:0] \$13 ;
-  wire \$14 ;
-  wire \$15 ;
-  wire \$16 ;
-  wire \$17 ;
-  wire [2:0] \$18 ;
-  reg [1:0] \$19 ;
-  wire \$2 ;
-  reg [1:0] \$20 ;
-  reg [1:0] \$21 ;
-  wire [2:0] \$3 ;
+  wire \$13 ;
+  wire [3:0] \$14 ;
+  reg [1:0] \$15 ;
+  reg [1:0] \$16 ;
+  reg [2:0] \$17 ;
+  wire [2:0] \$2 ;
+  wire \$3 ;
   wire [2:0] \$4 ;
   wire \$5 ;
   wire \$6 ;
-  wire [2:0] \$7 ;
-  wire [2:0] \$8 ;
-  wire \$9 ;
+  wire \$7 ;
+  wire \$8 ;
+  wire [3:0] \$9 ;
   input clk;
   wire clk;
   (* init = 2'h0 *)
   wire [1:0] consume;
-  reg [1:0] level = 2'h0;
+  reg [2:0] level = 3'h0;
   (* init = 2'h0 *)
   wire [1:0] produce;
   output [127:0] r_data;
   wire [127:0] r_data;
   input r_en;
   wire r_en;
-  (* init = 2'h0 *)
-  wire [1:0] r_level;
+  (* init = 3'h0 *)
+  wire [2:0] r_level;
   reg [1:0] r_port__addr = 2'h0;
   wire [127:0] r_port__data;
   output r_rdy;
@@ -5972,82 +5579,79 @@ module \gqmv_base.req.out_fifo (clk, rst, r_rdy, r_data, w_port__data, w_en, r_e
   wire [127:0] w_data;
   input w_en;
   wire w_en;
-  (* init = 2'h0 *)
-  wire [1:0] w_level;
+  (* init = 3'h0 *)
+  wire [2:0] w_level;
   reg [1:0] w_port__addr = 2'h0;
   input [127:0] w_port__data;
   wire [127:0] w_port__data;
   wire w_port__en;
   wire w_rdy;
-  reg [127:0] storage [2:0];
+  reg [127:0] storage [3:0];
   initial begin
     storage[0] = 128'h00000000000000000000000000000000;
     storage[1] = 128'h00000000000000000000000000000000;
     storage[2] = 128'h00000000000000000000000000000000;
+    storage[3] = 128'h00000000000000000000000000000000;
   end
   always @(posedge clk) begin
     if (w_port__en)
       storage[w_port__addr] <= w_port__data;
   end
   assign r_data = storage[r_port__addr];
-  assign w_rdy = level != 2'h3;
+  assign w_rdy = level != 3'h4;
   assign r_rdy = | level;
   assign w_port__en = w_en & w_rdy;
   assign \$1  = w_rdy & w_en;
-  assign \$2  = w_port__addr == 2'h2;
-  assign \$3  = w_port__addr + 1'h1;
-  assign \$4  = \$2  ? 3'h0 : \$3 ;
-  assign \$5  = r_rdy & r_en;
-  assign \$6  = r_port__addr == 2'h2;
-  assign \$7  = r_port__addr + 1'h1;
-  assign \$8  = \$6  ? 3'h0 : \$7 ;
-  assign \$9  = w_rdy & w_en;
+  assign \$2  = w_port__addr + 1'h1;
+  assign \$3  = r_rdy & r_en;
+  assign \$4  = r_port__addr + 1'h1;
+  assign \$5  = w_rdy & w_en;
+  assign \$6  = r_rdy & r_en;
+  assign \$7  = ~ \$6 ;
+  assign \$8  = \$5  & \$7 ;
+  assign \$9  = level + 1'h1;
   assign \$10  = r_rdy & r_en;
-  assign \$11  = ~ \$10 ;
-  assign \$12  = \$9  & \$11 ;
-  assign \$13  = level + 1'h1;
-  assign \$14  = r_rdy & r_en;
-  assign \$15  = w_rdy & w_en;
-  assign \$16  = ~ \$15 ;
-  assign \$17  = \$14  & \$16 ;
-  assign \$18  = level - 1'h1;
+  assign \$11  = w_rdy & w_en;
+  assign \$12  = ~ \$11 ;
+  assign \$13  = \$10  & \$12 ;
+  assign \$14  = level - 1'h1;
   always @(posedge clk)
-    w_port__addr <= \$19 ;
+    w_port__addr <= \$15 ;
   always @(posedge clk)
-    r_port__addr <= \$20 ;
+    r_port__addr <= \$16 ;
   always @(posedge clk)
-    level <= \$21 ;
+    level <= \$17 ;
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$19  = w_port__addr;
+    \$15  = w_port__addr;
     if (\$1 ) begin
-      \$19  = \$4 [1:0];
+      \$15  = \$2 [1:0];
     end
     if (rst) begin
-      \$19  = 2'h0;
+      \$15  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$20  = r_port__addr;
-    if (\$5 ) begin
-      \$20  = \$8 [1:0];
+    \$16  = r_port__addr;
+    if (\$3 ) begin
+      \$16  = \$4 [1:0];
     end
     if (rst) begin
-      \$20  = 2'h0;
+      \$16  = 2'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$5 ) begin end
-    \$21  = level;
-    if (\$12 ) begin
-      \$21  = \$13 [1:0];
+    \$17  = level;
+    if (\$8 ) begin
+      \$17  = \$9 [2:0];
     end
-    if (\$17 ) begin
-      \$21  = \$18 [1:0];
+    if (\$13 ) begin
+      \$17  = \$14 [2:0];
     end
     if (rst) begin
-      \$21  = 2'h0;
+      \$17  = 3'h0;
     end
   end
   assign w_level = level;

@@ -8,61 +8,65 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire \$1 ;
   wire [13:0] \$10 ;
   wire [7:0] \$100 ;
-  wire [6:0] \$101 ;
+  wire [8:0] \$101 ;
   wire [17:0] \$102 ;
-  wire [12:0] \$103 ;
-  wire \$104 ;
-  wire \$105 ;
-  wire [13:0] \$106 ;
-  wire [17:0] \$107 ;
-  wire [12:0] \$108 ;
-  wire \$109 ;
+  wire [7:0] \$103 ;
+  wire [6:0] \$104 ;
+  wire [17:0] \$105 ;
+  wire [12:0] \$106 ;
+  wire \$107 ;
+  wire \$108 ;
+  wire [13:0] \$109 ;
   wire [6:0] \$11 ;
-  wire \$110 ;
-  wire [13:0] \$111 ;
-  wire [17:0] \$112 ;
-  wire [6:0] \$113 ;
-  wire [7:0] \$114 ;
+  wire [17:0] \$110 ;
+  wire [12:0] \$111 ;
+  wire \$112 ;
+  wire \$113 ;
+  wire [13:0] \$114 ;
   wire [17:0] \$115 ;
   wire [6:0] \$116 ;
-  wire [5:0] \$117 ;
-  wire \$118 ;
-  wire \$119 ;
+  wire [7:0] \$117 ;
+  wire [17:0] \$118 ;
+  wire [6:0] \$119 ;
   wire [7:0] \$12 ;
-  wire [16:0] \$120 ;
+  wire [5:0] \$120 ;
   wire \$121 ;
-  reg [23:0] \$122 ;
-  reg \$123 ;
-  reg \$124 ;
-  reg \$125 ;
+  wire \$122 ;
+  wire [16:0] \$123 ;
+  wire \$124 ;
+  reg [23:0] \$125 ;
   reg \$126 ;
   reg \$127 ;
   reg \$128 ;
-  reg [5:0] \$129 ;
+  reg \$129 ;
   wire [6:0] \$13 ;
-  reg [2:0] \$130 ;
-  reg [15:0] \$131 ;
-  reg [2:0] \$132 ;
+  reg \$130 ;
+  reg \$131 ;
+  reg [5:0] \$132 ;
   reg [2:0] \$133 ;
   reg [15:0] \$134 ;
-  reg [15:0] \$135 ;
-  reg \$136 ;
-  reg \$137 ;
-  reg \$138 ;
+  reg [2:0] \$135 ;
+  reg [2:0] \$136 ;
+  reg [15:0] \$137 ;
+  reg [15:0] \$138 ;
   reg \$139 ;
   wire [5:0] \$14 ;
-  reg [16:0] \$140 ;
+  reg \$140 ;
   reg \$141 ;
   reg \$142 ;
-  reg \$143 ;
+  reg [16:0] \$143 ;
   reg \$144 ;
-  reg [15:0] \$145 ;
+  reg \$145 ;
   reg \$146 ;
-  reg [17:0] \$147 ;
-  reg \$148 ;
-  reg [17:0] \$149 ;
+  reg \$147 ;
+  reg [15:0] \$148 ;
+  reg \$149 ;
   wire [24:0] \$15 ;
   reg \$150 ;
+  reg [17:0] \$151 ;
+  reg \$152 ;
+  reg [17:0] \$153 ;
+  reg \$154 ;
   wire \$16 ;
   wire \$17 ;
   wire \$18 ;
@@ -121,39 +125,39 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire \$66 ;
   wire \$67 ;
   wire [15:0] \$68 ;
-  wire [24:0] \$69 ;
+  wire [20:0] \$69 ;
   wire [12:0] \$7 ;
-  wire [4:0] \$70 ;
-  wire [55:0] \$71 ;
+  wire [20:0] \$70 ;
+  wire \$71 ;
   wire \$72 ;
   wire \$73 ;
   wire \$74 ;
   wire \$75 ;
   wire \$76 ;
-  wire \$77 ;
-  wire [17:0] \$78 ;
-  wire [12:0] \$79 ;
+  wire [27:0] \$77 ;
+  wire [28:0] \$78 ;
+  wire [4:0] \$79 ;
   wire [13:0] \$8 ;
-  wire [13:0] \$80 ;
+  wire [59:0] \$80 ;
   wire [17:0] \$81 ;
   wire [12:0] \$82 ;
   wire [13:0] \$83 ;
   wire [17:0] \$84 ;
-  wire [7:0] \$85 ;
-  wire [8:0] \$86 ;
+  wire [12:0] \$85 ;
+  wire [13:0] \$86 ;
   wire [17:0] \$87 ;
   wire [7:0] \$88 ;
-  wire [6:0] \$89 ;
+  wire [8:0] \$89 ;
   wire [12:0] \$9 ;
   wire [17:0] \$90 ;
-  wire [12:0] \$91 ;
-  wire [13:0] \$92 ;
+  wire [7:0] \$91 ;
+  wire [6:0] \$92 ;
   wire [17:0] \$93 ;
   wire [12:0] \$94 ;
   wire [13:0] \$95 ;
   wire [17:0] \$96 ;
-  wire [7:0] \$97 ;
-  wire [8:0] \$98 ;
+  wire [12:0] \$97 ;
+  wire [13:0] \$98 ;
   wire [17:0] \$99 ;
   (* init = 1'h0 *)
   wire \$signal ;
@@ -255,6 +259,12 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire \out_int32$95 ;
   wire out_ready;
   wire out_valid;
+  reg pp_final = 1'h0;
+  reg pp_first = 1'h0;
+  reg [20:0] pp_hi0 = 21'h000000;
+  reg pp_k = 1'h0;
+  reg [20:0] pp_lo0 = 21'h000000;
+  reg pp_v = 1'h0;
   wire [35:0] r_data;
   wire r_en;
   wire r_rdy;
@@ -270,7 +280,7 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   wire [15:0] rows;
   input rst;
   wire rst;
-  reg [55:0] scaled0 = 56'h00000000000000;
+  reg [59:0] scaled0 = 60'h000000000000000;
   reg scaled_final = 1'h0;
   reg scaled_first = 1'h0;
   reg scaled_v = 1'h0;
@@ -393,89 +403,91 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   assign \$64  = k + 1'h1;
   assign \$65  = \$63  ? 2'h0 : \$64 ;
   assign \$67  = c_v | \$66 ;
-  assign \$69  = $signed(c0_0) * $signed({ 1'h0, gs_held0[7:0] });
-  assign \$70  = k * 4'h8;
-  assign \$71  = $signed(\$69 ) << \$70 ;
-  assign \$73  = c_v | \$72 ;
-  assign \$74  = ! k;
-  assign \$75  = c_first & \$74 ;
-  assign \$77  = c_last & \$76 ;
-  assign \$78  = scaled_first ? 18'h00000 : total_lo0;
-  assign \$79  = \$78 [11:0] + scaled0[11:0];
-  assign \$80  = \$79  + 1'h0;
+  assign \$69  = $signed(c0_0) * $signed({ 1'h0, gs_held0[3:0] });
+  assign \$70  = $signed(c0_0) * $signed({ 1'h0, gs_held0[7:4] });
+  assign \$72  = c_v | \$71 ;
+  assign \$73  = ! k;
+  assign \$74  = c_first & \$73 ;
+  assign \$76  = c_last & \$75 ;
+  assign \$78  = $signed(pp_lo0) + $signed(\$77 );
+  assign \$79  = pp_k * 4'h8;
+  assign \$80  = $signed(\$78 ) << \$79 ;
   assign \$81  = scaled_first ? 18'h00000 : total_lo0;
   assign \$82  = \$81 [11:0] + scaled0[11:0];
   assign \$83  = \$82  + 1'h0;
   assign \$84  = scaled_first ? 18'h00000 : total_lo0;
-  assign \$85  = \$84 [17:12] + scaled0[17:12];
-  assign \$86  = \$85  + 1'h1;
+  assign \$85  = \$84 [11:0] + scaled0[11:0];
+  assign \$86  = \$85  + 1'h0;
   assign \$87  = scaled_first ? 18'h00000 : total_lo0;
   assign \$88  = \$87 [17:12] + scaled0[17:12];
-  assign \$89  = \$83 [12] ? \$86 [6:0] : \$88 [6:0];
+  assign \$89  = \$88  + 1'h1;
   assign \$90  = scaled_first ? 18'h00000 : total_lo0;
-  assign \$91  = \$90 [11:0] + scaled0[11:0];
-  assign \$92  = \$91  + 1'h0;
+  assign \$91  = \$90 [17:12] + scaled0[17:12];
+  assign \$92  = \$86 [12] ? \$89 [6:0] : \$91 [6:0];
   assign \$93  = scaled_first ? 18'h00000 : total_lo0;
   assign \$94  = \$93 [11:0] + scaled0[11:0];
   assign \$95  = \$94  + 1'h0;
   assign \$96  = scaled_first ? 18'h00000 : total_lo0;
-  assign \$97  = \$96 [17:12] + scaled0[17:12];
-  assign \$98  = \$97  + 1'h1;
+  assign \$97  = \$96 [11:0] + scaled0[11:0];
+  assign \$98  = \$97  + 1'h0;
   assign \$99  = scaled_first ? 18'h00000 : total_lo0;
   assign \$100  = \$99 [17:12] + scaled0[17:12];
-  assign \$101  = \$95 [12] ? \$98 [6:0] : \$100 [6:0];
-  assign \$102  = scaled_first ? 18'h00000 : total_hi0;
-  assign \$103  = \$102 [11:0] + scaled0[29:18];
-  assign \$104  = ~ scaled_first;
-  assign \$105  = total_c0 & \$104 ;
-  assign \$106  = \$103  + \$105 ;
-  assign \$107  = scaled_first ? 18'h00000 : total_hi0;
-  assign \$108  = \$107 [11:0] + scaled0[29:18];
-  assign \$109  = ~ scaled_first;
-  assign \$110  = total_c0 & \$109 ;
-  assign \$111  = \$108  + \$110 ;
-  assign \$112  = scaled_first ? 18'h00000 : total_hi0;
-  assign \$113  = \$112 [17:12] + scaled0[35:30];
-  assign \$114  = \$113  + 1'h1;
+  assign \$101  = \$100  + 1'h1;
+  assign \$102  = scaled_first ? 18'h00000 : total_lo0;
+  assign \$103  = \$102 [17:12] + scaled0[17:12];
+  assign \$104  = \$98 [12] ? \$101 [6:0] : \$103 [6:0];
+  assign \$105  = scaled_first ? 18'h00000 : total_hi0;
+  assign \$106  = \$105 [11:0] + scaled0[29:18];
+  assign \$107  = ~ scaled_first;
+  assign \$108  = total_c0 & \$107 ;
+  assign \$109  = \$106  + \$108 ;
+  assign \$110  = scaled_first ? 18'h00000 : total_hi0;
+  assign \$111  = \$110 [11:0] + scaled0[29:18];
+  assign \$112  = ~ scaled_first;
+  assign \$113  = total_c0 & \$112 ;
+  assign \$114  = \$111  + \$113 ;
   assign \$115  = scaled_first ? 18'h00000 : total_hi0;
   assign \$116  = \$115 [17:12] + scaled0[35:30];
-  assign \$117  = \$111 [12] ? \$114 [5:0] : \$116 [5:0];
-  assign \$118  = scaled_v & scaled_final;
-  assign \$119  = y__valid & y__ready;
-  assign \$120  = blk_out + 1'h1;
-  assign \$121  = blk_out == last_block;
+  assign \$117  = \$116  + 1'h1;
+  assign \$118  = scaled_first ? 18'h00000 : total_hi0;
+  assign \$119  = \$118 [17:12] + scaled0[35:30];
+  assign \$120  = \$114 [12] ? \$117 [5:0] : \$119 [5:0];
+  assign \$121  = scaled_v & scaled_final;
+  assign \$122  = y__valid & y__ready;
+  assign \$123  = blk_out + 1'h1;
+  assign \$124  = blk_out == last_block;
   always @(posedge clk)
-    cycles <= \$122 ;
+    cycles <= \$125 ;
   always @(posedge clk)
-    done <= \$123 ;
+    done <= \$126 ;
   always @(posedge clk)
-    error <= \$124 ;
+    error <= \$127 ;
   always @(posedge clk)
-    busy <= \$125 ;
+    busy <= \$128 ;
   always @(posedge clk)
-    x__ready <= \$126 ;
+    x__ready <= \$129 ;
   always @(posedge clk)
-    w_open <= \$127 ;
+    w_open <= \$130 ;
   always @(posedge clk)
-    out_int32 <= \$128 ;
+    out_int32 <= \$131 ;
   always @(posedge clk)
-    shift <= \$129 ;
+    shift <= \$132 ;
   always @(posedge clk)
-    last_group <= \$130 ;
+    last_group <= \$133 ;
   always @(posedge clk)
-    last_block <= \$131 ;
+    last_block <= \$134 ;
   always @(posedge clk)
-    x_wr__addr <= \$132 ;
+    x_wr__addr <= \$135 ;
   always @(posedge clk)
-    x_rd__addr <= \$133 ;
+    x_rd__addr <= \$136 ;
   always @(posedge clk)
-    blk_in <= \$134 ;
+    blk_in <= \$137 ;
   always @(posedge clk)
-    blk_out <= \$135 ;
+    blk_out <= \$138 ;
   always @(posedge clk)
-    credits <= \$136 ;
+    credits <= \$139 ;
   always @(posedge clk)
-    gap <= \$137 ;
+    gap <= \$140 ;
   always @(posedge clk)
     x_q <= x_rd__data;
   always @(posedge clk)
@@ -487,7 +499,7 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   always @(posedge clk)
     a_last <= \$57 ;
   always @(posedge clk)
-    a_v <= \$138 ;
+    a_v <= \$141 ;
   always @(posedge clk)
     b0_0 <= \$58 ;
   always @(posedge clk)
@@ -499,40 +511,52 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   always @(posedge clk)
     b_last <= a_last;
   always @(posedge clk)
-    b_v <= \$139 ;
+    b_v <= \$142 ;
   always @(posedge clk)
-    c0_0 <= \$140 ;
+    c0_0 <= \$143 ;
   always @(posedge clk)
-    c_first <= \$141 ;
+    c_first <= \$144 ;
   always @(posedge clk)
-    c_last <= \$142 ;
+    c_last <= \$145 ;
   always @(posedge clk)
-    c_v <= \$143 ;
+    c_v <= \$146 ;
   always @(posedge clk)
-    k <= \$144 ;
+    k <= \$147 ;
   always @(posedge clk)
-    gs_held0 <= \$145 ;
+    gs_held0 <= \$148 ;
   always @(posedge clk)
-    scaled0 <= \$71 ;
+    pp_lo0 <= \$69 ;
   always @(posedge clk)
-    scaled_v <= \$146 ;
+    pp_hi0 <= \$70 ;
   always @(posedge clk)
-    scaled_first <= \$75 ;
+    pp_k <= k;
   always @(posedge clk)
-    scaled_final <= \$77 ;
+    pp_v <= \$149 ;
   always @(posedge clk)
-    total_lo0 <= \$147 ;
+    pp_first <= \$74 ;
   always @(posedge clk)
-    total_c0 <= \$148 ;
+    pp_final <= \$76 ;
   always @(posedge clk)
-    total_hi0 <= \$149 ;
+    scaled0 <= \$80 ;
   always @(posedge clk)
-    w_en <= \$150 ;
+    scaled_v <= \$150 ;
+  always @(posedge clk)
+    scaled_first <= pp_first;
+  always @(posedge clk)
+    scaled_final <= pp_final;
+  always @(posedge clk)
+    total_lo0 <= \$151 ;
+  always @(posedge clk)
+    total_c0 <= \$152 ;
+  always @(posedge clk)
+    total_hi0 <= \$153 ;
+  always @(posedge clk)
+    w_en <= \$154 ;
   \gqmv_small.acc_fifo  acc_fifo (
     .clk(clk),
     .\port$11$0 (\$8 [11:0]),
     .\port$17$0 (\$14 ),
-    .\port$620$0 (total_lo0),
+    .\port$512$0 (total_lo0),
     .r_data(totals__0),
     .r_en(take),
     .r_rdy(totals_valid),
@@ -582,72 +606,28 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$122  = cycles;
+    \$125  = cycles;
     if (busy) begin
-      \$122  = \$15 [23:0];
+      \$125  = \$15 [23:0];
     end
     if (\$17 ) begin
       if (\$38 ) begin
-        \$122  = 24'h000001;
+        \$125  = 24'h000001;
       end
     end
     if (rst) begin
-      \$122  = 24'h000000;
+      \$125  = 24'h000000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$123  = done;
+    \$126  = done;
     if (\$17 ) begin
-      \$123  = 1'h0;
+      \$126  = 1'h0;
     end
-    if (\$119 ) begin
-      if (\$121 ) begin
-        \$123  = 1'h1;
-      end
-    end
-    if (rst) begin
-      \$123  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$124  = error;
-    if (\$17 ) begin
-      \$124  = \$27 ;
-    end
-    if (rst) begin
-      \$124  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$125  = busy;
-    if (\$17 ) begin
-      if (\$38 ) begin
-        \$125  = 1'h1;
-      end
-    end
-    if (\$119 ) begin
-      if (\$121 ) begin
-        \$125  = 1'h0;
-      end
-    end
-    if (rst) begin
-      \$125  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$126  = x__ready;
-    if (\$17 ) begin
-      if (\$38 ) begin
+    if (\$122 ) begin
+      if (\$124 ) begin
         \$126  = 1'h1;
-      end
-    end
-    if (\$43 ) begin
-      if (\$45 ) begin
-        \$126  = 1'h0;
       end
     end
     if (rst) begin
@@ -656,23 +636,9 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$127  = w_open;
+    \$127  = error;
     if (\$17 ) begin
-      if (\$38 ) begin
-        \$127  = 1'h0;
-      end
-    end
-    if (\$43 ) begin
-      if (\$45 ) begin
-        \$127  = 1'h1;
-      end
-    end
-    if (\$signal$67 ) begin
-      if (\$51 ) begin
-        if (\$53 ) begin
-          \$127  = 1'h0;
-        end
-      end
+      \$127  = \$27 ;
     end
     if (rst) begin
       \$127  = 1'h0;
@@ -680,10 +646,15 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$128  = out_int32;
+    \$128  = busy;
     if (\$17 ) begin
       if (\$38 ) begin
-        \$128  = \out_int32$95 ;
+        \$128  = 1'h1;
+      end
+    end
+    if (\$122 ) begin
+      if (\$124 ) begin
+        \$128  = 1'h0;
       end
     end
     if (rst) begin
@@ -692,67 +663,75 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$129  = shift;
+    \$129  = x__ready;
     if (\$17 ) begin
       if (\$38 ) begin
-        \$129  = \shift$94 ;
-      end
-    end
-    if (rst) begin
-      \$129  = 6'h00;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$130  = last_group;
-    if (\$17 ) begin
-      if (\$38 ) begin
-        \$130  = \$40 [2:0];
-      end
-    end
-    if (rst) begin
-      \$130  = 3'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$131  = last_block;
-    if (\$17 ) begin
-      if (\$38 ) begin
-        \$131  = \$42 [15:0];
-      end
-    end
-    if (rst) begin
-      \$131  = 16'h0000;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$132  = x_wr__addr;
-    if (\$17 ) begin
-      if (\$38 ) begin
-        \$132  = 3'h0;
+        \$129  = 1'h1;
       end
     end
     if (\$43 ) begin
-      \$132  = \$44 [2:0];
+      if (\$45 ) begin
+        \$129  = 1'h0;
+      end
     end
     if (rst) begin
-      \$132  = 3'h0;
+      \$129  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$133  = x_rd__addr;
+    \$130  = w_open;
     if (\$17 ) begin
       if (\$38 ) begin
-        \$133  = 3'h0;
+        \$130  = 1'h0;
+      end
+    end
+    if (\$43 ) begin
+      if (\$45 ) begin
+        \$130  = 1'h1;
       end
     end
     if (\$signal$67 ) begin
-      \$133  = \$50 [2:0];
       if (\$51 ) begin
-        \$133  = 3'h0;
+        if (\$53 ) begin
+          \$130  = 1'h0;
+        end
+      end
+    end
+    if (rst) begin
+      \$130  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$131  = out_int32;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$131  = \out_int32$95 ;
+      end
+    end
+    if (rst) begin
+      \$131  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$132  = shift;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$132  = \shift$94 ;
+      end
+    end
+    if (rst) begin
+      \$132  = 6'h00;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$133  = last_group;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$133  = \$40 [2:0];
       end
     end
     if (rst) begin
@@ -761,15 +740,10 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$134  = blk_in;
+    \$134  = last_block;
     if (\$17 ) begin
       if (\$38 ) begin
-        \$134  = 16'h0000;
-      end
-    end
-    if (\$signal$67 ) begin
-      if (\$51 ) begin
-        \$134  = \$52 [15:0];
+        \$134  = \$42 [15:0];
       end
     end
     if (rst) begin
@@ -778,134 +752,191 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$135  = blk_out;
+    \$135  = x_wr__addr;
     if (\$17 ) begin
       if (\$38 ) begin
-        \$135  = 16'h0000;
+        \$135  = 3'h0;
       end
     end
-    if (\$119 ) begin
-      \$135  = \$120 [15:0];
+    if (\$43 ) begin
+      \$135  = \$44 [2:0];
     end
     if (rst) begin
-      \$135  = 16'h0000;
+      \$135  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$136  = \$49 [0];
-    if (rst) begin
-      \$136  = 1'h1;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$137  = gap;
-    if (\$54 ) begin
-      \$137  = \$55 [0];
+    \$136  = x_rd__addr;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$136  = 3'h0;
+      end
     end
     if (\$signal$67 ) begin
-      \$137  = 1'h1;
+      \$136  = \$50 [2:0];
+      if (\$51 ) begin
+        \$136  = 3'h0;
+      end
     end
     if (rst) begin
-      \$137  = 1'h0;
+      \$136  = 3'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$138  = \$signal$67 ;
+    \$137  = blk_in;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$137  = 16'h0000;
+      end
+    end
+    if (\$signal$67 ) begin
+      if (\$51 ) begin
+        \$137  = \$52 [15:0];
+      end
+    end
     if (rst) begin
-      \$138  = 1'h0;
+      \$137  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$139  = a_v;
+    \$138  = blk_out;
+    if (\$17 ) begin
+      if (\$38 ) begin
+        \$138  = 16'h0000;
+      end
+    end
+    if (\$122 ) begin
+      \$138  = \$123 [15:0];
+    end
     if (rst) begin
-      \$139  = 1'h0;
+      \$138  = 16'h0000;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$140  = c0_0;
+    \$139  = \$49 [0];
+    if (rst) begin
+      \$139  = 1'h1;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$140  = gap;
+    if (\$54 ) begin
+      \$140  = \$55 [0];
+    end
+    if (\$signal$67 ) begin
+      \$140  = 1'h1;
+    end
+    if (rst) begin
+      \$140  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$141  = \$signal$67 ;
+    if (rst) begin
+      \$141  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$142  = a_v;
+    if (rst) begin
+      \$142  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$143  = c0_0;
     if (b_v) begin
-      \$140  = \$60 ;
+      \$143  = \$60 ;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$141  = c_first;
+    \$144  = c_first;
     if (b_v) begin
-      \$141  = b_first;
+      \$144  = b_first;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$142  = c_last;
+    \$145  = c_last;
     if (b_v) begin
-      \$142  = b_last;
+      \$145  = b_last;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$143  = b_v;
-    if (rst) begin
-      \$143  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$144  = k;
-    if (\$62 ) begin
-      \$144  = \$65 [0];
-    end
-    if (rst) begin
-      \$144  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$145  = gs_held0;
-    if (\$67 ) begin
-      \$145  = \$68 ;
-    end
-    if (b_v) begin
-      \$145  = b_gs0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$146  = \$73 ;
+    \$146  = b_v;
     if (rst) begin
       \$146  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$147  = total_lo0;
-    if (scaled_v) begin
-      \$147  = { \$89 [5:0], \$80 [11:0] };
+    \$147  = k;
+    if (\$62 ) begin
+      \$147  = \$65 [0];
+    end
+    if (rst) begin
+      \$147  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$148  = total_c0;
-    if (scaled_v) begin
-      \$148  = \$101 [6];
+    \$148  = gs_held0;
+    if (\$67 ) begin
+      \$148  = \$68 ;
+    end
+    if (b_v) begin
+      \$148  = b_gs0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$149  = total_hi0;
-    if (scaled_v) begin
-      \$149  = { \$117 , \$106 [11:0] };
+    \$149  = \$72 ;
+    if (rst) begin
+      \$149  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
-    \$150  = \$118 ;
+    \$150  = pp_v;
     if (rst) begin
       \$150  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$151  = total_lo0;
+    if (scaled_v) begin
+      \$151  = { \$92 [5:0], \$83 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$152  = total_c0;
+    if (scaled_v) begin
+      \$152  = \$104 [6];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$153  = total_hi0;
+    if (scaled_v) begin
+      \$153  = { \$120 , \$109 [11:0] };
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$1 ) begin end
+    \$154  = \$121 ;
+    if (rst) begin
+      \$154  = 1'h0;
     end
   end
   assign bus__araddr = csr__araddr;
@@ -956,18 +987,19 @@ module gqmv_small(csr__awvalid, csr__wdata, csr__wstrb, csr__wvalid, csr__bready
   assign \$41  = rows;
   assign \$63  = k;
   assign \$68  = { 8'h00, gs_held0[15:8] };
-  assign \$76  = k;
+  assign \$75  = k;
+  assign \$77  = { pp_hi0[20], pp_hi0[20], pp_hi0[20], pp_hi0, 4'h0 };
   assign \$5  = credits;
   assign \$21  = length[0];
   assign \$31  = length[0];
   assign \$54  = gap;
   assign \$61  = k;
   assign \$66  = k;
-  assign \$72  = k;
+  assign \$71  = k;
 endmodule
 
 (* generator = "Amaranth" *)
-module \gqmv_small.acc_fifo (rst, \port$11$0 , \port$17$0 , r_en, r_rdy, r_data, \port$620$0 , w_en, clk);
+module \gqmv_small.acc_fifo (rst, \port$11$0 , \port$17$0 , r_en, r_rdy, r_data, \port$512$0 , w_en, clk);
   reg \$auto$verilog_backend.cc:2355:dump_module$2  = 0;
   wire \$1 ;
   wire \$10 ;
@@ -992,8 +1024,8 @@ module \gqmv_small.acc_fifo (rst, \port$11$0 , \port$17$0 , r_en, r_rdy, r_data,
   wire [11:0] \port$11$0 ;
   input [5:0] \port$17$0 ;
   wire [5:0] \port$17$0 ;
-  input [17:0] \port$620$0 ;
-  wire [17:0] \port$620$0 ;
+  input [17:0] \port$512$0 ;
+  wire [17:0] \port$512$0 ;
   wire [-1:0] produce;
   output [35:0] r_data;
   wire [35:0] r_data;
@@ -1022,7 +1054,7 @@ module \gqmv_small.acc_fifo (rst, \port$11$0 , \port$17$0 , r_en, r_rdy, r_data,
   end
   always @(posedge clk) begin
     if (w_port__en)
-      storage[1'h0] <= { \port$17$0 , \port$11$0 , \port$620$0  };
+      storage[1'h0] <= { \port$17$0 , \port$11$0 , \port$512$0  };
   end
   assign r_data = storage[1'h0];
   assign w_rdy = ~ level;
@@ -1056,8 +1088,8 @@ module \gqmv_small.acc_fifo (rst, \port$11$0 , \port$17$0 , r_en, r_rdy, r_data,
   end
   assign w_level = level;
   assign r_level = level;
-  assign w_port__data = { \port$17$0 , \port$11$0 , \port$620$0  };
-  assign w_data = { \port$17$0 , \port$11$0 , \port$620$0  };
+  assign w_port__data = { \port$17$0 , \port$11$0 , \port$512$0  };
+  assign w_data = { \port$17$0 , \port$11$0 , \port$512$0  };
   assign r_port__data = r_data;
   assign \$2  = 2'h1;
   assign \$4  = 2'h1;
@@ -1324,292 +1356,177 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
   reg \$auto$verilog_backend.cc:2355:dump_module$4  = 0;
   wire \$1 ;
   wire \$10 ;
-  wire [12:0] \$100 ;
-  wire [13:0] \$101 ;
-  wire [36:0] \$102 ;
-  wire [36:0] \$103 ;
-  wire [36:0] \$104 ;
-  wire [36:0] \$105 ;
-  wire [12:0] \$106 ;
-  wire [11:0] \$107 ;
-  wire [36:0] \$108 ;
-  wire [36:0] \$109 ;
-  wire \$11 ;
-  wire [36:0] \$110 ;
-  wire [36:0] \$111 ;
-  wire [12:0] \$112 ;
-  wire [13:0] \$113 ;
-  wire [36:0] \$114 ;
-  wire [36:0] \$115 ;
-  wire [36:0] \$116 ;
-  wire [36:0] \$117 ;
-  wire [12:0] \$118 ;
-  wire [13:0] \$119 ;
-  wire [52:0] \$12 ;
-  wire [36:0] \$120 ;
-  wire [36:0] \$121 ;
-  wire [36:0] \$122 ;
-  wire [36:0] \$123 ;
-  wire [12:0] \$124 ;
-  wire \$125 ;
-  wire [36:0] \$126 ;
-  wire [36:0] \$127 ;
-  wire [36:0] \$128 ;
-  wire [36:0] \$129 ;
-  wire [52:0] \$13 ;
-  wire [12:0] \$130 ;
-  wire [13:0] \$131 ;
-  wire [36:0] \$132 ;
-  wire [36:0] \$133 ;
-  wire [36:0] \$134 ;
-  wire [36:0] \$135 ;
-  wire [12:0] \$136 ;
-  wire [11:0] \$137 ;
-  wire [36:0] \$138 ;
-  wire [36:0] \$139 ;
-  wire [53:0] \$14 ;
-  wire [36:0] \$140 ;
-  wire [36:0] \$141 ;
-  wire [12:0] \$142 ;
-  wire [13:0] \$143 ;
-  wire [36:0] \$144 ;
-  wire [36:0] \$145 ;
-  wire [36:0] \$146 ;
-  wire [36:0] \$147 ;
-  wire [12:0] \$148 ;
-  wire [13:0] \$149 ;
-  wire [53:0] \$15 ;
-  wire [36:0] \$150 ;
-  wire [36:0] \$151 ;
-  wire [36:0] \$152 ;
-  wire [36:0] \$153 ;
-  wire [12:0] \$154 ;
+  wire \$100 ;
+  wire [12:0] \$101 ;
+  wire [13:0] \$102 ;
+  wire [12:0] \$103 ;
+  wire [11:0] \$104 ;
+  wire [12:0] \$105 ;
+  wire [13:0] \$106 ;
+  wire [12:0] \$107 ;
+  wire [13:0] \$108 ;
+  wire [12:0] \$109 ;
+  wire [2:0] \$11 ;
+  wire \$110 ;
+  wire [12:0] \$111 ;
+  wire [13:0] \$112 ;
+  wire [12:0] \$113 ;
+  wire \$114 ;
+  wire [2:0] \$115 ;
+  wire [3:0] \$116 ;
+  wire [2:0] \$117 ;
+  wire [1:0] \$118 ;
+  wire [38:0] \$119 ;
+  wire \$12 ;
+  wire [53:0] \$120 ;
+  wire [53:0] \$121 ;
+  wire [53:0] \$122 ;
+  wire [53:0] \$123 ;
+  wire \$124 ;
+  wire [53:0] \$125 ;
+  wire [53:0] \$126 ;
+  wire \$127 ;
+  wire [53:0] \$128 ;
+  wire [53:0] \$129 ;
+  wire [3:0] \$13 ;
+  wire \$130 ;
+  wire \$131 ;
+  wire \$132 ;
+  wire [53:0] \$133 ;
+  wire [53:0] \$134 ;
+  wire [53:0] \$135 ;
+  wire \$136 ;
+  wire [53:0] \$137 ;
+  wire [53:0] \$138 ;
+  wire [53:0] \$139 ;
+  wire \$14 ;
+  wire \$140 ;
+  wire [53:0] \$141 ;
+  wire [53:0] \$142 ;
+  wire [53:0] \$143 ;
+  wire [53:0] \$144 ;
+  wire [53:0] \$145 ;
+  wire [53:0] \$146 ;
+  wire \$147 ;
+  wire \$148 ;
+  wire \$149 ;
+  wire [4:0] \$15 ;
+  wire \$150 ;
+  wire \$151 ;
+  wire \$152 ;
+  wire \$153 ;
+  wire \$154 ;
   wire \$155 ;
-  wire [36:0] \$156 ;
-  wire [36:0] \$157 ;
-  wire [36:0] \$158 ;
-  wire [36:0] \$159 ;
+  wire \$156 ;
+  wire [52:0] \$157 ;
+  wire [52:0] \$158 ;
+  reg \$159 ;
   wire \$16 ;
-  wire [12:0] \$160 ;
-  wire [13:0] \$161 ;
-  wire [36:0] \$162 ;
-  wire [36:0] \$163 ;
-  wire [36:0] \$164 ;
-  wire [36:0] \$165 ;
-  wire [12:0] \$166 ;
-  wire \$167 ;
-  wire [36:0] \$168 ;
-  wire [36:0] \$169 ;
-  wire [53:0] \$17 ;
-  wire [36:0] \$170 ;
-  wire [36:0] \$171 ;
-  wire [2:0] \$172 ;
-  wire [3:0] \$173 ;
-  wire [36:0] \$174 ;
-  wire [36:0] \$175 ;
-  wire [36:0] \$176 ;
-  wire [36:0] \$177 ;
-  wire [2:0] \$178 ;
-  wire [1:0] \$179 ;
-  wire [53:0] \$18 ;
-  wire [37:0] \$180 ;
-  wire [36:0] \$181 ;
-  wire [36:0] \$182 ;
-  wire [36:0] \$183 ;
-  wire [36:0] \$184 ;
-  wire [12:0] \$185 ;
-  wire [13:0] \$186 ;
-  wire [36:0] \$187 ;
-  wire [36:0] \$188 ;
-  wire [36:0] \$189 ;
+  reg [47:0] \$160 ;
+  reg [1:0] \$161 ;
+  reg [3:0] \$162 ;
+  reg \$163 ;
+  reg \$164 ;
+  reg [3:0] \$165 ;
+  reg \$166 ;
+  reg \$167 ;
+  reg \$168 ;
+  reg \$169 ;
+  wire \$17 ;
+  reg [15:0] \$170 ;
+  reg [35:0] \$171 ;
+  reg [36:0] \$172 ;
+  reg [15:0] \$173 ;
+  wire \$18 ;
   wire \$19 ;
-  wire [36:0] \$190 ;
-  wire [12:0] \$191 ;
-  wire [13:0] \$192 ;
-  wire [36:0] \$193 ;
-  wire [36:0] \$194 ;
-  wire [36:0] \$195 ;
-  wire [36:0] \$196 ;
-  wire [12:0] \$197 ;
-  wire [13:0] \$198 ;
-  wire [36:0] \$199 ;
   wire \$2 ;
-  wire [53:0] \$20 ;
-  wire [36:0] \$200 ;
-  wire [36:0] \$201 ;
-  wire [36:0] \$202 ;
-  wire [12:0] \$203 ;
-  wire [11:0] \$204 ;
-  wire [36:0] \$205 ;
-  wire [36:0] \$206 ;
-  wire [36:0] \$207 ;
-  wire [36:0] \$208 ;
-  wire [12:0] \$209 ;
-  wire [53:0] \$21 ;
-  wire [13:0] \$210 ;
-  wire [36:0] \$211 ;
-  wire [36:0] \$212 ;
-  wire [36:0] \$213 ;
-  wire [36:0] \$214 ;
-  wire [12:0] \$215 ;
-  wire [13:0] \$216 ;
-  wire [36:0] \$217 ;
-  wire [36:0] \$218 ;
-  wire [36:0] \$219 ;
+  wire \$20 ;
+  wire [4:0] \$21 ;
   wire \$22 ;
-  wire [36:0] \$220 ;
-  wire [12:0] \$221 ;
-  wire \$222 ;
-  wire [36:0] \$223 ;
-  wire [36:0] \$224 ;
-  wire [36:0] \$225 ;
-  wire [36:0] \$226 ;
-  wire [12:0] \$227 ;
-  wire [13:0] \$228 ;
-  wire [36:0] \$229 ;
   wire \$23 ;
-  wire [36:0] \$230 ;
-  wire [36:0] \$231 ;
-  wire [36:0] \$232 ;
-  wire [12:0] \$233 ;
-  wire [11:0] \$234 ;
-  wire [36:0] \$235 ;
-  wire [36:0] \$236 ;
-  wire [36:0] \$237 ;
-  wire [36:0] \$238 ;
-  wire [12:0] \$239 ;
   wire \$24 ;
-  wire [13:0] \$240 ;
-  wire [36:0] \$241 ;
-  wire [36:0] \$242 ;
-  wire [36:0] \$243 ;
-  wire [36:0] \$244 ;
-  wire [12:0] \$245 ;
-  wire [13:0] \$246 ;
-  wire [36:0] \$247 ;
-  wire [36:0] \$248 ;
-  wire [36:0] \$249 ;
-  wire [53:0] \$25 ;
-  wire [36:0] \$250 ;
-  wire [12:0] \$251 ;
-  wire \$252 ;
-  wire [36:0] \$253 ;
-  wire [36:0] \$254 ;
-  wire [36:0] \$255 ;
-  wire [36:0] \$256 ;
-  wire [12:0] \$257 ;
-  wire [13:0] \$258 ;
-  wire [36:0] \$259 ;
-  wire [53:0] \$26 ;
-  wire [36:0] \$260 ;
-  wire [36:0] \$261 ;
-  wire [36:0] \$262 ;
-  wire [12:0] \$263 ;
-  wire \$264 ;
-  wire [36:0] \$265 ;
-  wire [36:0] \$266 ;
-  wire [36:0] \$267 ;
-  wire [36:0] \$268 ;
-  wire [2:0] \$269 ;
-  wire [53:0] \$27 ;
-  wire [3:0] \$270 ;
-  wire [36:0] \$271 ;
-  wire [36:0] \$272 ;
-  wire [36:0] \$273 ;
-  wire [36:0] \$274 ;
-  wire [2:0] \$275 ;
-  wire [1:0] \$276 ;
-  reg \$277 ;
-  reg [47:0] \$278 ;
-  reg [1:0] \$279 ;
-  wire \$28 ;
-  reg [3:0] \$280 ;
-  reg \$281 ;
-  reg [3:0] \$282 ;
-  reg \$283 ;
-  reg \$284 ;
-  reg [15:0] \$285 ;
-  reg [35:0] \$286 ;
-  reg [36:0] \$287 ;
-  reg [15:0] \$288 ;
-  wire [53:0] \$29 ;
+  wire \$25 ;
+  wire [12:0] \$26 ;
+  wire [13:0] \$27 ;
+  wire [12:0] \$28 ;
+  wire [13:0] \$29 ;
   wire \$3 ;
-  wire [53:0] \$30 ;
-  wire [53:0] \$31 ;
-  wire \$32 ;
-  wire [53:0] \$33 ;
-  wire [53:0] \$34 ;
-  wire [53:0] \$35 ;
-  wire [53:0] \$36 ;
-  wire [53:0] \$37 ;
-  wire [53:0] \$38 ;
-  wire \$39 ;
+  wire [7:0] \$30 ;
+  wire [8:0] \$31 ;
+  wire [7:0] \$32 ;
+  wire [6:0] \$33 ;
+  wire [12:0] \$34 ;
+  wire [13:0] \$35 ;
+  wire [12:0] \$36 ;
+  wire [13:0] \$37 ;
+  wire [6:0] \$38 ;
+  wire [7:0] \$39 ;
   wire \$4 ;
-  wire \$40 ;
-  wire \$41 ;
-  wire \$42 ;
-  wire [53:0] \$43 ;
-  wire [53:0] \$44 ;
-  wire [9:0] \$45 ;
-  wire [7:0] \$46 ;
-  wire [7:0] \$47 ;
-  wire [52:0] \$48 ;
-  wire \$49 ;
+  wire [6:0] \$40 ;
+  wire [5:0] \$41 ;
+  wire [15:0] \$42 ;
+  wire [15:0] \$43 ;
+  wire [12:0] \$44 ;
+  wire [13:0] \$45 ;
+  wire [12:0] \$46 ;
+  wire [13:0] \$47 ;
+  wire [6:0] \$48 ;
+  wire [7:0] \$49 ;
   wire \$5 ;
-  wire [2:0] \$50 ;
-  wire \$51 ;
-  wire [3:0] \$52 ;
-  wire \$53 ;
-  wire [4:0] \$54 ;
-  wire \$55 ;
-  wire \$56 ;
-  wire \$57 ;
-  wire \$58 ;
-  wire \$59 ;
-  wire \$6 ;
-  wire [4:0] \$60 ;
-  wire \$61 ;
-  wire \$62 ;
-  wire \$63 ;
-  wire [15:0] \$64 ;
+  wire [6:0] \$50 ;
+  wire [5:0] \$51 ;
+  wire [36:0] \$52 ;
+  wire [12:0] \$53 ;
+  wire [13:0] \$54 ;
+  wire [12:0] \$55 ;
+  wire [13:0] \$56 ;
+  wire [12:0] \$57 ;
+  wire [13:0] \$58 ;
+  wire [12:0] \$59 ;
+  wire [9:0] \$6 ;
+  wire [11:0] \$60 ;
+  wire [12:0] \$61 ;
+  wire [13:0] \$62 ;
+  wire [12:0] \$63 ;
+  wire [13:0] \$64 ;
   wire [12:0] \$65 ;
-  wire [13:0] \$66 ;
+  wire \$66 ;
   wire [12:0] \$67 ;
   wire [13:0] \$68 ;
   wire [12:0] \$69 ;
-  wire \$7 ;
-  wire [13:0] \$70 ;
+  wire [7:0] \$7 ;
+  wire [11:0] \$70 ;
   wire [12:0] \$71 ;
-  wire [11:0] \$72 ;
+  wire [13:0] \$72 ;
   wire [12:0] \$73 ;
   wire [13:0] \$74 ;
   wire [12:0] \$75 ;
-  wire [13:0] \$76 ;
+  wire \$76 ;
   wire [12:0] \$77 ;
-  wire \$78 ;
+  wire [13:0] \$78 ;
   wire [12:0] \$79 ;
-  wire \$8 ;
-  wire [13:0] \$80 ;
-  wire [12:0] \$81 ;
-  wire [11:0] \$82 ;
-  wire [15:0] \$83 ;
-  wire [36:0] \$84 ;
-  wire [36:0] \$85 ;
-  wire [36:0] \$86 ;
-  wire [36:0] \$87 ;
-  wire [12:0] \$88 ;
-  wire [13:0] \$89 ;
-  wire \$9 ;
-  wire [36:0] \$90 ;
-  wire [36:0] \$91 ;
-  wire [36:0] \$92 ;
-  wire [36:0] \$93 ;
-  wire [12:0] \$94 ;
-  wire [13:0] \$95 ;
-  wire [36:0] \$96 ;
-  wire [36:0] \$97 ;
-  wire [36:0] \$98 ;
-  wire [36:0] \$99 ;
+  wire [7:0] \$8 ;
+  wire \$80 ;
+  wire [2:0] \$81 ;
+  wire [3:0] \$82 ;
+  wire [2:0] \$83 ;
+  wire [1:0] \$84 ;
+  wire [38:0] \$85 ;
+  wire [38:0] \$86 ;
+  wire [12:0] \$87 ;
+  wire [13:0] \$88 ;
+  wire [12:0] \$89 ;
+  wire [32:0] \$9 ;
+  wire [13:0] \$90 ;
+  wire [12:0] \$91 ;
+  wire [13:0] \$92 ;
+  wire [12:0] \$93 ;
+  wire [11:0] \$94 ;
+  wire [12:0] \$95 ;
+  wire [13:0] \$96 ;
+  wire [12:0] \$97 ;
+  wire [13:0] \$98 ;
+  wire [12:0] \$99 ;
   reg [36:0] acc0 = 37'h0000000000;
   reg active = 1'h0;
   input clk;
@@ -1620,6 +1537,7 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
   reg first = 1'h0;
   reg [15:0] low0 = 16'h0000;
   reg [15:0] mshift0 = 16'h0000;
+  reg [15:0] mult_q0 = 16'h0000;
   output [31:0] out_data;
   wire [31:0] out_data;
   input out_int32;
@@ -1627,13 +1545,23 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
   wire out_ready;
   output out_valid;
   wire out_valid;
-  (* init = 1'h0 *)
-  wire p_done;
+  reg p_done = 1'h0;
   reg [47:0] params = 48'h000000000000;
+  reg [36:0] qm0 = 37'h0000000000;
+  reg qm_first = 1'h0;
+  reg qm_last = 1'h0;
+  reg qm_v = 1'h0;
   wire [31:0] r_data;
+  (* init = 1'h0 *)
+  wire r_done;
   input r_en;
   wire r_en;
+  reg [31:0] r_i320 = 32'd0;
+  reg r_over0 = 1'h0;
   wire r_rdy;
+  reg [8:0] r_u0 = 9'h000;
+  reg r_under0 = 1'h0;
+  reg req_start = 1'h0;
   input [47:0] rowp_payload;
   wire [47:0] rowp_payload;
   output rowp_ready;
@@ -1646,6 +1574,8 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
   input [5:0] shift;
   wire [5:0] shift;
   reg [35:0] t0 = 36'h000000000;
+  reg [17:0] t_hi0 = 18'h00000;
+  reg [18:0] t_lo0 = 19'h00000;
   output take;
   wire take;
   input [35:0] totals__0;
@@ -1662,291 +1592,199 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
   assign \$4  = \$2  & \$3 ;
   assign \$5  = | credits;
   assign take = \$4  & \$5 ;
-  assign \$6  = ~ acc0[36];
-  assign \$7  = | acc0[36:15];
-  assign \$8  = \$6  & \$7 ;
-  assign \$9  = & acc0[36:15];
-  assign \$10  = ~ \$9 ;
-  assign \$11  = acc0[36] & \$10 ;
-  assign \$12  = \$11  ? 53'h1fffff80000000 : { acc0, low0 };
-  assign \$13  = \$8  ? 53'h0000007fffffff : \$12 ;
-  assign \$15  = $signed(\$14 ) >>> shift;
-  assign \$16  = ~ \$15 [53];
-  assign \$18  = $signed(\$17 ) >>> shift;
-  assign \$19  = | \$18 [52:8];
-  assign \$21  = $signed(\$20 ) >>> shift;
-  assign \$22  = & \$21 [7:0];
-  assign \$23  = \$19  | \$22 ;
-  assign \$24  = \$16  & \$23 ;
-  assign \$26  = $signed(\$25 ) >>> shift;
-  assign \$27  = ~ \$26 ;
-  assign \$28  = ~ \$27 [53];
-  assign \$30  = $signed(\$29 ) >>> shift;
-  assign \$31  = ~ \$30 ;
-  assign \$32  = | \$31 [52:9];
-  assign \$34  = $signed(\$33 ) >>> shift;
-  assign \$35  = ~ \$34 ;
-  assign \$37  = $signed(\$36 ) >>> shift;
-  assign \$38  = ~ \$37 ;
-  assign \$39  = | \$38 [7:0];
-  assign \$40  = \$35 [8] & \$39 ;
-  assign \$41  = \$32  | \$40 ;
-  assign \$42  = \$28  & \$41 ;
-  assign \$44  = $signed(\$43 ) >>> shift;
-  assign \$45  = \$44 [8:0] + 1'h1;
-  assign \$46  = \$42  ? 8'h80 : \$45 [8:1];
-  assign \$47  = \$24  ? 8'h7f : \$46 ;
-  assign \$48  = out_int32 ? \$13  : { \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47 [7], \$47  };
-  assign \$49  = rowp_valid & rowp_ready;
-  assign \$50  = credits - take;
-  assign \$51  = out_valid & r_en;
-  assign \$52  = $signed(\$50 ) + $signed({ 1'h0, \$51  });
-  assign \$53  = | \wait ;
-  assign \$54  = \wait  - 1'h1;
-  assign \$55  = count == 4'hf;
-  assign \$56  = active & \$55 ;
-  assign \$57  = count == 4'hf;
-  assign \$58  = ~ \$57 ;
-  assign \$59  = active & \$58 ;
-  assign \$60  = count + 1'h1;
-  assign \$61  = count == 4'hf;
-  assign \$62  = active & \$61 ;
-  assign \$63  = active & \$62 ;
-  assign \$65  = totals__0[11:0] + params[11:0];
-  assign \$66  = \$65  + 1'h0;
-  assign \$67  = totals__0[11:0] + params[11:0];
-  assign \$68  = \$67  + 1'h0;
-  assign \$69  = totals__0[23:12] + params[23:12];
-  assign \$70  = \$69  + 1'h1;
-  assign \$71  = totals__0[23:12] + params[23:12];
-  assign \$72  = \$68 [12] ? \$70 [11:0] : \$71 [11:0];
-  assign \$73  = totals__0[11:0] + params[11:0];
-  assign \$74  = \$73  + 1'h0;
-  assign \$75  = totals__0[23:12] + params[23:12];
-  assign \$76  = \$75  + 1'h1;
-  assign \$77  = totals__0[23:12] + params[23:12];
-  assign \$78  = \$74 [12] ? \$76 [12] : \$77 [12];
-  assign \$79  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$80  = \$79  + 1'h1;
-  assign \$81  = totals__0[35:24] + { params[31], params[31], params[31], params[31], params[31:24] };
-  assign \$82  = \$78  ? \$80 [11:0] : \$81 [11:0];
-  assign \$83  = out_int32 ? 16'h0001 : params[47:32];
-  assign \$84  = first ? 37'h0000000000 : acc0;
-  assign \$85  = first ? 37'h0000000000 : acc0;
-  assign \$86  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$87  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$88  = \$84 [11:0] + \$86 [11:0];
-  assign \$89  = \$88  + 1'h0;
-  assign \$90  = first ? 37'h0000000000 : acc0;
-  assign \$91  = first ? 37'h0000000000 : acc0;
-  assign \$92  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$93  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$94  = \$90 [11:0] + \$92 [11:0];
-  assign \$95  = \$94  + 1'h0;
-  assign \$96  = first ? 37'h0000000000 : acc0;
-  assign \$97  = first ? 37'h0000000000 : acc0;
-  assign \$98  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$99  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$100  = \$96 [23:12] + \$98 [23:12];
-  assign \$101  = \$100  + 1'h1;
-  assign \$102  = first ? 37'h0000000000 : acc0;
-  assign \$103  = first ? 37'h0000000000 : acc0;
-  assign \$104  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$105  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$106  = \$102 [23:12] + \$104 [23:12];
-  assign \$107  = \$95 [12] ? \$101 [11:0] : \$106 [11:0];
-  assign \$108  = first ? 37'h0000000000 : acc0;
-  assign \$109  = first ? 37'h0000000000 : acc0;
-  assign \$110  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$111  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$112  = \$108 [11:0] + \$110 [11:0];
-  assign \$113  = \$112  + 1'h0;
-  assign \$114  = first ? 37'h0000000000 : acc0;
-  assign \$115  = first ? 37'h0000000000 : acc0;
-  assign \$116  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$117  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$118  = \$114 [23:12] + \$116 [23:12];
-  assign \$119  = \$118  + 1'h1;
-  assign \$120  = first ? 37'h0000000000 : acc0;
-  assign \$121  = first ? 37'h0000000000 : acc0;
-  assign \$122  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$123  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$124  = \$120 [23:12] + \$122 [23:12];
-  assign \$125  = \$113 [12] ? \$119 [12] : \$124 [12];
-  assign \$126  = first ? 37'h0000000000 : acc0;
-  assign \$127  = first ? 37'h0000000000 : acc0;
-  assign \$128  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$129  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$130  = \$126 [35:24] + \$128 [35:24];
-  assign \$131  = \$130  + 1'h1;
-  assign \$132  = first ? 37'h0000000000 : acc0;
-  assign \$133  = first ? 37'h0000000000 : acc0;
-  assign \$134  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$135  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$136  = \$132 [35:24] + \$134 [35:24];
-  assign \$137  = \$125  ? \$131 [11:0] : \$136 [11:0];
-  assign \$138  = first ? 37'h0000000000 : acc0;
-  assign \$139  = first ? 37'h0000000000 : acc0;
-  assign \$140  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$141  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$142  = \$138 [11:0] + \$140 [11:0];
-  assign \$143  = \$142  + 1'h0;
-  assign \$144  = first ? 37'h0000000000 : acc0;
-  assign \$145  = first ? 37'h0000000000 : acc0;
-  assign \$146  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$147  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$148  = \$144 [23:12] + \$146 [23:12];
-  assign \$149  = \$148  + 1'h1;
-  assign \$150  = first ? 37'h0000000000 : acc0;
-  assign \$151  = first ? 37'h0000000000 : acc0;
-  assign \$152  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$153  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$154  = \$150 [23:12] + \$152 [23:12];
-  assign \$155  = \$143 [12] ? \$149 [12] : \$154 [12];
-  assign \$156  = first ? 37'h0000000000 : acc0;
-  assign \$157  = first ? 37'h0000000000 : acc0;
-  assign \$158  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$159  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$160  = \$156 [35:24] + \$158 [35:24];
-  assign \$161  = \$160  + 1'h1;
-  assign \$162  = first ? 37'h0000000000 : acc0;
-  assign \$163  = first ? 37'h0000000000 : acc0;
-  assign \$164  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$165  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$166  = \$162 [35:24] + \$164 [35:24];
-  assign \$167  = \$155  ? \$161 [12] : \$166 [12];
-  assign \$168  = first ? 37'h0000000000 : acc0;
-  assign \$169  = first ? 37'h0000000000 : acc0;
-  assign \$170  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$171  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$172  = { \$169 [36], \$168 [36] } + { \$171 [36], \$170 [36] };
-  assign \$173  = \$172  + 1'h1;
-  assign \$174  = first ? 37'h0000000000 : acc0;
-  assign \$175  = first ? 37'h0000000000 : acc0;
-  assign \$176  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$177  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$178  = { \$175 [36], \$174 [36] } + { \$177 [36], \$176 [36] };
-  assign \$179  = \$167  ? \$173 [1:0] : \$178 [1:0];
-  assign \$181  = first ? 37'h0000000000 : acc0;
-  assign \$182  = first ? 37'h0000000000 : acc0;
-  assign \$183  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$184  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$185  = \$181 [11:0] + \$183 [11:0];
-  assign \$186  = \$185  + 1'h0;
-  assign \$187  = first ? 37'h0000000000 : acc0;
-  assign \$188  = first ? 37'h0000000000 : acc0;
-  assign \$189  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$190  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$191  = \$187 [11:0] + \$189 [11:0];
-  assign \$192  = \$191  + 1'h0;
-  assign \$193  = first ? 37'h0000000000 : acc0;
-  assign \$194  = first ? 37'h0000000000 : acc0;
-  assign \$195  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$196  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$197  = \$193 [23:12] + \$195 [23:12];
-  assign \$198  = \$197  + 1'h1;
-  assign \$199  = first ? 37'h0000000000 : acc0;
-  assign \$200  = first ? 37'h0000000000 : acc0;
-  assign \$201  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$202  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$203  = \$199 [23:12] + \$201 [23:12];
-  assign \$204  = \$192 [12] ? \$198 [11:0] : \$203 [11:0];
-  assign \$205  = first ? 37'h0000000000 : acc0;
-  assign \$206  = first ? 37'h0000000000 : acc0;
-  assign \$207  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$208  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$209  = \$205 [11:0] + \$207 [11:0];
-  assign \$210  = \$209  + 1'h0;
-  assign \$211  = first ? 37'h0000000000 : acc0;
-  assign \$212  = first ? 37'h0000000000 : acc0;
-  assign \$213  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$214  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$215  = \$211 [23:12] + \$213 [23:12];
-  assign \$216  = \$215  + 1'h1;
-  assign \$217  = first ? 37'h0000000000 : acc0;
-  assign \$218  = first ? 37'h0000000000 : acc0;
-  assign \$219  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$220  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$221  = \$217 [23:12] + \$219 [23:12];
-  assign \$222  = \$210 [12] ? \$216 [12] : \$221 [12];
-  assign \$223  = first ? 37'h0000000000 : acc0;
-  assign \$224  = first ? 37'h0000000000 : acc0;
-  assign \$225  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$226  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$227  = \$223 [35:24] + \$225 [35:24];
-  assign \$228  = \$227  + 1'h1;
-  assign \$229  = first ? 37'h0000000000 : acc0;
-  assign \$230  = first ? 37'h0000000000 : acc0;
-  assign \$231  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$232  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$233  = \$229 [35:24] + \$231 [35:24];
-  assign \$234  = \$222  ? \$228 [11:0] : \$233 [11:0];
-  assign \$235  = first ? 37'h0000000000 : acc0;
-  assign \$236  = first ? 37'h0000000000 : acc0;
-  assign \$237  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$238  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$239  = \$235 [11:0] + \$237 [11:0];
-  assign \$240  = \$239  + 1'h0;
-  assign \$241  = first ? 37'h0000000000 : acc0;
-  assign \$242  = first ? 37'h0000000000 : acc0;
-  assign \$243  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$244  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$245  = \$241 [23:12] + \$243 [23:12];
-  assign \$246  = \$245  + 1'h1;
-  assign \$247  = first ? 37'h0000000000 : acc0;
-  assign \$248  = first ? 37'h0000000000 : acc0;
-  assign \$249  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$250  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$251  = \$247 [23:12] + \$249 [23:12];
-  assign \$252  = \$240 [12] ? \$246 [12] : \$251 [12];
-  assign \$253  = first ? 37'h0000000000 : acc0;
-  assign \$254  = first ? 37'h0000000000 : acc0;
-  assign \$255  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$256  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$257  = \$253 [35:24] + \$255 [35:24];
-  assign \$258  = \$257  + 1'h1;
-  assign \$259  = first ? 37'h0000000000 : acc0;
-  assign \$260  = first ? 37'h0000000000 : acc0;
-  assign \$261  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$262  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$263  = \$259 [35:24] + \$261 [35:24];
-  assign \$264  = \$252  ? \$258 [12] : \$263 [12];
-  assign \$265  = first ? 37'h0000000000 : acc0;
-  assign \$266  = first ? 37'h0000000000 : acc0;
-  assign \$267  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$268  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$269  = { \$266 [36], \$265 [36] } + { \$268 [36], \$267 [36] };
-  assign \$270  = \$269  + 1'h1;
-  assign \$271  = first ? 37'h0000000000 : acc0;
-  assign \$272  = first ? 37'h0000000000 : acc0;
-  assign \$273  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$274  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
-  assign \$275  = { \$272 [36], \$271 [36] } + { \$274 [36], \$273 [36] };
-  assign \$276  = \$264  ? \$270 [1:0] : \$275 [1:0];
+  assign \$6  = r_u0 + 1'h1;
+  assign \$7  = r_under0 ? 8'h80 : \$6 [8:1];
+  assign \$8  = r_over0 ? 8'h7f : \$7 ;
+  assign \$9  = out_int32 ? { 1'h0, r_i320 } : { \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8 [7], \$8  };
+  assign \$10  = rowp_valid & rowp_ready;
+  assign \$11  = credits - take;
+  assign \$12  = out_valid & r_en;
+  assign \$13  = $signed(\$11 ) + $signed({ 1'h0, \$12  });
+  assign \$14  = | \wait ;
+  assign \$15  = \wait  - 1'h1;
+  assign \$16  = count == 4'hf;
+  assign \$17  = active & \$16 ;
+  assign \$18  = count == 4'hf;
+  assign \$19  = ~ \$18 ;
+  assign \$20  = active & \$19 ;
+  assign \$21  = count + 1'h1;
+  assign \$22  = active & first;
+  assign \$23  = count == 4'hf;
+  assign \$24  = active & \$23 ;
+  assign \$25  = qm_v & qm_last;
+  assign \$26  = totals__0[11:0] + params[11:0];
+  assign \$27  = \$26  + 1'h0;
+  assign \$28  = totals__0[11:0] + params[11:0];
+  assign \$29  = \$28  + 1'h0;
+  assign \$30  = totals__0[17:12] + params[17:12];
+  assign \$31  = \$30  + 1'h1;
+  assign \$32  = totals__0[17:12] + params[17:12];
+  assign \$33  = \$29 [12] ? \$31 [6:0] : \$32 [6:0];
+  assign \$34  = totals__0[29:18] + params[29:18];
+  assign \$35  = \$34  + 1'h0;
+  assign \$36  = totals__0[29:18] + params[29:18];
+  assign \$37  = \$36  + 1'h0;
+  assign \$38  = totals__0[35:30] + { params[31], params[31], params[31], params[31], params[31:30] };
+  assign \$39  = \$38  + 1'h1;
+  assign \$40  = totals__0[35:30] + { params[31], params[31], params[31], params[31], params[31:30] };
+  assign \$41  = \$37 [12] ? \$39 [5:0] : \$40 [5:0];
+  assign \$42  = out_int32 ? 16'h0001 : params[47:32];
+  assign \$44  = t_hi0[11:0] + 1'h0;
+  assign \$45  = \$44  + t_lo0[18];
+  assign \$46  = t_hi0[11:0] + 1'h0;
+  assign \$47  = \$46  + t_lo0[18];
+  assign \$48  = t_hi0[17:12] + 1'h0;
+  assign \$49  = \$48  + 1'h1;
+  assign \$50  = t_hi0[17:12] + 1'h0;
+  assign \$51  = \$47 [12] ? \$49 [5:0] : \$50 [5:0];
+  assign \$52  = $signed(t0) * $signed({ 1'h0, mshift0[0] });
+  assign \$53  = acc0[11:0] + qm0[11:0];
+  assign \$54  = \$53  + 1'h0;
+  assign \$55  = acc0[11:0] + qm0[11:0];
+  assign \$56  = \$55  + 1'h0;
+  assign \$57  = acc0[23:12] + qm0[23:12];
+  assign \$58  = \$57  + 1'h1;
+  assign \$59  = acc0[23:12] + qm0[23:12];
+  assign \$60  = \$56 [12] ? \$58 [11:0] : \$59 [11:0];
+  assign \$61  = acc0[11:0] + qm0[11:0];
+  assign \$62  = \$61  + 1'h0;
+  assign \$63  = acc0[23:12] + qm0[23:12];
+  assign \$64  = \$63  + 1'h1;
+  assign \$65  = acc0[23:12] + qm0[23:12];
+  assign \$66  = \$62 [12] ? \$64 [12] : \$65 [12];
+  assign \$67  = acc0[35:24] + qm0[35:24];
+  assign \$68  = \$67  + 1'h1;
+  assign \$69  = acc0[35:24] + qm0[35:24];
+  assign \$70  = \$66  ? \$68 [11:0] : \$69 [11:0];
+  assign \$71  = acc0[11:0] + qm0[11:0];
+  assign \$72  = \$71  + 1'h0;
+  assign \$73  = acc0[23:12] + qm0[23:12];
+  assign \$74  = \$73  + 1'h1;
+  assign \$75  = acc0[23:12] + qm0[23:12];
+  assign \$76  = \$72 [12] ? \$74 [12] : \$75 [12];
+  assign \$77  = acc0[35:24] + qm0[35:24];
+  assign \$78  = \$77  + 1'h1;
+  assign \$79  = acc0[35:24] + qm0[35:24];
+  assign \$80  = \$76  ? \$78 [12] : \$79 [12];
+  assign \$81  = { acc0[36], acc0[36] } + { qm0[36], qm0[36] };
+  assign \$82  = \$81  + 1'h1;
+  assign \$83  = { acc0[36], acc0[36] } + { qm0[36], qm0[36] };
+  assign \$84  = \$80  ? \$82 [1:0] : \$83 [1:0];
+  assign \$85  = qm_first ? { 1'h0, qm0[36], qm0 } : { \$84 [1], \$84 , \$70 , \$60 , \$54 [11:0] };
+  assign \$87  = acc0[11:0] + qm0[11:0];
+  assign \$88  = \$87  + 1'h0;
+  assign \$89  = acc0[11:0] + qm0[11:0];
+  assign \$90  = \$89  + 1'h0;
+  assign \$91  = acc0[23:12] + qm0[23:12];
+  assign \$92  = \$91  + 1'h1;
+  assign \$93  = acc0[23:12] + qm0[23:12];
+  assign \$94  = \$90 [12] ? \$92 [11:0] : \$93 [11:0];
+  assign \$95  = acc0[11:0] + qm0[11:0];
+  assign \$96  = \$95  + 1'h0;
+  assign \$97  = acc0[23:12] + qm0[23:12];
+  assign \$98  = \$97  + 1'h1;
+  assign \$99  = acc0[23:12] + qm0[23:12];
+  assign \$100  = \$96 [12] ? \$98 [12] : \$99 [12];
+  assign \$101  = acc0[35:24] + qm0[35:24];
+  assign \$102  = \$101  + 1'h1;
+  assign \$103  = acc0[35:24] + qm0[35:24];
+  assign \$104  = \$100  ? \$102 [11:0] : \$103 [11:0];
+  assign \$105  = acc0[11:0] + qm0[11:0];
+  assign \$106  = \$105  + 1'h0;
+  assign \$107  = acc0[23:12] + qm0[23:12];
+  assign \$108  = \$107  + 1'h1;
+  assign \$109  = acc0[23:12] + qm0[23:12];
+  assign \$110  = \$106 [12] ? \$108 [12] : \$109 [12];
+  assign \$111  = acc0[35:24] + qm0[35:24];
+  assign \$112  = \$111  + 1'h1;
+  assign \$113  = acc0[35:24] + qm0[35:24];
+  assign \$114  = \$110  ? \$112 [12] : \$113 [12];
+  assign \$115  = { acc0[36], acc0[36] } + { qm0[36], qm0[36] };
+  assign \$116  = \$115  + 1'h1;
+  assign \$117  = { acc0[36], acc0[36] } + { qm0[36], qm0[36] };
+  assign \$118  = \$114  ? \$116 [1:0] : \$117 [1:0];
+  assign \$119  = qm_first ? { 1'h0, qm0[36], qm0 } : { \$118 [1], \$118 , \$104 , \$94 , \$88 [11:0] };
+  assign \$121  = $signed(\$120 ) >>> shift;
+  assign \$123  = $signed(\$122 ) >>> shift;
+  assign \$124  = ~ \$123 [53];
+  assign \$126  = $signed(\$125 ) >>> shift;
+  assign \$127  = | \$126 [52:8];
+  assign \$129  = $signed(\$128 ) >>> shift;
+  assign \$130  = & \$129 [7:0];
+  assign \$131  = \$127  | \$130 ;
+  assign \$132  = \$124  & \$131 ;
+  assign \$134  = $signed(\$133 ) >>> shift;
+  assign \$135  = ~ \$134 ;
+  assign \$136  = ~ \$135 [53];
+  assign \$138  = $signed(\$137 ) >>> shift;
+  assign \$139  = ~ \$138 ;
+  assign \$140  = | \$139 [52:9];
+  assign \$142  = $signed(\$141 ) >>> shift;
+  assign \$143  = ~ \$142 ;
+  assign \$145  = $signed(\$144 ) >>> shift;
+  assign \$146  = ~ \$145 ;
+  assign \$147  = | \$146 [7:0];
+  assign \$148  = \$143 [8] & \$147 ;
+  assign \$149  = \$140  | \$148 ;
+  assign \$150  = \$136  & \$149 ;
+  assign \$151  = ~ acc0[36];
+  assign \$152  = | acc0[36:15];
+  assign \$153  = \$151  & \$152 ;
+  assign \$154  = & acc0[36:15];
+  assign \$155  = ~ \$154 ;
+  assign \$156  = acc0[36] & \$155 ;
+  assign \$157  = \$156  ? 53'h1fffff80000000 : { acc0, low0 };
+  assign \$158  = \$153  ? 53'h0000007fffffff : \$157 ;
   always @(posedge clk)
-    rp_full <= \$277 ;
+    rp_full <= \$159 ;
   always @(posedge clk)
-    params <= \$278 ;
+    params <= \$160 ;
   always @(posedge clk)
-    credits <= \$279 ;
+    credits <= \$161 ;
   always @(posedge clk)
-    \wait  <= \$280 ;
+    \wait  <= \$162 ;
   always @(posedge clk)
-    active <= \$281 ;
+    req_start <= \$163 ;
   always @(posedge clk)
-    count <= \$282 ;
+    active <= \$164 ;
   always @(posedge clk)
-    first <= \$283 ;
+    count <= \$165 ;
   always @(posedge clk)
-    w_en <= \$284 ;
+    first <= \$166 ;
   always @(posedge clk)
-    mshift0 <= \$285 ;
+    qm_v <= \$167 ;
   always @(posedge clk)
-    t0 <= \$286 ;
+    qm_first <= \$22 ;
   always @(posedge clk)
-    acc0 <= \$287 ;
+    qm_last <= \$24 ;
   always @(posedge clk)
-    low0 <= \$288 ;
+    p_done <= \$168 ;
+  always @(posedge clk)
+    w_en <= \$169 ;
+  always @(posedge clk)
+    t_lo0 <= { \$33 , \$27 [11:0] };
+  always @(posedge clk)
+    t_hi0 <= { \$41 , \$35 [11:0] };
+  always @(posedge clk)
+    mult_q0 <= \$42 ;
+  always @(posedge clk)
+    mshift0 <= \$170 ;
+  always @(posedge clk)
+    t0 <= \$171 ;
+  always @(posedge clk)
+    qm0 <= \$52 ;
+  always @(posedge clk)
+    acc0 <= \$172 ;
+  always @(posedge clk)
+    low0 <= \$173 ;
+  always @(posedge clk)
+    r_u0 <= \$121 [8:0];
+  always @(posedge clk)
+    r_over0 <= \$132 ;
+  always @(posedge clk)
+    r_under0 <= \$150 ;
+  always @(posedge clk)
+    r_i320 <= \$158 [31:0];
   \gqmv_small.req.out_fifo  out_fifo (
     .clk(clk),
     .r_data(out_data),
@@ -1954,141 +1792,162 @@ module \gqmv_small.req (rowp_valid, r_en, clk, rst, rowp_ready, take, out_valid,
     .r_rdy(out_valid),
     .rst(rst),
     .w_en(w_en),
-    .w_port__data(\$48 [31:0])
+    .w_port__data(\$9 [31:0])
   );
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$277  = rp_full;
+    \$159  = rp_full;
     if (take) begin
-      \$277  = 1'h0;
+      \$159  = 1'h0;
     end
-    if (\$49 ) begin
-      \$277  = 1'h1;
-    end
-    if (rst) begin
-      \$277  = 1'h0;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$278  = params;
-    if (\$49 ) begin
-      \$278  = rowp_payload;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$279  = \$52 [1:0];
-    if (rst) begin
-      \$279  = 2'h2;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$280  = \wait ;
-    if (\$53 ) begin
-      \$280  = \$54 [3:0];
-    end
-    if (take) begin
-      \$280  = 4'hf;
+    if (\$10 ) begin
+      \$159  = 1'h1;
     end
     if (rst) begin
-      \$280  = 4'h0;
+      \$159  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$281  = active;
-    if (\$56 ) begin
-      \$281  = 1'h0;
+    \$160  = params;
+    if (\$10 ) begin
+      \$160  = rowp_payload;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$161  = \$13 [1:0];
+    if (rst) begin
+      \$161  = 2'h2;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$162  = \wait ;
+    if (\$14 ) begin
+      \$162  = \$15 [3:0];
     end
     if (take) begin
-      \$281  = 1'h1;
+      \$162  = 4'hf;
     end
     if (rst) begin
-      \$281  = 1'h0;
+      \$162  = 4'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$282  = count;
-    if (\$59 ) begin
-      \$282  = \$60 [3:0];
-    end
-    if (take) begin
-      \$282  = 4'h0;
-    end
+    \$163  = take;
     if (rst) begin
-      \$282  = 4'h0;
+      \$163  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$283  = first;
+    \$164  = active;
+    if (\$17 ) begin
+      \$164  = 1'h0;
+    end
+    if (req_start) begin
+      \$164  = 1'h1;
+    end
+    if (rst) begin
+      \$164  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$165  = count;
+    if (\$20 ) begin
+      \$165  = \$21 [3:0];
+    end
+    if (req_start) begin
+      \$165  = 4'h0;
+    end
+    if (rst) begin
+      \$165  = 4'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$166  = first;
     if (active) begin
-      \$283  = 1'h0;
+      \$166  = 1'h0;
     end
-    if (take) begin
-      \$283  = 1'h1;
+    if (req_start) begin
+      \$166  = 1'h1;
     end
     if (rst) begin
-      \$283  = 1'h0;
+      \$166  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$284  = \$63 ;
+    \$167  = active;
     if (rst) begin
-      \$284  = 1'h0;
+      \$167  = 1'h0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$285  = mshift0;
+    \$168  = \$25 ;
+    if (rst) begin
+      \$168  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$169  = p_done;
+    if (rst) begin
+      \$169  = 1'h0;
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$170  = mshift0;
     if (active) begin
-      \$285  = \$64 ;
+      \$170  = \$43 ;
     end
-    if (take) begin
-      \$285  = \$83 ;
-    end
-  end
-  always @* begin
-    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$286  = t0;
-    if (take) begin
-      \$286  = { \$82 , \$72 , \$66 [11:0] };
+    if (req_start) begin
+      \$170  = mult_q0;
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$287  = acc0;
-    if (active) begin
-      \$287  = \$180 [36:0];
+    \$171  = t0;
+    if (req_start) begin
+      \$171  = { \$51 , \$45 [11:0], t_lo0[17:0] };
     end
   end
   always @* begin
     if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
-    \$288  = low0;
-    if (active) begin
-      \$288  = { \$186 [0], low0[15:1] };
+    \$172  = acc0;
+    if (qm_v) begin
+      \$172  = \$86 [36:0];
+    end
+  end
+  always @* begin
+    if (\$auto$verilog_backend.cc:2355:dump_module$4 ) begin end
+    \$173  = low0;
+    if (qm_v) begin
+      \$173  = { \$119 [0], low0[15:1] };
     end
   end
   assign r_rdy = out_valid;
   assign r_data = out_data;
   assign out_ready = r_en;
-  assign data = \$48 [31:0];
-  assign p_done = w_en;
-  assign w_data = \$48 [31:0];
-  assign \$14  = { acc0, low0, 1'h0 };
-  assign \$17  = { acc0, low0, 1'h0 };
-  assign \$20  = { acc0, low0, 1'h0 };
-  assign \$25  = { acc0, low0, 1'h0 };
-  assign \$29  = { acc0, low0, 1'h0 };
-  assign \$33  = { acc0, low0, 1'h0 };
-  assign \$36  = { acc0, low0, 1'h0 };
-  assign \$43  = { acc0, low0, 1'h0 };
-  assign \$64  = { 1'h0, mshift0[15:1] };
-  assign \$180  = { \$179 [1], \$179 , \$137 , \$107 , \$89 [11:1] };
+  assign data = \$9 [31:0];
+  assign r_done = w_en;
+  assign w_data = \$9 [31:0];
+  assign \$43  = { 1'h0, mshift0[15:1] };
+  assign \$86  = { \$85 [38], \$85 [38:1] };
+  assign \$120  = { acc0, low0, 1'h0 };
+  assign \$122  = { acc0, low0, 1'h0 };
+  assign \$125  = { acc0, low0, 1'h0 };
+  assign \$128  = { acc0, low0, 1'h0 };
+  assign \$133  = { acc0, low0, 1'h0 };
+  assign \$137  = { acc0, low0, 1'h0 };
+  assign \$141  = { acc0, low0, 1'h0 };
+  assign \$144  = { acc0, low0, 1'h0 };
 endmodule
 
 (* generator = "Amaranth" *)
