@@ -33,9 +33,12 @@ from model.evaluate import evaluate
 from model.quant import Calibration, CalibrationFileError, load_calibration, save_calibration
 
 # A portable kernel path: torch's ATen without SIMD dispatch, oneDNN limited to SSE4.1, numpy
-# without its newest AVX-512 dispatch targets (numpy refuses to disable its baseline).
+# on its baseline (X86_V2) only: every dispatch target above it disabled (numpy refuses to
+# disable the baseline itself). Disabling only the AVX-512 targets left an AVX2-only CPU on
+# the very same numpy path as the native run (seen on a CI machine, 7 Dec), so the test's
+# premise -- two different kernel paths -- failed on the machine, not on the product.
 PORTABLE_ENV = {"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
-                "NPY_DISABLE_CPU_FEATURES": "AVX512_ICL AVX512_SPR"}
+                "NPY_DISABLE_CPU_FEATURES": "X86_V3 X86_V4 AVX512_ICL AVX512_SPR"}
 # Recalibration tolerances (also in model.deployed.Drift.problems) and the perplexity epsilon.
 PPL_EPSILON = 0.002
 
@@ -60,7 +63,8 @@ def test_derivation_is_byte_identical_across_kernel_paths(portable) -> None:
     native = _derive({})
     # the two processes really ran different float kernels ...
     assert native["paths"]["torch"] != portable["paths"]["torch"], (native, portable)
-    assert native["paths"]["numpy"] != portable["paths"]["numpy"], (native, portable)
+    if "X86_V3" in native["paths"]["numpy"].split():  # a CPU with numpy dispatch above baseline
+        assert native["paths"]["numpy"] != portable["paths"]["numpy"], (native, portable)
     # ... and derived the same integers, which are the shipped ones
     assert native["digest"] == portable["digest"]
     assert native["digest"] == contract_digest(build_deployed().integer)
