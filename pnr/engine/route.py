@@ -22,15 +22,12 @@ rules listed in :mod:`pnr.engine.tech`:
   of one track, and a via2/via3 stack on one met3 node (its met3 island would be under the
   0.24 um^2 minimum area);
 * access nodes of li1 pins with few choices are reserved for their net, including room for
-  the mcon pad they will need (no other net's pad or mcon on the 8 nodes around may come
-  within met1 spacing of it); a node two nets' pins need, or two reservations whose mcons
-  would clash, is reserved for neither;
+  the mcon pad they will need; a node two nets' pins need is reserved for neither;
 * same-net met1/met2 pads left on adjacent nodes are bridged afterwards with a pad-wide patch.
 
 Nets are routed shortest first with A* (nets with many pins aim at the pin nearest the tree
-built so far; the estimate is the distance to the nearest target pin's box).  Nets that fail
-go through rip-up rounds of transactions: a probe route that may cross other nets at a high
-cost names exactly the nets in the way; those are ripped up,
+built so far).  Nets that fail go through rip-up rounds of transactions: a probe route that
+may cross other nets at a high cost names exactly the nets in the way; those are ripped up,
 the failed net is routed, they are rerouted (victims that fail now are probed in turn, a short
 chain), and the contested nodes get a history cost.  A transaction that leaves no fewer nets
 unrouted (nor moves the one failure onto a net with a smaller bounding box) is undone, so a
@@ -419,26 +416,6 @@ class Router:
                     elif s.hard[k, 0] != n:
                         contested.add(k)
                         s.hard[k] = (FREE, core.NO_MCON)
-        # Two reservations whose future mcons would be too close (pads within met1 spacing,
-        # or mcons on vertically adjacent nodes within MCON_PITCH) would make each other's
-        # pin unreachable (core.reserved_clear): reserve neither, as for a shared node.
-        nx = self.nx
-        clash = []
-        for p in np.flatnonzero(s.hard[:, 0] >= 0).tolist():
-            n, xp = int(s.hard[p, 0]), int(s.hard[p, 1])
-            yp = grid_y(p // nx)
-            for dq in (1, nx - 1, nx, nx + 1):  # each pair once
-                q = p + dq
-                if q >= plane or s.hard[q, 0] < 0 or s.hard[q, 0] == n:
-                    continue
-                xq, yq = int(s.hard[q, 1]), grid_y(q // nx)
-                a = self._l1m1_rect(grid_x(p % nx), yp, xp - grid_x(p % nx))
-                b = self._l1m1_rect(grid_x(q % nx), yq, xq - grid_x(q % nx))
-                if _rect_gap(a, b) < tech.SPACING["met1"] or (
-                        dq != 1 and abs(xp - xq) < core.MCON_PITCH):
-                    clash += [p, q]
-        s.hard[clash] = (FREE, core.NO_MCON)
-        self.reserve_clashes = len(set(clash))
 
     # -- legality (thin wrappers over the compiled checks) -----------------------------------
     def _enter_ok(self, n: int, k: int) -> bool:
@@ -481,11 +458,9 @@ class Router:
         return grid_x(i), grid_y(j)
 
     # -- search --------------------------------------------------------------------------------
-    def _search(self, n: int, sources: list[int], targets: dict[int, int], margin: int,
-                soft: float = -1.0) -> list[int] | None:
-        """A* (compiled) from `sources` to any key of `targets` (node -> pin index), aiming
-        at the nearest target pin's box; the window is the sources and targets grown by
-        `margin`."""
+    def _search(self, n: int, sources: list[int], targets: dict[int, int], bbox: tuple,
+                margin: int, soft: float = -1.0) -> list[int] | None:
+        """A* (compiled) from `sources` to any key of `targets` (node -> pin index)."""
         s = self.s
         pins = self.pins[n]
         ks = np.fromiter(targets, np.int64, len(targets))
@@ -494,7 +469,7 @@ class Router:
         self._tgt_mcon[ks] = [pins[targets[k]].mcon for k in targets]
         self._stamp += 1
         self.searches += 1
-        boxes = self._target_boxes(targets)
+        tx0, ty0, tx1, ty1 = bbox
         cells = self.guides.get(n)
         if cells is None or self.guide_cost <= 0:
             gw = gh = 1 << 30
@@ -505,8 +480,8 @@ class Router:
             self._guide[cells] = gstamp
             guide_cost = self.guide_cost
         try:
-            path = core.search_boxes(
-                n, np.asarray(sources, np.int64), boxes, margin, self._tgt_pin,
+            path = core.search(
+                n, np.asarray(sources, np.int64), tx0, ty0, tx1, ty1, margin, self._tgt_pin,
                 self._tgt_off, self._tgt_mcon, s.block, s.owner, s.hard, s.cand, s.hist,
                 s.pads_net, s.pads_rect, s.mcon_x, s.side, self._guide, gw, gh, gnx, gstamp,
                 guide_cost, self._g, self._parent, self._seen,
@@ -515,18 +490,6 @@ class Router:
         finally:
             self._tgt_pin[ks] = -1
         return path.tolist() if len(path) else None
-
-    def _target_boxes(self, targets: dict[int, int]) -> np.ndarray:
-        """One box (i0, j0, i1, j1) per target pin over its access nodes, in pin order."""
-        plane = self.nx * self.ny
-        ks = np.fromiter(targets, np.int64, len(targets))
-        ts = np.fromiter(targets.values(), np.int64, len(targets))
-        js, is_ = np.divmod(ks % plane, self.nx)
-        out = []
-        for t in sorted(set(ts.tolist())):
-            sel = ts == t
-            out.append((is_[sel].min(), js[sel].min(), is_[sel].max(), js[sel].max()))
-        return np.asarray(out, np.int64).reshape(-1, 4)
 
     def _bbox(self, nodes) -> tuple[int, int, int, int]:
         plane = self.nx * self.ny
@@ -582,10 +545,11 @@ class Router:
                 targets = {k: t_next for k in pins[t_next].nodes}
             else:
                 targets = {k: t for k, t in all_targets.items() if t in remaining}
+            bbox = self._bbox(targets)
             sources = tree if tree else srcs
-            path = self._search(n, sources, targets, 12, soft)
+            path = self._search(n, sources, targets, bbox, 12, soft)
             if path is None:
-                path = self._search(n, sources, targets, 60, soft)
+                path = self._search(n, sources, targets, bbox, 60, soft)
             if path is None:
                 self.unreached = [pins[t] for t in remaining] + ([] if tree else [pins[first]])
                 return None

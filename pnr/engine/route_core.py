@@ -99,20 +99,14 @@ def pad_fits(n: int, p: int, r0: int, r1: int, r2: int, r3: int, pads_net: np.nd
 def reserved_clear(n: int, p: int, r0: int, r1: int, r2: int, r3: int, hard: np.ndarray,
                    nx: int) -> bool:
     """A met1 pad (r0..r3) at node p leaves room for the mcon pad that another net's
-    reserved pin will need on any of the 8 nodes around p (that pad is not placed yet, so
-    pad_fits cannot see it).  Checking only the nodes above and below let another net's via
-    pad or mcon beside or diagonal to a reserved node take it: after riscv32i's first pass
-    (before this check) 41 of the 72 access nodes of the pins left with none usable were
-    blocked only by such a pad."""
-    for dq in (-nx - 1, -nx, -nx + 1, -1, 1, nx - 1, nx, nx + 1):
-        q = p + dq
+    reserved pin will need on the node above/below (that pad is not placed yet, so
+    pad_fits cannot see it)."""
+    for q in (p - nx, p + nx):
         if q < 0 or q >= hard.shape[0] or _free_or(hard[q, 0], n):
             continue
         xq = hard[q, 1]
         if hard[q, 0] == BLOCKED or xq == NO_MCON:
-            if dq == -nx or dq == nx:
-                return False
-            continue
+            return False
         jq = q // nx
         d = xq - (GRID_X0 + GRID_DX * (q - jq * nx))
         yq = GRID_Y0 + GRID_DY * jq
@@ -159,10 +153,9 @@ def mcon_ok(n: int, p: int, d: int, block: np.ndarray, owner: np.ndarray, hard: 
             other = mcon_x[jj * nx + ii]
             if other != NO_MCON and abs(other - x) < MCON_PITCH:
                 return False
-        for ii in range(max(0, i - 1), min(nx, i + 2)):
-            q = jj * nx + ii   # reserved pins' future mcons (their pads: reserved_clear)
-            if not _free_or(hard[q, 0], n) and abs(hard[q, 1] - x) < MCON_PITCH:
-                return False
+        q = jj * nx + i   # the reserved pin's future mcon (its pad: reserved_clear)
+        if not _free_or(hard[q, 0], n) and abs(hard[q, 1] - x) < MCON_PITCH:
+            return False
     return True
 
 
@@ -208,7 +201,7 @@ def mcon_state(n: int, p: int, d: int, block: np.ndarray, owner: np.ndarray, har
     if not reserved_clear(n, p, min(x - 145, x - d), y - 115, max(x + 145, x - d), y + 115,
                           hard, nx):
         return NEVER
-    for q in (p - nx - 1, p - nx, p - nx + 1, p + nx - 1, p + nx, p + nx + 1):
+    for q in (p - nx, p + nx):
         if 0 <= q < hard.shape[0] and not _free_or(hard[q, 0], n) and \
                 abs(hard[q, 1] - x) < MCON_PITCH:
             return NEVER
@@ -230,47 +223,8 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
            guide_cost: float, g: np.ndarray, parent: np.ndarray, seen: np.ndarray,
            closed: np.ndarray, stamp: int, nx: int, ny: int, soft: float,
            cost: np.ndarray, bound_mul: float = 0.0, bound_add: float = 0.0) -> np.ndarray:
-    """:func:`search_boxes` with one target box (tx0, ty0)-(tx1, ty1)."""
-    boxes = np.empty((1, 4), np.int64)
-    boxes[0, 0] = tx0
-    boxes[0, 1] = ty0
-    boxes[0, 2] = tx1
-    boxes[0, 3] = ty1
-    return search_boxes(n, sources, boxes, margin, tgt_pin, tgt_off, tgt_mcon, block, owner,
-                        hard, cand, hist, pads_net, pads_rect, mcon_x, side, guide, gw, gh,
-                        gnx, gstamp, guide_cost, g, parent, seen, closed, stamp, nx, ny, soft,
-                        cost, bound_mul, bound_add)
-
-
-@njit(cache=True)
-def _estimate(i: int, j: int, boxes: np.ndarray) -> float:
-    """A* estimate from node (i, j): the cheapest distance to any target box."""
-    best = INF
-    for b in range(boxes.shape[0]):
-        h = (max(boxes[b, 0] - i, i - boxes[b, 2], 0) * 36.8 +
-             max(boxes[b, 1] - j, j - boxes[b, 3], 0) * 26.9)
-        if h < best:
-            best = h
-    return best
-
-
-@njit(cache=True)
-def search_boxes(n: int, sources: np.ndarray, boxes: np.ndarray, margin: int,
-                 tgt_pin: np.ndarray, tgt_off: np.ndarray, tgt_mcon: np.ndarray,
-                 block: np.ndarray, owner: np.ndarray, hard: np.ndarray, cand: np.ndarray,
-                 hist: np.ndarray, pads_net: np.ndarray, pads_rect: np.ndarray,
-                 mcon_x: np.ndarray, side: np.ndarray, guide: np.ndarray, gw: int, gh: int,
-                 gnx: int, gstamp: int, guide_cost: float, g: np.ndarray, parent: np.ndarray,
-                 seen: np.ndarray, closed: np.ndarray, stamp: int, nx: int, ny: int,
-                 soft: float, cost: np.ndarray, bound_mul: float = 0.0,
-                 bound_add: float = 0.0) -> np.ndarray:
     """A* from `sources` to any node with ``tgt_pin[k] >= 0`` inside the window (sources and
-    target boxes grown by `margin`).  Returns the path (source first) or an empty array.
-
-    ``boxes`` (m x 4: i0, j0, i1, j1): one box per target pin; the estimate is the distance to
-    the nearest box.  (With one box over all of a multi-pin net's remaining pins the estimate
-    was zero inside it, so the search was a Dijkstra over the whole box: a probe of an 11-pin
-    net crossing a congested region explored most of it.)
+    target box grown by `margin`).  Returns the path (source first) or an empty array.
 
     `g`/`parent` are valid where ``seen == stamp`` and a node is closed where ``closed ==
     stamp``: the caller passes a fresh stamp per search so nothing is cleared in between.
@@ -294,8 +248,7 @@ def search_boxes(n: int, sources: np.ndarray, boxes: np.ndarray, margin: int,
     plane = nx * ny
     heap = [(0.0, 0.0, np.int64(0))]
     heap.pop()
-    wx0, wy0 = boxes[:, 0].min(), boxes[:, 1].min()
-    wx1, wy1 = boxes[:, 2].max(), boxes[:, 3].max()
+    wx0, wx1, wy0, wy1 = tx0, tx1, ty0, ty1
     for k in sources:
         rem = k % plane
         j = rem // nx
@@ -307,7 +260,7 @@ def search_boxes(n: int, sources: np.ndarray, boxes: np.ndarray, margin: int,
         g[k] = hist[k]  # a contested access node costs its history as a source too
         parent[k] = -1
         seen[k] = stamp
-        hh = _estimate(i, j, boxes)
+        hh = max(tx0 - i, i - tx1, 0) * 36.8 + max(ty0 - j, j - ty1, 0) * 26.9
         heapq.heappush(heap, (hh + g[k], g[k], np.int64(k)))
     wx0 -= margin
     wx1 += margin
@@ -429,6 +382,6 @@ def search_boxes(n: int, sources: np.ndarray, boxes: np.ndarray, margin: int,
                 g[v] = ng
                 parent[v] = k
                 seen[v] = stamp
-                hh = _estimate(vi, vj, boxes)
+                hh = (max(tx0 - vi, vi - tx1, 0) * 36.8 + max(ty0 - vj, vj - ty1, 0) * 26.9)
                 heapq.heappush(heap, (ng + hh, ng, v))
     return np.empty(0, np.int64)
