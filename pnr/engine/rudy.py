@@ -147,41 +147,38 @@ def _accumulate(boxes, weight, xs, ys, min_w, min_h, hdem, vdem):
 
 
 @njit(cache=True)
+def _cross_axis(a0, a1, b0, b1, w, cuts, spans, out):
+    """One net's crossings of the tile boundaries ``cuts[1:-1]`` strictly inside (a0, a1):
+    one crossing each, spread over the tiles of the other axis (``spans``) that the box's
+    (b0, b1) overlaps, in proportion to the overlap.  ``out[cut - 1, tile]``.  Called once
+    per axis (the second time with the coordinates swapped and ``out`` transposed)."""
+    na = len(cuts) - 1
+    nb = len(spans) - 1
+    eb = max(b1 - b0, 1.0)
+    for i in range(1, na):
+        if cuts[i] <= a0 or cuts[i] >= a1:
+            continue
+        if b1 - b0 < 1.0:
+            j = 0
+            while j < nb - 1 and spans[j + 1] <= b0:
+                j += 1
+            out[i - 1, j] += w
+            continue
+        for j in range(nb):
+            o = min(spans[j + 1], b1) - max(spans[j], b0)
+            if o > 0:
+                out[i - 1, j] += w * o / eb
+
+
+@njit(cache=True)
 def _cross(boxes, weight, xs, ys, hcross, vcross):
-    nx = len(xs) - 1
-    ny = len(ys) - 1
+    """Horizontal crossings (vertical tile boundaries, ``hcross[i - 1, j]``) and vertical
+    ones (``vcross[i, j - 1]``) of every net box."""
+    vt = vcross.T
     for n in range(boxes.shape[0]):
         x0, y0, x1, y1 = boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3]
-        ew = max(x1 - x0, 1.0)
-        eh = max(y1 - y0, 1.0)
-        # vertical tile boundaries xs[i] strictly inside (x0, x1): one horizontal crossing,
-        # spread over the rows the box covers in proportion to their overlap
-        for i in range(1, nx):
-            if xs[i] <= x0 or xs[i] >= x1:
-                continue
-            if y1 - y0 < 1.0:
-                j = 0
-                while j < ny - 1 and ys[j + 1] <= y0:
-                    j += 1
-                hcross[i - 1, j] += weight[n]
-                continue
-            for j in range(ny):
-                oy = min(ys[j + 1], y1) - max(ys[j], y0)
-                if oy > 0:
-                    hcross[i - 1, j] += weight[n] * oy / eh
-        for j in range(1, ny):
-            if ys[j] <= y0 or ys[j] >= y1:
-                continue
-            if x1 - x0 < 1.0:
-                i = 0
-                while i < nx - 1 and xs[i + 1] <= x0:
-                    i += 1
-                vcross[i, j - 1] += weight[n]
-                continue
-            for i in range(nx):
-                ox = min(xs[i + 1], x1) - max(xs[i], x0)
-                if ox > 0:
-                    vcross[i, j - 1] += weight[n] * ox / ew
+        _cross_axis(x0, x1, y0, y1, weight[n], xs, ys, hcross)
+        _cross_axis(y0, y1, x0, x1, weight[n], ys, xs, vt)
 
 
 def crossing_ratio(boxes: np.ndarray, grid: TileGrid) -> np.ndarray:
