@@ -25,6 +25,11 @@ rules listed in :mod:`pnr.engine.tech`:
   the mcon pad they will need; a node two nets' pins need is reserved for neither;
 * same-net met1/met2 pads left on adjacent nodes are bridged afterwards with a pad-wide patch.
 
+After routing, :mod:`pnr.engine.route_audit` checks the produced geometry of different nets
+against each other by exact rectangles (met1..met4) and reports what it finds
+(``reports/route_audit.rpt``, metric ``drc_errors_self``): the rules above are promises, the
+audit is the check that they were kept.
+
 Nets are routed shortest first with A* (nets with many pins aim at the pin nearest the tree
 built so far).  Nets that fail go through rip-up rounds of transactions: a probe route that
 may cross other nets at a high cost names exactly the nets in the way; those are ripped up,
@@ -49,7 +54,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pnr.engine import grt, library, pin_access, tech
+from pnr.engine import grt, library, pin_access, route_audit, tech
 from pnr.engine import route_core as core
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Layout, grid_x, grid_y, place_rect, write_def
@@ -737,7 +742,11 @@ class Router:
         transaction is kept only if it leaves fewer nets unrouted than before (none), or moves
         the one failure onto a net with a smaller bounding box (a potential that strictly
         decreases, so transactions cannot cycle); otherwise every net it touched gets its old
-        route back.  This makes a round never worse, where committing every rip-up made
+        route back: the route it had *before* the transaction, recorded the first time it
+        is ripped up (a net ripped up twice in one chain, or n itself, must not get an
+        in-transaction route back: job s45r's undo restored two such routes that had never
+        been checked against each other, 0.121 um apart on met1).  This makes a round never
+        worse, where committing every rip-up made
         riscv32i's round 1 go from 198 to 207 failed nets and aes's from 606 to 722.  The
         history cost put on contested nodes stays either way, so the next probe of n looks
         elsewhere (the negotiation of PathFinder, McMurchie & Ebeling 1995)."""
@@ -762,7 +771,11 @@ class Router:
                 for k in hot:  # growing while nothing improves: breaks two-net cycles
                     self.s.hist[k] += HIST_STEP * (1 + stale)
                 for v in victims:
-                    saved[v] = (self.paths[v], self.access[v])
+                    # the route v had before the transaction, recorded once: a net ripped
+                    # up again later in the chain (or n itself, which had none) must not
+                    # have an in-transaction route put back by the undo
+                    if v != n and v not in saved:
+                        saved[v] = (self.paths[v], self.access[v])
                     self.rip_up(v)
                 ripped += len(victims)
                 unreached = list(self.unreached)
@@ -1072,6 +1085,8 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
             " ".join(f"{k}={v}" for k, v in grt_metrics.items()))
         failed = router.run(rounds, log=log, time_guard_s=guard)
     layout.routes = router.geometry()
+    violations = route_audit.audit(layout.routes)
+    (ctx.reports_dir / "route_audit.rpt").write_text(route_audit.report(violations))
     layout.save(ctx.output("layout.json"))
     write_def(layout, ctx.output("def"))
     spef_nets = write_spef(layout, ctx.output("spef"),
@@ -1083,8 +1098,11 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     vias = sum(len(r["vias"]) for r in layout.routes.values())
     names = [router.names[n] for n in failed]
     (ctx.reports_dir / "route.rpt").write_text(
-        f"nets {len(router.names)}\nfailed {len(names)}\n" + "".join(f"  {n}\n" for n in names))
+        f"nets {len(router.names)}\nfailed {len(names)}\n" + "".join(f"  {n}\n" for n in names) +
+        f"self-audit: {len(violations)} different-net spacing violations "
+        f"(reports/route_audit.rpt)\n")
     return {"nets": len(router.names), "failed_nets": len(names),
+            "drc_errors_self": len(violations),
             "rip_up_rounds": router.rounds_run, **grt_metrics,
             "wirelength_um": round(wl / 1000, 1), "vias": vias, "spef_nets": spef_nets,
             "runtime_s": round(time.monotonic() - t0, 2)}
