@@ -203,4 +203,10 @@ CONFIGS: dict[str, GqmvConfig] = {
     # req_bits 8: two cycles per row block, which the MACs of every block of the model hide
     # (K >= 128 = 2 groups = 2 cycles), and a 43x8 instead of a 43x16 product per cycle.
     "base": GqmvConfig("base", lanes=4, group=64, max_len=512, req_bits=8),
+    # The smallest engine that runs every matrix of the shipped model (issue #14; sizing table
+    # in design/README.md): base's MAX_LEN 512, one lane of GROUP 2. scale_bits 16 keeps one
+    # weight beat a cycle (scale_bits 8 would double cycles/token, 100 % over the MAC bound);
+    # req_bits 1 (16 cycles/row) is hidden behind the >= 64 beats of every row of the model.
+    # The model's per-64 group scales are sent once per 2-weight beat (the host repeats them).
+    "l1_g2": GqmvConfig("l1_g2", lanes=1, group=2, max_len=512, req_bits=1, scale_bits=16),
 }

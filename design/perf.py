@@ -318,9 +318,14 @@ def signoff_metrics(perf: TokenPerf, period_ns: float, fmax_mhz: dict[str, float
 # one lane; l1_g32 halves the group, which lets it hold per-32 scales, so it also runs the int4
 # variants (group 32). req_bits 8 as in base: 2 requantization cycles per row, hidden behind
 # K=128's 2 (GROUP 64) or 4 (GROUP 32) beats.
+# l1_g4 / l1_g8 are the shipped l1_g2 (design/config.py) with a wider group: the 512-byte
+# vector buffer is most of their cells, so 2x / 4x the MACs per cycle cost +2.5 % / +12 % cells
+# (design/README.md, "Sizing a configuration for the model").
 CANDIDATES: dict[str, GqmvConfig] = {
     "l1_g64": GqmvConfig("l1_g64", lanes=1, group=64, max_len=512, req_bits=8),
     "l1_g32": GqmvConfig("l1_g32", lanes=1, group=32, max_len=512, req_bits=8),
+    "l1_g8": GqmvConfig("l1_g8", lanes=1, group=8, max_len=512, req_bits=1),
+    "l1_g4": GqmvConfig("l1_g4", lanes=1, group=4, max_len=512, req_bits=1),
 }
 SYNTH_CELLS = re.compile(r"Number of cells:\s+(\d+)")
 SYNTH_AREA = re.compile(r"Chip area for (?:top )?module .*?:\s+([\d.]+)")
