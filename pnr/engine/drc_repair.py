@@ -31,7 +31,6 @@ from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Layout, Rect, net_rects, write_def
 
 # sky130hd cell rails: 0.48 um met1 centred on every row boundary, rows 2.72 um tall
-RAIL_HALF, RAIL_PITCH = 240, 2720
 
 
 def layer_metal(layout: Layout) -> dict[str, kdb.Region]:
@@ -44,8 +43,8 @@ def layer_metal(layout: Layout) -> dict[str, kdb.Region]:
     for _net, layer, r in layout.power:
         rects.setdefault(layer, []).append(tuple(r))
     x0, _y0, x1, _y1 = layout.core
-    for y in {y for y, _o in layout.rows} | {y + RAIL_PITCH for y, _o in layout.rows}:
-        rects.setdefault("met1", []).append((x0, y - RAIL_HALF, x1, y + RAIL_HALF))
+    for y in {y for y, _o in layout.rows} | {y + tech.ROW_H for y, _o in layout.rows}:
+        rects.setdefault("met1", []).append((x0, y - tech.RAIL_HALF, x1, y + tech.RAIL_HALF))
     return {layer: same_net.merge(rs) for layer, rs in rects.items() if layer in tech.WIDTH}
 
 

@@ -50,7 +50,7 @@ def power_geometry(core: tuple[int, int, int, int], nrows: int) -> list[tuple[st
             shapes.append((net, "met2", strap))
             for y in ys:
                 shapes.append((net, "met1", (sx0, y - tech.RAIL_HALF, sx1, y + tech.RAIL_HALF)))
-                for dx in (-320, 0, 320):
+                for dx in (-tech.VIA1_PITCH, 0, tech.VIA1_PITCH):
                     c = tech.VIA1_CUT // 2
                     shapes.append((net, "via", (cut_x + dx - c, y - c, cut_x + dx + c, y + c)))
         for y in ys:  # the rail across the core: gaps are filled after routing, so the router
@@ -112,10 +112,12 @@ def build_floorplan(top: str, netlist_path, fp: dict) -> Layout:
             i = i_lo + int(round((k + 0.5) * span / len(names)))
             i -= i % 2
             x = grid_x(i)
+            # a met2 pin from the die edge over the node's via2 met2 pad (its width and reach)
+            _, _, (_, hx, hy), _ = tech.VIAS["M2M3"]
             if side == "bottom":
-                j, rect = 0, (x - 140, 0, x + 140, grid_y(0) + 185)
+                j, rect = 0, (x - hx, 0, x + hx, grid_y(0) + hy)
             else:
-                j, rect = ny - 1, (x - 140, grid_y(ny - 1) - 185, x + 140, die[3])
+                j, rect = ny - 1, (x - hx, grid_y(ny - 1) - hy, x + hx, die[3])
             layout.ports[name] = Port(name, nl.ports[name], "met2", rect, (i, j))
     return layout
 

@@ -95,9 +95,6 @@ def grid_y(j: int) -> int:
     return tech.GRID_Y0 + tech.GRID_DY * j
 
 
-# How far a wire runs past its end node on each routing layer (nm): half its width, as LEF's
-# default wire extension, so DEF readers and the GDS writer draw the same wire.
-WIRE_EXT = {"met1": 70, "met2": 70, "met3": 150, "met4": 150}
 Rect = tuple[int, int, int, int]
 
 
@@ -112,7 +109,9 @@ def net_rects(route: dict) -> dict[str, list[Rect]]:
         rects.setdefault(layer, []).append((x0, y0, x1, y1))
 
     for layer, i1, j1, i2, j2 in route["segs"]:
-        e, hw = WIRE_EXT[layer], tech.WIDTH[layer] // 2
+        # a wire runs half its width past its end node (LEF's default wire extension), so
+        # DEF readers and the GDS writer draw the same wire
+        e = hw = tech.WIDTH[layer] // 2
         xa, xb = sorted((grid_x(i1), grid_x(i2)))
         ya, yb = sorted((grid_y(j1), grid_y(j2)))
         if ya == yb:

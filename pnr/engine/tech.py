@@ -1,22 +1,39 @@
-"""sky130hd numbers the engine builds its geometry from (nanometres, from the tech LEF and
-the sky130 periphery rules that the KLayout deck checks).
+"""The technology model: the sky130hd numbers the engine builds its geometry from, read from
+the tech LEF (and the cell LEF for the rails), in nanometres.
 
-The routing grid is the cell library's own pin grid: x = 230 + 460*i (li1/met2 pitch), y = 170 +
-340*j (met1 pitch).  met1 runs horizontally and met2 vertically on every grid line; met3
-(horizontal) and met4 (vertical) use only even i and even j, which gives them 0.68 um and 0.92 um
-pitch -- their own pitches in the tech LEF -- so their wider 0.3 um wires and via pads never
-need a spacing check against neighbouring tracks.
+Why one module: the router, the GDS/DEF writers, the floorplan and the DRC repair all draw
+shapes whose legality depends on the same widths, spacings, pitches and via pads; read once
+here, a changed LEF changes every consumer together instead of leaving hand-copied copies
+behind.  The values are read on first use (module ``__getattr__``), so importing the engine
+needs no PDK; a LEF the engine cannot build on (a missing statement, or a grid the router's
+scheme does not fit) stops with one line naming the file and the problem
+(:class:`TechError`).
+
+The routing grid is the cell library's own pin grid: x = OFFSET + PITCH*i of met2 (the li1
+and met2 pitch, 0.46 um), y = OFFSET + PITCH*j of met1 (0.34 um).  met1 runs horizontally and
+met2 vertically on every grid line; met3 (horizontal) and met4 (vertical) use only even i and
+even j, which must be their own LEF pitches (checked: 0.68 and 0.92 um), so their wider
+0.3 um wires and via pads never need a spacing check against neighbouring tracks.
 """
 
 from __future__ import annotations
 
-SITE_W = 460
-ROW_H = 2720
-GRID_X0, GRID_DX = 230, 460
-GRID_Y0, GRID_DY = 170, 340
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
+from gptnano.step import StepError
+
+# The engine's choices (not technology numbers): the routing layers it uses, the LEF vias it
+# places between them and the site its rows are made of.
 LAYERS = ("met1", "met2", "met3", "met4")
 HORIZONTAL = {"met1": True, "met2": False, "met3": True, "met4": False}
+LEF_VIAS = {"L1M1": "L1M1_PR", "M1M2": "M1M2_PR", "M2M3": "M2M3_PR", "M3M4": "M3M4_PR"}
+VIA_BETWEEN = {("met1", "met2"): "M1M2", ("met2", "met3"): "M2M3", ("met3", "met4"): "M3M4"}
+SITE = "unithd"
+RAIL_CELL = "sky130_fd_sc_hd__fill_1"   # a cell whose VPWR pin is just the row's met1 rail
+STRAP_W = 1000           # our met2 power straps beside the core (a floorplan choice)
+
 # (GDS layer, datatype) for drawing, pin and label purposes (sky130 layer map).
 GDS = {
     "li1": (67, 20), "mcon": (67, 44), "met1": (68, 20), "via": (68, 44), "met2": (69, 20),
@@ -27,60 +44,212 @@ GDS_PIN = {"met1": (68, 16), "met2": (69, 16), "met3": (70, 16), "met4": (71, 16
 # (texts on the label purpose, datatype 5, become plain net names), and LVS needs ports.
 GDS_LABEL = {"met1": (68, 16), "met2": (69, 16), "met3": (70, 16), "met4": (71, 16)}
 
-WIDTH = {"met1": 140, "met2": 140, "met3": 300, "met4": 300}
-SPACING = {"met1": 140, "met2": 140, "met3": 300, "met4": 300, "li1": 170}
-MIN_AREA = {"met1": 83000, "met2": 67600, "met3": 240000, "met4": 240000}  # nm^2
 
-# Via geometry as (cut half-size, lower-pad half (x, y), upper-pad half (x, y)), from the tech
-# LEF's L1M1_PR, M1M2_PR, M2M3_PR and M3M4_PR definitions.
-VIAS = {
-    "L1M1": ("mcon", 85, ("li1", 85, 85), ("met1", 145, 115)),
-    "M1M2": ("via", 75, ("met1", 160, 130), ("met2", 130, 160)),
-    "M2M3": ("via2", 100, ("met2", 140, 185), ("met3", 165, 165)),
-    "M3M4": ("via3", 100, ("met3", 190, 160), ("met4", 165, 165)),
-}
-VIA_BETWEEN = {("met1", "met2"): "M1M2", ("met2", "met3"): "M2M3", ("met3", "met4"): "M3M4"}
-# A met3 island made only of a via2/via3 stack is below met3's minimum area (0.24 um^2); the
-# router widens it to this patch (0.56 x 0.44 um = 0.246 um^2), which still keeps 0.3 um to the
-# neighbouring met3 tracks (0.68 um away) and to the next node along the track (0.92 um).
-MET3_PATCH_HALF = (280, 220)
-
-# Power grid
-RAIL_HALF = 240          # the cells' met1 rails are 0.48 um tall, centred on row boundaries
-STRAP_W = 1000           # met2 power straps beside the core
-VIA1_CUT, VIA1_SPACE = 150, 170
+class TechError(StepError):
+    """The tech LEF lacks something the engine needs, or its grid does not fit the router."""
 
 
-# -- values read from the tech LEF -----------------------------------------------------------
-def lef_layer_statements(path: str | None = None) -> dict[str, dict[str, list[str]]]:
-    """Each ``LAYER`` block of the tech LEF as {statement keyword: its tokens}, e.g.
-    ``["met1"]["THICKNESS"] == ["0.35"]``; comments dropped. Read once per process.
+# -- reading the tech LEF ----------------------------------------------------------------------
+BLOCKS = ("LAYER", "VIA", "SITE", "VIARULE")
+
+
+@cache
+def lef_blocks(path: str | None = None) -> dict[tuple[str, str], list[list[str]]]:
+    """Each ``LAYER``/``VIA``/``SITE``/``VIARULE`` block of the tech LEF as its statements
+    (split at ``;``, comments dropped), e.g. ``[("LAYER", "met1")]`` holds ``["PITCH",
+    "0.34"]`` and ``["SPACINGTABLE", "PARALLELRUNLENGTH", "0", "WIDTH", "0", "0.14", ...]``.
 
     Why a scan and not KLayout: KLayout's LEF reader builds the layout and keeps no layer
-    properties such as THICKNESS or the antenna ratio tables."""
+    properties such as PITCH, THICKNESS or the antenna ratio tables.  Statements, not lines:
+    a ``SPACINGTABLE`` runs over several lines, each starting with ``WIDTH``."""
     from gptnano import pdk
 
     key = str(path or pdk.tech_lef())
-    if key not in _LEF_LAYERS:
-        layers: dict[str, dict[str, list[str]]] = {}
-        current: dict[str, list[str]] | None = None
-        name = ""
-        for raw in open(key).read().splitlines():
-            tok = raw.split("#", 1)[0].replace(";", " ").split()
-            if not tok:
-                continue
-            if tok[0] == "LAYER" and len(tok) == 2 and current is None:
-                name, current = tok[1], {}
-                layers[name] = current
-            elif current is not None and tok[:2] == ["END", name]:
-                current = None
-            elif current is not None:
-                current[tok[0]] = tok[1:]
-        _LEF_LAYERS[key] = layers
-    return _LEF_LAYERS[key]
+    blocks: dict[tuple[str, str], list[list[str]]] = {}
+    current: list[list[str]] | None = None
+    name, pending = ("", ""), ""
+    for raw in open(key).read().splitlines():
+        text = raw.split("#", 1)[0]
+        tok = text.split()
+        if not tok:
+            continue
+        if current is None:
+            if tok[0] in BLOCKS and len(tok) >= 2 and ";" not in text:
+                name, current, pending = (tok[0], tok[1]), [], ""
+            continue
+        if tok == ["END", name[1]]:
+            blocks[name], current = current, None
+            continue
+        pending += " " + text
+        while ";" in pending:
+            statement, pending = pending.split(";", 1)
+            if statement.split():
+                current.append(statement.split())
+    if current is not None:
+        raise TechError(f"{key}: {name[0]} {name[1]} has no END {name[1]}")
+    return blocks
 
 
-_LEF_LAYERS: dict[str, dict[str, dict[str, list[str]]]] = {}
+@cache
+def lef_layer_statements(path: str | None = None) -> dict[str, dict[str, list[str]]]:
+    """Each ``LAYER`` block as {statement keyword: its tokens after the keyword} (the first
+    statement of each keyword), e.g. ``["met1"]["THICKNESS"] == ["0.35"]``."""
+    layers: dict[str, dict[str, list[str]]] = {}
+    for (kind, name), statements in lef_blocks(path).items():
+        if kind == "LAYER":
+            layers[name] = {}
+            for st in statements:
+                layers[name].setdefault(st[0], st[1:])
+    return layers
+
+
+def _nm(value: str) -> int:
+    return round(float(value) * 1000)
+
+
+def _need(table: dict[str, list[str]], keyword: str, what: str, path: str) -> list[str]:
+    if keyword not in table:
+        raise TechError(f"{path}: {what} has no {keyword} statement")
+    return table[keyword]
+
+
+def _min_spacing(table: dict[str, list[str]], layer: str, path: str) -> int:
+    """The layer's minimum spacing: a plain ``SPACING`` or the first row of a
+    ``SPACINGTABLE`` (``WIDTH 0 <spacing>``, the narrow-wire spacing)."""
+    if "SPACING" in table:
+        return _nm(table["SPACING"][0])
+    row = _need(table, "SPACINGTABLE", f"layer {layer}", path)
+    if "WIDTH" not in row:
+        raise TechError(f"{path}: layer {layer}: SPACINGTABLE without a WIDTH row")
+    return _nm(row[row.index("WIDTH") + 2])
+
+
+@dataclass(frozen=True)
+class Technology:
+    """What the engine draws with (nm).  ``vias[name]`` is (cut layer, cut half-size,
+    (lower layer, pad half x, pad half y), (upper layer, pad half x, pad half y))."""
+
+    site_w: int
+    row_h: int
+    grid_x0: int
+    grid_dx: int
+    grid_y0: int
+    grid_dy: int
+    width: dict[str, int]
+    spacing: dict[str, int]
+    min_area: dict[str, int]          # nm^2
+    vias: dict[str, tuple[str, int, tuple[str, int, int], tuple[str, int, int]]]
+    via1_cut_pitch: int               # M1M2 cut pitch of the LEF's via rule (power straps)
+
+
+def _via(blocks: dict, lef_name: str, cut_layers: set[str], path: str):
+    statements = blocks.get(("VIA", lef_name))
+    if statements is None:
+        raise TechError(f"{path}: no VIA {lef_name}")
+    rects: list[tuple[str, tuple[int, ...]]] = []
+    layer = ""
+    for st in statements:
+        if st[0] == "LAYER":
+            layer = st[1]
+        elif st[0] == "RECT":
+            rects.append((layer, tuple(_nm(v) for v in st[1:5])))
+    cut = [(lay, r) for lay, r in rects if lay in cut_layers]
+    pads = [(lay, r) for lay, r in rects if lay not in cut_layers]
+    if len(cut) != 1 or len(pads) != 2:
+        raise TechError(f"{path}: VIA {lef_name}: expected one cut and two metal rectangles")
+    (cut_layer, c), = cut
+
+    def half(layer_rect: tuple[str, tuple[int, ...]]) -> tuple[str, int, int]:
+        lay, r = layer_rect
+        return (lay, (r[2] - r[0]) // 2, (r[3] - r[1]) // 2)
+    return (cut_layer, (c[2] - c[0]) // 2, half(pads[0]), half(pads[1]))
+
+
+@cache
+def technology(path: str | None = None) -> Technology:
+    """The technology model of the tech LEF at `path` (default: the PDK's), checked against
+    the router's grid scheme (module docstring)."""
+    from gptnano import pdk
+
+    where = str(path or pdk.tech_lef())
+    blocks = lef_blocks(where)
+    layers = lef_layer_statements(where)
+    for layer in ("li1", *LAYERS):
+        if layer not in layers:
+            raise TechError(f"{where}: no LAYER {layer}")
+    site = blocks.get(("SITE", SITE))
+    size = next((st for st in site or [] if st[0] == "SIZE"), None)
+    if size is None or len(size) < 4:
+        raise TechError(f"{where}: no SITE {SITE} with a SIZE")
+
+    def pitch_offset(layer: str) -> tuple[int, int]:
+        t = layers[layer]
+        return (_nm(_need(t, "PITCH", f"layer {layer}", where)[0]),
+                _nm(_need(t, "OFFSET", f"layer {layer}", where)[0]))
+    (dx, x0), (dy, y0) = pitch_offset("met2"), pitch_offset("met1")
+    (p3, _), (p4, _) = pitch_offset("met3"), pitch_offset("met4")
+    site_w, row_h = _nm(size[1]), _nm(size[3])
+    problems = [f"met3 pitch {p3} nm is not twice met1's {dy}" if p3 != 2 * dy else "",
+                f"met4 pitch {p4} nm is not twice met2's {dx}" if p4 != 2 * dx else "",
+                f"site width {site_w} nm is not met2's pitch {dx}" if site_w != dx else "",
+                f"row height {row_h} nm is not a multiple of met1's pitch {dy}"
+                if row_h % dy else ""]
+    problems = [p for p in problems if p]
+    if problems:
+        raise TechError(f"{where}: the router's grid does not fit: {'; '.join(problems)}")
+    cut_layers = {name for (kind, name), sts in blocks.items() if kind == "LAYER"
+                  and ["TYPE", "CUT"] in sts}
+    rule = blocks.get(("VIARULE", LEF_VIAS["M1M2"]), [])
+    cut_spacing = next((st for st in rule if st[0] == "SPACING"), None)
+    if cut_spacing is None:
+        raise TechError(f"{where}: VIARULE {LEF_VIAS['M1M2']} has no SPACING")
+    return Technology(
+        site_w=site_w, row_h=row_h, grid_x0=x0, grid_dx=dx, grid_y0=y0, grid_dy=dy,
+        width={m: _nm(_need(layers[m], "WIDTH", f"layer {m}", where)[0])
+               for m in ("li1", *LAYERS)},
+        spacing={m: _min_spacing(layers[m], m, where) for m in ("li1", *LAYERS)},
+        min_area={m: round(float(_need(layers[m], "AREA", f"layer {m}", where)[0]) * 1e6)
+                  for m in ("li1", *LAYERS)},
+        vias={name: _via(blocks, lef, cut_layers, where) for name, lef in LEF_VIAS.items()},
+        via1_cut_pitch=_nm(cut_spacing[1]))
+
+
+@cache
+def rail_half() -> int:
+    """Half the height of the cells' met1 supply rails (0.48 um tall, centred on the row
+    boundaries), from the cell LEF's :data:`RAIL_CELL`."""
+    from pnr.engine import library
+
+    cell = library.cells().get(RAIL_CELL)
+    rails = [r for r in (cell.pins["VPWR"].shapes.get("met1", []) if cell else [])]
+    if not rails:
+        raise TechError(f"cell LEF: {RAIL_CELL} has no met1 VPWR rail")
+    return (rails[0][3] - rails[0][1]) // 2
+
+
+# Module attributes the engine reads as constants, resolved from the LEF on first use.
+_DERIVED = {
+    "SITE_W": lambda t: t.site_w, "ROW_H": lambda t: t.row_h,
+    "GRID_X0": lambda t: t.grid_x0, "GRID_DX": lambda t: t.grid_dx,
+    "GRID_Y0": lambda t: t.grid_y0, "GRID_DY": lambda t: t.grid_dy,
+    "WIDTH": lambda t: {m: t.width[m] for m in LAYERS},
+    "SPACING": lambda t: dict(t.spacing),
+    "MIN_AREA": lambda t: dict(t.min_area),
+    "VIAS": lambda t: dict(t.vias),
+    "VIA1_CUT": lambda t: 2 * t.vias["M1M2"][1],
+    "VIA1_PITCH": lambda t: t.via1_cut_pitch,
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DERIVED:
+        value = _DERIVED[name](technology())
+    elif name == "RAIL_HALF":
+        value = rail_half()
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def thickness_um(layer: str) -> float:

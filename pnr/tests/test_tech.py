@@ -1,0 +1,59 @@
+"""The technology model is read from the tech LEF, and a LEF the router cannot use is refused
+with the file and the reason named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gptnano import pdk
+from pnr.engine import tech
+
+
+def test_sky130hd_numbers_come_from_the_tech_lef() -> None:
+    t = tech.technology()
+    assert (t.site_w, t.row_h) == (460, 2720)
+    assert (t.grid_x0, t.grid_dx, t.grid_y0, t.grid_dy) == (230, 460, 170, 340)
+    # met1's SPACINGTABLE has a 0.28 um row for wide wires: the minimum is the first row
+    assert t.spacing == {"li1": 170, "met1": 140, "met2": 140, "met3": 300, "met4": 300}
+    assert t.width["met3"] == 300 and t.min_area["met3"] == 240_000
+    assert t.vias["L1M1"] == ("mcon", 85, ("li1", 85, 85), ("met1", 145, 115))
+    assert t.vias["M2M3"] == ("via2", 100, ("met2", 140, 185), ("met3", 165, 165))
+    assert t.via1_cut_pitch == 320
+    assert tech.GRID_DY == 340 and tech.VIA1_CUT == 150 and tech.RAIL_HALF == 240
+
+
+def _edited_lef(tmp_path: Path, *edits: tuple[str, str]) -> str:
+    text = pdk.tech_lef().read_text()
+    for old, new in edits:
+        assert old in text
+        text = text.replace(old, new, 1)
+    path = tmp_path / "edited.tlef"
+    path.write_text(text)
+    return str(path)
+
+
+def test_an_edited_lef_changes_the_model(tmp_path: Path) -> None:
+    path = _edited_lef(tmp_path, ("  RECT -0.145 -0.115 0.145 0.115 ;",
+                                  "  RECT -0.155 -0.125 0.155 0.125 ;"))
+    assert tech.technology(path).vias["L1M1"][3] == ("met1", 155, 125)
+
+
+def test_a_grid_the_router_cannot_use_is_refused_by_name(tmp_path: Path) -> None:
+    path = _edited_lef(tmp_path, ("  PITCH 0.68 ;", "  PITCH 0.7 ;"))
+    with pytest.raises(tech.TechError, match=r"edited.tlef: .*met3 pitch 700 nm is not twice"):
+        tech.technology(path)
+
+
+def test_a_missing_via_is_refused_by_name(tmp_path: Path) -> None:
+    path = _edited_lef(tmp_path, ("VIA M1M2_PR DEFAULT", "VIA M1M2_XX DEFAULT"),
+                       ("END M1M2_PR", "END M1M2_XX"))
+    with pytest.raises(tech.TechError, match="edited.tlef: no VIA M1M2_PR"):
+        tech.technology(path)
+
+
+def test_an_unterminated_block_is_refused_by_name(tmp_path: Path) -> None:
+    path = _edited_lef(tmp_path, ("END met5", ""))
+    with pytest.raises(tech.TechError, match="edited.tlef: LAYER met5 has no END met5"):
+        tech.lef_blocks(path)
