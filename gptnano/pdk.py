@@ -182,6 +182,12 @@ def tech_lef() -> Path:
     return require(sky130_base_dir() / "apr" / "sky130_fd_sc.tlef", "sky130 tech LEF")
 
 
+def klayout_tech() -> Path:
+    """The PDK's KLayout technology file (its LEF/DEF reader options hold the GDS layer map)."""
+    return require(sky130_base_dir() / "setup" / "klayout" / "skywater130.lyt",
+                   "sky130 KLayout technology file")
+
+
 def cell_gds() -> Path:
     return require(sky130hd_dir() / "gds" / "sky130_fd_sc_hd.gds", "sky130hd cell GDS")
 

@@ -34,15 +34,10 @@ SITE = "unithd"
 RAIL_CELL = "sky130_fd_sc_hd__fill_1"   # a cell whose VPWR pin is just the row's met1 rail
 STRAP_W = 1000           # our met2 power straps beside the core (a floorplan choice)
 
-# (GDS layer, datatype) for drawing, pin and label purposes (sky130 layer map).
-GDS = {
-    "li1": (67, 20), "mcon": (67, 44), "met1": (68, 20), "via": (68, 44), "met2": (69, 20),
-    "via2": (69, 44), "met3": (70, 20), "via3": (70, 44), "met4": (71, 20),
-}
-GDS_PIN = {"met1": (68, 16), "met2": (69, 16), "met3": (70, 16), "met4": (71, 16)}
-# Texts go on the pin purpose (datatype 16): Magic's sky130 GDS input makes those ports
-# (texts on the label purpose, datatype 5, become plain net names), and LVS needs ports.
-GDS_LABEL = {"met1": (68, 16), "met2": (69, 16), "met3": (70, 16), "met4": (71, 16)}
+# GDS purposes: shapes on ``drawing``, pin shapes and their texts on ``pin`` (datatype 16):
+# Magic's sky130 GDS input makes texts on the pin purpose ports (texts on ``label``, datatype
+# 5, become plain net names), and LVS needs ports.
+GDS_LAYERS = ("li1", "mcon", "met1", "via", "met2", "via2", "met3", "via3", "met4")
 
 
 class TechError(StepError):
@@ -227,6 +222,26 @@ def rail_half() -> int:
     return (rails[0][3] - rails[0][1]) // 2
 
 
+@cache
+def gds_layer_map(path: str | None = None) -> dict[str, tuple[int, int]]:
+    """``{"met1.drawing": (68, 20), ...}`` from the ``layer_map(...)`` of the PDK's KLayout
+    technology file (the map its LEF/DEF reader uses), the longest one in the file."""
+    import re
+
+    from gptnano import pdk
+
+    where = str(path or pdk.klayout_tech())
+    maps = re.findall(r"<layer-map>layer_map\((.*?)\)</layer-map>", open(where).read(), re.S)
+    table: dict[str, tuple[int, int]] = {}
+    for entry in re.findall(r"'([\w.]+)\s*:\s*(\d+)/(\d+)'", max(maps, key=len, default="")):
+        table.setdefault(entry[0], (int(entry[1]), int(entry[2])))
+    missing = [f"{m}.{p}" for m in GDS_LAYERS for p in ("drawing", "pin")
+               if f"{m}.{p}" not in table and (p == "drawing" or m in LAYERS)]
+    if missing:
+        raise TechError(f"{where}: the GDS layer map lacks {', '.join(missing)}")
+    return table
+
+
 # Module attributes the engine reads as constants, resolved from the LEF on first use.
 _DERIVED = {
     "SITE_W": lambda t: t.site_w, "ROW_H": lambda t: t.row_h,
@@ -246,6 +261,10 @@ def __getattr__(name: str) -> Any:
         value = _DERIVED[name](technology())
     elif name == "RAIL_HALF":
         value = rail_half()
+    elif name == "GDS":
+        value = {m: gds_layer_map()[f"{m}.drawing"] for m in GDS_LAYERS}
+    elif name in ("GDS_PIN", "GDS_LABEL"):
+        value = {m: gds_layer_map()[f"{m}.pin"] for m in LAYERS}
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value

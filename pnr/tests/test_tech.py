@@ -57,3 +57,14 @@ def test_an_unterminated_block_is_refused_by_name(tmp_path: Path) -> None:
     path = _edited_lef(tmp_path, ("END met5", ""))
     with pytest.raises(tech.TechError, match="edited.tlef: LAYER met5 has no END met5"):
         tech.lef_blocks(path)
+
+
+def test_gds_layers_come_from_the_klayout_layer_map(tmp_path: Path) -> None:
+    assert tech.GDS["met1"] == (68, 20) and tech.GDS["mcon"] == (67, 44)
+    assert tech.GDS_PIN["met4"] == (71, 16)
+    text = pdk.klayout_tech().read_text()
+    assert "'via2.drawing : 69/44';" in text
+    edited = tmp_path / "edited.lyt"
+    edited.write_text(text.replace("'via2.drawing : 69/44';", ""))
+    with pytest.raises(tech.TechError, match="edited.lyt: the GDS layer map lacks via2.drawing"):
+        tech.gds_layer_map(str(edited))
