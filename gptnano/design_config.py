@@ -173,6 +173,10 @@ VARIABLES: tuple[Variable, ...] = (
     _v("synth.abc", str, "sized", "ABC mapping mode (gptnano.synth.ABC_MODES)",
        choices=("sized", "area", "fast")),
     _v("synth.corner", str, "tt", "Liberty corner ABC maps against", choices=CORNERS),
+    _v("synth.target_period_ns", float, None, "clock period ABC's delay target is derived "
+       "from instead of the clock's (gptnano.synth.abc_period_ns; shorter sizes the logic for "
+       "the routed wires ABC does not see); null: the clock period", nullable=True, low=0,
+       low_open=True),
     _v("synth.yosys", str, "debian", "yosys build: Debian's 0.23 or the virtualenv's pyosys "
        "0.60 (gptnano.synth.YOSYS_IMPLS)", choices=("debian", "pyosys")),
     _v("cts.clock_max_fanout", float, 16, "clock tree buffer fanout", low=2),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,33 @@ def test_abc_mode_from_argument_and_unknown_mode(tmp_path: Path) -> None:
     target_ps = round((ctx.design.clock_period_ns - clk_q - setup) * synth.ABC_DELAY_SCALE
                       * 1000)
     assert f"abc -D {target_ps} -script" in script
+
+
+def test_target_period_replaces_the_clock_in_abc_target(tmp_path: Path) -> None:
+    """``synth.target_period_ns`` is the period ABC's -D is derived from (the SDC keeps the
+    clock); null or absent means the clock period; a non-positive value is rejected."""
+    import dataclasses
+
+    from gptnano.design_config import DesignConfigError
+
+    design = load_design("probe")
+    assert synth.abc_period_ns(design) == design.clock_period_ns
+    lib = synth.synth_liberty("tt")
+    clk_q, setup = synth.register_overhead_ns(lib)
+    shorter = design.clock_period_ns / 2
+    tight = dataclasses.replace(design, extra={
+        **design.extra, "synth": {**design.extra.get("synth", {}), "target_period_ns": shorter}})
+    assert synth.abc_period_ns(tight) == shorter
+    script = synth.yosys_script(StepContext.standalone(tight, tmp_path), lib,
+                                tmp_path / "x.vg", "sized")
+    target_ps = round((shorter - clk_q - setup) * synth.ABC_DELAY_SCALE * 1000)
+    assert f"abc -D {target_ps} -script" in script
+    folder = tmp_path / "d"
+    shutil.copytree(design.folder, folder)
+    cfg = folder / "config.yaml"
+    cfg.write_text(cfg.read_text() + "\nsynth: {target_period_ns: 0}\n")
+    with pytest.raises(DesignConfigError, match="target_period_ns"):
+        load_design(cfg)
 
 
 def test_drop_cells_removes_whole_groups() -> None:
