@@ -11,7 +11,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from gptnano.paths import require, sky130_base_dir
+from gptnano.pdk import magic_tech as pdk_magic_tech
 from gptnano.step import StepError
 
 
@@ -28,7 +28,7 @@ select top cell
 
 
 def magic_tech(workdir: Path) -> Path:
-    src = require(sky130_base_dir() / "setup" / "magic" / "sky130A.tech", "sky130A magic tech")
+    src = pdk_magic_tech()
     dst = workdir / "sky130A.tech"
     text = re.sub(r"^\s*requires\s+magic-[\d.]+\s*$", "", src.read_text(), flags=re.M)
     dst.write_text(text)

@@ -182,6 +182,12 @@ def tech_lef() -> Path:
     return require(sky130_base_dir() / "apr" / "sky130_fd_sc.tlef", "sky130 tech LEF")
 
 
+def magic_tech() -> Path:
+    """The PDK's Magic tech file (Magic runs on a copy, :func:`gptnano.magic.magic_tech`;
+    the engine reads its extraction section, :func:`pnr.engine.tech.magic_coupling`)."""
+    return require(sky130_base_dir() / "setup" / "magic" / "sky130A.tech", "sky130A magic tech")
+
+
 def klayout_tech() -> Path:
     """The PDK's KLayout technology file (its LEF/DEF reader options hold the GDS layer map)."""
     return require(sky130_base_dir() / "setup" / "klayout" / "skywater130.lyt",

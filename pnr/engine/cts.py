@@ -43,7 +43,7 @@ from typing import Any
 from gptnano.design_config import BY_KEY
 from gptnano.netlist import Instance, Netlist, read_netlist, write_netlist
 from gptnano.pdk import flow_dont_use, matches
-from pnr.engine import liberty, library, spef, tech
+from pnr.engine import liberty, library, tech
 from pnr.engine.buffer_tree import Pin, bisect, centre, manhattan, rmst_length
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, place_rect, write_def
@@ -68,8 +68,8 @@ DEFAULTS: dict[str, float] = {"clock_max_fanout": 16, "signal_max_fanout": 20,
 # Minimum-width met1/met2 wire, averaged (the router uses both about equally for short nets):
 # pF and ohm per um from the tech LEF values the SPEF estimate uses.
 _W = {m: tech.WIDTH[m] / 1000 for m in ("met1", "met2")}
-WIRE_C_PF_PER_UM = sum(_W[m] * spef.AREA_CAP[m] + 2 * spef.EDGE_CAP[m] for m in _W) / 2
-WIRE_R_OHM_PER_UM = sum(spef.SHEET_R[m] / _W[m] for m in _W) / 2
+WIRE_C_PF_PER_UM = sum(_W[m] * tech.AREA_CAP[m] + 2 * tech.EDGE_CAP[m] for m in _W) / 2
+WIRE_R_OHM_PER_UM = sum(tech.SHEET_R[m] / _W[m] for m in _W) / 2
 
 
 @dataclass

@@ -41,8 +41,6 @@ RULES_METAL = {"li1": 1, "met1": 2, "met2": 3, "met3": 4, "met4": 5}
 # router's track pitch (met1/met2 every grid line, met3/met4 every other) minus the width
 PITCH_NM = {"met1": tech.GRID_DY, "met2": tech.GRID_DX, "met3": 2 * tech.GRID_DY,
             "met4": 2 * tech.GRID_DX}
-# tech LEF sky130_fd_sc.tlef: ohm per cut
-VIA_R = {"L1M1": 9.3, "M1M2": 4.5, "M2M3": 3.41, "M3M4": 3.41}
 CORNER_FILES = {"min": "minimum.rules", "typ": "typical.rules", "max": "maximum.rules"}
 
 

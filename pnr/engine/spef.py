@@ -52,23 +52,11 @@ from pathlib import Path
 from pnr.engine import library, rcx, tech
 from pnr.engine.layout import Layout, grid_x, grid_y, place_rect
 
-# tech LEF sky130_fd_sc.tlef: pF/um^2, pF/um, ohm/sq; via resistance in ohm per cut.  These
-# feed the lumped star estimate (net_rc) and CTS's per-um wire model.
-AREA_CAP = {"met1": 25.7784e-6, "met2": 16.9423e-6, "met3": 12.3729e-6, "met4": 8.41537e-6}
-EDGE_CAP = {"met1": 40.567e-6, "met2": 37.759e-6, "met3": 40.989e-6, "met4": 36.676e-6}
-SHEET_R = {"met1": 0.125, "met2": 0.125, "met3": 0.047, "met4": 0.047}
-VIA_R = rcx.VIA_R
+# Per-layer R and C (AREA_CAP, EDGE_CAP, SHEET_R, VIA_R: the tech LEF) and Magic's coupling
+# model (SIDEWALL_AF, CROSS_AF, SIDE_HALO_NM: its sky130A tech file) are read by the
+# technology model, :mod:`pnr.engine.tech`.
 LINK_OHM = 0.001        # closes a gap the routed geometry leaves between pieces of one net
-# Sidewall coupling, Magic's sky130A.tech ``defaultsidewall`` (aF per um of facing edges at 1 um
-# separation; Magic adds k * overlap / separation, ExtCouple.c extSideCommon)
-SIDEWALL_AF = {"met1": 45.0, "met2": 50.0, "met3": 63.0, "met4": 67.0}
-# Crossings, sky130A.tech (upper, lower): ``defaultoverlap`` aF/um^2 of overlap area,
-# ``defaultsideoverlap`` aF/um of the upper layer's edges over the lower layer and of the lower
-# layer's edges under the upper one
-CROSS_AF = {("met2", "met1"): (134.0, 67.0, 48.0), ("met3", "met2"): (86.0, 70.0, 44.0),
-            ("met4", "met3"): (84.0, 71.0, 43.0), ("met1", "li1"): (114.0, 59.0, 35.0)}
-BIN_NM = 2720           # bins of the cells' li1 shapes (one row high)
-SIDE_HALO_NM = 2000     # sky130A.tech ``sidehalo 2``: how far Magic looks for a sidewall neighbour
+BIN_NM = tech.ROW_H     # bins of the cells' li1 shapes (one row high)
 
 Node = tuple[int, int, int]          # (layer index in tech.LAYERS, i, j)
 
@@ -80,10 +68,10 @@ def net_rc(route: dict) -> tuple[float, float]:
     for layer, i1, j1, i2, j2 in route.get("segs", []):
         length = (abs(grid_x(i2) - grid_x(i1)) + abs(grid_y(j2) - grid_y(j1))) / 1000
         width = tech.WIDTH[layer] / 1000
-        cap += length * width * AREA_CAP[layer] + 2 * length * EDGE_CAP[layer]
-        res += SHEET_R[layer] * length / width
+        cap += length * width * tech.AREA_CAP[layer] + 2 * length * tech.EDGE_CAP[layer]
+        res += tech.SHEET_R[layer] * length / width
     for kind, *_ in route.get("vias", []):
-        res += VIA_R[kind]
+        res += tech.VIA_R[kind]
     return cap, res
 
 
@@ -113,7 +101,7 @@ class Neighbours:
 
     A piece of wire couples to the nearest other-net wire or supply shape of its layer on
     each side within Magic's 2 um side halo, over the length they run side by side, with
-    Magic's ``k * length / separation`` (:data:`SIDEWALL_AF`; :meth:`coupling_pf`).  The
+    Magic's ``k * length / separation`` (:data:`tech.SIDEWALL_AF`; :meth:`coupling_pf`).  The
     coupling goes to ground unscaled (Miller factor 1), in both corners: STA without signal
     integrity sees a neighbour as a grounded load."""
 
@@ -130,7 +118,7 @@ class Neighbours:
             rows.sort()
         self.power: dict[str, list[tuple[int, int, int, int]]] = {}
         for _net, layer, rect in sorted(layout.power):
-            if layer in SIDEWALL_AF:
+            if layer in tech.SIDEWALL_AF:
                 self.power.setdefault(layer, []).append(tuple(rect))
         # the placed cells' li1 (pins, supply pins, obstructions) under met1, binned; a shape
         # of a pin the net itself connects to is not a load on it
@@ -158,20 +146,20 @@ class Neighbours:
         Magic's nearest-neighbour rule (ExtCouple.c ``extWalkTop`` and friends: "the edge
         boundary is subdivided into lengths occupied by the nearest neighbor"): on each side,
         every stretch of the piece couples to the closest shape of its layer facing it within
-        :data:`SIDE_HALO_NM` -- a wire on any grid line or a supply shape -- with
+        :data:`tech.SIDE_HALO_NM` -- a wire on any grid line or a supply shape -- with
         ``k * length / separation``; a nearer shape shields what lies behind it, and one of the
         net itself shields without coupling."""
         horizontal = tech.HORIZONTAL[layer]
         half = tech.WIDTH[layer] // 2
         centre = grid_y(track) if horizontal else grid_x(track)
         pitch = tech.GRID_DY if horizontal else tech.GRID_DX
-        k = SIDEWALL_AF[layer]
+        k = tech.SIDEWALL_AF[layer]
         af = 0.0
         for side in (-1, 1):
             # (separation nm, along0, along1, couples) of every facing shape within the halo
             found: list[tuple[int, int, int, bool]] = []
             m = 1
-            while m * pitch - 2 * half <= SIDE_HALO_NM:
+            while m * pitch - 2 * half <= tech.SIDE_HALO_NM:
                 for a, b, other in self.tracks.get((layer, track + side * m), []):
                     if min(hi, b) > max(lo, a):
                         found.append((m * pitch - 2 * half, a, b, other != net))
@@ -179,7 +167,7 @@ class Neighbours:
             for x0, y0, x1, y1 in self.power.get(layer, []):
                 a, b, c0, c1 = (x0, x1, y0, y1) if horizontal else (y0, y1, x0, x1)
                 sep = c0 - (centre + half) if side > 0 else (centre - half) - c1
-                if 0 < sep <= SIDE_HALO_NM and min(hi, b) > max(lo, a):
+                if 0 < sep <= tech.SIDE_HALO_NM and min(hi, b) > max(lo, a):
                     found.append((sep, a, b, True))
             free = [(lo, hi)]            # stretches of the piece not yet facing a nearer shape
             for sep, a, b, couples in sorted(found):
@@ -200,7 +188,7 @@ class Neighbours:
     def crossing_pf(self, net: str, layer: str, track: int, lo: int, hi: int) -> float:
         """Overlap coupling (pF) of ``net``'s piece with what crosses it on the layers just
         above and below: other nets' wires, supply shapes and, under met1, the cells' li1
-        (area plus side-overlap of the edges, :data:`CROSS_AF`).  A crossing on a piece's end
+        (area plus side-overlap of the edges, :data:`tech.CROSS_AF`).  A crossing on a piece's end
         point is shared by the two pieces that meet there, each taking the part on its side."""
         k = tech.LAYERS.index(layer)
         horizontal = tech.HORIZONTAL[layer]
@@ -213,7 +201,7 @@ class Neighbours:
         for other_layer in below + list(tech.LAYERS[k + 1:k + 2]):
             upper = layer if other_layer in below else other_layer
             lower = layer if upper == other_layer else other_layer
-            ov, side_up, side_low = CROSS_AF[(upper, lower)]
+            ov, side_up, side_low = tech.CROSS_AF[(upper, lower)]
             shapes: list[tuple[tuple[int, int, int, int], bool]] = []
             if other_layer == "li1":
                 x0, y0, x1, y1 = (lo, centre - half, hi, centre + half) if horizontal else \
@@ -293,7 +281,7 @@ def net_tree(layout: Layout, net: str, route: dict, corner: str = "max",
         else:
             lower = index[tech.VIAS[kind][2][0]]
             points.update({(lower, i, j), (lower + 1, i, j)})
-            tree.res.append(((lower, i, j), (lower + 1, i, j), VIA_R[kind]))
+            tree.res.append(((lower, i, j), (lower + 1, i, j), tech.VIA_R[kind]))
     pins = sorted(layout.nets[net])
     for inst, pin in pins:                         # met1 pins and ports sit on a grid node
         if inst == "PIN":
@@ -314,7 +302,7 @@ def net_tree(layout: Layout, net: str, route: dict, corner: str = "max",
             i, j, d = hit[0]
             stub_um = abs(d) / 1000
             tree.res.append(((m1, i, j), name,
-                             VIA_R["L1M1"] + layer_rc["met1"].res_ohm_per_um * stub_um))
+                             tech.VIA_R["L1M1"] + layer_rc["met1"].res_ohm_per_um * stub_um))
             tree.add_cap((m1, i, j), layer_rc["met1"].cap_pf_per_um * stub_um)
             continue
         met1 = _pin_rects(layout, inst, pin, "met1")

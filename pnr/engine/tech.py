@@ -242,6 +242,86 @@ def gds_layer_map(path: str | None = None) -> dict[str, tuple[int, int]]:
     return table
 
 
+def layer_rc(path: str | None = None) -> dict[str, tuple[float, float, float]]:
+    """Per routing layer (area capacitance pF/um^2, edge capacitance pF/um, sheet resistance
+    ohm/square): the tech LEF's ``CAPACITANCE CPERSQDIST``, ``EDGECAPACITANCE`` and
+    ``RESISTANCE RPERSQ`` (the lumped estimates of placement, CTS and the SPEF use them)."""
+    layers = lef_layer_statements(path)
+    where = str(path or "tech LEF")
+    out = {}
+    for m in LAYERS:
+        t = layers[m]
+        cap = _need(t, "CAPACITANCE", f"layer {m}", where)
+        res = _need(t, "RESISTANCE", f"layer {m}", where)
+        out[m] = (float(cap[-1]), float(_need(t, "EDGECAPACITANCE", f"layer {m}", where)[0]),
+                  float(res[-1]))
+    return out
+
+
+def via_resistance(path: str | None = None) -> dict[str, float]:
+    """Ohm per cut of each via the router places, from its cut layer's ``RESISTANCE``."""
+    layers = lef_layer_statements(path)
+    t = technology(path)
+    return {name: float(_need(layers[via[0]], "RESISTANCE", f"layer {via[0]}",
+                              str(path or "tech LEF"))[0]) for name, via in t.vias.items()}
+
+
+MAGIC_LAYERS = {"allli": "li1", "allm1": "met1", "allm2": "met2", "allm3": "met3",
+                "allm4": "met4"}
+
+
+@cache
+def magic_coupling(path: str | None = None) -> tuple[dict, dict, int]:
+    """Magic's coupling model from its sky130A tech file (the extractor signoff runs), default
+    extraction style: ``defaultsidewall`` (aF per um of facing edges at 1 um, per layer),
+    ``defaultoverlap``/``defaultsideoverlap`` per (upper, lower) layer pair as (aF/um^2 of
+    overlap, aF/um of the upper layer's edges over the lower, aF/um of the lower layer's
+    edges under the upper) and ``sidehalo`` in nm.  Lines of other variants (``(orig)``,
+    ``(si)``) are skipped."""
+    from gptnano import pdk
+
+    where = str(path or pdk.magic_tech())
+    side: dict[str, float] = {}
+    over: dict[tuple[str, str], float] = {}
+    side_over: dict[tuple[str, str], float] = {}
+    halo = None
+    section, variants = "", "*"
+    for raw in open(where).read().splitlines():
+        tok = raw.split("#", 1)[0].split()
+        if not tok:
+            continue
+        if not raw[0].isspace() and (tok == ["extract"] or tok == ["end"]):
+            section, variants = tok[0], "*"      # sections open and close at column 0
+            continue
+        if section != "extract":
+            continue
+        if tok[0] == "variants":
+            variants = " ".join(tok[1:])
+            continue
+        if variants != "*" and "()" not in variants:
+            continue
+        layers = [MAGIC_LAYERS.get(t) for t in tok[1:-1]]
+        if tok[0] == "sidehalo" and halo is None:
+            halo = round(float(tok[1]) * 1000)
+        elif tok[0] == "defaultsidewall" and layers[0]:
+            side.setdefault(layers[0], float(tok[-1]))
+        elif tok[0] in ("defaultoverlap", "defaultsideoverlap") and len(tok) == 6 \
+                and layers[0] and layers[2]:
+            table = over if tok[0] == "defaultoverlap" else side_over
+            table.setdefault((layers[0], layers[2]), float(tok[-1]))
+    cross = {}
+    for lower, upper in zip(("li1", *LAYERS), LAYERS, strict=False):
+        key = (upper, lower)
+        if key not in over or key not in side_over or (lower, upper) not in side_over:
+            raise TechError(f"{where}: no default overlap/sideoverlap for {upper} over {lower}")
+        cross[key] = (over[key], side_over[key], side_over[(lower, upper)])
+    missing = [m for m in LAYERS if m not in side]
+    if missing or halo is None:
+        raise TechError(f"{where}: extract section lacks "
+                        f"{'sidehalo' if halo is None else 'defaultsidewall ' + missing[0]}")
+    return {m: side[m] for m in LAYERS}, cross, halo
+
+
 # Module attributes the engine reads as constants, resolved from the LEF on first use.
 _DERIVED = {
     "SITE_W": lambda t: t.site_w, "ROW_H": lambda t: t.row_h,
@@ -261,6 +341,13 @@ def __getattr__(name: str) -> Any:
         value = _DERIVED[name](technology())
     elif name == "RAIL_HALF":
         value = rail_half()
+    elif name in ("AREA_CAP", "EDGE_CAP", "SHEET_R"):
+        column = ("AREA_CAP", "EDGE_CAP", "SHEET_R").index(name)
+        value = {m: rc[column] for m, rc in layer_rc().items()}
+    elif name == "VIA_R":
+        value = via_resistance()
+    elif name in ("SIDEWALL_AF", "CROSS_AF", "SIDE_HALO_NM"):
+        value = magic_coupling()[("SIDEWALL_AF", "CROSS_AF", "SIDE_HALO_NM").index(name)]
     elif name == "GDS":
         value = {m: gds_layer_map()[f"{m}.drawing"] for m in GDS_LAYERS}
     elif name in ("GDS_PIN", "GDS_LABEL"):

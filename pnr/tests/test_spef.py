@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pnr.engine import rcx, spef
+from pnr.engine import rcx, spef, tech
 from pnr.engine.context import StepError
 from pnr.engine.layout import Component, Layout, Port, grid_x, grid_y
 
@@ -66,10 +66,10 @@ def test_rules_units_match_the_tech_lef_sheet_resistance() -> None:
     # a unit slip (ohm/nm vs ohm/um) would be off by 1000.
     typ = rcx.layer_rc("typ")
     for layer, width_um in (("met1", 0.14), ("met2", 0.14), ("met3", 0.3), ("met4", 0.3)):
-        assert typ[layer].res_ohm_per_um == pytest.approx(spef.SHEET_R[layer] / width_um,
+        assert typ[layer].res_ohm_per_um == pytest.approx(tech.SHEET_R[layer] / width_um,
                                                           rel=0.01)
         # ground C per um within 20 % of the LEF's area + 2 edges (pF/um)
-        lef = width_um * spef.AREA_CAP[layer] + 2 * spef.EDGE_CAP[layer]
+        lef = width_um * tech.AREA_CAP[layer] + 2 * tech.EDGE_CAP[layer]
         assert typ[layer].cap_pf_per_um == pytest.approx(lef, rel=0.2)
     lo, hi = rcx.layer_rc("min"), rcx.layer_rc("max")
     assert all(lo[m].res_ohm_per_um < typ[m].res_ohm_per_um < hi[m].res_ohm_per_um

@@ -68,3 +68,20 @@ def test_gds_layers_come_from_the_klayout_layer_map(tmp_path: Path) -> None:
     edited.write_text(text.replace("'via2.drawing : 69/44';", ""))
     with pytest.raises(tech.TechError, match="edited.lyt: the GDS layer map lacks via2.drawing"):
         tech.gds_layer_map(str(edited))
+
+
+def test_rc_from_the_lef_and_coupling_from_magics_tech_file(tmp_path: Path) -> None:
+    assert tech.AREA_CAP["met1"] == 25.7784e-6 and tech.EDGE_CAP["met4"] == 36.676e-6
+    assert tech.SHEET_R == {"met1": 0.125, "met2": 0.125, "met3": 0.047, "met4": 0.047}
+    assert tech.VIA_R == {"L1M1": 9.3, "M1M2": 4.5, "M2M3": 3.41, "M3M4": 3.41}
+    # the default extraction style's values, not the (si)/(orig) variants'
+    assert tech.SIDEWALL_AF == {"met1": 45.0, "met2": 50.0, "met3": 63.0, "met4": 67.0}
+    assert tech.CROSS_AF[("met2", "met1")] == (134.0, 67.0, 48.0)
+    assert tech.CROSS_AF[("met1", "li1")] == (114.0, 59.0, 35.0)
+    assert tech.SIDE_HALO_NM == 2000
+    magic = pdk.magic_tech()
+    edited = tmp_path / "edited.tech"
+    edited.write_text(magic.read_text().replace(" defaultsidewall    allm3 metal3     63", ""))
+    with pytest.raises(tech.TechError, match="edited.tech: extract section lacks "
+                                             "defaultsidewall met3"):
+        tech.magic_coupling(str(edited))
