@@ -77,6 +77,9 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     _M("route__net__failed", "count", "nets the router left unrouted", "lower"),
     _M("route__wirelength", "um", "routed wire length", "lower"),
     _M("route__vias", "count", "vias placed by the router", "lower"),
+    _M("route__drc_errors__self", "count",
+       "different-net spacing violations the router's self-audit found in its own geometry "
+       "(pnr.engine.route_audit); any fails the route step", "lower"),
     # timing (per corner; unqualified = worst corner)
     _M("clock__period", "ns", "clock period the design is signed off at", "lower"),
     _M("repair__instance__resized__count", "count",
@@ -227,6 +230,7 @@ ENGINE_KEYS: dict[tuple[str, str], str] = {
     ("route", "failed_nets"): "route__net__failed",
     ("route", "wirelength_um"): "route__wirelength",
     ("route", "vias"): "route__vias",
+    ("route", "drc_errors_self"): "route__drc_errors__self",
     ("sta", "setup_slack_ns"): "timing__setup__ws",
     ("sta", "setup_tns_ns"): "timing__setup__tns",
     ("sta", "hold_slack_ns"): "timing__hold__ws",

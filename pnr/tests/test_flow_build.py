@@ -180,3 +180,15 @@ def test_short_flow_runs_in_siliconcompiler(tmp_path: Path,
     assert check.main(["--design", "probe", "--jobname", "short"]) == cli.EXIT_FAILED
     assert netlist.stat().st_mtime_ns == before[0]
     assert sta_log.stat().st_mtime_ns != before[1]
+
+
+def test_route_fails_on_unrouted_nets_and_on_its_self_audit() -> None:
+    from flow.tasks.steps import RouteTask
+
+    route = RouteTask.__new__(RouteTask)   # violations() reads only the metrics
+    assert route.violations({"failed_nets": 0, "drc_errors_self": 0}) == []
+    assert route.violations({"failed_nets": 2}) == ["2 nets unrouted"]
+    assert route.violations({"failed_nets": 0, "drc_errors_self": 1}) == [
+        "1 different-net spacing violations in the routed metal (route self-audit, "
+        "reports/route_audit.rpt)"]
+    assert route.violations({}) == ["route reported no failed_nets count"]
