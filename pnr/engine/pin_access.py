@@ -28,11 +28,12 @@ import klayout.db as kdb
 
 from pnr.engine import library, tech
 
-PAD_FOOT = (160, 130)     # half sizes of the widest met1 shape centred on a node (M1M2 pad)
-MCON_HALF = 85            # half size of the mcon cut: the cut must lie inside the li1 pin
-MCON_PAD = (145, 115)     # half sizes of the mcon's met1 pad (L1M1_PR)
-MAX_OFFSET = 230          # an mcon at most half a pitch from its node
-M2_PAD = (130, 160)       # half sizes of the M1M2 via's met2 pad
+# From the technology model (sky130hd values in brackets):
+PAD_FOOT = tech.VIAS["M1M2"][2][1:]  # half sizes of the widest met1 shape on a node (160, 130)
+MCON_HALF = tech.VIAS["L1M1"][1]     # half size of the mcon cut, inside the li1 pin (85)
+MCON_PAD = tech.VIAS["L1M1"][3][1:]  # half sizes of the mcon's met1 pad (145, 115)
+MAX_OFFSET = tech.GRID_DX // 2       # an mcon at most half a pitch from its node (230)
+M2_PAD = tech.VIAS["M1M2"][3][1:]    # half sizes of the M1M2 via's met2 pad (130, 160)
 ORIENTS = ("N", "FS")
 
 

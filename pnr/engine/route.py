@@ -64,16 +64,26 @@ L1, L2, L3, L4 = 0, 1, 2, 3
 LAYER_NAMES = tech.LAYERS
 # footprints (half sizes x, y) of whatever may sit on a node of each layer: the wire to the
 # half-way point of the neighbouring nodes, and the widest via pad
-FOOT = {L1: ((230, 70), (160, 130)), L2: ((140, 185),), L3: ((460, 150), (190, 165)),
-        L4: ((150, 340), (165, 165))}
-SPACE = {L1: 140, L2: 140, L3: 300, L4: 300}
+# (from the technology model: half pitches, half widths and the LEF via pads; on sky130hd
+# met1 (230, 70) and (160, 130), met2 (140, 185), met3 (460, 150) and (190, 165), met4
+# (150, 340) and (165, 165))
+_HW = {m: tech.WIDTH[m] // 2 for m in tech.LAYERS}
+_V1, _V2, _V3 = (tech.VIAS[v] for v in ("M1M2", "M2M3", "M3M4"))
+FOOT = {L1: ((tech.GRID_DX // 2, _HW["met1"]), _V1[2][1:]),
+        L2: (tuple(max(a, b) for a, b in zip(_V1[3][1:], _V2[2][1:], strict=True)),),
+        L3: ((tech.GRID_DX, _HW["met3"]),
+             tuple(max(a, b) for a, b in zip(_V2[3][1:], _V3[2][1:], strict=True))),
+        L4: ((_HW["met4"], tech.GRID_DY), _V3[3][1:])}
+SPACE = {k: tech.SPACING[m] for k, m in enumerate(tech.LAYERS)}
 # What a node itself must leave room for (the node's via pad, or the start of a wire): met1 is
 # split into this centre and the two wire halves to the neighbouring nodes (MET1_HALVES), so a
 # node whose only problem is a neighbour's shape to one side can still be used through a via
 # or an mcon, and a wire may still leave it the other way.  The other layers keep the whole
 # footprint (their via pads reach as far as their wires).
-CENTER = {L1: ((160, 130),), L2: FOOT[L2], L3: FOOT[L3], L4: FOOT[L4]}
-MET1_HALVES = ((-230, -70, 0, 70), (0, -70, 230, 70))   # west, east (x0, y0, x1, y1) offsets
+CENTER = {L1: (_V1[2][1:],), L2: FOOT[L2], L3: FOOT[L3], L4: FOOT[L4]}
+# west, east (x0, y0, x1, y1) offsets
+MET1_HALVES = ((-tech.GRID_DX // 2, -_HW["met1"], 0, _HW["met1"]),
+               (0, -_HW["met1"], tech.GRID_DX // 2, _HW["met1"]))
 # Step cost on met1..met4, then the via cost.  met1 is cheap (it is the pin layer and runs
 # along the rows), met3 dear (its 0.68 um pitch makes every met3 track worth two met1 tracks).
 STEP_COSTS = np.array([30.0, 34.0, 100.0, 54.0, 160.0])

@@ -29,12 +29,20 @@ import heapq
 import numpy as np
 from numba import njit
 
+from pnr.engine import tech
+
 FREE, BLOCKED = -1, -2
 L1, L2, L3, L4 = 0, 1, 2, 3
-GRID_X0, GRID_DX = 230, 460
-GRID_Y0, GRID_DY = 170, 340
-MET1_SPACE2 = 140 * 140       # met1 spacing, squared (rect gaps compared squared)
-CLAIM_OFFSET = 105
+# Technology numbers (nm) from the technology model, bound here as module globals so numba
+# compiles them in as constants.
+GRID_X0, GRID_DX = tech.GRID_X0, tech.GRID_DX
+GRID_Y0, GRID_DY = tech.GRID_Y0, tech.GRID_DY
+MET1_SPACE2 = tech.SPACING["met1"] ** 2   # met1 spacing, squared (rect gaps compared squared)
+VIA1_PAD_X, VIA1_PAD_Y = tech.VIAS["M1M2"][2][1:]   # the M1M2 via's met1 pad, half sizes
+MCON_PAD_X, MCON_PAD_Y = tech.VIAS["L1M1"][3][1:]   # the mcon's met1 pad, half sizes
+# An mcon shifted further than this from its node has a pad within met1 spacing of a wire
+# ending on the next node of the track (460 - 70 - 145 - 140 = 105 on sky130hd).
+CLAIM_OFFSET = GRID_DX - tech.WIDTH["met1"] // 2 - MCON_PAD_X - tech.SPACING["met1"]
 MCON_PITCH = 255              # two mcons on vertically adjacent nodes need this x separation
 CAND_PENALTY = 400.0
 PAD_SLOTS = 4
@@ -111,9 +119,9 @@ def reserved_clear(n: int, p: int, r0: int, r1: int, r2: int, r3: int, hard: np.
         d = xq - (GRID_X0 + GRID_DX * (q - jq * nx))
         yq = GRID_Y0 + GRID_DY * jq
         # the pad's box as scalars: an np.array here was a heap allocation per via check
-        b0, b2 = min(xq - 145, xq - d), max(xq + 145, xq - d)
+        b0, b2 = min(xq - MCON_PAD_X, xq - d), max(xq + MCON_PAD_X, xq - d)
         dx = max(r0 - b2, b0 - r2, 0)
-        dy = max(r1 - (yq + 115), (yq - 115) - r3, 0)
+        dy = max(r1 - (yq + MCON_PAD_Y), (yq - MCON_PAD_Y) - r3, 0)
         if dx * dx + dy * dy < MET1_SPACE2:
             return False
     return True
@@ -127,7 +135,8 @@ def pad1_ok(n: int, p: int, pads_net: np.ndarray, pads_rect: np.ndarray, hard: n
     i = p - j * nx
     x = GRID_X0 + GRID_DX * i
     y = GRID_Y0 + GRID_DY * j
-    return pad_fits(n, p, x - 160, y - 130, x + 160, y + 130, pads_net, pads_rect, hard, nx)
+    return pad_fits(n, p, x - VIA1_PAD_X, y - VIA1_PAD_Y, x + VIA1_PAD_X, y + VIA1_PAD_Y,
+                    pads_net, pads_rect, hard, nx)
 
 
 @njit(cache=True)
@@ -139,8 +148,8 @@ def mcon_ok(n: int, p: int, d: int, block: np.ndarray, owner: np.ndarray, hard: 
     i = p - j * nx
     x = GRID_X0 + GRID_DX * i + d
     y = GRID_Y0 + GRID_DY * j
-    if not pad_fits(n, p, min(x - 145, x - d), y - 115, max(x + 145, x - d), y + 115,
-                    pads_net, pads_rect, hard, nx):
+    if not pad_fits(n, p, min(x - MCON_PAD_X, x - d), y - MCON_PAD_Y,
+                    max(x + MCON_PAD_X, x - d), y + MCON_PAD_Y, pads_net, pads_rect, hard, nx):
         return False
     if abs(d) > CLAIM_OFFSET:
         q = p + (1 if d > 0 else -1)
@@ -198,8 +207,8 @@ def mcon_state(n: int, p: int, d: int, block: np.ndarray, owner: np.ndarray, har
     j = p // nx
     x = GRID_X0 + GRID_DX * (p - j * nx) + d
     y = GRID_Y0 + GRID_DY * j
-    if not reserved_clear(n, p, min(x - 145, x - d), y - 115, max(x + 145, x - d), y + 115,
-                          hard, nx):
+    if not reserved_clear(n, p, min(x - MCON_PAD_X, x - d), y - MCON_PAD_Y,
+                          max(x + MCON_PAD_X, x - d), y + MCON_PAD_Y, hard, nx):
         return NEVER
     for q in (p - nx, p + nx):
         if 0 <= q < hard.shape[0] and not _free_or(hard[q, 0], n) and \
@@ -358,8 +367,8 @@ def search(n: int, sources: np.ndarray, tx0: int, ty0: int, tx1: int, ty1: int, 
                 if layer != lv and min(layer, lv) == L1:
                     xx = GRID_X0 + GRID_DX * vi
                     yy = GRID_Y0 + GRID_DY * vj
-                    st = pad_state(n, vrem, xx - 160, yy - 130, xx + 160, yy + 130, pads_net,
-                                   pads_rect, hard, nx)
+                    st = pad_state(n, vrem, xx - VIA1_PAD_X, yy - VIA1_PAD_Y, xx + VIA1_PAD_X,
+                                   yy + VIA1_PAD_Y, pads_net, pads_rect, hard, nx)
                     if st == NEVER:
                         continue
                     conflict = conflict or st == CONFLICT
