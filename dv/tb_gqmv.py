@@ -152,6 +152,15 @@ class GqmvForwardTest(GqmvBaseTest):
     def connect_phase(self) -> None:
         self.env.monitor.ap.connect(self.tap.analysis_export)
 
+    def job_scales(self, op) -> tuple[np.ndarray, int]:
+        """(group scales, group) a job of layer `op` is sent with: the model's own here; an
+        engine with a smaller GROUP repeats them (:mod:`dv.tb_regroup`)."""
+        return op.gscale.astype(np.int64), op.group
+
+    def result_extra(self, golden) -> dict:
+        """Fields a subclass adds to ``forward.json``."""
+        return {}
+
     async def stimulus(self) -> None:
         from dv.golden import load_golden, prompt_tokens
 
@@ -162,11 +171,12 @@ class GqmvForwardTest(GqmvBaseTest):
         async def hw_matvec(name: str, x):
             op = golden.integer.layers[name]
             n = op.w.shape[0]
-            w, gscale, bias, mult = pad_rows(op.w.astype(np.int64), op.gscale.astype(np.int64),
+            gscale, group = self.job_scales(op)
+            w, gscale, bias, mult = pad_rows(op.w.astype(np.int64), gscale,
                                              op.bias.astype(np.int64),
                                              op.mult.astype(np.int64), geo.lanes)
             item = GqmvItem(name, x=np.asarray(x, dtype=np.int64), w=w, gscale=gscale,
-                            bias=bias, mult=mult, shift=op.shift, group=op.group,
+                            bias=bias, mult=mult, shift=op.shift, group=group,
                             out_int32=op.out_int32, tag="forward")
             await self.run_seq(ItemListSeq(name, [item]), 1)
             beats = [await self.tap.beats.get() for _ in range(w.shape[0] // geo.lanes)]
@@ -179,7 +189,7 @@ class GqmvForwardTest(GqmvBaseTest):
         # "config" names the RTL configuration, so readers (the dashboard) can attribute the
         # measured cycles per token to it
         result = {"config": self.knobs.params["name"], "prompt": self.knobs.prompt,
-                  "tokens": tokens.tolist(),
+                  "tokens": tokens.tolist(), **self.result_extra(golden),
                   "logits_identical": bool(np.array_equal(hw, ref)),
                   "argmax_rtl": hw.argmax(-1).tolist(),
                   "argmax_fake_quant": fq.argmax(-1).tolist(),
