@@ -322,38 +322,38 @@ def magic_coupling(path: str | None = None) -> tuple[dict, dict, int]:
     return {m: side[m] for m in LAYERS}, cross, halo
 
 
-# Module attributes the engine reads as constants, resolved from the LEF on first use.
+def _rc_column(column: int) -> dict[str, float]:
+    return {m: rc[column] for m, rc in layer_rc().items()}
+
+
+# Module attributes the engine reads as constants, each resolved on first use (then cached
+# as a plain module global): name -> how to compute it.
 _DERIVED = {
-    "SITE_W": lambda t: t.site_w, "ROW_H": lambda t: t.row_h,
-    "GRID_X0": lambda t: t.grid_x0, "GRID_DX": lambda t: t.grid_dx,
-    "GRID_Y0": lambda t: t.grid_y0, "GRID_DY": lambda t: t.grid_dy,
-    "WIDTH": lambda t: {m: t.width[m] for m in LAYERS},
-    "SPACING": lambda t: dict(t.spacing),
-    "MIN_AREA": lambda t: dict(t.min_area),
-    "VIAS": lambda t: dict(t.vias),
-    "VIA1_CUT": lambda t: 2 * t.vias["M1M2"][1],
-    "VIA1_PITCH": lambda t: t.via1_cut_pitch,
+    "SITE_W": lambda: technology().site_w, "ROW_H": lambda: technology().row_h,
+    "GRID_X0": lambda: technology().grid_x0, "GRID_DX": lambda: technology().grid_dx,
+    "GRID_Y0": lambda: technology().grid_y0, "GRID_DY": lambda: technology().grid_dy,
+    "WIDTH": lambda: {m: technology().width[m] for m in LAYERS},
+    "SPACING": lambda: dict(technology().spacing),
+    "MIN_AREA": lambda: dict(technology().min_area),
+    "VIAS": lambda: dict(technology().vias),
+    "VIA1_CUT": lambda: 2 * technology().vias["M1M2"][1],
+    "VIA1_PITCH": lambda: technology().via1_cut_pitch,
+    "RAIL_HALF": rail_half,
+    "AREA_CAP": lambda: _rc_column(0), "EDGE_CAP": lambda: _rc_column(1),
+    "SHEET_R": lambda: _rc_column(2),
+    "VIA_R": via_resistance,
+    "SIDEWALL_AF": lambda: magic_coupling()[0], "CROSS_AF": lambda: magic_coupling()[1],
+    "SIDE_HALO_NM": lambda: magic_coupling()[2],
+    "GDS": lambda: {m: gds_layer_map()[f"{m}.drawing"] for m in GDS_LAYERS},
+    "GDS_PIN": lambda: {m: gds_layer_map()[f"{m}.pin"] for m in LAYERS},
+    "GDS_LABEL": lambda: {m: gds_layer_map()[f"{m}.pin"] for m in LAYERS},
 }
 
 
 def __getattr__(name: str) -> Any:
-    if name in _DERIVED:
-        value = _DERIVED[name](technology())
-    elif name == "RAIL_HALF":
-        value = rail_half()
-    elif name in ("AREA_CAP", "EDGE_CAP", "SHEET_R"):
-        column = ("AREA_CAP", "EDGE_CAP", "SHEET_R").index(name)
-        value = {m: rc[column] for m, rc in layer_rc().items()}
-    elif name == "VIA_R":
-        value = via_resistance()
-    elif name in ("SIDEWALL_AF", "CROSS_AF", "SIDE_HALO_NM"):
-        value = magic_coupling()[("SIDEWALL_AF", "CROSS_AF", "SIDE_HALO_NM").index(name)]
-    elif name == "GDS":
-        value = {m: gds_layer_map()[f"{m}.drawing"] for m in GDS_LAYERS}
-    elif name in ("GDS_PIN", "GDS_LABEL"):
-        value = {m: gds_layer_map()[f"{m}.pin"] for m in LAYERS}
-    else:
+    if name not in _DERIVED:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = _DERIVED[name]()
     globals()[name] = value
     return value
 
