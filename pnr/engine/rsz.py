@@ -311,6 +311,7 @@ class Repair:
         self.swap_groups: dict[str, list[list[str]]] = {}
         self.loaded_nets: list[str] = []
         self.count = 0
+        self.log: Callable[[str], None] = lambda line: None   # progress lines (run: rsz.log)
 
     # -- OpenSTA ---------------------------------------------------------------------------
     def broadcast(self, tcl: str) -> None:
@@ -712,6 +713,9 @@ class Repair:
                         improved = True
             self.update_parasitics()
             state = self.setup_state()
+            self.log(f"setup round {k + 1}/{rounds}: {len(stages)} drivers tried, "
+                     f"{sum(m['round'] == k + 1 for m in moves)} moves kept; setup WS " +
+                     " ".join(f"{c} {ws:+.3f}" for c, (ws, _tns) in sorted(state.items())))
             if not improved:
                 break
         return moves
@@ -834,6 +838,8 @@ class Repair:
                     inserted.append(done)
                     added += 1
             self.update_parasitics()
+            self.log(f"hold round {rounds}/{max_rounds}: {len(viol)} endpoints below the "
+                     f"margin, {added} delay cells inserted")
             if not added:
                 break
         unfixed = sorted(self.violations(0.0))
@@ -877,8 +883,15 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         write_netlist(netlist, work_vg)
         return open_sessions(ctx, work_vg, sdc)
 
+    progress = open(ctx.reports_dir / "rsz.log", "w")   # noqa: SIM115 (closed below)
+
+    def log(line: str) -> None:
+        print(f"{time.monotonic() - t0:7.1f}s {line}", file=progress, flush=True)
+
     def repairer(sessions: dict[str, StaSession]) -> Repair:
-        return Repair(db, sessions, est, cfg["tns_weight"], reopen, cfg["setup_margin_ns"])
+        fix = Repair(db, sessions, est, cfg["tns_weight"], reopen, cfg["setup_margin_ns"])
+        fix.log = log
+        return fix
 
     if cfg["repair_design"]:
         fix = repairer(open_sessions(ctx, ctx.input("vg"), sdc))
@@ -886,6 +899,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
             fix.update_parasitics()
             design_edits, design_nets = fix.repair_design(int(cfg["max_fanout"]),
                                                           ctx.reports_dir)
+            log(f"design repair: {design_nets} nets over a limit, {len(design_edits)} edits")
             if design_edits:        # the sessions must see the new cells: reload them
                 close_sessions(fix.sessions)
                 fix.sessions = reopen()
@@ -900,6 +914,7 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
                          int(cfg["setup_paths"]), bool(cfg["pin_swap"]), bool(cfg["split_load"]))
     finally:
         close_sessions(fix.sessions)
+        progress.close()
     save_placed(ctx, layout, netlist)
     (ctx.reports_dir / "rsz.json").write_text(json.dumps(
         {**rep.__dict__, "design_repair": design_edits}, indent=1))

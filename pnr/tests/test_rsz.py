@@ -125,6 +125,8 @@ def test_gcd_hold_repaired_without_hurting_setup(tmp_path: Path) -> None:
         assert metrics[f"ws_setup_after_ns_{c}"] >= metrics[f"ws_setup_sized_ns_{c}"] - 1e-4
     report = json.loads((next(out.glob("*_rsz")) / "reports/rsz.json").read_text())
     moves = {m["move"] for m in report["resized"]}
+    progress = (next(out.glob("*_rsz")) / "reports/rsz.log").read_text()
+    assert "setup round 1/" in progress and "hold round 1/" in progress   # a long step talks
     assert moves >= {"swap", "split"}               # gcd's carry chain: C -> B, loads split
     assert metrics["pins_swapped"] + metrics["split_buffers_added"] > 0
     assert metrics["ws_setup_sized_ns_ss"] > metrics["ws_setup_before_ns_ss"]
