@@ -102,6 +102,8 @@ def build_floorplan(top: str, netlist_path, fp: dict) -> Layout:
     i_hi = (core[2] - tech.GRID_X0) // tech.GRID_DX - 2
     inputs = sorted((p for p, d in nl.ports.items() if d == "input"), key=_natural)
     outputs = sorted((p for p, d in nl.ports.items() if d != "input"), key=_natural)
+    # a port is a met2 pin from the die edge over its node's via2 met2 pad (width and reach)
+    _, _, (_, hx, hy), _ = tech.VIAS["M2M3"]
     for side, names in (("bottom", inputs), ("top", outputs)):
         if not names:
             continue
@@ -112,8 +114,6 @@ def build_floorplan(top: str, netlist_path, fp: dict) -> Layout:
             i = i_lo + int(round((k + 0.5) * span / len(names)))
             i -= i % 2
             x = grid_x(i)
-            # a met2 pin from the die edge over the node's via2 met2 pad (its width and reach)
-            _, _, (_, hx, hy), _ = tech.VIAS["M2M3"]
             if side == "bottom":
                 j, rect = 0, (x - hx, 0, x + hx, grid_y(0) + hy)
             else:

@@ -696,7 +696,7 @@ class Repair:
                         in_port = prev.rpartition("/")[2] if prev.startswith(inst + "/") else ""
                         nxt = path[j + 1] if j + 1 < len(path) else ""
                         stages[inst] = (in_port, port, nxt, corner)
-            improved = False
+            kept = 0
             for inst, (in_port, port, nxt, corner) in stages.items():
                 for move in ("swap", "size", "split"):
                     got: tuple[dict[str, Any], dict[str, tuple[float, float]]] | None = None
@@ -710,13 +710,13 @@ class Repair:
                         rec, state = got
                         rec["round"] = k + 1
                         moves.append(rec)
-                        improved = True
+                        kept += 1
             self.update_parasitics()
             state = self.setup_state()
             self.log(f"setup round {k + 1}/{rounds}: {len(stages)} drivers tried, "
-                     f"{sum(m['round'] == k + 1 for m in moves)} moves kept; setup WS " +
+                     f"{kept} moves kept; setup WS " +
                      " ".join(f"{c} {ws:+.3f}" for c, (ws, _tns) in sorted(state.items())))
-            if not improved:
+            if not kept:
                 break
         return moves
 

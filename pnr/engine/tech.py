@@ -57,9 +57,7 @@ def lef_blocks(path: str | None = None) -> dict[tuple[str, str], list[list[str]]
     Why a scan and not KLayout: KLayout's LEF reader builds the layout and keeps no layer
     properties such as PITCH, THICKNESS or the antenna ratio tables.  Statements, not lines:
     a ``SPACINGTABLE`` runs over several lines, each starting with ``WIDTH``."""
-    from gptnano import pdk
-
-    key = str(path or pdk.tech_lef())
+    key = _tech_lef(path)
     blocks: dict[tuple[str, str], list[list[str]]] = {}
     current: list[list[str]] | None = None
     name, pending = ("", ""), ""
@@ -102,18 +100,26 @@ def _nm(value: str) -> int:
     return round(float(value) * 1000)
 
 
-def _need(table: dict[str, list[str]], keyword: str, what: str, path: str) -> list[str]:
-    if keyword not in table:
-        raise TechError(f"{path}: {what} has no {keyword} statement")
-    return table[keyword]
+def _tech_lef(path: str | None) -> str:
+    from gptnano import pdk
+
+    return str(path or pdk.tech_lef())
 
 
-def _min_spacing(table: dict[str, list[str]], layer: str, path: str) -> int:
+def _need(layers: dict[str, dict[str, list[str]]], layer: str, keyword: str,
+          path: str) -> list[str]:
+    """The tokens of LAYER `layer`'s `keyword` statement; its absence names file and layer."""
+    if keyword not in layers[layer]:
+        raise TechError(f"{path}: layer {layer} has no {keyword} statement")
+    return layers[layer][keyword]
+
+
+def _min_spacing(layers: dict[str, dict[str, list[str]]], layer: str, path: str) -> int:
     """The layer's minimum spacing: a plain ``SPACING`` or the first row of a
     ``SPACINGTABLE`` (``WIDTH 0 <spacing>``, the narrow-wire spacing)."""
-    if "SPACING" in table:
-        return _nm(table["SPACING"][0])
-    row = _need(table, "SPACINGTABLE", f"layer {layer}", path)
+    if "SPACING" in layers[layer]:
+        return _nm(layers[layer]["SPACING"][0])
+    row = _need(layers, layer, "SPACINGTABLE", path)
     if "WIDTH" not in row:
         raise TechError(f"{path}: layer {layer}: SPACINGTABLE without a WIDTH row")
     return _nm(row[row.index("WIDTH") + 2])
@@ -164,9 +170,7 @@ def _via(blocks: dict, lef_name: str, cut_layers: set[str], path: str):
 def technology(path: str | None = None) -> Technology:
     """The technology model of the tech LEF at `path` (default: the PDK's), checked against
     the router's grid scheme (module docstring)."""
-    from gptnano import pdk
-
-    where = str(path or pdk.tech_lef())
+    where = _tech_lef(path)
     blocks = lef_blocks(where)
     layers = lef_layer_statements(where)
     for layer in ("li1", *LAYERS):
@@ -178,9 +182,8 @@ def technology(path: str | None = None) -> Technology:
         raise TechError(f"{where}: no SITE {SITE} with a SIZE")
 
     def pitch_offset(layer: str) -> tuple[int, int]:
-        t = layers[layer]
-        return (_nm(_need(t, "PITCH", f"layer {layer}", where)[0]),
-                _nm(_need(t, "OFFSET", f"layer {layer}", where)[0]))
+        return (_nm(_need(layers, layer, "PITCH", where)[0]),
+                _nm(_need(layers, layer, "OFFSET", where)[0]))
     (dx, x0), (dy, y0) = pitch_offset("met2"), pitch_offset("met1")
     (p3, _), (p4, _) = pitch_offset("met3"), pitch_offset("met4")
     site_w, row_h = _nm(size[1]), _nm(size[3])
@@ -200,10 +203,9 @@ def technology(path: str | None = None) -> Technology:
         raise TechError(f"{where}: VIARULE {LEF_VIAS['M1M2']} has no SPACING")
     return Technology(
         site_w=site_w, row_h=row_h, grid_x0=x0, grid_dx=dx, grid_y0=y0, grid_dy=dy,
-        width={m: _nm(_need(layers[m], "WIDTH", f"layer {m}", where)[0])
-               for m in ("li1", *LAYERS)},
-        spacing={m: _min_spacing(layers[m], m, where) for m in ("li1", *LAYERS)},
-        min_area={m: round(float(_need(layers[m], "AREA", f"layer {m}", where)[0]) * 1e6)
+        width={m: _nm(_need(layers, m, "WIDTH", where)[0]) for m in ("li1", *LAYERS)},
+        spacing={m: _min_spacing(layers, m, where) for m in ("li1", *LAYERS)},
+        min_area={m: round(float(_need(layers, m, "AREA", where)[0]) * 1e6)
                   for m in ("li1", *LAYERS)},
         vias={name: _via(blocks, lef, cut_layers, where) for name, lef in LEF_VIAS.items()},
         via1_cut_pitch=_nm(cut_spacing[1]))
@@ -216,7 +218,7 @@ def rail_half() -> int:
     from pnr.engine import library
 
     cell = library.cells().get(RAIL_CELL)
-    rails = [r for r in (cell.pins["VPWR"].shapes.get("met1", []) if cell else [])]
+    rails = cell.pins["VPWR"].shapes.get("met1", []) if cell else []
     if not rails:
         raise TechError(f"cell LEF: {RAIL_CELL} has no met1 VPWR rail")
     return (rails[0][3] - rails[0][1]) // 2
@@ -246,24 +248,19 @@ def layer_rc(path: str | None = None) -> dict[str, tuple[float, float, float]]:
     """Per routing layer (area capacitance pF/um^2, edge capacitance pF/um, sheet resistance
     ohm/square): the tech LEF's ``CAPACITANCE CPERSQDIST``, ``EDGECAPACITANCE`` and
     ``RESISTANCE RPERSQ`` (the lumped estimates of placement, CTS and the SPEF use them)."""
-    layers = lef_layer_statements(path)
-    where = str(path or "tech LEF")
-    out = {}
-    for m in LAYERS:
-        t = layers[m]
-        cap = _need(t, "CAPACITANCE", f"layer {m}", where)
-        res = _need(t, "RESISTANCE", f"layer {m}", where)
-        out[m] = (float(cap[-1]), float(_need(t, "EDGECAPACITANCE", f"layer {m}", where)[0]),
-                  float(res[-1]))
-    return out
+    where = _tech_lef(path)
+    layers = lef_layer_statements(where)
+    return {m: (float(_need(layers, m, "CAPACITANCE", where)[-1]),
+                float(_need(layers, m, "EDGECAPACITANCE", where)[0]),
+                float(_need(layers, m, "RESISTANCE", where)[-1])) for m in LAYERS}
 
 
 def via_resistance(path: str | None = None) -> dict[str, float]:
     """Ohm per cut of each via the router places, from its cut layer's ``RESISTANCE``."""
-    layers = lef_layer_statements(path)
-    t = technology(path)
-    return {name: float(_need(layers[via[0]], "RESISTANCE", f"layer {via[0]}",
-                              str(path or "tech LEF"))[0]) for name, via in t.vias.items()}
+    where = _tech_lef(path)
+    layers = lef_layer_statements(where)
+    return {name: float(_need(layers, via[0], "RESISTANCE", where)[0])
+            for name, via in technology(where).vias.items()}
 
 
 MAGIC_LAYERS = {"allli": "li1", "allm1": "met1", "allm2": "met2", "allm3": "met3",
@@ -346,7 +343,7 @@ _DERIVED = {
     "SIDE_HALO_NM": lambda: magic_coupling()[2],
     "GDS": lambda: {m: gds_layer_map()[f"{m}.drawing"] for m in GDS_LAYERS},
     "GDS_PIN": lambda: {m: gds_layer_map()[f"{m}.pin"] for m in LAYERS},
-    "GDS_LABEL": lambda: {m: gds_layer_map()[f"{m}.pin"] for m in LAYERS},
+    "GDS_LABEL": lambda: _DERIVED["GDS_PIN"](),   # texts go on the pin purpose
 }
 
 
