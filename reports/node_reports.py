@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -70,30 +71,33 @@ def _node_files(job: Path, step: str, name: str) -> list[Path]:
     return sorted(job.glob(f"{step}/*/reports/{name}"))
 
 
-def route_summary(job: Path) -> tuple[dict[str, Any], Path] | None:
-    """The route node's metrics (``route__net__failed``, ...) and details, with the file."""
-    for path in _node_files(job, "route", "metrics.json"):
+def _json_objects(paths: list[Path]) -> Iterator[tuple[dict[str, Any], Path]]:
+    """Each of ``paths`` that holds a JSON object, with its file (unreadable ones skipped:
+    a node that died mid-write must not take the design page down)."""
+    for path in paths:
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+        if isinstance(data, dict):
+            yield data, path
+
+
+def route_summary(job: Path) -> tuple[dict[str, Any], Path] | None:
+    """The route node's metrics (``route__net__failed``, ...) and details, with the file."""
+    for data, path in _json_objects(_node_files(job, "route", "metrics.json")):
+        if isinstance(data.get("metrics"), dict):
             return {**(data.get("details") or {}), **data["metrics"]}, path
     return None
 
 
 def drc_by_rule(job: Path) -> tuple[dict[str, int], Path] | None:
     """KLayout DRC violations per rule (``{}`` = clean), from ``drc_klayout.json``."""
-    for path in _node_files(job, "drc_klayout", "drc_klayout.json"):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict):
-            counts = data.get("by_rule", data)
-            if isinstance(counts, dict):
-                return {str(k): int(v) for k, v in counts.items()
-                        if isinstance(v, int | float) and not isinstance(v, bool)}, path
+    for data, path in _json_objects(_node_files(job, "drc_klayout", "drc_klayout.json")):
+        counts = data.get("by_rule", data)
+        if isinstance(counts, dict):
+            return {str(k): int(v) for k, v in counts.items()
+                    if isinstance(v, int | float) and not isinstance(v, bool)}, path
     return None
 
 
@@ -133,12 +137,8 @@ def congestion_map(job: Path) -> Path | None:
 
 
 def _manifest(job: Path) -> tuple[dict[str, Any], Path] | None:
-    for path in sorted(job.glob("*.pkg.json")):
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(data, dict) and "record" in data and "flowgraph" in data:
+    for data, path in _json_objects(sorted(job.glob("*.pkg.json"))):
+        if "record" in data and "flowgraph" in data:
             return data, path
     return None
 

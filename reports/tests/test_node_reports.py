@@ -62,3 +62,21 @@ def test_job_folder_must_stay_inside_the_design(tmp_path: Path) -> None:
     assert node_reports.job_folder(tmp_path, {"job": "job0"}) == tmp_path / "job0"
     for bad in ("../x", "/etc", "", None, "missing"):
         assert node_reports.job_folder(tmp_path, {"job": bad}) is None
+
+
+def test_a_truncated_node_file_is_passed_over(tmp_path: Path) -> None:
+    """A node that died mid-write leaves half a JSON file: the next readable one is used,
+    and none readable is None, not a traceback on the design page."""
+    job = write_job(tmp_path, route_failed=3, drc={"m1.2": 2})
+    good = job / "route/0/reports/metrics.json"
+    (job / "route/1/reports").mkdir(parents=True)
+    (job / "route/1/reports/metrics.json").write_text(good.read_text())
+    good.write_text('{"metrics": {"route__net__fa')
+    route, source = node_reports.route_summary(job)
+    assert route["route__net__failed"] == 3 and source.parent.parent.name == "1"
+    for path in job.glob("drc_klayout/*/reports/drc_klayout.json"):
+        path.write_text("[1, 2")
+    assert node_reports.drc_by_rule(job) is None
+    for path in job.glob("*.pkg.json"):
+        path.write_text("")
+    assert node_reports.timeline(job) is None
