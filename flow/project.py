@@ -32,7 +32,7 @@ from flow.tasks.base import TOOL, EngineTask
 from flow.tasks.dft import TASKS as DFT_TASKS
 from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from gptnano.design_config import DesignConfig
-from gptnano.paths import build_root, lambdapdk_root
+from gptnano.paths import build_root, lambdapdk_root, open_pdks_dir
 from siliconcompiler import ASIC, Design, Flowgraph
 
 ENGINES = ("embedded", "openroad", "auto")
@@ -186,9 +186,10 @@ def build_embedded_flow(plan: FlowPlan) -> Flowgraph:
 # -- project --------------------------------------------------------------------------------
 def declare_step_inputs(project: ASIC, design: DesignConfig, task: str) -> None:
     """Set the task vars SiliconCompiler compares to decide whether ``task``'s nodes re-run:
-    the config values it reads, its code and the PDK (:mod:`flow.tasks.inputs`)."""
+    the config values it reads and its code (:mod:`flow.tasks.inputs`; the PDK files are
+    library filesets, :func:`add_flow_pdk_files`)."""
     values = {"settings": inputs.settings_json(design, task),
-              "code": inputs.code_digest(TASK_MODULES.get(task)), "pdk": inputs.pdk_digest()}
+              "code": inputs.code_digest(TASK_MODULES.get(task))}
     for var, value in values.items():
         project.set("tool", TOOL, "task", task, "var", var, value)
 
@@ -202,6 +203,16 @@ def point_pdk_at_local_copy(project: ASIC) -> None:
             lib.set_dataroot("lambdapdk", path=root, tag=None, clobber=True)
 
 
+def add_flow_pdk_files(project: ASIC) -> None:
+    """PDK files the embedded steps read that lambdapdk's schema does not carry, as filesets of
+    the project's PDK object (:data:`flow.tasks.inputs.PDK_FILES`): open_pdks' KLayout DRC
+    deck, under its own data root ``gptnano_open_pdks``."""
+    pdk = project.get_library(project.get("asic", "pdk"))
+    pdk.set_dataroot("gptnano_open_pdks", path=str(open_pdks_dir()), tag=None, clobber=True)
+    with pdk.active_dataroot("gptnano_open_pdks"), pdk.active_fileset(inputs.KLAYOUT_DRC_FILESET):
+        pdk.add_file("klayout/sky130.lydrc", filetype="drc", clobber=True)
+
+
 def make_design(design: DesignConfig) -> Design:
     sc_design = Design(design.name)
     with sc_design.active_fileset("rtl"):
@@ -213,22 +224,39 @@ def make_design(design: DesignConfig) -> Design:
     return sc_design
 
 
-def build_project(design: DesignConfig, engine: str = "embedded", jobname: str = "job0",
-                  jobs: int = 2, dft: bool | None = None, quiet: bool = False
-                  ) -> tuple[ASIC, FlowPlan | None]:
-    """The SC project for ``design`` with the engine's flow set; ``(project, plan)``; the
-    plan is ``None`` for the stock openroad flow."""
+def base_project(design: DesignConfig, jobname: str = "job0", jobs: int = 2,
+                 quiet: bool = False) -> ASIC:
+    """The SC project for ``design`` before a flow is set: the design's filesets, the
+    ``skywater130_demo`` target's PDK and libraries on the local copy plus the flow's own PDK
+    files (:func:`add_flow_pdk_files`), file hashing, area constraints and the job options."""
     from siliconcompiler.targets import skywater130_demo
 
     project = ASIC(make_design(design))
     project.add_fileset(["rtl", "sdc"])
     skywater130_demo(project)
     point_pdk_at_local_copy(project)
+    add_flow_pdk_files(project)
+    # SC compares required files (RTL, SDC, PDK) by content, not time stamp, for re-runs
+    project.option.set_hash(True)
     area = project.constraint.area
     if "core_utilization" in design.floorplan:
         area.set_density(100 * float(design.floorplan["core_utilization"]))
     if "core_margin_um" in design.floorplan:
         area.set_coremargin(float(design.floorplan["core_margin_um"]))
+    project.option.set_builddir(str(build_root()))
+    project.option.set_jobname(jobname)
+    project.option.scheduler.set_maxnodes(max(1, jobs))
+    project.option.set_nodisplay(True)
+    project.option.set_quiet(quiet)
+    return project
+
+
+def build_project(design: DesignConfig, engine: str = "embedded", jobname: str = "job0",
+                  jobs: int = 2, dft: bool | None = None, quiet: bool = False
+                  ) -> tuple[ASIC, FlowPlan | None]:
+    """The SC project for ``design`` with the engine's flow set; ``(project, plan)``; the
+    plan is ``None`` for the stock openroad flow."""
+    project = base_project(design, jobname, jobs, quiet)
     use_dft = bool(design.dft.get("enable", False)) if dft is None else dft
     plan: FlowPlan | None = None
     if engine == "embedded":
@@ -248,9 +276,4 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
         project.set_flow("asicflow")
     else:
         raise FlowError(f"build_project needs a resolved engine, got '{engine}'")
-    project.option.set_builddir(str(build_root()))
-    project.option.set_jobname(jobname)
-    project.option.scheduler.set_maxnodes(max(1, jobs))
-    project.option.set_nodisplay(True)
-    project.option.set_quiet(quiet)
     return project, plan

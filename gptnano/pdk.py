@@ -9,7 +9,8 @@ through this module, so a corner or a dont-use rule is defined once.
 Why the Liberty is unpacked and filtered here: Debian's yosys 0.23 and OpenSTA 2019 cannot
 read ``.lib.gz``, and yosys 0.23 has no ``-dont_use`` for ``dfflibmap``/``abc``, so the cells a
 flow must never instantiate are removed from the Liberty file itself. Both results are cached
-under ``<build>/pdk/liberty`` and written atomically, so parallel flow nodes share them.
+under ``<build>/pdk/liberty/<digest of the .lib.gz>/`` (a changed PDK file is unpacked anew)
+and written atomically, so parallel flow nodes share them.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import gzip
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from gptnano.fileio import atomic_write
-from gptnano.paths import build_root, require, sky130_base_dir, sky130hd_dir
+from gptnano.paths import build_root, open_pdks_dir, require, sky130_base_dir, sky130hd_dir
 from gptnano.step import StepError
 
 LIB = "sky130_fd_sc_hd"
@@ -117,11 +119,26 @@ def liberty_gz(name: str) -> Path:
     return src
 
 
+@cache
+def _file_digest(path: Path, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _source_cache_dir(src: Path) -> Path:
+    """``<liberty cache>/<digest of src>/``: a changed PDK Liberty never reuses a file unpacked
+    from the old one (the flow re-runs a step when the Liberty changes, flow.tasks.inputs)."""
+    stat = src.stat()
+    path = liberty_cache_dir() / _file_digest(src, stat.st_mtime_ns, stat.st_size)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def corner_liberty(name: str) -> Path:
     """The full (unfiltered) Liberty of corner ``name``, gunzipped once into the build tree."""
-    dst = liberty_cache_dir() / f"{corner(name).liberty}.lib"
+    src = liberty_gz(name)
+    dst = _source_cache_dir(src) / f"{corner(name).liberty}.lib"
     if not dst.is_file():
-        with gzip.open(liberty_gz(name), "rt") as fin:
+        with gzip.open(src, "rt") as fin:
             atomic_write(dst, fin.read())
     return dst
 
@@ -164,9 +181,10 @@ def filtered_liberty(name: str, patterns: tuple[str, ...], tag: str) -> Path:
     """Corner ``name``'s Liberty without the cells matching ``patterns``, cached as
     ``<liberty>.<tag>-<hash of patterns>.lib`` (editing a list never reuses a stale file)."""
     key = hashlib.sha256("\n".join(patterns).encode()).hexdigest()[:12]
-    dst = liberty_cache_dir() / f"{corner(name).liberty}.{tag}-{key}.lib"
+    full = corner_liberty(name)
+    dst = full.parent / f"{corner(name).liberty}.{tag}-{key}.lib"
     if not dst.is_file():
-        text, removed = drop_cells(corner_liberty(name).read_text(), patterns)
+        text, removed = drop_cells(full.read_text(), patterns)
         if not removed:
             raise StepError(f"dont-use filter '{tag}' removed no cell from {name} liberty")
         atomic_write(dst, text)
@@ -200,3 +218,13 @@ def cell_gds() -> Path:
 
 def cell_cdl() -> Path:
     return require(sky130hd_dir() / "cdl" / "sky130_fd_sc_hd.cdl", "sky130hd cell CDL")
+
+
+def netgen_setup() -> Path:
+    """lambdapdk's sky130 Netgen LVS setup (signoff.lvs sources it)."""
+    return require(sky130_base_dir() / "setup" / "netgen" / "lvs_setup.tcl", "netgen LVS setup")
+
+
+def klayout_drc_deck() -> Path:
+    """open_pdks' KLayout DRC deck (signoff.drc_klayout runs its script)."""
+    return require(open_pdks_dir() / "klayout" / "sky130.lydrc", "open_pdks KLayout DRC deck")

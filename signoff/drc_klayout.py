@@ -36,7 +36,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from gptnano.paths import open_pdks_dir, require
+from gptnano.pdk import klayout_drc_deck
 from gptnano.step import StepContext, StepError
 
 # Device layers of capacitors/varactors that standard-cell layouts never draw; their rules are
@@ -58,7 +58,7 @@ def prepare_deck(dst: Path, threads: int = 2, feol: bool = True, mode: str = "de
     """
     if mode not in ("deep", "tiled"):
         raise StepError(f"KLayout DRC mode {mode!r}: expected 'deep' or 'tiled'")
-    src = require(open_pdks_dir() / "klayout" / "sky130.lydrc", "open_pdks KLayout DRC deck")
+    src = klayout_drc_deck()
     m = re.search(r"<text>(.*)</text>", src.read_text(), flags=re.S)
     if not m:
         raise StepError(f"{src}: no <text> script inside the KLayout macro")

@@ -34,8 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gptnano.netlist import NetlistError, read_netlist
-from gptnano.paths import require, sky130_base_dir
-from gptnano.pdk import PHYSICAL_ONLY, cell_cdl
+from gptnano.pdk import PHYSICAL_ONLY, cell_cdl, netgen_setup
 from gptnano.step import StepContext, StepError
 
 
@@ -120,7 +119,7 @@ def powered_verilog(netlist: GateNetlist, path: Path) -> Path:
 def setup_file(path: Path) -> Path:
     """netgen setup: lambdapdk's sky130 setup, then ``ignore class`` for each physical-only
     master (:data:`gptnano.pdk.PHYSICAL_ONLY`, glob patterns) on whichever side has it."""
-    base = require(sky130_base_dir() / "setup" / "netgen" / "lvs_setup.tcl", "netgen LVS setup")
+    base = netgen_setup()
     patterns = " ".join(PHYSICAL_ONLY)
     path.write_text(f"""source {{{base}}}
 # physical-only cells exist only in the layout (gptnano.pdk.PHYSICAL_ONLY)

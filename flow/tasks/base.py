@@ -27,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from flow.tasks.inputs import sections_of
+from flow.tasks.inputs import pdk_file_keys, sections_of
 from flow.tasks.metrics import record_all
 from gptnano import metrics as registry
 from gptnano.design_config import load_design
@@ -72,7 +72,6 @@ class EngineTask(Task):
         # What SC compares to decide whether the node re-runs (flow.tasks.inputs).
         self.add_parameter("settings", "str", "config values this step reads (canonical JSON)")
         self.add_parameter("code", "str", "digest of this step's code by meaning")
-        self.add_parameter("pdk", "str", "digest of the PDK files the engine reads")
 
     def tool(self) -> str:
         return TOOL
@@ -93,8 +92,10 @@ class EngineTask(Task):
     def setup(self) -> None:
         super().setup()
         self.set_threads(1)
-        for var in ("design_config", "settings", "code", "pdk"):
+        for var in ("design_config", "settings", "code"):
             self.add_required_key("var", var)
+        for obj, key in pdk_file_keys(self.project):  # the PDK files, from SC's library schema
+            self.add_required_key(obj, *key)
         if not self.NEEDS:  # a step that starts from the design's sources (syn)
             for obj, key in (self.get_fileset_file_keys("verilog")
                              + self.get_fileset_file_keys("sdc")):

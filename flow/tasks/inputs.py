@@ -5,19 +5,24 @@ again when one of its task's *required keys* changed since its last run (values 
 values, files by hash or time stamp), and every node downstream of a re-run node runs again.
 The embedded steps read their settings from the design's ``config.yaml`` and run our own
 Python code, neither of which SC sees by itself. So every :class:`flow.tasks.base.EngineTask`
-carries three task variables, set here and declared as required keys:
+carries two task variables, set here and declared as required keys:
 
 * ``settings`` -- the values of the config keys the step reads (:data:`STEP_SECTIONS`), as
   canonical JSON: editing ``route.max_rounds`` re-runs ``route`` and what follows, not ``syn``;
 * ``code`` -- a digest of the step's code by meaning (:func:`code_meaning`: syntax tree
   without docstrings) over the modules it imports, transitively, inside the flow's packages,
   plus their packages' non-Python files (Tcl, decks): editing the router re-runs ``route``
-  onward; editing a docstring re-runs nothing;
-* ``pdk`` -- a digest of the PDK files the engine reads (:func:`pdk_inputs`).
+  onward; editing a docstring re-runs nothing.
 
-The design's RTL and SDC are SC filesets already (:func:`flow.project.make_design`); the steps
-that read them (those that need no view from an earlier node: ``syn``) declare the fileset
-files as required keys, so SC's own file check covers them.
+Files are SC's own business. The design's RTL and SDC are SC filesets
+(:func:`flow.project.make_design`); the steps that read them (those that need no view from an
+earlier node: ``syn``) declare the fileset files as required keys. The PDK files the steps
+read are filesets of SC's library schema (lambdapdk's ``sky130hd`` standard-cell library and
+``skywater130`` PDK, which the ``skywater130_demo`` target loads; plus the open_pdks KLayout
+DRC deck, which lambdapdk does not carry and :func:`flow.project.add_flow_pdk_files` adds to
+the PDK object). Every step declares the keys of :data:`PDK_FILES` as required keys
+(:func:`pdk_file_keys`), so SC compares those files itself -- by content, as the flow turns on
+SC's file hashing (``option,hash``) -- and a changed Liberty file re-runs the steps.
 
 A step that reads a config key outside its declared sections would be reused after that key
 changed. The declaration is therefore enforced twice: at run time the step gets a config whose
@@ -35,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from gptnano.design_config import BY_KEY, IDENTITY_KEYS, DesignConfig
-from gptnano.paths import REPO_ROOT, open_pdks_dir, sky130_base_dir, sky130hd_dir
+from gptnano.paths import REPO_ROOT
 
 FLOW_PACKAGES = ("gptnano", "pnr", "signoff", "dft", "flow")
 # Config sections (dotted prefixes of gptnano.design_config.VARIABLES) each step reads beyond
@@ -186,19 +191,49 @@ def code_digest(module: str | None, root: Path = REPO_ROOT) -> str:
 
 
 # -- PDK -----------------------------------------------------------------------------------
-def pdk_inputs() -> list[Path]:
-    """The PDK files the flow reads: the sky130hd library (Liberty, LEF, GDS, CDL, models),
-    the base PDK's APR/setup data (tech LEF, Magic tech, Netgen setup, KLayout layers) and the
-    KLayout DRC deck. A changed PDK file re-runs the flow like a changed RTL file."""
-    files = sorted(p for p in sky130hd_dir().rglob("*") if p.is_file())
-    base = sky130_base_dir()
-    for sub in ("apr", "setup"):
-        files += sorted(p for p in (base / sub).rglob("*") if p.is_file())
-    files.append(open_pdks_dir() / "klayout" / "sky130.lydrc")
-    return files
+# Library role (SC's ``asic,mainlib`` / ``asic,pdk``), fileset, filetype: every PDK file the
+# embedded steps read, with the accessor that reads it. All steps declare all of them: a
+# Liberty/LEF/tech file is read by most steps (synthesis, placement, timing repair, STA, the
+# layout database), and a node downstream of a re-run node re-runs anyway.
+KLAYOUT_DRC_FILESET = "gptnano.klayout.drc"
+PDK_FILES: tuple[tuple[str, str, str], ...] = (
+    ("mainlib", "models.timing.slow.nldm", "liberty"),    # gptnano.pdk.liberty_gz("ss")
+    ("mainlib", "models.timing.typical.nldm", "liberty"),  # ... ("tt")
+    ("mainlib", "models.timing.fast.nldm", "liberty"),    # ... ("ff")
+    ("mainlib", "models.physical", "lef"),                # gptnano.pdk.cell_lef
+    ("mainlib", "models.physical", "gds"),                # gptnano.pdk.cell_gds
+    ("mainlib", "models.lvs", "cdl"),                     # gptnano.pdk.cell_cdl
+    ("mainlib", "models.sim", "verilog"),                 # dft.sky130.cell_models
+    ("pdk", "views.lef", "lef"),                          # gptnano.pdk.tech_lef
+    ("pdk", "magic.drc", "tech"),                         # gptnano.pdk.magic_tech
+    ("pdk", "klayout.techmap", "layermap"),               # gptnano.pdk.klayout_tech
+    ("pdk", "netgen.lvs", "tcl"),                         # signoff.lvs
+    ("pdk", "openroad.pex.minimum", "openrcx"),           # pnr.engine.rcx
+    ("pdk", "openroad.pex.typical", "openrcx"),
+    ("pdk", "openroad.pex.maximum", "openrcx"),
+    ("pdk", KLAYOUT_DRC_FILESET, "drc"),                  # signoff.drc_klayout
+)
 
 
-@cache
-def pdk_digest() -> str:
-    """Digest of :func:`pdk_inputs` (names and bytes); computed once per process."""
-    return _digest(pdk_inputs(), REPO_ROOT)
+class PdkSchemaError(RuntimeError):
+    """The project's library schema lacks a PDK file the flow reads (names library and key)."""
+
+
+def pdk_file_keys(project: Any) -> list[tuple[Any, tuple[str, ...]]]:
+    """(library object, key) of every :data:`PDK_FILES` entry in ``project``'s schema, for
+    :meth:`siliconcompiler.Task.add_required_key`. A project without SC's ASIC schema (a
+    plain ``Project`` that runs single tasks in a test) has no PDK to declare: ``[]``."""
+    if not project.valid("asic", "mainlib"):
+        return []
+    out = []
+    for role, fileset, filetype in PDK_FILES:
+        name = project.get("asic", role)
+        if not name or name not in project.getkeys("library"):
+            raise PdkSchemaError(f"the project has no {role} library ([asic,{role}] = {name!r})")
+        lib = project.get_library(name)
+        key = ("fileset", fileset, "file", filetype)
+        if not lib.valid(*key, check_complete=True) or not lib.get(*key):
+            raise PdkSchemaError(f"library {name} has no [{','.join(key)}] (a PDK file the "
+                                 "flow reads, flow.tasks.inputs.PDK_FILES)")
+        out.append((lib, key))
+    return out
