@@ -124,11 +124,19 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
        "to close same-net notches, holes and necks", "lower"),
     _M("design__lvs__clean", "bool",
        "netgen: layout matches the signed-off netlist uniquely, no pin mismatch", "true"),
-    # DFT (dft.json)
+    # DFT (the flow's dft_* nodes; dft.json)
     _M("dft__scan_flop__count", "count", "flip-flops on scan chains", "higher"),
     _M("dft__scan_chain__count", "count", "scan chains", "lower"),
+    _M("dft__scan_chain__length__max", "count", "flip-flops on the longest scan chain",
+       "lower"),
     _M("dft__pattern__count", "count", "test vectors", "lower"),
-    _M("dft__stuck_at__coverage", "%", "stuck-at fault coverage", "higher"),
+    _M("dft__stuck_at__coverage", "%", "stuck-at fault coverage: detected / all faults",
+       "higher"),
+    _M("dft__test__coverage", "%",
+       "stuck-at test coverage: detected / faults not proven untestable", "higher"),
+    _M("dft__untestable_fault__count", "count", "stuck-at faults proven untestable", "lower"),
+    _M("dft__test_cycle__count", "count", "tester clock cycles to apply every pattern",
+       "lower"),
     # model
     _M("model__perplexity__validation", "", "validation perplexity of the design's model "
        "variant (model/experiments.csv)", "lower"),
@@ -252,6 +260,15 @@ ENGINE_KEYS: dict[tuple[str, str], str] = {
     ("ant", "antenna_diodes_inserted"): "antenna__diode__count",
     ("drc_repair", "drc_repair_rects"): "route__drc_repair__shape__count",
     ("lvs", "lvs_match"): "design__lvs__clean",
+    # the DFT steps (dft.steps.<step>, flow nodes dft_<step>)
+    ("atpg", "dft_stuck_at_coverage"): "dft__stuck_at__coverage",
+    ("atpg", "dft_test_coverage"): "dft__test__coverage",
+    ("atpg", "dft_untestable"): "dft__untestable_fault__count",
+    ("atpg", "dft_vectors"): "dft__pattern__count",
+    ("chain", "dft_scan_flops"): "dft__scan_flop__count",
+    ("chain", "dft_chains"): "dft__scan_chain__count",
+    ("chain", "dft_max_chain_length"): "dft__scan_chain__length__max",
+    ("asm", "dft_test_cycles"): "dft__test_cycle__count",
 }
 
 

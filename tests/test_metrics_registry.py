@@ -69,6 +69,20 @@ def test_engine_boundary_names_corners_and_keeps_details() -> None:
     assert registry.from_engine("cts", "0", {"cells": 7})[0] == {"design__instance__count": 7}
 
 
+def test_dft_nodes_speak_the_registry_like_dft_json() -> None:
+    """The flow's DFT nodes name their metrics at the same boundary as every step, with the
+    names dft.json's keys map to (DFT_KEYS), and SC's test metrics are keyed by those names."""
+    from flow.tasks.dft import SC_DFT_METRICS
+
+    named, details = registry.from_engine(
+        "atpg", "0", {"dft_stuck_at_coverage": 99.5, "dft_vectors": 61, "dft_faults": 800})
+    assert named == {"dft__stuck_at__coverage": 99.5, "dft__pattern__count": 61}
+    assert details == {"dft_faults": 800}
+    for key, name in registry.DFT_KEYS.items():   # dft.json key -> the node's key, same name
+        assert name in {v for (step, k), v in registry.ENGINE_KEYS.items() if k == f"dft_{key}"}
+    assert registry.unknown(SC_DFT_METRICS) == []
+
+
 def test_goldens_and_rules_files_use_registry_names() -> None:
     assert registry.unknown(goldens.DEFAULT_RULES) == []
     assert registry.unknown(goldens.MUST_BE_TRUE) == []

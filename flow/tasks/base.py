@@ -115,6 +115,10 @@ class EngineTask(Task):
         """Run the engine step; subclasses override to pass extra arguments (the corner)."""
         return self.engine_module().run(ctx)
 
+    def record_metrics(self, named: dict[str, Any]) -> None:
+        """Record the step's registry metrics in SC's manifest (:mod:`flow.tasks.metrics`)."""
+        record_all(self, named)
+
     def violations(self, metrics: dict[str, Any]) -> list[str]:
         """Signoff criteria this step's metrics violate (empty = pass). Overridden by the
         checking steps; a violation fails the node."""
@@ -152,7 +156,7 @@ class EngineTask(Task):
             if src.is_file() and not dst.exists():
                 shutil.copy2(src, dst)
         named, details = registry.from_engine(self.NAME, self.index, metrics)
-        record_all(self, named)
+        self.record_metrics(named)
         problems = self.violations(metrics)
         write_status(reports, "failed" if problems else "ok", self.step, self.index, named,
                      runtime, "; ".join(problems) or None, details, peak_mb)

@@ -9,12 +9,14 @@ What is added here is DFT's own bookkeeping:
 
 * each step's full metrics go to ``reports/dft_<step>_metrics.json`` (:mod:`dft.summary`
   builds ``dft.json`` from those files, in the flow and in ``python -m dft.run`` alike);
+* the registry names of their metrics (``dft__stuck_at__coverage``, ...) come from
+  :func:`gptnano.metrics.from_engine` like every step's, into ``reports/metrics.json``;
 * SiliconCompiler 0.38's metric schema is a fixed set (``cells``, ``registers``,
   ``setupwns``, ...) with nothing for test: :func:`configure_dft` adds the metrics of
   :data:`SC_DFT_METRICS` to the project's schema (per-node parameters like SC's own), and each
-  node records its values there, so they sit in the job manifest ``<design>.pkg.json`` under
-  ``metric/<name>/node/<step>/<index>``; the chain node also fills SC's ``registers`` with the
-  scanned flop count.
+  node records its registry metrics there, so they sit in the job manifest
+  ``<design>.pkg.json`` under ``metric/<name>/node/<step>/<index>``; the chain node also fills
+  SC's ``registers`` with the scanned flop count (:data:`flow.tasks.metrics.SC_METRICS`).
 
 :data:`TASKS` is the one ordered list of DFT steps: the SiliconCompiler flow
 (:func:`add_dft_nodes`) and the standalone run (:mod:`flow.run_dft`) both walk it.
@@ -22,33 +24,30 @@ What is added here is DFT's own bookkeeping:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from siliconcompiler.schema import EditableSchema, Parameter, PerNode, Scope
 
-from dft.summary import metrics_path, write_step_metrics
+from dft.summary import write_step_metrics
 from flow.tasks.base import EngineTask
+from gptnano import metrics as registry
 from gptnano.step import StepContext
 
-# step metric key -> (SC metric name, SC type, unit, help). SC metric names are lower-case
+# registry metric -> (SC metric name, SC type, unit, help). SC metric names are lower-case
 # words without separators (``setupwns``), hence ``dftcoverage`` etc.
 SC_DFT_METRICS: dict[str, tuple[str, str, str | None, str]] = {
-    "dft_stuck_at_coverage": ("dftcoverage", "float<0.0..>", "%",
-                              "stuck-at fault coverage: detected / all faults"),
-    "dft_test_coverage": ("dfttestcoverage", "float<0.0..>", "%",
-                          "stuck-at test coverage: detected / faults not proven untestable"),
-    "dft_untestable": ("dftuntestable", "int<0..>", None, "faults proven untestable"),
-    "dft_vectors": ("dftvectors", "int<0..>", None, "ATPG test vectors (patterns)"),
-    "dft_scan_flops": ("dftscanflops", "int<0..>", None, "flip-flops on the scan chains"),
-    "dft_chains": ("dftchains", "int<0..>", None, "number of scan chains"),
-    "dft_max_chain_length": ("dftchainlength", "int<0..>", None, "longest scan chain"),
-    "dft_test_cycles": ("dfttestcycles", "int<0..>", None,
-                        "tester clock cycles to apply every pattern"),
-}
-# step metric key -> SC's own metric
-SC_STANDARD_METRICS = {"dft_scan_flops": "registers"}
+    name: (sc, sctype, unit, registry.REGISTRY[name].description)
+    for name, sc, sctype, unit in (
+        ("dft__stuck_at__coverage", "dftcoverage", "float<0.0..>", "%"),
+        ("dft__test__coverage", "dfttestcoverage", "float<0.0..>", "%"),
+        ("dft__untestable_fault__count", "dftuntestable", "int<0..>", None),
+        ("dft__pattern__count", "dftvectors", "int<0..>", None),
+        ("dft__scan_flop__count", "dftscanflops", "int<0..>", None),
+        ("dft__scan_chain__count", "dftchains", "int<0..>", None),
+        ("dft__scan_chain__length__max", "dftchainlength", "int<0..>", None),
+        ("dft__test_cycle__count", "dfttestcycles", "int<0..>", None),
+    )}
 FLOW_PREFIX = "dft_"
 
 
@@ -63,23 +62,16 @@ class DftStepTask(EngineTask):
         write_step_metrics(ctx.workdir, self.NAME, metrics)
         return metrics
 
-    def run(self) -> int:
-        status = super().run()
-        path = metrics_path(Path.cwd(), self.NAME)
-        if status == 0 and path.is_file():
-            self.record_dft_metrics(json.loads(path.read_text()), path)
-        return status
-
-    def record_dft_metrics(self, metrics: dict[str, Any], source: Path) -> None:
-        """Record the step's values under :data:`SC_DFT_METRICS` / :data:`SC_STANDARD_METRICS`
-        (``registers`` exists for ASIC projects only, hence the check)."""
+    def record_metrics(self, named: dict[str, Any]) -> None:
+        """SC's own metrics (:mod:`flow.tasks.metrics`: the chain node's ``registers``), then
+        the test metrics of :data:`SC_DFT_METRICS` that :func:`configure_dft` added."""
+        super().record_metrics(named)
         known = set(self.schema_metric.getkeys())
-        relative = str(source.relative_to(Path.cwd()))
-        for key, value in metrics.items():
-            for metric in (SC_DFT_METRICS.get(key, ("",))[0], SC_STANDARD_METRICS.get(key)):
-                if metric in known:
-                    unit = self.schema_metric.get(metric, field="unit")
-                    self.record_metric(metric, value, source_file=relative, source_unit=unit)
+        for name, value in named.items():
+            metric, _, unit, _ = SC_DFT_METRICS.get(name, ("", "", None, ""))
+            if metric in known:
+                self.record_metric(metric, value, source_file="reports/metrics.json",
+                                   source_unit=unit)
 
 
 def _step_task(name: str, needs: tuple[str, ...], makes: tuple[str, ...],

@@ -52,6 +52,7 @@ SC_METRICS: dict[str, list[Mapping]] = {
     "klayout__drc_error__count": [("drcs", None, _same)],
     "magic__drc_error__count": [("drcs", None, _same)],
     "design__lvs__clean": [("errors", None, lambda v: 0.0 if v else 1.0)],
+    "dft__scan_flop__count": [("registers", None, _same)],
 }
 
 
