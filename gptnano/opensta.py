@@ -91,6 +91,7 @@ class StaSession:
         driver = log.with_suffix(".driver.tcl")
         driver.write_text(DRIVER_TCL)
         self._log = log.open("w")
+        self._pending = ""          # the script :meth:`receive` answers (for messages)
         try:
             self.proc = subprocess.Popen(
                 [exe, "-no_init", "-no_splash", "-exit", str(driver)], stdin=subprocess.PIPE,
@@ -102,10 +103,24 @@ class StaSession:
     def eval(self, tcl: str) -> str:
         """Evaluate ``tcl`` (one complete command, may span lines); a Tcl error raises
         :class:`StepError` with OpenSTA's message and the log's path."""
+        self.send(tcl)
+        return self.receive()
+
+    def send(self, tcl: str) -> None:
+        """The first half of :meth:`eval`: hand ``tcl`` to OpenSTA without waiting, so several
+        sessions (one per corner) compute at once; :meth:`receive` collects the answer. Every
+        ``send`` must be followed by exactly one ``receive`` before the next ``send``."""
         if self.proc.stdin is None or self.proc.stdout is None or self.proc.poll() is not None:
             raise StepError(f"OpenSTA session has ended; log: {self.log_path}")
         self.proc.stdin.write(escape(tcl) + "\n")
         self.proc.stdin.flush()
+        self._pending = tcl
+
+    def receive(self) -> str:
+        """The answer to the last :meth:`send` (a Tcl error raises :class:`StepError`)."""
+        tcl = self._pending
+        if self.proc.stdout is None:
+            raise StepError(f"OpenSTA session has ended; log: {self.log_path}")
         prefix = SESSION_TAG + " "
         while True:
             line = self.proc.stdout.readline()

@@ -175,7 +175,7 @@ def test_setup_margin_makes_met_paths_targets(tmp_path: Path) -> None:
         ws = float(sta.eval("gptnano_ws max")) / rsz.NS
         assert 5 < ws < 10                          # met, by less than the period
         repair = rsz.Repair.__new__(rsz.Repair)     # the query and score need no layout
-        repair.sessions, repair.tns_weight = {"tt": sta}, 0.0
+        repair.sessions, repair.tns_weight, repair.sta_calls = {"tt": sta}, 0.0, 0
         repair.setup_margin = rsz.DEFAULTS["setup_margin_ns"]
         assert repair.setup_margin == 0.0
         assert repair.worst_paths("tt", 3) == [] and repair.score({"tt": (ws, 0.0)}) == 0.0
@@ -184,3 +184,75 @@ def test_setup_margin_makes_met_paths_targets(tmp_path: Path) -> None:
         assert paths and paths[0][-1] == "f2/D"     # the met path ends at f2, startpoint first
         assert repair.score({"tt": (ws, 0.0)}) == pytest.approx(-1.0)
         assert repair.score({"tt": (ws + 2.0, 0.0)}) == 0.0   # above the margin: no shortfall
+
+
+# OpenSTA's path search through one pin: the reference the vertex slacks must match.
+THROUGH_TCL = r"""
+proc through_slack {pin kind} {
+  set worst 1e30
+  foreach pe [find_timing_paths -path_delay $kind -through [get_pins $pin] \
+                -group_count 1 -endpoint_count 1] {
+    if {[$pe slack] < $worst} { set worst [$pe slack] }
+  }
+  return $worst
+}
+"""
+
+
+def test_batched_pin_slacks_match_path_search(tmp_path: Path) -> None:
+    """``gptnano_pins_slack`` (vertex slacks, all pins in one request) gives the slack of the
+    worst path through each pin that ``find_timing_paths -through`` gives, for setup and hold,
+    and a pin on no constrained path gets ``INF``; ``query`` answers every corner's session."""
+    vg, sdc = tmp_path / "t.v", tmp_path / "t.sdc"
+    vg.write_text(TWO_FLOPS.replace("output q;", "output q;\n  input u;").replace(
+        "module t (clk, d, q)", "module t (clk, d, q, u)").replace(
+        "endmodule", "  sky130_fd_sc_hd__inv_1 g2 (.A(u), .Y());\nendmodule"))
+    sdc.write_text("create_clock -name clk -period 10 [get_ports clk]\n"
+                   "set_input_delay 1 -clock clk [get_ports d]\n")
+    pins = ["f1/Q", "g1/A", "g1/Y", "f2/D", "f1/D", "g2/A"]
+    with StaSession(tmp_path / "a.log") as tt, StaSession(tmp_path / "b.log") as ss:
+        for corner, sta in (("tt", tt), ("ss", ss)):
+            sta.eval(load_script(corner_liberty(corner), vg, "t", sdc, None))
+            sta.eval(rsz.HELPERS_TCL + THROUGH_TCL)
+        repair = rsz.Repair.__new__(rsz.Repair)
+        repair.sessions, repair.corners, repair.sta_calls = {"tt": tt, "ss": ss}, ("tt", "ss"), 0
+        for kind in ("max", "min"):
+            got = repair.pins_slack(pins, kind)
+            assert repair.sta_calls == (1 if kind == "max" else 2) * 2   # one per corner
+            for corner, sta in (("tt", tt), ("ss", ss)):
+                for pin in pins[:-1]:
+                    ref = float(sta.eval(f"through_slack {pin} {kind}")) / rsz.NS
+                    assert got[pin][corner] == pytest.approx(ref, abs=1e-6), (pin, kind)
+                assert got["g2/A"][corner] == rsz.INF      # unconstrained: no path
+        assert got["f2/D"]["ss"] != got["f2/D"]["tt"]        # each corner its own session
+
+
+def test_setup_rounds_stop_when_they_stop_paying() -> None:
+    """:class:`rsz.Convergence`: rounds go on while each raises the best score by the
+    threshold (a share of the starting score); two rounds in a row below it stop the repair,
+    but not right after a setback; the threshold doubles every block of trial edits."""
+    start = -100.0
+    need = rsz.SETUP_MIN_GAIN * abs(start)
+    conv = rsz.Convergence(start)
+    assert conv.threshold(0) == pytest.approx(need)
+    assert conv.threshold(rsz.SETUP_TRIAL_BLOCK) == pytest.approx(2 * need)
+    score = start
+    for _ in range(5):                         # paying rounds never stop it
+        score += 2 * need
+        assert conv.update(score, 0)
+    assert conv.update(score + need / 2, 0)    # one round below the threshold: go on
+    assert not conv.update(score + need, 0)    # the second in a row: stop
+    assert "2 rounds" in conv.why and f"{need:.3f}" in conv.why
+
+    conv = rsz.Convergence(start)
+    assert conv.update(start + 10 * need, 0)
+    assert conv.update(start + 10.5 * need, 0)
+    assert conv.update(start + 5 * need, 0)    # a setback: another round may recover it
+    assert not conv.update(start + 10.6 * need, 0)   # recovered without paying: stop
+
+    # the same gains stop earlier once many trials were spent (the threshold has doubled)
+    conv = rsz.Convergence(start)
+    assert conv.update(start + 1.5 * need, 0)
+    assert conv.update(start + 3 * need, 0)
+    assert conv.update(start + 4.5 * need, rsz.SETUP_TRIAL_BLOCK)
+    assert not conv.update(start + 6 * need, rsz.SETUP_TRIAL_BLOCK)
