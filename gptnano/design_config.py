@@ -166,6 +166,10 @@ VARIABLES: tuple[Variable, ...] = (
        "(pnr.engine.tdp; 1 on, 0 off)", low=0, high=1),
     _v("placement.routability_driven", int, 1, "global placement inflates cells in tiles "
        "RUDY finds congested and re-spreads (pnr.engine.gpl; 1 on, 0 off)", low=0, high=1),
+    _v("placement.io_placement", str, "floorplan", "IO pins where the floorplan puts them "
+       "('floorplan': inputs bottom, outputs top, by name) or moved to the edge slots nearest "
+       "their logic after a first global placement ('wirelength': pnr.engine.iop, ORFS's "
+       "place_pins)", choices=("floorplan", "wirelength")),
     _v("placement.cell_pad_sites", int, 1, "free sites kept right of every logic cell (cell "
        "padding, like ORFS' CELL_PAD_IN_SITES_DETAIL_PLACEMENT)", low=0, high=8),
     _v("timing.setup", str, "signoff", "setup slack: 'signoff' fails the run when negative, "

@@ -85,7 +85,7 @@ def _base(tmp_path: Path) -> str:
 
 @pytest.mark.parametrize(("extra", "message"), [
     ("placement: {densty: 0.5}\n",
-     r"placement: unknown keys \['densty'\] \(known: cell_pad_sites, density, "
+     r"placement: unknown keys \['densty'\] \(known: cell_pad_sites, density, io_placement, "
      r"routability_driven, timing_driven\)"),
     ("route: {max_rounds: 2.5}\n", "route.max_rounds must be a whole number, got 2.5"),
     ("route: {time_guard_s: 0}\n", "route.time_guard_s must be > 0"),

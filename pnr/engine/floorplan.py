@@ -21,9 +21,9 @@ import re
 import time
 
 from gptnano.netlist import read_netlist
-from pnr.engine import library, tech
+from pnr.engine import iop, library, tech
 from pnr.engine.context import StepContext, StepError
-from pnr.engine.layout import Component, Layout, Port, grid_x, grid_y, write_def
+from pnr.engine.layout import Component, Layout, write_def
 
 
 def _natural(name: str) -> list:
@@ -97,13 +97,9 @@ def build_floorplan(top: str, netlist_path, fp: dict) -> Layout:
     nets = {n: pins for n, pins in nl.nets().items()}
     layout = Layout(top=top, die=die, core=core, rows=rows, components=comps, ports={},
                     nets=nets, power=power_geometry(core, nrows), tap_columns=tap_cols)
-    nx, ny = layout.grid_size
-    i_lo = (cx0 - tech.GRID_X0) // tech.GRID_DX + 2
-    i_hi = (core[2] - tech.GRID_X0) // tech.GRID_DX - 2
+    i_lo, i_hi = iop.edge_columns(layout)
     inputs = sorted((p for p, d in nl.ports.items() if d == "input"), key=_natural)
     outputs = sorted((p for p, d in nl.ports.items() if d != "input"), key=_natural)
-    # a port is a met2 pin from the die edge over its node's via2 met2 pad (width and reach)
-    _, _, (_, hx, hy), _ = tech.VIAS["M2M3"]
     for side, names in (("bottom", inputs), ("top", outputs)):
         if not names:
             continue
@@ -113,12 +109,7 @@ def build_floorplan(top: str, netlist_path, fp: dict) -> Layout:
         for k, name in enumerate(names):
             i = i_lo + int(round((k + 0.5) * span / len(names)))
             i -= i % 2
-            x = grid_x(i)
-            if side == "bottom":
-                j, rect = 0, (x - hx, 0, x + hx, grid_y(0) + hy)
-            else:
-                j, rect = ny - 1, (x - hx, grid_y(ny - 1) - hy, x + hx, die[3])
-            layout.ports[name] = Port(name, nl.ports[name], "met2", rect, (i, j))
+            layout.ports[name] = iop.edge_port(layout, name, nl.ports[name], side, i)
     return layout
 
 

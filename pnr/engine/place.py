@@ -20,6 +20,9 @@ area / core area without tap cells); without the key, 0.7 (OpenROAD's default) i
 after the wirelength-driven spreading: cells in tiles a RUDY estimate finds congested are
 inflated and spread again (OpenROAD's ``gpl -routability_driven``); the step reports the
 rounds, the RUDY congestion before and after, the raised bin density and the inflated share.
+``placement.io_placement: wirelength`` moves the IO pins to the edge slots nearest their logic
+after the first global placement and places again (:mod:`pnr.engine.iop`, ORFS's
+``place_pins``); the default ``floorplan`` keeps the floorplan's pins.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import time
 
 import numpy as np
 
-from pnr.engine import dpl, gpl, library, tech
+from pnr.engine import dpl, gpl, iop, library, tech
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, write_def
 
@@ -64,6 +67,20 @@ def cell_pad_sites(placement: dict, where: str = "placement.cell_pad_sites") -> 
     value = placement.get("cell_pad_sites", DEFAULT_PAD_SITES)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 8:
         raise StepError(f"{where}: {value!r} is not a whole number of sites in 0..8")
+    return value
+
+
+IO_PLACEMENTS = ("floorplan", "wirelength")
+
+
+def io_placement(placement: dict, where: str = "placement.io_placement") -> str:
+    """``placement.io_placement``: ``floorplan`` keeps the pins where the floorplan put them
+    (inputs bottom, outputs top, in name order); ``wirelength`` moves each to the edge slot
+    nearest its logic after a first global placement and places again
+    (:func:`pnr.engine.iop.place_pins`, ORFS's ``place_pins``)."""
+    value = placement.get("io_placement", IO_PLACEMENTS[0])
+    if value not in IO_PLACEMENTS:
+        raise StepError(f"{where}: {value!r} is not one of {', '.join(IO_PLACEMENTS)}")
     return value
 
 
@@ -205,12 +222,24 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     routability = routability_driven(ctx.design.placement, f"{where}.routability_driven")
     from pnr.engine import tdp  # here: tdp -> cts -> place would be an import cycle
 
-    weights = tdp.TimingWeights(ctx, layout, prob) if tdp.enabled(ctx) else None
-    try:
-        res = gpl.global_place(prob, density, weights, routability=routability)
-    finally:
-        if weights is not None:
-            weights.close()
+    def place_globally(prob: gpl.Problem) -> tuple[gpl.GplResult, tdp.TimingWeights | None]:
+        weights = tdp.TimingWeights(ctx, layout, prob) if tdp.enabled(ctx) else None
+        try:
+            return gpl.global_place(prob, density, weights, routability=routability), weights
+        finally:
+            if weights is not None:
+                weights.close()
+
+    res, weights = place_globally(prob)
+    io_moved = None
+    if io_placement(ctx.design.placement, f"{where}.io_placement") == "wirelength":
+        # ORFS's 3_2_place_iop: pins to the slots nearest their logic, then place again
+        io_moved = iop.place_pins(layout, {c.name: (float(x), float(y)) for c, x, y in
+                                           zip(prob.movable, res.x, res.y, strict=True)})
+        gpl_hpwl_first = round(gpl.hpwl(prob, res.x, res.y) / 1000, 1)
+        prob = gpl.build_problem(layout)
+        prob.pad = pad * tech.SITE_W
+        res, weights = place_globally(prob)
     prob.inflate = None      # legalization and detailed placement see the cells' real area
     dpl.legalize(layout, prob, res.x, res.y, pad)
     dpl.improve(layout, prob, density, pad=pad)
@@ -225,6 +254,9 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         metrics.update(rd_rounds=rd.rounds, rd_rudy_rc_first=round(rd.rc_first, 3),
                        rd_rudy_rc=round(rd.rc_kept, 3), rd_density=round(rd.density, 3),
                        rd_inflated_share=round(rd.inflated_share, 3))
+    if io_moved is not None:
+        metrics.update(io_pins_moved=io_moved, gpl_hpwl_um_floorplan_pins=gpl_hpwl_first,
+                       gpl_hpwl_um=round(gpl.hpwl(prob, res.x, res.y) / 1000, 1))
     if weights is not None:     # timing-driven: the worst slack the placer saw, per call
         metrics["timing_reweights"] = res.reweights
         metrics["timing_wns_ns"] = ",".join(str(c["wns_ns"]) for c in weights.calls)
