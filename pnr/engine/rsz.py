@@ -27,10 +27,13 @@ tries, in this order:
   of the Liberty ``function`` decides, :func:`swappable_pins`): a ``maj3`` carry on C moved to
   B, the fastest arc;
 * **sizing** -- every stronger cell of the drive family (``nand2_1`` -> ``nand2_2``,
-  ``nand2_4``; :func:`drive_families`, synthesis' dont-use list applies), keeping the best;
+  ``nand2_4``; :func:`drive_families`, synthesis' dont-use list applies);
 * **load split** -- the driver's loads with more than ``SPLIT_SLACK_MARGIN_NS`` setup slack
   over the critical sink go behind a ``buf_1/2/4`` placed at their centre, so the critical
   sink sees less capacitance.
+
+Of a move's alternatives (the stronger cells, the three buffers) each is tried at the path's
+own corner only, and the best there is measured at every corner (:meth:`Repair.best_of`).
 
 A move is kept if it raises the score -- summed WS shortfall below ``setup_margin_ns`` over the
 corners plus ``tns_weight`` x their TNS -- by more than ``SIZE_MIN_GAIN_NS`` without any
@@ -47,16 +50,18 @@ A resized cell grows into free sites to its right or moves to the nearest free s
 a new buffer goes into the free sites nearest its loads. Setup repair runs before hold repair
 because faster cells shorten hold paths too.
 
-What bounds the setup work: a trial edit costs one incremental timing update per corner, and
-on a large design that update spans the edited cell's whole fanout cone (aes, 10.5k cells: a
-flop or an sbox input resized at ss costs 3-6 s, about a full timing update, where a gcd trial
-costs milliseconds). Rounds stop when one keeps nothing, after ``size_rounds``, or when they
-stop paying (:class:`Convergence`, after OpenROAD's ``RepairSetup::terminateProgress``): a round
-pays if it raises the best score by ``SETUP_MIN_GAIN`` (0.5 %) of the starting score, a share
-that doubles every ``SETUP_TRIAL_BLOCK`` trial edits; two rounds in a row that do not pay end
-the repair (not right after a setback: the SPEF re-read after a round can take back what the
-trials' wire-load stand-ins promised, and a round cannot be undone). Counts of rounds and
-trials, never seconds, so the result does not depend on the machine.
+What bounds the setup work: a trial edit costs one incremental timing update, and on a large
+design that update spans the edited cell's whole fanout cone (aes, 10.5k cells: a flop or an
+sbox input resized at ss costs 3-6 s at load, about a full timing update, where a gcd trial
+costs milliseconds; HEAD's 20 rounds on aes ran > 57 min, round 7 ended at 494 s). Rounds stop
+when one keeps nothing, after ``size_rounds``, when they stop paying (:class:`Convergence`,
+after OpenROAD's ``RepairSetup::terminateProgress``: a round pays if it raises the best score
+by ``SETUP_MIN_GAIN``, 0.25 %, of the starting score; two rounds in a row that do not pay end
+the repair, but not right after a setback -- the SPEF re-read after a round can take back what
+the trials' wire-load stand-ins promised, and a round cannot be undone), and, where the
+design's setup slack is only reported (``timing: {setup: report}``), when trial edits x cells
+reach ``SETUP_WORK_BUDGET`` (:func:`trial_budget`). Counts, never seconds, so the result does
+not depend on the machine.
 
 Hold repair (after OpenROAD's ``repair_timing -hold``, ``src/rsz/src/RepairHold.cc``: find the
 hold-violating endpoints, insert delay buffers in front of them, never make setup worse):
@@ -162,13 +167,19 @@ SPLIT_SLACK_MARGIN_NS = 0.1
 SIZE_MIN_GAIN_NS = 1e-3
 # When setup rounds stop paying (:class:`Convergence`, after OpenROAD's
 # RepairSetup::terminateProgress, where the TNS fixed per interval of moves, as a share of the
-# initial TNS, must stay above a threshold that doubles every 1000 moves): a round pays if it
-# raises the best score so far by SETUP_MIN_GAIN x |score before the repair|; the share doubles
-# after every SETUP_TRIAL_BLOCK trial edits; SETUP_PATIENCE rounds in a row that do not pay end
-# the repair. Counts, not seconds: the result does not depend on the machine's speed.
-SETUP_MIN_GAIN = 0.005
-SETUP_TRIAL_BLOCK = 1000
+# initial TNS, must stay above a threshold): a round pays if it raises the best score so far by
+# SETUP_MIN_GAIN x |score before the repair|; SETUP_PATIENCE rounds in a row that do not pay
+# end the repair. Counts, not seconds: the result does not depend on the machine's speed.
+SETUP_MIN_GAIN = 0.0025
 SETUP_PATIENCE = 2
+# The setup repair's work bound where setup slack is only reported (``timing: {setup:
+# report}``: best effort, not a pass criterion): trial edits x logic cells. A trial costs one
+# incremental timing update, which on a large design can span most of it (aes: 3-6 s per
+# trial on a flop or an sbox input at ss, like a full update), so the product is what the
+# repair costs; the bound leaves small designs unbounded (gcd, 394 cells: 12,690 trials, it
+# converges after ~2,000) and gives aes (10,454 cells) 478. Where setup is signed off, only
+# convergence and ``size_rounds`` end the repair (``small``: 20 rounds still gaining).
+SETUP_WORK_BUDGET = 5e6
 NS = 1e-9                       # OpenSTA's Tcl API returns seconds
 INF = math.inf
 # The Tcl helpers the repair loop calls (times in seconds, as the API returns them).
@@ -265,33 +276,37 @@ class Report:
     rounds: int
 
 
+def trial_budget(cells: int) -> int:
+    """Trial edits the setup repair may make on a design of ``cells`` logic cells
+    (:data:`SETUP_WORK_BUDGET`)."""
+    return int(SETUP_WORK_BUDGET / max(1, cells))
+
+
 @dataclass
 class Convergence:
     """Whether another setup round is worth its cost (:data:`SETUP_MIN_GAIN`): fed the score
-    after each round and the trial edits made so far; :meth:`update` turns ``False`` after
-    :data:`SETUP_PATIENCE` rounds in a row that did not raise the best score by the round's
-    threshold -- unless the last round is a setback (its score below the best by more than
-    the threshold: the SPEF re-read after a round can undo what the trials' wire-load stand-ins
-    promised), which another round may recover, since a round cannot be taken back."""
+    after each round; :meth:`update` turns ``False`` after :data:`SETUP_PATIENCE` rounds in a
+    row that did not raise the best score by the threshold -- unless the last round is a
+    setback (its score below the best by more than the threshold: the SPEF re-read after a
+    round can undo what the trials' wire-load stand-ins promised), which another round may
+    recover, since a round cannot be taken back."""
 
     start: float                # the score before the first round (<= 0)
     best: float = -INF
     idle: int = 0
     why: str = ""
 
-    def threshold(self, trials: int) -> float:
-        return SETUP_MIN_GAIN * 2 ** (trials // SETUP_TRIAL_BLOCK) * abs(self.start)
+    def threshold(self) -> float:
+        return SETUP_MIN_GAIN * abs(self.start)
 
-    def update(self, score: float, trials: int) -> bool:
-        need = self.threshold(trials)
+    def update(self, score: float) -> bool:
+        need = self.threshold()
         best = max(self.best, self.start)
         self.idle = 0 if score > best + need else self.idle + 1
         self.best = max(best, score)
         if self.idle >= SETUP_PATIENCE and score >= self.best - need:
-            doubled = trials // SETUP_TRIAL_BLOCK
             self.why = (f"{self.idle} rounds raised the best score ({self.best:+.3f}) by less "
-                        f"than {need:.3f} each ({SETUP_MIN_GAIN:g} x 2^{doubled} of "
-                        f"|{self.start:.3f}|, after {trials} trial edits)")
+                        f"than {need:.3f} each ({SETUP_MIN_GAIN:g} x |{self.start:.3f}|)")
             return False
         return True
 
@@ -581,24 +596,64 @@ class Repair:
         by TNS after the worst one)."""
         return sum(self.shortfall(ws) + self.tns_weight * tns for ws, tns in state.values())
 
-    def attempt(self, do: str, undo: str, corner: str, state: dict[str, tuple[float, float]],
-                keep: bool) -> tuple[float, dict[str, tuple[float, float]]] | None:
-        """Apply the Tcl edit ``do`` and measure it: screened at ``corner`` (the path's own)
-        first, so a useless edit costs one incremental update, then at every corner. Returns
-        (gain, new state) when the score rises by more than :data:`SIZE_MIN_GAIN_NS` and no
-        corner's negative WS gets worse; the edit stays applied only if ``keep`` and it won."""
+    def screen(self, do: str, undo: str, corner: str, state: dict[str, tuple[float, float]]
+               ) -> tuple[float, tuple[float, float]] | None:
+        """Apply the Tcl edit ``do`` at ``corner`` only and measure it there: (the corner's
+        score gain, its new (WS, TNS)) with the edit left applied, or ``None`` (undone) if the
+        corner's score does not rise."""
         self.trials += 1
         own = self.query({corner: f"{do}\ngptnano_state"})
         ws, tns = self.state_ns(own[corner])
         old_ws, old_tns = state[corner]
-        if (self.shortfall(ws) + self.tns_weight * tns
-                <= self.shortfall(old_ws) + self.tns_weight * old_tns + SIZE_MIN_GAIN_NS / 10):
+        gain = (self.shortfall(ws) + self.tns_weight * tns
+                - self.shortfall(old_ws) - self.tns_weight * old_tns)
+        if gain <= SIZE_MIN_GAIN_NS / 10:
             self.query({corner: undo})
             return None
-        new = {c: self.state_ns(r) for c, r in self.query(
-            {c: f"{do}\ngptnano_state" for c in self.corners if c != corner}).items()}
-        new[corner] = (ws, tns)
-        new = {c: new[c] for c in self.corners}
+        return gain, (ws, tns)
+
+    def best_of(self, options: list[tuple[str, str, str]], corner: str,
+                state: dict[str, tuple[float, float]]
+                ) -> tuple[str, float, dict[str, tuple[float, float]]] | None:
+        """Of the alternative edits ``options`` (label, do, undo), the one kept: each is
+        screened at ``corner`` (:meth:`screen`, then undone), and only the best there is
+        measured at every corner, then the next best, until one wins (:meth:`attempt`). On a
+        large design a trial is one timing update of the edited cell's fanout cone per corner,
+        so this costs one update per option plus one per corner, where measuring every option
+        everywhere cost one per option and corner. Returns (label, gain, new state) with the
+        winning edit applied, or ``None``."""
+        promising = []
+        for label, do, undo in options:
+            got = self.screen(do, undo, corner, state)
+            if got is not None:
+                self.query({corner: undo})
+                promising.append((got[0], label, do, undo))
+        for _gain, label, do, undo in sorted(promising, key=lambda t: -t[0]):
+            won = self.attempt(do, undo, corner, state, keep=True, screened=True)
+            if won is not None:
+                return label, won[0], won[1]
+        return None
+
+    def attempt(self, do: str, undo: str, corner: str, state: dict[str, tuple[float, float]],
+                keep: bool, screened: bool = False
+                ) -> tuple[float, dict[str, tuple[float, float]]] | None:
+        """Apply the Tcl edit ``do`` and measure it: screened at ``corner`` (the path's own)
+        first, so a useless edit costs one incremental update (``screened``: it was, so every
+        corner at once), then at every corner. Returns (gain, new state) when the score rises
+        by more than :data:`SIZE_MIN_GAIN_NS` and no corner's negative WS gets worse; the
+        edit stays applied only if ``keep`` and it won."""
+        if screened:
+            self.trials += 1
+            new = {c: self.state_ns(r) for c, r in self.query(
+                dict.fromkeys(self.corners, f"{do}\ngptnano_state")).items()}
+        else:
+            got = self.screen(do, undo, corner, state)
+            if got is None:
+                return None
+            new = {c: self.state_ns(r) for c, r in self.query(
+                {c: f"{do}\ngptnano_state" for c in self.corners if c != corner}).items()}
+            new[corner] = got[1]
+            new = {c: new[c] for c in self.corners}
         gain = self.score(new) - self.score(state)
         won = gain > SIZE_MIN_GAIN_NS and all(
             self.shortfall(new[c][0]) >= self.shortfall(state[c][0]) - 1e-4 for c in state)
@@ -643,18 +698,13 @@ class Repair:
         if cur not in self.family_of:
             return None
         cells = self.families[self.family_of[cur]]
-        best: tuple[float, str, dict[str, tuple[float, float]]] | None = None
-        for cand in cells[cells.index(cur) + 1:]:
-            got = self.attempt(f"replace_cell {inst} {cand}", f"replace_cell {inst} {cur}",
-                               corner, state, keep=False)
-            if got is not None and (best is None or got[0] > best[0]):
-                best = (got[0], cand, got[1])
+        best = self.best_of([(cand, f"replace_cell {inst} {cand}", f"replace_cell {inst} {cur}")
+                             for cand in cells[cells.index(cur) + 1:]], corner, state)
         if best is None:
             return None
-        self.broadcast(f"replace_cell {inst} {best[1]}")
-        self.resize_component(inst, best[1])
-        return ({"move": "size", "instance": inst, "from": cur, "to": best[1],
-                 "corner": corner, "gain_ns": round(best[0], 4)}, best[2])
+        self.resize_component(inst, best[0])
+        return ({"move": "size", "instance": inst, "from": cur, "to": best[0],
+                 "corner": corner, "gain_ns": round(best[1], 4)}, best[2])
 
     def swap_move(self, inst: str, port: str, corner: str,
                   state: dict[str, tuple[float, float]]
@@ -726,43 +776,38 @@ class Repair:
         moved = tuple((s.inst, s.pin) for s in sinks)
         net_after = self.wire_load(net, moved, at=(x, y))
         net_before = self.wire_load(net)
-        best: tuple[float, str, dict[str, tuple[float, float]]] | None = None
+        undo = [f"disconnect_pin {out} {p}\nconnect_pin {net} {p}" for p in loads]
+        undo += [f"set_load 0 [get_nets {out}]", f"delete_instance {name}",
+                 f"delete_net {out}", net_before]
+        options = []
         for cell in REPAIR_BUFFERS[:3]:
             do = [f"make_net {out}", f"make_instance {name} {cell}",
                   f"connect_pin {net} {name}/A", f"connect_pin {out} {name}/X"]
             do += [f"disconnect_pin {net} {p}\nconnect_pin {out} {p}" for p in loads]
             do += [f"set_load {wire:.6f} [get_nets {out}]", net_after]
-            undo = [f"disconnect_pin {out} {p}\nconnect_pin {net} {p}" for p in loads]
-            undo += [f"set_load 0 [get_nets {out}]", f"delete_instance {name}",
-                     f"delete_net {out}", net_before]
-            got = self.attempt("\n".join(do), "\n".join(undo), corner, state, keep=False)
-            if got is not None and (best is None or got[0] > best[0]):
-                best = (got[0], cell, got[1])
-        if best is None:
+            options.append((cell, "\n".join(do), "\n".join(undo)))
+        won = self.best_of(options, corner, state)
+        if won is None:
             return None
         self.count += 1
-        cell = best[1]
-        self.broadcast("\n".join(
-            [f"make_net {out}", f"make_instance {name} {cell}", f"connect_pin {net} {name}/A",
-             f"connect_pin {out} {name}/X"]
-            + [f"disconnect_pin {net} {p}\nconnect_pin {out} {p}" for p in loads]
-            + [f"set_load {wire:.6f} [get_nets {out}]", net_after]))
+        cell, gain, new = won
         self.db.add_buffer(name, cell, x, y, net, out)
         for s in sinks:
             self.db.move(s, net, out)
         self.loaded_nets.append(out)
         return ({"move": "split", "instance": name, "cell": cell, "driver": inst, "net": net,
-                 "loads_moved": len(loads), "corner": corner, "gain_ns": round(best[0], 4)},
-                best[2])
+                 "loads_moved": len(loads), "corner": corner, "gain_ns": round(gain, 4)}, new)
 
-    def repair_setup(self, rounds: int, paths: int, pin_swap: bool, split_load: bool
-                     ) -> list[dict[str, Any]]:
+    def repair_setup(self, rounds: int, paths: int, pin_swap: bool, split_load: bool,
+                     bounded: bool = False) -> list[dict[str, Any]]:
         """Setup repair on the worst paths (module docstring): per round, the ``paths`` worst
         violating endpoints of every failing corner; on each, every stage's driver gets a pin
         swap, an upsizing and a load split, each kept only if it wins."""
         moves: list[dict[str, Any]] = []
         state = self.setup_state()
         stop = Convergence(self.score(state))
+        cells = sum(c.kind == "logic" for c in self.db.layout.components)
+        budget = trial_budget(cells) if bounded else math.inf   # bounded: setup is reported
         for k in range(rounds):
             if all(self.shortfall(ws) >= 0 for ws, _ in state.values()):
                 break
@@ -783,6 +828,8 @@ class Repair:
                         stages[inst] = (in_port, port, nxt, corner)
             kept = 0
             for inst, (in_port, port, nxt, corner) in stages.items():
+                if self.trials >= budget:
+                    break
                 for move in ("swap", "size", "split"):
                     got: tuple[dict[str, Any], dict[str, tuple[float, float]]] | None = None
                     if move == "swap" and pin_swap and in_port:
@@ -807,7 +854,11 @@ class Repair:
                      f"{self.sta_calls} STA requests")
             if not kept:
                 break
-            if not stop.update(self.score(state), self.trials):
+            if self.trials >= budget:
+                self.log(f"setup repair stopped: work budget spent ({self.trials} trial edits "
+                         f"x {cells} cells >= {SETUP_WORK_BUDGET:g})")
+                break
+            if not stop.update(self.score(state)):
                 self.log(f"setup repair converged: {stop.why}")
                 break
         return moves
@@ -915,12 +966,13 @@ class Repair:
         return edits, len(viol)
 
     def repair(self, margin: float, max_rounds: int, size_rounds: int, paths: int = 3,
-               pin_swap: bool = True, split_load: bool = True) -> Report:
+               pin_swap: bool = True, split_load: bool = True, bounded: bool = False
+               ) -> Report:
         """Setup repair (:meth:`repair_setup`), then rounds of :meth:`fix_endpoint` over the
         hold-violating endpoints (module docstring). The sessions must have read the
         current estimate (:meth:`update_parasitics`)."""
         before = self.summary()
-        resized = self.repair_setup(size_rounds, paths, pin_swap, split_load)
+        resized = self.repair_setup(size_rounds, paths, pin_swap, split_load, bounded)
         sized = self.summary()
         floor = {c: min(0.0, sized[c]["ws_setup"]) for c in self.corners}
         inserted: list[dict[str, Any]] = []
@@ -1013,7 +1065,8 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
                 design_left = len(fix.design_violations(int(cfg["max_fanout"]),
                                                         ctx.reports_dir))
         rep = fix.repair(cfg["hold_margin_ns"], int(cfg["max_rounds"]), int(cfg["size_rounds"]),
-                         int(cfg["setup_paths"]), bool(cfg["pin_swap"]), bool(cfg["split_load"]))
+                         int(cfg["setup_paths"]), bool(cfg["pin_swap"]), bool(cfg["split_load"]),
+                         bounded=ctx.design.setup_mode == "report")
     finally:
         close_sessions(fix.sessions)
         progress.close()
