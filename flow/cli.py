@@ -98,9 +98,6 @@ def _print_record(path: Any, record: dict[str, Any]) -> None:
         print(f"  FAILED {failure}")
     if record["not_run"]:
         print(f"  not run: {', '.join(record['not_run'])}")
-    if record["missing_steps"]:
-        print(f"  flow incomplete, engine modules missing: {', '.join(record['missing_steps'])}")
-
 
 
 def _install_stop_handlers(job: Path, nodes: list[tuple[str, str]],
@@ -210,9 +207,6 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
     of a complete passing run and ``latest.json`` (:mod:`flow.runs`)."""
     summary_error, summarize, write_plan, write_summary = helpers
     print(f"engine: {engine} ({why})")
-    if plan is not None and plan.missing:
-        print(f"warning: flow truncated, missing engine modules: {', '.join(plan.missing)}",
-              file=sys.stderr)
     if args.from_steps:
         project.option.add_from(args.from_steps, clobber=True)
     if args.to_steps:
@@ -222,7 +216,7 @@ def _run(args: argparse.Namespace, design: Any, engine: str, why: str, project: 
 
     record_plan = {} if plan is None else {
         "engine": engine, "engine_reason": why, "nodes": plan.nodes(),
-        "corners": list(plan.corners), "missing": plan.missing, "dft_steps": plan.dft_steps}
+        "corners": list(plan.corners), "dft_steps": plan.dft_steps}
     if record_plan:  # before the run, so a killed run can still be summarized ...
         write_plan(job, record_plan)
     from siliconcompiler.scheduler import Scheduler

@@ -20,15 +20,17 @@ pointed at the local copy (:func:`gptnano.paths.lambdapdk_root`) so SC never dow
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
 import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 from flow.tasks import inputs
 from flow.tasks.base import TOOL, EngineTask
+from flow.tasks.dft import FLOW_PREFIX as DFT_PREFIX
 from flow.tasks.dft import TASKS as DFT_TASKS
 from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS, PowerTask, StaTask, SynTask
 from gptnano.design_config import DesignConfig
@@ -90,26 +92,14 @@ def select_engine(requested: str, available: Callable[[], tuple[bool, str]] = op
 
 
 # -- flowgraph ------------------------------------------------------------------------------
-def module_exists(dotted: str) -> bool:
-    try:
-        return importlib.util.find_spec(dotted) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 @dataclass
 class FlowPlan:
-    """What the embedded flowgraph contains; ``missing`` names engine modules not (yet)
-    present, which truncate the flow (reported in signoff.json as ``complete: false``)."""
+    """What the embedded flowgraph contains: every step of the flow, always (an engine module
+    that cannot be imported is an error, :func:`import_step_modules`)."""
 
     steps: list[str] = field(default_factory=list)   # step names in order (sta once)
     corners: tuple[str, ...] = ()
-    missing: list[str] = field(default_factory=list)
     dft_steps: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing
 
     def nodes(self) -> list[tuple[str, str]]:
         """Every (step, index) of the flowgraph in flow order."""
@@ -124,36 +114,43 @@ class FlowPlan:
         return out
 
 
-def plan_embedded(design: DesignConfig, dft: bool,
-                  exists: Callable[[str], bool] | None = None) -> FlowPlan:
-    """Decide the embedded flow's steps from the config and the engine modules present
-    (``exists`` defaults to :func:`module_exists`, looked up at call time)."""
-    exists = exists or module_exists
+def plan_embedded(design: DesignConfig, dft: bool) -> FlowPlan:
+    """The embedded flow's steps: synthesis, [DFT,] the layout chain, the checks, STA at the
+    design's corners and power."""
     plan = FlowPlan(corners=tuple(design.corners))
-    plan.steps.append(SynTask.NAME)
+    plan.steps = [SynTask.NAME, *(cls.NAME for cls in (*LAYOUT_TASKS, *CHECK_TASKS)),
+                  StaTask.NAME, PowerTask.NAME]
     if dft:
-        plan.dft_steps = [f"dft_{cls.NAME}" for cls in DFT_TASKS]
-    layout_ok = True
-    for cls in LAYOUT_TASKS:
-        if not exists(cls.MODULE):
-            plan.missing.append(cls.MODULE)
-            layout_ok = False
-        elif layout_ok:
-            plan.steps.append(cls.NAME)
-    if layout_ok:
-        for cls in CHECK_TASKS:
-            if exists(cls.MODULE):
-                plan.steps.append(cls.NAME)
-            else:
-                plan.missing.append(cls.MODULE)
-    plan.steps += [StaTask.NAME, PowerTask.NAME]
+        plan.dft_steps = [f"{DFT_PREFIX}{cls.NAME}" for cls in DFT_TASKS]
     return plan
+
+
+def step_modules(plan: FlowPlan) -> dict[str, str]:
+    """Flow step -> the engine module its task runs (``MODULE``, read at call time)."""
+    tasks = {cls.NAME: cls.MODULE
+             for cls in (SynTask, *LAYOUT_TASKS, *CHECK_TASKS, StaTask, PowerTask)}
+    tasks.update({f"{DFT_PREFIX}{cls.NAME}": cls.MODULE for cls in DFT_TASKS})
+    return {step: tasks[step] for step in [*plan.steps, *plan.dft_steps]}
+
+
+def import_step_modules(plan: FlowPlan,
+                        load: Callable[[str], ModuleType] = importlib.import_module) -> None:
+    """Import the engine module of every step of ``plan`` before anything runs: one that
+    cannot be imported (absent, a syntax error, a missing dependency) is a :class:`FlowError`
+    naming the step, the module and the cause in one line."""
+    for step, module in step_modules(plan).items():
+        try:
+            load(module)
+        except Exception as exc:  # any import failure: the cause is in the message
+            cause = " ".join(str(exc).split())
+            raise FlowError(f"step '{step}': engine module {module} cannot be imported: "
+                            f"{type(exc).__name__}{': ' + cause if cause else ''}") from None
 
 
 def build_embedded_flow(plan: FlowPlan) -> Flowgraph:
     """syn -> [dft] -> floorplan -> place -> cts -> rsz -> ant -> route -> drc_repair -> fill ->
     gds -> extract, then the checks (sta per corner, power, drc_klayout, drc_magic, lvs) in
-    parallel on extract's views (on syn's netlist while the layout steps are missing)."""
+    parallel on extract's views."""
     by_name: dict[str, type[EngineTask]] = {
         cls.NAME: cls for cls in (SynTask, *LAYOUT_TASKS, *CHECK_TASKS, StaTask, PowerTask)}
     flow = Flowgraph(FLOW_NAME)
@@ -261,6 +258,7 @@ def build_project(design: DesignConfig, engine: str = "embedded", jobname: str =
     plan: FlowPlan | None = None
     if engine == "embedded":
         plan = plan_embedded(design, use_dft)
+        import_step_modules(plan)
         project.set_flow(build_embedded_flow(plan))
         config = str(design.folder / "config.yaml")
         for task in project.getkeys("tool", TOOL, "task"):

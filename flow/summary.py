@@ -5,8 +5,11 @@ step's metrics), also when its check fails; the flow CLI writes ``<job>/gptnano_
 (engine, planned nodes). This module joins them into the record the dashboard, the goldens and
 the nightly regression read (contract in :mod:`reports.collect`). It never invents a value: a
 metric a node did not measure is absent from ``metrics``, a node that did not run is listed
-under ``not_run``; ``flow__passed`` is true only if the flow was complete and every node
-finished clean.
+under ``not_run``. The verdict: ``flow__complete`` is true when every node of the planned
+flowgraph ran (none ``not_run`` or still ``running``; a node that ran and failed counts as run),
+so it is false after a ``--to`` run, a killed run, or a node whose failure stopped the nodes
+after it; ``flow__passed`` is true only if the flow was complete and every node finished
+clean.
 
 Every quantity is under its :mod:`gptnano.metrics` name in ``metrics`` (units there); the
 top-level keys are the run's identity and verdict details. ``reports`` maps a metric name to
@@ -187,9 +190,8 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     failures = [f"{n.name}: {n.error or n.status}" for n in nodes.values()
                 if n.status in ("failed", "error")]
     not_run = [n.name for n in nodes.values() if n.status in ("not_run", "running")]
-    missing = list(plan.get("missing", []))
-    metrics["flow__complete"] = not missing
-    metrics["flow__passed"] = not failures and not not_run and not missing
+    metrics["flow__complete"] = not not_run
+    metrics["flow__passed"] = not failures and not not_run
     for n in nodes.values():
         if n.runtime_s is not None:
             metrics[m.qualified("runtime__total", "step", n.name)] = n.runtime_s
@@ -201,7 +203,6 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
         "top": design.top,
         "job": job.name,
         "engine": plan.get("engine"),
-        "missing_steps": missing,
         "failures": failures,
         "not_run": not_run,
         # "report": setup slack at this clock is shown, not a pass criterion (hold always is)

@@ -54,7 +54,8 @@ class Metric:
 _M = Metric
 REGISTRY: dict[str, Metric] = {m.name: m for m in (
     # flow verdict
-    _M("flow__complete", "bool", "every step of the flow was planned (none missing)", "true"),
+    _M("flow__complete", "bool", "every node of the flowgraph ran (none left not run; a failed "
+       "node counts as run)", "true"),
     _M("flow__passed", "bool", "complete, and every node finished without a violation", "true"),
     # synthesis
     _M("synth__design__instance__count", "count", "standard cells after synthesis", "lower"),

@@ -4,6 +4,7 @@ except in the last test, which runs a real (short) SiliconCompiler flow: syn -> 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,22 +12,20 @@ import pytest
 from flow import check, cli
 from flow.project import (
     FlowError,
+    FlowPlan,
     build_embedded_flow,
     build_project,
+    import_step_modules,
     openroad_available,
     plan_embedded,
     select_engine,
+    step_modules,
 )
+from flow.tasks.dft import TASKS as DFT_TASKS
 from flow.tasks.metrics import sc_values
 from flow.tasks.steps import CHECK_TASKS, LAYOUT_TASKS
 from gptnano.design_config import load_design
 from gptnano.paths import lambdapdk_root
-
-LAYOUT_MODULES = {cls.MODULE for cls in LAYOUT_TASKS}
-
-
-def everything(_module: str) -> bool:
-    return True
 
 
 def test_select_engine() -> None:
@@ -58,21 +57,60 @@ def test_auto_is_embedded_on_this_machine() -> None:
     assert engine == "embedded" and why.startswith("auto: ")
 
 
-def test_plan_full_and_truncated() -> None:
+def test_plan_is_always_the_whole_flow() -> None:
     design = load_design("probe")
-    full = plan_embedded(design, dft=False, exists=everything)
+    full = plan_embedded(design, dft=False)
     assert full.steps == ["syn", "floorplan", "place", "cts", "rsz", "ant", "route", "drc_repair",
                           "fill", "gds", "extract", "drc_klayout", "drc_magic", "antenna", "lvs",
                           "sta", "power"]
-    assert full.complete and ("sta", "ss") in full.nodes() and ("syn", "0") in full.nodes()
-    cut = plan_embedded(design, dft=False, exists=lambda m: m not in LAYOUT_MODULES)
-    assert cut.steps == ["syn", "sta", "power"] and not cut.complete
-    assert "pnr.engine.floorplan" in cut.missing
+    assert ("sta", "ss") in full.nodes() and ("syn", "0") in full.nodes()
+    modules = step_modules(plan_embedded(design, dft=True))
+    assert modules["floorplan"] == "pnr.engine.floorplan" and modules["sta"] == "signoff.sta"
+    assert modules["dft_atpg"] == "dft.steps.atpg" and len(modules) == 17 + len(DFT_TASKS)
+    import_step_modules(plan_embedded(design, dft=True))   # every engine module imports
+
+
+def broken_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str | None) -> str:
+    """A step module on sys.path that fails to import (``body`` None: no file at all)."""
+    name = "gptnano_test_broken_step"
+    if body is not None:
+        (tmp_path / f"{name}.py").write_text(body)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    return name
+
+
+@pytest.mark.parametrize("body, cause", [
+    (None, "ModuleNotFoundError: No module named 'gptnano_test_broken_step'"),
+    ("import gptnano_no_such_dependency\n",
+     "ModuleNotFoundError: No module named 'gptnano_no_such_dependency'"),
+    ("def run(ctx):\n    return (\n", "SyntaxError: "),
+    ("raise RuntimeError('bad\\nsetup')\n", "RuntimeError: bad setup"),
+])
+def test_a_step_module_that_fails_to_import_is_a_one_line_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        body: str | None, cause: str) -> None:
+    """No silently shorter flow: the CLI stops before running anything, exit 2, one line
+    naming the step, the module and the cause."""
+    floorplan = next(cls for cls in LAYOUT_TASKS if cls.NAME == "floorplan")
+    module = broken_module(tmp_path, monkeypatch, body)
+    monkeypatch.setattr(floorplan, "MODULE", module)
+    monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path / "build"))
+    with pytest.raises(FlowError, match=f"step 'floorplan': engine module {module} cannot"):
+        import_step_modules(plan_embedded(load_design("probe"), dft=False))
+    assert cli.main(["--design", "probe", "--engine", "embedded", "--jobname", "b"]) == \
+        cli.EXIT_USAGE
+    out = capsys.readouterr()
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.err, out.err
+    assert lines[0].startswith(f"error: step 'floorplan': engine module {module} cannot be "
+                               f"imported: {cause}"), lines[0]
+    assert not (tmp_path / "build" / "probe" / "b").exists()   # nothing ran
 
 
 def test_flowgraph_edges_and_corners() -> None:
     design = load_design("probe")
-    flow = build_embedded_flow(plan_embedded(design, dft=False, exists=everything))
+    flow = build_embedded_flow(plan_embedded(design, dft=False))
     assert set(flow.getkeys("sta")) == {"ss", "tt", "ff"}
     for corner in ("ss", "tt", "ff"):
         assert flow.get("sta", corner, "input") == [("extract", "0")]
@@ -84,7 +122,7 @@ def test_flowgraph_edges_and_corners() -> None:
 
 def test_dft_nodes_between_syn_and_floorplan() -> None:
     design = load_design("probe")
-    plan = plan_embedded(design, dft=True, exists=everything)
+    plan = plan_embedded(design, dft=True)
     flow = build_embedded_flow(plan)
     assert flow.get("dft_cut", "0", "input") == [("syn", "0")]
     assert flow.get("floorplan", "0", "input") == [("dft_asm", "0")]
@@ -143,24 +181,30 @@ def test_cli_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert out[0] == "syn/0" and "sta/ss" in out
 
 
+def short_plan(design: object, dft: bool) -> FlowPlan:
+    """Test double for :func:`flow.project.plan_embedded`: syn -> sta per corner + power on
+    syn's netlist, no layout steps (the flow code itself only ever plans the whole flow)."""
+    return FlowPlan(steps=["syn", "sta", "power"], corners=tuple(design.corners))
+
+
 def test_short_flow_runs_in_siliconcompiler(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """syn -> sta/{ss,tt,ff} + power as real SC nodes (the layout modules hidden): checks
-    the task wrapper, pass-through views, metrics in the manifest and signoff.json."""
+    """syn -> sta/{ss,tt,ff} + power as real SC nodes (:func:`short_plan`): checks the task
+    wrapper, pass-through views, metrics in the manifest and signoff.json."""
     import flow.project as flow_mod
 
     monkeypatch.setenv("GPTNANO_BUILD", str(tmp_path))
-    real = flow_mod.module_exists
-    monkeypatch.setattr(flow_mod, "module_exists",
-                        lambda m: m not in LAYOUT_MODULES and real(m))
+    monkeypatch.setattr(flow_mod, "plan_embedded", short_plan)
     code = cli.main(["--design", "probe", "--engine", "embedded", "--jobname", "short",
                      "--quiet"])
-    record = json.loads((tmp_path / "probe" / "signoff.json").read_text())
     job = tmp_path / "probe" / "short"
-    # Truncated flow: never reported as passed, missing modules named.
+    record = json.loads((job / "signoff.json").read_text())
     m = record["metrics"]  # every name from gptnano.metrics
-    assert code == cli.EXIT_FAILED and m["flow__passed"] is False
-    assert m["flow__complete"] is False and "pnr.engine.floorplan" in record["missing_steps"]
+    # every planned node ran: complete; passed (and exit 0) exactly when no node failed
+    assert record["not_run"] == [] and m["flow__complete"] is True
+    assert m["flow__passed"] is (record["failures"] == [])
+    assert code == (cli.EXIT_OK if m["flow__passed"] else cli.EXIT_FAILED)
+    assert "missing_steps" not in record
     assert m["design__instance__count"] == m["synth__design__instance__count"] > 100
     ws = [m[f"timing__setup__ws__corner:{c}"] for c in ("ss", "tt", "ff")]
     assert ws[0] < ws[1] < ws[2] and m["timing__setup__ws"] == ws[0]
@@ -177,7 +221,7 @@ def test_short_flow_runs_in_siliconcompiler(tmp_path: Path,
     netlist = job / "syn" / "0" / "outputs" / "probe_mac.vg"
     sta_log = job / "sta" / "tt" / "reports" / "sta_tt.log"
     before = (netlist.stat().st_mtime_ns, sta_log.stat().st_mtime_ns)
-    assert check.main(["--design", "probe", "--jobname", "short"]) == cli.EXIT_FAILED
+    assert check.main(["--design", "probe", "--jobname", "short"]) == code
     assert netlist.stat().st_mtime_ns == before[0]
     assert sta_log.stat().st_mtime_ns != before[1]
 

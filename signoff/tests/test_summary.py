@@ -40,8 +40,7 @@ METRICS = {
 def make_job(root: Path, status: dict[tuple[str, str], str] | None = None,
              skip: tuple[tuple[str, str], ...] = ()) -> Path:
     job = root / "probe" / "job0"
-    summary.write_plan(job, {"engine": "embedded", "nodes": NODES, "corners": ["ss", "tt", "ff"],
-                             "missing": []})
+    summary.write_plan(job, {"engine": "embedded", "nodes": NODES, "corners": ["ss", "tt", "ff"]})
     for (step, index), metrics in METRICS.items():
         if (step, index) in skip:
             continue
@@ -105,8 +104,20 @@ def test_failures_and_missing_nodes_fail_the_run(build: Path) -> None:
     assert rec["metrics"]["flow__passed"] is False
     assert rec["failures"] == ["sta/ss: boom"]
     assert rec["not_run"] == ["power"] and "power__total" not in rec["metrics"]
+    assert rec["metrics"]["flow__complete"] is False          # a node did not run
     # The failed corner's numbers are still reported (the check ran, its result failed).
     assert rec["metrics"]["timing__setup__ws__corner:ss"] == 0.5
+
+
+def test_complete_means_every_node_ran(build: Path) -> None:
+    """flow__complete: every planned node ran, a failed one included; passed also needs
+    every node clean. A node still ``running`` (the run was stopped) has not run."""
+    make_job(build, status={("lvs", "0"): "failed"})
+    m = summary.write_summary(load_design("probe"), "job0")[1]["metrics"]
+    assert m["flow__complete"] is True and m["flow__passed"] is False
+    make_job(build / "again", status={("power", "0"): "running"})
+    m = summary.summarize(load_design("probe"), build / "again" / "probe" / "job0")["metrics"]
+    assert m["flow__complete"] is False and m["flow__passed"] is False
 
 
 def test_no_run_is_a_clear_error(build: Path) -> None:
