@@ -53,15 +53,23 @@ because faster cells shorten hold paths too.
 What bounds the setup work: a trial edit costs one incremental timing update, and on a large
 design that update spans the edited cell's whole fanout cone (aes, 10.5k cells: a flop or an
 sbox input resized at ss costs 3-6 s at load, about a full timing update, where a gcd trial
-costs milliseconds; HEAD's 20 rounds on aes ran > 57 min, round 7 ended at 494 s). Rounds stop
-when one keeps nothing, after ``size_rounds``, when they stop paying (:class:`Convergence`,
-after OpenROAD's ``RepairSetup::terminateProgress``: a round pays if it raises the best score
-by ``SETUP_MIN_GAIN``, 0.25 %, of the starting score; two rounds in a row that do not pay end
-the repair, but not right after a setback -- the SPEF re-read after a round can take back what
-the trials' wire-load stand-ins promised, and a round cannot be undone), and, where the
-design's setup slack is only reported (``timing: {setup: report}``), when trial edits x cells
-reach ``SETUP_WORK_BUDGET`` (:func:`trial_budget`). Counts, never seconds, so the result does
-not depend on the machine.
+costs milliseconds; without the bounds below, the 20 rounds on aes ran > 57 min and round 7
+ended at 494 s). Rounds stop when one keeps nothing, after ``size_rounds``, when they stop
+paying (:class:`Convergence`, after OpenROAD's ``RepairSetup::terminateProgress``: a round
+pays if it raises the best score by ``SETUP_MIN_GAIN``, 0.25 %, of the starting score; two
+rounds in a row that do not pay end the repair, but not right after a setback -- the SPEF
+re-read after a round can take back what the trials' wire-load stand-ins promised, and a
+round cannot be undone), and, where the design's setup slack is only reported (``timing:
+{setup: report}``), when trial edits x cells reach ``SETUP_WORK_BUDGET``
+(:func:`trial_budget`). Counts, never seconds, so the result does not depend on the
+machine. Measured on one cts layout each (the rsz step alone on a machine at
+load 3.5-6; ``python -m flow.run_engine --design D --until rsz`` runs it after cts, its
+``reports/rsz.log`` has the rounds): aes 140-234 s (2 setup rounds, 484 trials, setup WS ss
+-39.61 -> -32.54 ns, tt -5.40 -> -3.86, ff -2.00 -> -1.57; hold fixed in 4 rounds; 165 s in
+that run_engine command at load 4.5, on its own placement: ss -42.69 -> -32.64); gcd 84 s
+against 149 s with 20 fixed rounds (17 rounds, then converged; WS ss -9.32, tt -1.46, ff -0.56
+against -9.63, -1.50, -0.57); small (setup signed off, unbounded) 129 s against 242 s, ss
++3.057 against +3.070 after its 20 rounds.
 
 Hold repair (after OpenROAD's ``repair_timing -hold``, ``src/rsz/src/RepairHold.cc``: find the
 hold-violating endpoints, insert delay buffers in front of them, never make setup worse):
