@@ -163,6 +163,12 @@ def test_coupling_to_neighbours_and_crossings() -> None:
         == pytest.approx(34.8264e-6)
     assert nb.coupling_pf("b", "met1", 5, grid_x(2), grid_x(6)) == pytest.approx(
         45 * 1.84 / 0.2 * 1e-6)
+    # piece_pf: the same two values, computed once and then served from the cache
+    assert nb.piece_pf("a", "met1", 4, lo, hi) == (nb.coupling_pf("a", "met1", 4, lo, hi),
+                                                   nb.crossing_pf("a", "met1", 4, lo, hi))
+    nb.tracks.clear()                       # the geometry is gone; the cached piece is not
+    assert nb.piece_pf("a", "met1", 4, lo, hi)[0] == pytest.approx(side * 1e-6)
+    assert nb.piece_pf("a", "met1", 4, lo, mid)[1] == 0.0   # a new piece: met2 c is gone
 
 
 @pytest.mark.skipif(shutil.which("sta") is None, reason="OpenSTA not installed")
