@@ -45,6 +45,7 @@ DESIGNS_DIR = REPO_ROOT / "designs"
 # (the slack is measured and shown but does not fail the run: benchmark designs run at another
 # flow's clock, e.g. ORFS's, to compare slack). Hold is always signoff.
 TIMING_MODES = ("signoff", "report")
+IO_PLACEMENTS = ("floorplan", "wirelength")  # placement.io_placement (pnr.engine.iop)
 CORNERS = tuple(pdk.CORNERS)  # every corner the PDK table characterises, in its order
 REQUIRED = object()           # default of a key the config must give
 
@@ -169,7 +170,7 @@ VARIABLES: tuple[Variable, ...] = (
     _v("placement.io_placement", str, "floorplan", "IO pins where the floorplan puts them "
        "('floorplan': inputs bottom, outputs top, by name) or moved to the edge slots nearest "
        "their logic after a first global placement ('wirelength': pnr.engine.iop, ORFS's "
-       "place_pins)", choices=("floorplan", "wirelength")),
+       "place_pins)", choices=IO_PLACEMENTS),
     _v("placement.cell_pad_sites", int, 1, "free sites kept right of every logic cell (cell "
        "padding, like ORFS' CELL_PAD_IN_SITES_DETAIL_PLACEMENT)", low=0, high=8),
     _v("timing.setup", str, "signoff", "setup slack: 'signoff' fails the run when negative, "

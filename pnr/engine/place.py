@@ -31,6 +31,7 @@ import time
 
 import numpy as np
 
+from gptnano.design_config import IO_PLACEMENTS
 from pnr.engine import dpl, gpl, iop, library, tech
 from pnr.engine.context import StepContext, StepError
 from pnr.engine.layout import Component, Layout, write_def
@@ -68,9 +69,6 @@ def cell_pad_sites(placement: dict, where: str = "placement.cell_pad_sites") -> 
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 8:
         raise StepError(f"{where}: {value!r} is not a whole number of sites in 0..8")
     return value
-
-
-IO_PLACEMENTS = ("floorplan", "wirelength")
 
 
 def io_placement(placement: dict, where: str = "placement.io_placement") -> str:
