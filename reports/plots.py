@@ -7,12 +7,14 @@ omitted, so the page layout stays the same and the reader sees why it is empty.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from reports.node_reports import Timeline
 
@@ -67,18 +69,25 @@ def plot_pareto(points: pd.DataFrame, path: Path, notes: list[str] | None = None
             style = PARETO_STYLE.get(str(kind), PARETO_STYLE["layout, signoff not passed"])
             candidate = "candidate, " if bool(sub.get("candidate", pd.Series([False])).any()) \
                 else ""
+            # an "x" is a line marker, coloured by its face (edgecolors on it is a warning)
+            paint = {"color": colour} if style["marker"] == "x" else \
+                {"edgecolors": colour, "facecolors": colour if style["filled"] else "none"}
             ax.scatter(sub["area_x_latency"], sub["val_ppl"], s=44,
-                       label=f"{config} ({candidate}{kind})",
-                       marker=style["marker"], edgecolors=colour,
-                       facecolors=colour if style["filled"] else "none", linewidths=1.3)
+                       label=f"{config} ({candidate}{kind})", marker=style["marker"],
+                       linewidths=1.3, **paint)
         for (x, y), label in _merged_labels(group, span).items():
             ax.annotate(label, (x, y), fontsize=7, xytext=(4, 2), textcoords="offset points",
                         color=colour)
     front = pareto_front(points, "area_x_latency", "val_ppl")
     ax.step(front["area_x_latency"], front["val_ppl"], where="post", color="k", lw=1,
             label="Pareto front")
-    ax.set_xscale("log")
-    ax.set_xlabel("area × latency (µm² · cycles/token); area: layout core or synthesized cells")
+    ax.set_xscale(pareto_x_scale(points["area_x_latency"]))
+    unit = "µm² · cycles/token"
+    if ax.get_xscale() == "linear":  # the power of ten once, in the label, not on every tick
+        exponent = int(math.floor(math.log10(max(float(points["area_x_latency"].max()), 1.0))))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 10 ** exponent:g}"))
+        unit = f"10^{exponent} {unit}"
+    ax.set_xlabel(f"area × latency ({unit}); area: layout core or synthesized cells")
     ax.set_ylabel("validation perplexity")
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
@@ -87,6 +96,17 @@ def plot_pareto(points: pd.DataFrame, path: Path, notes: list[str] | None = None
         ax.text(0.0, -0.34, "left out or caveats:\n" + "\n".join(notes), transform=ax.transAxes,
                 fontsize=7, color="#555", va="top")
     return _save(fig, path)
+
+
+def pareto_x_scale(values: pd.Series) -> str:
+    """"log" when the area × latency values span a decade or more, else "linear": inside one
+    decade a log axis has no major tick, and matplotlib then labels every minor tick in full
+    ("2.375×10^11", "2.4×10^11", ...), which overprints (l1_g2's variants alone, 2.37e11 to
+    2.56e11, did)."""
+    positive = values[values > 0]
+    if positive.empty:
+        return "linear"
+    return "log" if float(positive.max()) >= 10.0 * float(positive.min()) else "linear"
 
 
 def _merged_labels(group: pd.DataFrame, span: float) -> dict[tuple[float, float], str]:
