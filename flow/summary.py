@@ -19,6 +19,7 @@ the report file it was read from.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,23 @@ def read_node(job: Path, step: str, index: str, sc_name: str = "") -> NodeRecord
                       dict(data.get("details") or {}), data.get("peak_memory_mb"))
 
 
+# ``create_clock ... -period <ns>`` of an SDC (one command a line, as the design SDCs are)
+SDC_PERIOD = re.compile(r"^\s*create_clock\b.*?\s-period\s+([0-9]*\.?[0-9]+)", re.M)
+
+
+def job_clock_period(design: DesignConfig, job: Path) -> float:
+    """The clock period ``job`` ran with: the single ``create_clock -period`` of the SDC its
+    synthesis passed on (``syn/0/outputs/<top>.sdc``, the file every later step and the STA
+    read), else the config's. A job summarized again after its config's clock changed keeps
+    its own clock (l1_g2's g2a ran at 45 ns and was re-summarized when the config said 40)."""
+    sdc = job / "syn" / "0" / "outputs" / f"{design.top}.sdc"
+    try:
+        periods = SDC_PERIOD.findall(sdc.read_text(errors="replace"))
+    except OSError:
+        return design.clock_period_ns
+    return float(periods[0]) if len(periods) == 1 else design.clock_period_ns
+
+
 def _num(value: Any) -> float | int | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
@@ -178,8 +196,8 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     take("antenna__violating__nets", "antenna", "antenna.json")
     take("antenna__diode__count", "ant", "antenna_estimate.json")
     take("route__drc_repair__shape__count", "drc_repair", None)
-    metrics["clock__period"] = design.clock_period_ns
-    model_to_chip = model_figures(design, metrics, corners)
+    metrics["clock__period"] = job_clock_period(design, job)
+    model_to_chip = model_figures(design, metrics, corners, metrics["clock__period"])
     if model_to_chip is not None:
         metrics.update(model_to_chip.pop("metrics", {}))
 
@@ -218,13 +236,14 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     }
 
 
-def model_figures(design: DesignConfig, metrics: dict[str, Any], corners: list[str]
-                  ) -> dict[str, Any] | None:
+def model_figures(design: DesignConfig, metrics: dict[str, Any], corners: list[str],
+                  period_ns: float | None = None) -> dict[str, Any] | None:
     """The model-to-chip record of a design that names a model ``variant`` (None otherwise).
 
     Cycles come from design/perf.py's cycle model (GqmvConfig.job_cycles per matrix, the
     formula dv/tests check against the RTL's CYCLES register); throughput is taken at the
-    signoff clock and at each corner's fmax, tokens per joule with the signoff power. A
+    signoff clock (``period_ns``, the job's; default the config's) and at each corner's fmax,
+    tokens per joule with the signoff power. A
     config that cannot run the variant gets ``reason`` and no ``model__*`` metrics: absent,
     not zero. The ``model__*`` figures are returned under ``metrics`` for the caller to merge.
     """
@@ -251,7 +270,7 @@ def model_figures(design: DesignConfig, metrics: dict[str, Any], corners: list[s
     power = _num(metrics.get("power__total"))
     record.update(jobs=token.jobs, macs=token.macs, weight_bits=token.weight_bits,
                   rowp_bits=token.rowp_bits, source="design/perf.py",
-                  metrics=perf.signoff_metrics(token, design.clock_period_ns, fmax,
+                  metrics=perf.signoff_metrics(token, period_ns or design.clock_period_ns, fmax,
                                                float(power) if power is not None else None))
     return record
 

@@ -48,3 +48,19 @@ def test_design_without_a_variant_has_no_model_record(build: Path) -> None:  # n
     rec = summary.summarize(load_design("probe"), make_job(build))
     assert rec["model_to_chip"] is None
     assert not [k for k in rec["metrics"] if k.startswith("model__")]
+
+
+def test_job_keeps_the_clock_it_ran_with(build: Path) -> None:  # noqa: F811
+    job = make_job(build)
+    design = replace(load_design("probe"), top="gqmv_base", extra={"variant": "w8a8_group"})
+    sdc = job / "syn" / "0" / "outputs" / "gqmv_base.sdc"
+    sdc.parent.mkdir(parents=True)
+    period = design.clock_period_ns + 15.0  # the config's clock changed after the run
+    sdc.write_text(f"# a comment: -period 1.0\ncreate_clock -name clk -period {period} "
+                   "[get_ports clk]\nset_input_delay 9.0 -clock clk [all_inputs]\n")
+    m = summary.summarize(design, job)["metrics"]
+    token = perf.token_perf(CONFIGS["base"], perf.load_variant("w8a8_group"))
+    assert m["clock__period"] == period
+    assert m["model__us_per_token"] == pytest.approx(token.cycles * period / 1000)
+    sdc.write_text("create_clock -period 9 [get_ports a]\ncreate_clock -period 7 [get_ports b]\n")
+    assert summary.summarize(design, job)["metrics"]["clock__period"] == design.clock_period_ns
