@@ -218,6 +218,8 @@ VARIABLES: tuple[Variable, ...] = (
     _v("route.max_rounds", int, 60, "router rip-up round budget", low=0),
     _v("route.time_guard_s", float, 3600.0, "router wall-clock guard (s): fails, never cuts "
        "rounds", low=0, low_open=True),
+    _v("route.antenna_repair", bool, True, "after routing, diodes at the gates still over the "
+       "sky130 antenna ratio, joined to their routed nets (pnr.engine.antenna_repair)"),
     _v("power.activity", float, 0.1, "default switching activity for power analysis", low=0,
        high=1),
     _v("drc.feol", bool, True, "KLayout DRC runs the FEOL rule groups too (the full deck)"),

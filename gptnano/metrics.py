@@ -121,6 +121,13 @@ REGISTRY: dict[str, Metric] = {m.name: m for m in (
     _M("antenna__violating__nets", "count", "nets with a gate over a sky130 antenna ratio",
        "lower"),
     _M("antenna__diode__count", "count", "antenna diodes inserted before routing", "lower"),
+    _M("route__antenna__violating__pins", "count", "gate pins over a sky130 antenna ratio "
+       "as routed, before the route step's antenna repair (pnr.engine.antenna_repair)",
+       "lower"),
+    _M("route__antenna_repair__violating__pins", "count", "gate pins still over a sky130 "
+       "antenna ratio after the route step's antenna repair", "lower"),
+    _M("route__antenna_repair__diode__count", "count", "antenna diodes the route step's "
+       "repair inserted at violating gates after routing", "lower"),
     _M("route__drc_repair__shape__count", "count", "rectangles the DRC repair step added "
        "to close same-net notches, holes and necks", "lower"),
     _M("design__lvs__clean", "bool",
@@ -259,6 +266,9 @@ ENGINE_KEYS: dict[tuple[str, str], str] = {
     ("antenna", "antenna_violating_pins"): "antenna__violating__pins",
     ("antenna", "antenna_violating_nets"): "antenna__violating__nets",
     ("ant", "antenna_diodes_inserted"): "antenna__diode__count",
+    ("route", "antenna_violating_pins_routed"): "route__antenna__violating__pins",
+    ("route", "antenna_violating_pins_repaired"): "route__antenna_repair__violating__pins",
+    ("route", "antenna_diodes_inserted"): "route__antenna_repair__diode__count",
     ("drc_repair", "drc_repair_rects"): "route__drc_repair__shape__count",
     ("lvs", "lvs_match"): "design__lvs__clean",
     # the DFT steps (dft.steps.<step>, flow nodes dft_<step>)

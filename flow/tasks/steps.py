@@ -51,12 +51,14 @@ AntTask = _view_task("ant", "pnr.engine.antenna", ("layout.json", "vg"), EDITED,
 
 class RouteTask(EngineTask):
     """Detailed routing; also writes the parasitics STA reads: ``spef`` (max extraction
-    corner, setup) and ``min.spef`` (min corner, hold), see :mod:`pnr.engine.spef`."""
+    corner, setup) and ``min.spef`` (min corner, hold), see :mod:`pnr.engine.spef`; and the
+    netlist, with the diodes its post-route antenna repair inserts
+    (:mod:`pnr.engine.antenna_repair`), for STA, power and LVS."""
 
     NAME = "route"
     MODULE = "pnr.engine.route"
-    NEEDS = ("layout.json",)
-    MAKES = ("layout.json", "def", "spef", "min.spef")
+    NEEDS = ("layout.json", "vg")
+    MAKES = ("layout.json", "def", "spef", "min.spef", "vg")
 
     def violations(self, metrics: dict[str, Any]) -> list[str]:
         failed = metrics.get("failed_nets")

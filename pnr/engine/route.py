@@ -54,10 +54,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pnr.engine import grt, library, pin_access, route_audit, tech
+from pnr.engine import antenna_repair, grt, library, pin_access, route_audit, tech
 from pnr.engine import route_core as core
 from pnr.engine.context import StepContext, StepError
-from pnr.engine.layout import Layout, grid_x, grid_y, place_rect, write_def
+from pnr.engine.layout import Component, Layout, grid_x, grid_y, place_rect, write_def
 from pnr.engine.spef import write_spef
 
 L1, L2, L3, L4 = 0, 1, 2, 3
@@ -607,6 +607,40 @@ class Router:
             return False
         return True
 
+    def connect_pin(self, net: str, comp: Component, pin: str, near: str) -> bool:
+        """Join pin ``pin`` of ``comp``, a cell placed in free sites after routing (a
+        post-route antenna diode, :mod:`pnr.engine.antenna_repair`), to the routed ``net``:
+        one search from the access node of the net's pin ``near`` (``inst/pin``) to the new
+        pin's legal access nodes, claimed like any path; the rest of the net stays as routed.
+        False, with the state unchanged, when the net is not routed, the pin has no legal
+        access node, or no path is found.  Only access points within 15 nm of a grid node
+        are taken (the met1 obstacles that checking farther ones needs are not kept after
+        construction).  The caller adds ``comp`` and the connection to the layout."""
+        n = self.net_id[net]
+        src = self.access.get(n, {}).get(near)
+        if src is None:
+            return False
+        view = Layout(self.layout.top, self.layout.die, self.layout.core, self.layout.rows,
+                      [comp], {}, {net: [(comp.name, pin)]})
+        try:
+            (new,) = pin_candidates(view, self.s, self.net_id, [])[n]
+        except StepError:
+            return False
+        self.pins[n].append(new)
+        t = len(self.pins[n]) - 1
+        targets = {k: t for k in new.nodes
+                   if abs(new.offset.get(k, 0)) <= 15 and self._access_ok(n, new, k)}
+        path = None
+        for margin in (12, 60) if targets else ():
+            path = self._search(n, [src], targets, self._bbox(targets), margin)
+            if path is not None:
+                break
+        if path is None:
+            self.pins[n].pop()
+            return False
+        self._claim(n, [path], {new.name: path[-1]})
+        return True
+
     def _claim(self, n: int, paths: list[list[int]], access: dict[str, int]) -> None:
         """Occupy the nodes, via pads and mcons of new `paths` and newly joined pins
         (`access`: pin name -> node) for net n, which :meth:`route_net` is routing."""
@@ -1066,8 +1100,10 @@ def settings(ctx: StepContext) -> tuple[int, float]:
     :data:`MAX_ROUNDS` and :data:`TIME_GUARD_S`; anything else there is an error."""
     given = ctx.design.extra.get("route", {}) or {}
     where = f"{ctx.design.folder / 'config.yaml'}: route:"
-    if not isinstance(given, dict) or set(given) - {"max_rounds", "time_guard_s"}:
-        raise StepError(f"{where} accepts only max_rounds and time_guard_s, got {given!r}")
+    if not isinstance(given, dict) or set(given) - {"max_rounds", "time_guard_s",
+                                                    "antenna_repair"}:
+        raise StepError(f"{where} accepts only max_rounds, time_guard_s and antenna_repair, "
+                        f"got {given!r}")
     rounds = given.get("max_rounds", MAX_ROUNDS)
     guard = given.get("time_guard_s", TIME_GUARD_S)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
@@ -1094,7 +1130,10 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         log(f"{time.monotonic() - tg:7.1f}s global route: " +
             " ".join(f"{k}={v}" for k, v in grt_metrics.items()))
         failed = router.run(rounds, log=log, time_guard_s=guard)
-    layout.routes = router.geometry()
+        layout.routes = router.geometry()
+        # post-route antenna repair: diodes at the violating gates, joined by the router
+        # (pnr.engine.antenna_repair); also writes the netlist the later steps read
+        antenna = antenna_repair.run_in_route(ctx, layout, router, log)
     violations = route_audit.audit(layout.routes)
     (ctx.reports_dir / "route_audit.rpt").write_text(route_audit.report(violations))
     layout.save(ctx.output("layout.json"))
@@ -1113,6 +1152,6 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
         f"(reports/route_audit.rpt)\n")
     return {"nets": len(router.names), "failed_nets": len(names),
             "drc_errors_self": len(violations),
-            "rip_up_rounds": router.rounds_run, **grt_metrics,
+            "rip_up_rounds": router.rounds_run, **grt_metrics, **antenna,
             "wirelength_um": round(wl / 1000, 1), "vias": vias, "spef_nets": spef_nets,
             "runtime_s": round(time.monotonic() - t0, 2)}
