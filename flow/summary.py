@@ -180,8 +180,10 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
         take(name, "power", "power.rpt")
     take("synth__design__instance__count", "syn", "stat.rpt")
     take("synth__design__instance__area", "syn", "stat.rpt")
-    # logic cells in the layout: after timing repair / CTS (their buffers count) when they ran
-    if not (take("design__instance__count", "ant", "antenna_estimate.json")
+    # logic cells in the layout: after the route step's antenna diodes, timing repair / CTS
+    # (their buffers count) when they ran
+    if not (take("design__instance__count", "route", "antenna_repair.json")
+            or take("design__instance__count", "ant", "antenna_estimate.json")
             or take("design__instance__count", "rsz", "rsz.json")
             or take("design__instance__count", "cts", "cts.json")
             or take("design__instance__count", "floorplan", None)):
@@ -195,6 +197,9 @@ def summarize(design: DesignConfig, job: Path) -> dict[str, Any]:
     take("antenna__violating__pins", "antenna", "antenna.json")
     take("antenna__violating__nets", "antenna", "antenna.json")
     take("antenna__diode__count", "ant", "antenna_estimate.json")
+    for name in ("route__antenna__violating__pins", "route__antenna_repair__violating__pins",
+                 "route__antenna_repair__diode__count"):
+        take(name, "route", "antenna_repair.json")
     take("route__drc_repair__shape__count", "drc_repair", None)
     metrics["clock__period"] = job_clock_period(design, job)
     model_to_chip = model_figures(design, metrics, corners, metrics["clock__period"])

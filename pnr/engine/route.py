@@ -1153,5 +1153,6 @@ def run(ctx: StepContext) -> dict[str, float | int | str]:
     return {"nets": len(router.names), "failed_nets": len(names),
             "drc_errors_self": len(violations),
             "rip_up_rounds": router.rounds_run, **grt_metrics, **antenna,
+            "cells": sum(c.kind == "logic" for c in layout.components),
             "wirelength_um": round(wl / 1000, 1), "vias": vias, "spef_nets": spef_nets,
             "runtime_s": round(time.monotonic() - t0, 2)}
