@@ -178,6 +178,9 @@ VARIABLES: tuple[Variable, ...] = (
     _v("synth.abc", str, "sized", "ABC mapping mode (gptnano.synth.ABC_MODES)",
        choices=("sized", "area", "fast")),
     _v("synth.corner", str, "tt", "Liberty corner ABC maps against", choices=CORNERS),
+    _v("synth.abc_buffers", bool, True, "ABC buffers high-fanout nets (its 'buffer -p'); false "
+       "leaves them to the engine's placement-aware trees (cts, rsz), like ORFS's "
+       "REMOVE_ABC_BUFFERS"),
     _v("synth.target_period_ns", float, None, "clock period ABC's delay target is derived "
        "from instead of the clock's (gptnano.synth.abc_period_ns; shorter sizes the logic for "
        "the routed wires ABC does not see); null: the clock period", nullable=True, low=0,

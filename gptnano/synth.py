@@ -113,6 +113,14 @@ ABC_MODES = {
     "fast": "abc -fast -liberty {lib}",
 }
 DEFAULT_ABC_MODE = "sized"
+# ``synth: {abc_buffers: false}`` drops the sized script's ``buffer -p``: ABC then leaves
+# high-fanout nets on their drivers and the engine buffers them after placement (cts's
+# signal trees, clustered by position; rsz's design repair), as ORFS's REMOVE_ABC_BUFFERS
+# does. Why: ABC buffers without wires, and for a net of ~150 loads it built chains (each
+# buffer driving ~10 loads and the next buffer): orfs_riscv32i's synthesized netlist (job
+# rv2) had 20 chains 9-16 buffers deep, and its worst tt path ran through 13 of them (9.3 ns
+# of its 15.5 ns, setup WS -9.88 ns at 6 ns).
+DEFAULT_ABC_BUFFERS = True
 
 # The register overhead subtracted from the clock period for ABC's target: the plain D flop
 # that dfflibmap uses for the (reset-less) datapath registers, its clock-to-Q at a clock
@@ -134,6 +142,11 @@ ABC_DELAY_SCALE = 0.85
 # still showed (job s45r), and ABC's area recovery left weak cells (o21ai_0, nor4_1) driving
 # those wires. A shorter target sizes them up before placement (design/README.md, Timing).
 DEFAULT_TARGET_PERIOD = None
+
+
+def abc_buffers(design: Any) -> bool:
+    """Whether ABC buffers high-fanout nets for ``design`` (``synth.abc_buffers``)."""
+    return bool(design.extra.get("synth", {}).get("abc_buffers", DEFAULT_ABC_BUFFERS))
 
 
 def abc_period_ns(design: Any) -> float:
@@ -267,10 +280,12 @@ def mode_liberty(mode: str, corner: str = "tt") -> Path:
 
 
 def flow_script(rtl: Sequence[Path], top: str, period_ns: float, lib: Path, netlist: Path,
-                reports: Path, abc_mode: str, abc_exe: Path | None = None) -> str:
+                reports: Path, abc_mode: str, abc_exe: Path | None = None,
+                abc_buffers: bool = DEFAULT_ABC_BUFFERS) -> str:
     """The ``flow`` mode's yosys script; ``abc_mode`` is a key of :data:`ABC_MODES`;
-    ``abc_exe`` the ABC binary when it is not the yosys build's default (pyosys). Writes the
-    sized ABC script file into ``reports``."""
+    ``abc_exe`` the ABC binary when it is not the yosys build's default (pyosys);
+    ``abc_buffers`` False takes the buffering out of the sized script
+    (:data:`DEFAULT_ABC_BUFFERS`). Writes the sized ABC script file into ``reports``."""
     if abc_mode not in ABC_MODES:
         raise StepError(f"unknown ABC mode '{abc_mode}'; known: {sorted(ABC_MODES)}")
     # ABC times logic between flops from a clock edge to the next: its budget is the period
@@ -282,7 +297,8 @@ def flow_script(rtl: Sequence[Path], top: str, period_ns: float, lib: Path, netl
     # yosys replaces {D} only in its own scripts, not inside a -script file: the delay target
     # is written into the file here (with the placeholder left in, ABC ignored it and the
     # netlist was the same at every clock).
-    abc_script.write_text(ABC_SIZED_SCRIPT.replace("{D}", f"-D {period_ps}"))
+    sized = ABC_SIZED_SCRIPT if abc_buffers else ABC_SIZED_SCRIPT.replace("buffer -p\n", "")
+    abc_script.write_text(sized.replace("{D}", f"-D {period_ps}"))
     abc = ABC_MODES[abc_mode].format(period_ps=period_ps, lib=yosys_word(lib),
                                      script=yosys_word(abc_script))
     if abc_exe is not None:
@@ -315,10 +331,11 @@ write_verilog -noattr -noexpr -nohex -nodec {yosys_word(netlist)}
 
 def yosys_script(ctx: StepContext, lib: Path, netlist: Path, abc_mode: str,
                  abc_exe: Path | None = None) -> str:
-    """:func:`flow_script` for ``ctx.design`` (RTL, top, clock), reports in ``ctx``."""
+    """:func:`flow_script` for ``ctx.design`` (RTL, top, clock, ABC buffering), reports in
+    ``ctx``."""
     design = ctx.design
     return flow_script(design.rtl, design.top, abc_period_ns(design), lib, netlist,
-                       ctx.reports_dir, abc_mode, abc_exe)
+                       ctx.reports_dir, abc_mode, abc_exe, abc_buffers(design))
 
 
 def _reads_and_abc(rtl: Sequence[Path], lib: Path, abc_exe: Path | None,
@@ -399,12 +416,14 @@ def check_netlist(path: Path) -> None:
 
 def synthesize(rtl: Sequence[Path], top: str, netlist: Path, reports: Path, mode: str = "flow",
                *, clock_period_ns: float | None = None, abc_mode: str = DEFAULT_ABC_MODE,
-               corner: str = "tt", yosys: str = DEFAULT_YOSYS) -> dict[str, float | int | str]:
+               corner: str = "tt", yosys: str = DEFAULT_YOSYS,
+               abc_buffers: bool = DEFAULT_ABC_BUFFERS) -> dict[str, float | int | str]:
     """Synthesize ``rtl`` (top module ``top``) into ``netlist`` in ``mode``; the script, the
     yosys log and ``stat.rpt`` go to ``reports``. Returns cells, area, registers, runtime.
 
-    ``clock_period_ns`` (ABC's delay target), ``abc_mode`` and ``corner`` (the Liberty ABC maps
-    against) are the ``flow`` mode's knobs; ``dft`` and ``estimate`` map at ``corner`` too."""
+    ``clock_period_ns`` (ABC's delay target), ``abc_mode``, ``corner`` (the Liberty ABC maps
+    against) and ``abc_buffers`` are the ``flow`` mode's knobs; ``dft`` and ``estimate`` map
+    at ``corner`` too."""
     if mode not in MODES:
         raise StepError(f"unknown synthesis mode '{mode}'; known: {list(MODES)}")
     if yosys not in YOSYS_IMPLS:
@@ -416,7 +435,8 @@ def synthesize(rtl: Sequence[Path], top: str, netlist: Path, reports: Path, mode
     if mode == "flow":
         if clock_period_ns is None:
             raise StepError("flow synthesis needs the clock period (ABC's delay target)")
-        text = flow_script(rtl, top, clock_period_ns, lib, netlist, reports, abc_mode, abc_exe)
+        text = flow_script(rtl, top, clock_period_ns, lib, netlist, reports, abc_mode, abc_exe,
+                           abc_buffers)
     elif mode == "dft":
         text = dft_script(rtl, top, lib, netlist, reports, abc_exe)
     else:
@@ -459,7 +479,7 @@ def run(ctx: StepContext, abc_mode: str | None = None) -> dict[str, float | int 
     netlist = ctx.output("vg")
     metrics = synthesize(ctx.design.rtl, ctx.top, netlist, ctx.reports_dir, "flow",
                          clock_period_ns=abc_period_ns(ctx.design), abc_mode=abc_mode,
-                         corner=corner, yosys=impl)
+                         corner=corner, yosys=impl, abc_buffers=abc_buffers(ctx.design))
     check_netlist(netlist)
     # The constraints travel with the netlist as the SDC view (DFT may rewrite it downstream).
     shutil.copyfile(ctx.design.sdc, ctx.output("sdc"))

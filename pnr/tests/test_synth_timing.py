@@ -36,6 +36,22 @@ def test_abc_script_file_carries_the_delay_target(tmp_path: Path) -> None:
     assert text.count(f"-D {target_ps}") == 3
 
 
+def test_abc_buffering_follows_the_config(tmp_path: Path) -> None:
+    """``synth: {abc_buffers: false}`` takes ``buffer -p`` out of the sized script (and only
+    that: sizing stays), so high-fanout nets reach the engine unbuffered."""
+    design = load_design("orfs_gcd")
+    lib = synth.synth_liberty("tt")
+    scripts = {}
+    for flag in (True, False):
+        cfg = dataclasses.replace(design, extra={**design.extra, "synth": {"abc_buffers": flag}})
+        ctx = StepContext.standalone(cfg, tmp_path / str(flag))
+        synth.yosys_script(ctx, lib, tmp_path / "x.vg", "sized")
+        scripts[flag] = (ctx.reports_dir / "abc.script").read_text().splitlines()
+    assert "buffer -p" in scripts[True]
+    assert "buffer -p" not in scripts[False]
+    assert [line for line in scripts[True] if line != "buffer -p"] == scripts[False]
+
+
 def test_delay_target_is_the_period_less_the_register_overhead() -> None:
     """At ss the flop's clock-to-Q and setup are ~2.5 ns of a 25 ns clock (``design/README``);
     a period shorter than the overhead is refused with the numbers."""
