@@ -48,6 +48,7 @@ accelerator (3.3 M grid nodes) in 39 CPU-minutes.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -100,6 +101,11 @@ UNTANGLE_NETS = 3       # rip-up cycles among at most this many nets are untangl
 CHAIN_DEPTH = 3         # a rip-up transaction follows failing victims this many steps
 CHAIN_NETS = 60         # ... and rips up at most this many nets
 GUIDE_COST = 40.0       # extra cost per node outside the net's global-route guide
+WINDOW = 8              # a stuck net's neighbours within this many nodes of its pins are rerouted
+WINDOW_NETS = 40        # ... unless the window holds more nets than this
+WINDOW_COMBOS = 16      # access node choices tried for the pins of the contested spot
+WINDOW_ROUND = 2        # from this rip-up round on, a failed transaction gets a window
+WINDOW_ORDERS = 4       # ... each in every order of its nets, up to this many nets (else 2)
 PATIENCE = 8            # rip-up rounds without fewer failed nets before giving up
 SEARCH_BOUND = (0.0, 0.0)
 """First-pass search bound (mul, add), off: with ``mul > 0`` a first-pass search gives up once
@@ -847,6 +853,78 @@ class Router:
             self._claim(v, paths, access)
         return [n], ripped
 
+    def _reroute_window(self, n: int) -> bool:
+        """Region rip-up and reroute for a net its transactions have not routed.
+
+        Every net with a wire, pad or mcon within :data:`WINDOW` nodes of the pins n cannot
+        reach is ripped up with n (at most :data:`WINDOW_NETS` of them).  The pins of these
+        nets within two nodes of that spot form the contested cluster: for each choice of
+        their access nodes (fixed, at most :data:`WINDOW_COMBOS`) and each order of their
+        nets, the cluster is routed first; when it routes, the other nets follow, shortest
+        first, and the first choice that routes them all is kept.  Otherwise every net gets
+        its old route back.  Why: a transaction rips up only the nets a probe names, which
+        have no room to move while their own neighbours stay, and :meth:`_untangle` tries
+        one pin's access nodes at a time in two orders.  On orfs_riscv32i (job nb1, no ABC
+        buffers) three pins of one mux4_1 (A2, A3, S1, two access nodes each, three nets)
+        routed only with the window cleared, one access combination and one of six orders;
+        transactions cycled through the same 4-5 victims for eight rounds.  Rerouting a
+        whole region around a failure is the classic remedy (the search-and-repair of
+        detailed routers such as TritonRoute, which rips up and reroutes every net in a
+        window around a violation)."""
+        if self.route_net(n):
+            return True
+        s = self.s
+        plane = self.nx * self.ny
+        spots = sorted({k % plane for pin in self.unreached for k in pin.nodes})
+        if not spots:
+            return False
+        window: set[int] = set()
+        for p in spots:
+            j, i = divmod(p, self.nx)
+            rows = np.arange(max(0, j - WINDOW), min(self.ny, j + WINDOW + 1))
+            cols = np.arange(max(0, i - WINDOW), min(self.nx, i + WINDOW + 1))
+            window.update((rows[:, None] * self.nx + cols[None, :]).ravel().tolist())
+        idx = np.asarray(sorted(window), np.int64)
+        found = np.concatenate([s.owner[idx + layer * plane] for layer in range(4)] +
+                               [s.pads_net[idx].ravel(), s.mcon[idx]])
+        nets = sorted({int(m) for m in found if m >= 0 and m != n and m in self.paths})
+        if len(nets) > WINDOW_NETS:
+            return False
+        saved = {v: (self.paths[v], self.access[v]) for v in nets}
+        near = [pin for m in (n, *nets) for pin in self.pins[m]
+                if any(abs(k % plane % self.nx - q % self.nx) <= 2 and
+                       abs(k % plane // self.nx - q // self.nx) <= 2
+                       for k in pin.nodes for q in spots)]
+        owner = {id(pin): m for m in (n, *nets) for pin in self.pins[m]}
+        cluster = sorted({owner[id(pin)] for pin in near} | {n})
+        rest = sorted(set(nets) - set(cluster), key=lambda v: (self._hpwl(v), v))
+        combos = itertools.islice(itertools.product(*[pin.nodes for pin in near]),
+                                  WINDOW_COMBOS)
+        kept = [pin.nodes for pin in near]
+        for v in nets:
+            self.rip_up(v)
+        for combo in combos:
+            orders = itertools.permutations(cluster) if len(cluster) <= WINDOW_ORDERS \
+                else (cluster, cluster[::-1])
+            for order in orders:
+                for pin, k in zip(near, combo, strict=True):
+                    pin.nodes = [k]
+                try:
+                    ok = all(self.route_net(m) for m in order)
+                finally:
+                    for pin, nodes in zip(near, kept, strict=True):
+                        pin.nodes = nodes
+                if ok and all([self.route_net(v) for v in rest]):
+                    return True
+                for m in (*cluster, *rest):
+                    self.rip_up(m)
+                if ok:      # the cluster routed but the rest did not: next access choice
+                    break
+        for v in nets:
+            self.paths[v], self.access[v] = [], {}
+            self._claim(v, *saved[v])
+        return False
+
     def _untangle(self, n: int, victims: list[int], unreached: list[Pin]) -> bool:
         """Two or three nets that keep ripping each other up (rip-up cycles on one cell whose
         pins sit on neighbouring tracks): try every access node of each pin near the
@@ -961,6 +1039,8 @@ class Router:
                     continue
                 lost, k = self._negotiate(n, stale)
                 ripped += k
+                if lost == [n] and rnd >= WINDOW_ROUND and self._reroute_window(n):
+                    lost = []
                 still += lost
             failed = [n for n in dict.fromkeys(still) if n not in self.paths]
             if len(failed) < len(best_failed):

@@ -274,3 +274,39 @@ def test_core_pad_leaves_room_for_reserved_mcon_above() -> None:
     assert core.reserved_clear(0, p - nx, *far, st["hard"], nx)
     st["hard"][p + nx] = (core.BLOCKED, core.NO_MCON)
     assert not core.reserved_clear(0, p, *pad, st["hard"], nx)
+
+
+def test_window_reroute_gives_every_net_its_route_back_when_it_fails(
+        routed: tuple[Layout, Router]) -> None:
+    """Region rip-up (``Router._reroute_window``) for a net whose pin no reroute can reach:
+    the neighbours it ripped up get exactly their old routes back."""
+    _layout, router = routed
+    snap = router._snapshot()
+    try:
+        inside = [m for m in router.paths  # a net of cell pins: among other nets' wires
+                  if not any(p.name.startswith("PIN/") for p in router.pins[m])]
+        n = max(inside, key=lambda m: (len(router.pins[m]), m))
+        before = router._snapshot()
+        router.rip_up(n)
+        pin = router.pins[n][0]
+        nodes = np.asarray(pin.nodes, np.int64)
+        router.s.owner[nodes] = len(router.names) + 7   # a net that is not there blocks it
+        ripped: list[int] = []
+        rip_up = router.rip_up
+        router.rip_up = lambda m: (ripped.append(m), rip_up(m))[1]  # type: ignore[method-assign]
+        try:
+            assert router._reroute_window(n) is False
+        finally:
+            del router.rip_up
+        assert set(ripped) - {n}, "the window held no other net: nothing was tested"
+        assert n not in router.paths
+        for v, paths in before[5].items():
+            if v != n:
+                assert router.paths[v] == paths
+        mine = np.zeros(len(router.s.owner), bool)
+        mine[[k for path in before[5][n] for k in path] + list(before[6][n].values()) +
+             before[7].get(n, [])] = True
+        mine[nodes] = True
+        assert (router.s.owner[~mine] == before[0][~mine]).all()
+    finally:
+        router._restore(snap)
