@@ -36,7 +36,9 @@ may cross other nets at a high cost names exactly the nets in the way; those are
 the failed net is routed, they are rerouted (victims that fail now are probed in turn, a short
 chain), and the contested nodes get a history cost.  A transaction that leaves no fewer nets
 unrouted (nor moves the one failure onto a net with a smaller bounding box) is undone, so a
-round never ends with more failed nets than it started with.
+round never ends with more failed nets than it started with.  From round 2 on, a net whose
+transaction is undone gets a region rip-up (:meth:`Router._reroute_window`): its neighbours
+within a window are rerouted with it, the contested pins' access choices and orders tried.
 Rounds stop on a round budget (:data:`MAX_ROUNDS`), never on the clock,
 and ties between nets are broken by net id, so the routed geometry depends only on the placed
 layout.
