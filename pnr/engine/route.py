@@ -849,11 +849,23 @@ class Router:
             return lost, ripped
         for m in touched:  # undo: every touched net gets its old route back
             self.rip_up(m)
-        for v in sorted(saved):
-            paths, access = saved[v]
-            self.paths[v], self.access[v] = [], {}
-            self._claim(v, paths, access)
+        self._put_back(saved)
         return [n], ripped
+
+    def _put_back(self, saved: dict[int, tuple[list[list[int]], dict[str, int]]]) -> None:
+        """Give the (ripped-up) nets of `saved` their recorded paths and access nodes back."""
+        for v in sorted(saved):
+            self.paths[v], self.access[v] = [], {}
+            self._claim(v, *saved[v])
+
+    def _pins_near(self, nets, spots) -> list[tuple[int, Pin]]:
+        """(net, pin) of the pins of `nets` with an access node within two nodes of a plane
+        node in `spots`: the pins contesting the place a failed net could not reach."""
+        plane = self.nx * self.ny
+        return [(m, pin) for m in nets for pin in self.pins[m]
+                if any(abs(k % plane % self.nx - q % self.nx) <= 2 and
+                       abs(k % plane // self.nx - q // self.nx) <= 2
+                       for k in pin.nodes for q in spots)]
 
     def _reroute_window(self, n: int) -> bool:
         """Region rip-up and reroute for a net its transactions have not routed.
@@ -893,12 +905,9 @@ class Router:
         if len(nets) > WINDOW_NETS:
             return False
         saved = {v: (self.paths[v], self.access[v]) for v in nets}
-        near = [pin for m in (n, *nets) for pin in self.pins[m]
-                if any(abs(k % plane % self.nx - q % self.nx) <= 2 and
-                       abs(k % plane // self.nx - q // self.nx) <= 2
-                       for k in pin.nodes for q in spots)]
-        owner = {id(pin): m for m in (n, *nets) for pin in self.pins[m]}
-        cluster = sorted({owner[id(pin)] for pin in near} | {n})
+        near_pins = self._pins_near((n, *nets), spots)
+        near = [pin for _m, pin in near_pins]
+        cluster = sorted({m for m, _pin in near_pins} | {n})
         rest = sorted(set(nets) - set(cluster), key=lambda v: (self._hpwl(v), v))
         combos = itertools.islice(itertools.product(*[pin.nodes for pin in near]),
                                   WINDOW_COMBOS)
@@ -922,9 +931,7 @@ class Router:
                     self.rip_up(m)
                 if ok:      # the cluster routed but the rest did not: next access choice
                     break
-        for v in nets:
-            self.paths[v], self.access[v] = [], {}
-            self._claim(v, *saved[v])
+        self._put_back(saved)
         return False
 
     def _untangle(self, n: int, victims: list[int], unreached: list[Pin]) -> bool:
@@ -938,14 +945,7 @@ class Router:
         spots = {k % plane for pin in unreached for k in pin.nodes}
         if not spots:
             return False
-        near = []
-        for m in cluster:
-            for pin in self.pins[m]:
-                if any(abs(k % plane % self.nx - q % self.nx) <= 2 and
-                       abs(k % plane // self.nx - q // self.nx) <= 2
-                       for k in pin.nodes for q in spots):
-                    near.append(pin)
-        for pin in near:
+        for _m, pin in self._pins_near(cluster, spots):
             nodes = pin.nodes
             for k in nodes:
                 for order in (cluster, cluster[::-1]):
